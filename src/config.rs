@@ -1,0 +1,584 @@
+//! The per-user settings, as stored by the app service and edited in the config app.
+//!
+//! JSON is camelCase. Reading is forgiving (unknown fields ignored, missing ones defaulted, so settings saved by
+//! an older or newer release still load); [`Config::validate`] is strict and names every problem with its field.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hub::{self, Rgb, Sound, Volume};
+
+/// The hub URL a fresh install uses: kuandoHUB on the same PC.
+pub const DEFAULT_HUB_URL: &str = "http://localhost:8989/";
+/// Default poll interval in seconds.
+pub const DEFAULT_POLL_INTERVAL_S: u32 = 2;
+/// Allowed poll interval range in seconds.
+pub const POLL_INTERVAL_RANGE_S: std::ops::RangeInclusive<u32> = 1..=60;
+/// Longest hub URL and token accepted.
+pub const MAX_TEXT_LEN: usize = 512;
+
+/// Everything a user can set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Config {
+    /// Base URL of the kuandoHUB HTTP server.
+    pub hub_url: String,
+    /// Access token for a remote hub (empty: none). Never traced.
+    pub token: String,
+    /// Seconds between two `currentpresence` polls.
+    pub poll_interval: u32,
+    /// What the lamp shows for each state.
+    pub lamp: LampScheme,
+    /// Which trace groups go to the console.
+    pub trace: TraceFlags,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            hub_url: DEFAULT_HUB_URL.to_string(),
+            token: String::new(),
+            poll_interval: DEFAULT_POLL_INTERVAL_S,
+            lamp: LampScheme::default(),
+            trace: TraceFlags::default(),
+        }
+    }
+}
+
+/// How the lamp shows one state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Effect {
+    /// Steady light.
+    Light,
+    /// On/off blinking (0.5 s / 0.5 s).
+    Blink,
+    /// Slow pulsing.
+    Pulse,
+    /// Blinking with a sound (the lamp "rings").
+    Alert,
+    /// A sound played once, then steady light.
+    Jingle,
+    /// Lamp dark: the connector releases it so that lower-priority sources show.
+    Off,
+}
+
+impl Effect {
+    pub const ALL: [Effect; 6] = [
+        Effect::Light,
+        Effect::Blink,
+        Effect::Pulse,
+        Effect::Alert,
+        Effect::Jingle,
+        Effect::Off,
+    ];
+
+    /// True for effects that play a sound.
+    pub fn has_sound(self) -> bool {
+        matches!(self, Effect::Alert | Effect::Jingle)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Light => "light",
+            Effect::Blink => "blink",
+            Effect::Pulse => "pulse",
+            Effect::Alert => "alert",
+            Effect::Jingle => "jingle",
+            Effect::Off => "off",
+        }
+    }
+}
+
+/// One lamp setting: effect, colour (`#rrggbb`, as a colour picker gives it) and, for sound effects, sound
+/// and volume.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LampSetting {
+    pub effect: Effect,
+    pub color: String,
+    /// kuandoHUB sound number 0..=8 (0 = none).
+    pub sound: u8,
+    /// 0..=100.
+    pub volume: u8,
+}
+
+impl Default for LampSetting {
+    fn default() -> Self {
+        LampSetting::new(Effect::Light, "#ff0000")
+    }
+}
+
+impl LampSetting {
+    pub fn new(effect: Effect, color: &str) -> Self {
+        LampSetting {
+            effect,
+            color: color.to_string(),
+            sound: 0,
+            volume: hub::DEFAULT_VOLUME,
+        }
+    }
+
+    /// The hub command for this setting; `None` if the setting is invalid (the caller validated the config,
+    /// so this only guards against a corrupted one).
+    pub fn command(&self) -> Option<hub::LampCommand> {
+        let color = Rgb::from_hex(&self.color)?;
+        let sound = Sound::from_number(self.sound)?;
+        let volume = Volume::new(self.volume)?;
+        Some(match self.effect {
+            Effect::Light => hub::LampCommand::Light(color),
+            Effect::Blink => hub::LampCommand::blink(color),
+            Effect::Pulse => hub::LampCommand::Pulse(color),
+            Effect::Alert => hub::LampCommand::Alert {
+                color,
+                sound,
+                volume,
+            },
+            Effect::Jingle => hub::LampCommand::Jingle {
+                color,
+                sound,
+                volume,
+            },
+            Effect::Off => hub::LampCommand::Off,
+        })
+    }
+}
+
+/// The lamp setting for each state the connector shows. Defaults follow kuandoHUB's own presence colours
+/// (busy red, away yellow, DND purple, lunch blue) and the reference connector's blinking for a ringing call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LampScheme {
+    pub ringing: LampSetting,
+    pub dialing: LampSetting,
+    pub connected: LampSetting,
+    pub held: LampSetting,
+    pub busy: LampSetting,
+    pub away: LampSetting,
+    pub dnd: LampSetting,
+    pub lunch: LampSetting,
+}
+
+impl Default for LampScheme {
+    fn default() -> Self {
+        LampScheme {
+            ringing: LampSetting::new(Effect::Blink, "#ff0000"),
+            dialing: LampSetting::new(Effect::Pulse, "#ff0000"),
+            connected: LampSetting::new(Effect::Light, "#ff0000"),
+            held: LampSetting::new(Effect::Pulse, "#ffff00"),
+            busy: LampSetting::new(Effect::Light, "#ff0000"),
+            away: LampSetting::new(Effect::Light, "#ffff00"),
+            dnd: LampSetting::new(Effect::Light, "#b400e1"),
+            lunch: LampSetting::new(Effect::Light, "#0000ff"),
+        }
+    }
+}
+
+/// The slots of a [`LampScheme`], in the order of the lamp's priority (highest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LampSlot {
+    Ringing,
+    Dialing,
+    Connected,
+    Held,
+    Busy,
+    Dnd,
+    Away,
+    Lunch,
+}
+
+impl LampSlot {
+    pub const ALL: [LampSlot; 8] = [
+        LampSlot::Ringing,
+        LampSlot::Dialing,
+        LampSlot::Connected,
+        LampSlot::Held,
+        LampSlot::Busy,
+        LampSlot::Dnd,
+        LampSlot::Away,
+        LampSlot::Lunch,
+    ];
+
+    /// The JSON field name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LampSlot::Ringing => "ringing",
+            LampSlot::Dialing => "dialing",
+            LampSlot::Connected => "connected",
+            LampSlot::Held => "held",
+            LampSlot::Busy => "busy",
+            LampSlot::Dnd => "dnd",
+            LampSlot::Away => "away",
+            LampSlot::Lunch => "lunch",
+        }
+    }
+}
+
+impl LampScheme {
+    pub fn get(&self, slot: LampSlot) -> &LampSetting {
+        match slot {
+            LampSlot::Ringing => &self.ringing,
+            LampSlot::Dialing => &self.dialing,
+            LampSlot::Connected => &self.connected,
+            LampSlot::Held => &self.held,
+            LampSlot::Busy => &self.busy,
+            LampSlot::Dnd => &self.dnd,
+            LampSlot::Away => &self.away,
+            LampSlot::Lunch => &self.lunch,
+        }
+    }
+
+    pub fn get_mut(&mut self, slot: LampSlot) -> &mut LampSetting {
+        match slot {
+            LampSlot::Ringing => &mut self.ringing,
+            LampSlot::Dialing => &mut self.dialing,
+            LampSlot::Connected => &mut self.connected,
+            LampSlot::Held => &mut self.held,
+            LampSlot::Busy => &mut self.busy,
+            LampSlot::Dnd => &mut self.dnd,
+            LampSlot::Away => &mut self.away,
+            LampSlot::Lunch => &mut self.lunch,
+        }
+    }
+}
+
+/// Trace groups. `debug` adds the state dump and every decision; the others add one line per hub request,
+/// per call event and per presence change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TraceFlags {
+    pub debug: bool,
+    pub hub: bool,
+    pub calls: bool,
+    pub presence: bool,
+}
+
+impl Default for TraceFlags {
+    /// Quiet by default: an always-running app logs only transitions and errors.
+    fn default() -> Self {
+        TraceFlags {
+            debug: false,
+            hub: false,
+            calls: false,
+            presence: false,
+        }
+    }
+}
+
+/// One problem with one field, e.g. `hubUrl`: "must start with http:// or https://".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The JSON path of the field, e.g. `hubUrl` or `lamp.ringing.volume`.
+    pub field: String,
+    /// What is wrong, in words a user understands.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Why a config text could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigParseError(pub String);
+
+impl fmt::Display for ConfigParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "settings are not readable: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigParseError {}
+
+impl Config {
+    /// Reads settings from JSON: unknown fields ignored, missing fields defaulted. A field of the wrong type
+    /// is an error (nothing is guessed); the serde message names the field but never its value.
+    pub fn from_json(text: &str) -> Result<Config, ConfigParseError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ConfigParseError(redacted_serde_error(&e)))?;
+        if !value.is_object() {
+            return Err(ConfigParseError("not a JSON object".into()));
+        }
+        serde_json::from_value(value).map_err(|e| ConfigParseError(redacted_serde_error(&e)))
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings, numbers and bools cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Every problem, each with its field. Empty when the settings are usable.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if let Err(e) = hub::BaseUrl::parse(&self.hub_url) {
+            errors.push(FieldError::new("hubUrl", e.to_string()));
+        }
+        check_text("token", &self.token, &mut errors);
+        if self.token.chars().any(char::is_whitespace) {
+            errors.push(FieldError::new("token", "must not contain spaces"));
+        }
+        if !POLL_INTERVAL_RANGE_S.contains(&self.poll_interval) {
+            errors.push(FieldError::new(
+                "pollInterval",
+                format!(
+                    "must be between {} and {} seconds",
+                    POLL_INTERVAL_RANGE_S.start(),
+                    POLL_INTERVAL_RANGE_S.end()
+                ),
+            ));
+        }
+        for slot in LampSlot::ALL {
+            let s = self.lamp.get(slot);
+            let field = |name: &str| format!("lamp.{}.{}", slot.as_str(), name);
+            if Rgb::from_hex(&s.color).is_none() {
+                errors.push(FieldError::new(
+                    field("color"),
+                    "must be a colour like #ff0000",
+                ));
+            }
+            if Sound::from_number(s.sound).is_none() {
+                errors.push(FieldError::new(
+                    field("sound"),
+                    format!("must be between 0 and {}", Sound::MAX),
+                ));
+            }
+            if Volume::new(s.volume).is_none() {
+                errors.push(FieldError::new(
+                    field("volume"),
+                    "must be between 0 and 100",
+                ));
+            }
+        }
+        errors
+    }
+
+    /// The hub endpoint these settings describe, if the URL is valid.
+    pub fn endpoint(&self) -> Result<hub::Endpoint, hub::UrlError> {
+        hub::Endpoint::new(&self.hub_url, &self.token)
+    }
+}
+
+/// Length and control-character checks shared by the free-text fields.
+fn check_text(field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    if value.chars().count() > MAX_TEXT_LEN {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {MAX_TEXT_LEN} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+}
+
+/// serde_json's message with any quoted input cut out: an invalid value might be the token.
+fn redacted_serde_error(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let mut out = String::with_capacity(msg.len());
+    let mut in_quote = false;
+    for c in msg.chars() {
+        match c {
+            '`' | '"' => {
+                if in_quote {
+                    out.push('…');
+                }
+                in_quote = !in_quote;
+                out.push(c);
+            }
+            _ if in_quote => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+// Tests read as "the defaults, but with X changed".
+#[allow(clippy::field_reassign_with_default)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_local_hub_every_two_seconds_and_kuando_colours() {
+        let c = Config::default();
+        assert_eq!(c.hub_url, "http://localhost:8989/");
+        assert_eq!(c.token, "");
+        assert_eq!(c.poll_interval, 2);
+        assert_eq!(c.lamp.busy.color, "#ff0000");
+        assert_eq!(c.lamp.away.color, "#ffff00");
+        assert_eq!(c.lamp.dnd.color, "#b400e1");
+        assert_eq!(c.lamp.lunch.color, "#0000ff");
+        assert_eq!(c.lamp.ringing.effect, Effect::Blink);
+        assert!(c.validate().is_empty());
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let mut c = Config::default();
+        c.hub_url = "http://192.168.0.100:8989".into();
+        c.token = "s3cr&t".into();
+        c.poll_interval = 5;
+        c.lamp.ringing = LampSetting {
+            effect: Effect::Alert,
+            color: "#00ff00".into(),
+            sound: 7,
+            volume: 50,
+        };
+        c.trace.hub = true;
+        let back = Config::from_json(&c.to_json()).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn json_is_camel_case() {
+        let v: serde_json::Value = serde_json::from_str(&Config::default().to_json()).unwrap();
+        assert!(v.get("hubUrl").is_some());
+        assert!(v.get("pollInterval").is_some());
+        assert_eq!(v["lamp"]["ringing"]["effect"], "blink");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_missing_ones_defaulted() {
+        let c = Config::from_json(
+            r##"{"pollInterval":7,"future":{"x":1},"lamp":{"away":{"color":"#123456"}}}"##,
+        )
+        .unwrap();
+        assert_eq!(c.poll_interval, 7);
+        assert_eq!(c.hub_url, DEFAULT_HUB_URL);
+        assert_eq!(c.lamp.away.color, "#123456");
+        assert_eq!(c.lamp.away.effect, Effect::Light);
+        assert_eq!(c.lamp.dnd, LampScheme::default().dnd);
+        assert_eq!(Config::from_json("{}").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unreadable_json_is_an_error_that_does_not_echo_values() {
+        assert!(Config::from_json("").is_err());
+        assert!(Config::from_json("[]").is_err());
+        let e = Config::from_json(r#"{"pollInterval":"verysecret"}"#).unwrap_err();
+        assert!(!e.to_string().contains("verysecret"), "{e}");
+        let e = Config::from_json(r#"{"token":12345678}"#).unwrap_err();
+        assert!(!e.to_string().contains("12345678"), "{e}");
+        assert!(Config::from_json(r#"{"lamp":{"ringing":{"effect":"disco"}}}"#).is_err());
+    }
+
+    fn fields(c: &Config) -> Vec<String> {
+        c.validate().into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn validation_names_every_bad_field() {
+        let mut c = Config::default();
+        c.hub_url = "ftp://hub".into();
+        c.token = "a\u{7}b".into();
+        c.poll_interval = 0;
+        c.lamp.ringing.volume = 101;
+        c.lamp.held.sound = 9;
+        c.lamp.dnd.color = "purple".into();
+        assert_eq!(
+            fields(&c),
+            [
+                "hubUrl",
+                "token",
+                "pollInterval",
+                "lamp.ringing.volume",
+                "lamp.held.sound",
+                "lamp.dnd.color"
+            ]
+        );
+    }
+
+    #[test]
+    fn hub_url_problems_are_reported() {
+        for bad in [
+            "",
+            "localhost:8989",
+            "javascript:alert(1)",
+            "http://user:pw@hub:8989/",
+            "http://hub:8989/\n",
+            "http://",
+            "http://hub:99999/",
+            "http://hub name/",
+        ] {
+            let mut c = Config::default();
+            c.hub_url = bad.into();
+            assert_eq!(fields(&c), ["hubUrl"], "{bad:?}");
+        }
+        let mut c = Config::default();
+        c.hub_url = format!("http://hub/{}", "a".repeat(600));
+        assert_eq!(fields(&c), ["hubUrl"]);
+        for good in [
+            "http://localhost:8989",
+            "https://10.0.0.1:8989/",
+            "HTTP://Hub/",
+        ] {
+            let mut c = Config::default();
+            c.hub_url = good.into();
+            assert!(c.validate().is_empty(), "{good}");
+        }
+    }
+
+    #[test]
+    fn token_limits() {
+        let mut c = Config::default();
+        c.token = "x".repeat(512);
+        assert!(c.validate().is_empty());
+        c.token = "x".repeat(513);
+        assert_eq!(fields(&c), ["token"]);
+        c.token = "has space".into();
+        assert_eq!(fields(&c), ["token"]);
+    }
+
+    #[test]
+    fn poll_interval_bounds() {
+        let mut c = Config::default();
+        for (v, ok) in [
+            (0, false),
+            (1, true),
+            (60, true),
+            (61, false),
+            (u32::MAX, false),
+        ] {
+            c.poll_interval = v;
+            assert_eq!(c.validate().is_empty(), ok, "{v}");
+        }
+    }
+
+    #[test]
+    fn lamp_settings_become_hub_commands() {
+        let s = LampSetting {
+            effect: Effect::Alert,
+            color: "#ff0000".into(),
+            sound: 3,
+            volume: 75,
+        };
+        assert_eq!(
+            s.command(),
+            Some(hub::LampCommand::Alert {
+                color: Rgb::from_hex("#ff0000").unwrap(),
+                sound: Sound::KuandoTrain,
+                volume: Volume::new(75).unwrap(),
+            })
+        );
+        assert_eq!(
+            LampSetting::new(Effect::Off, "#000000").command(),
+            Some(hub::LampCommand::Off)
+        );
+        assert_eq!(LampSetting::new(Effect::Light, "red").command(), None);
+    }
+}

@@ -1,0 +1,1212 @@
+//! The kuandoHUB HTTP interface as values: lamp commands, the requests that carry them, and tolerant parsers
+//! for what the hub answers. No IO here: a driver sends a [`HubRequest`] and hands the status and body back.
+//!
+//! Facts come from `shared/spec/kuandohub-http-api.md` (the kuandoHUB manual's HTTP API reference and the
+//! concept's traces). Requests are always CORS *simple requests* (GET without custom headers, POST with a
+//! `text/plain` body), so a browser never sends a preflight the hub may not answer.
+
+use std::fmt;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde_json::{json, Map, Value};
+
+/// The data source name the connector posts under; kuandoHUB prioritises by it. The reference connector's
+/// traces show this exact name (`3rd party state result: innovaphone myApps / Blink / Blink`).
+pub const SENDER: &str = "innovaphone myApps";
+
+/// The default volume kuandoHUB offers (75 %).
+pub const DEFAULT_VOLUME: u8 = 75;
+
+/// One colour channel on the hub's scale, 0..=100. The type makes the manual's own mistake (sending 255)
+/// impossible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Level(u8);
+
+impl Level {
+    pub const MAX: u8 = 100;
+
+    pub fn new(v: u8) -> Option<Level> {
+        (v <= Self::MAX).then_some(Level(v))
+    }
+
+    /// A 0..=255 byte (as in `#rrggbb`) scaled to 0..=100, rounded to nearest.
+    pub fn from_byte(b: u8) -> Level {
+        Level(((u32::from(b) * 100 + 127) / 255) as u8)
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// A lamp colour on the hub's 0..=100 scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Rgb {
+    pub red: Level,
+    pub green: Level,
+    pub blue: Level,
+}
+
+impl Rgb {
+    pub const OFF: Rgb = Rgb {
+        red: Level(0),
+        green: Level(0),
+        blue: Level(0),
+    };
+
+    pub fn new(red: u8, green: u8, blue: u8) -> Option<Rgb> {
+        Some(Rgb {
+            red: Level::new(red)?,
+            green: Level::new(green)?,
+            blue: Level::new(blue)?,
+        })
+    }
+
+    /// Parses `#rrggbb` (the `#` optional, any case).
+    pub fn from_hex(s: &str) -> Option<Rgb> {
+        let h = s.trim();
+        let h = h.strip_prefix('#').unwrap_or(h);
+        if h.len() != 6 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let byte = |i: usize| {
+            u8::from_str_radix(&h[i..i + 2], 16)
+                .ok()
+                .map(Level::from_byte)
+        };
+        Some(Rgb {
+            red: byte(0)?,
+            green: byte(2)?,
+            blue: byte(4)?,
+        })
+    }
+
+    fn to_json(self) -> Value {
+        json!({
+            "RedRgbValue": self.red.0,
+            "GreenRgbValue": self.green.0,
+            "BlueRgbValue": self.blue.0,
+        })
+    }
+}
+
+/// The hub's sounds, by their HTTP numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Sound {
+    None = 0,
+    FairyTale = 1,
+    Funky = 2,
+    KuandoTrain = 3,
+    OpenOffice = 4,
+    Quiet = 5,
+    TelephoneNordic = 6,
+    TelephoneOriginal = 7,
+    TelephonePickMeUp = 8,
+}
+
+impl Sound {
+    pub const MAX: u8 = 8;
+    pub const ALL: [Sound; 9] = [
+        Sound::None,
+        Sound::FairyTale,
+        Sound::Funky,
+        Sound::KuandoTrain,
+        Sound::OpenOffice,
+        Sound::Quiet,
+        Sound::TelephoneNordic,
+        Sound::TelephoneOriginal,
+        Sound::TelephonePickMeUp,
+    ];
+
+    pub fn from_number(n: u8) -> Option<Sound> {
+        Sound::ALL.get(usize::from(n)).copied()
+    }
+
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// The name kuandoHUB shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sound::None => "None",
+            Sound::FairyTale => "Fairy Tale",
+            Sound::Funky => "Funky",
+            Sound::KuandoTrain => "Kuando Train",
+            Sound::OpenOffice => "Open Office",
+            Sound::Quiet => "Quiet",
+            Sound::TelephoneNordic => "Telephone Nordic",
+            Sound::TelephoneOriginal => "Telephone Original",
+            Sound::TelephonePickMeUp => "Telephone Pick Me Up",
+        }
+    }
+}
+
+/// Sound volume, 0..=100 (0 = mute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Volume(u8);
+
+impl Volume {
+    pub fn new(v: u8) -> Option<Volume> {
+        (v <= 100).then_some(Volume(v))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for Volume {
+    fn default() -> Self {
+        Volume(DEFAULT_VOLUME)
+    }
+}
+
+/// Blink on/off time in tenths of a second (the hub's unit), at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tenths(u8);
+
+impl Tenths {
+    /// The hub's default, 0.5 s.
+    pub const DEFAULT: Tenths = Tenths(5);
+
+    pub fn new(v: u8) -> Option<Tenths> {
+        (v >= 1).then_some(Tenths(v))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// What the connector can ask the lamp to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LampCommand {
+    Light(Rgb),
+    Blink {
+        color: Rgb,
+        on: Tenths,
+        off: Tenths,
+    },
+    Pulse(Rgb),
+    Alert {
+        color: Rgb,
+        sound: Sound,
+        volume: Volume,
+    },
+    Jingle {
+        color: Rgb,
+        sound: Sound,
+        volume: Volume,
+    },
+    ColorWithFlash {
+        color: Rgb,
+        flash: Rgb,
+    },
+    /// Releases the connector's source: a lower-priority source (e.g. Manual Changer's green) shows.
+    Off,
+    /// Like `Off`, for when the connector ends ("use Logout instead of Off in case of ending your software").
+    Logout,
+}
+
+impl LampCommand {
+    /// Blinking with the hub's default 0.5 s / 0.5 s.
+    pub fn blink(color: Rgb) -> LampCommand {
+        LampCommand::Blink {
+            color,
+            on: Tenths::DEFAULT,
+            off: Tenths::DEFAULT,
+        }
+    }
+
+    /// `(action, eventtype, eventname)` of the POST interface.
+    fn post_names(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            LampCommand::Light(_) => ("Light", "Light", "Color"),
+            LampCommand::Blink { .. } => ("Blink", "Blink", "Blink"),
+            LampCommand::Pulse(_) => ("Pulse", "Pulse", "Pulse"),
+            LampCommand::Alert { .. } => ("Alert", "Alert", "Alert"),
+            LampCommand::Jingle { .. } => ("Jingle", "Jingle", "Jingle"),
+            LampCommand::ColorWithFlash { .. } => ("ColorWithFlash", "Light", "ColorWithFlash"),
+            LampCommand::Off => ("Off", "Light", "Off"),
+            LampCommand::Logout => ("Logout", "", ""),
+        }
+    }
+
+    /// The decoded `parameter` of the POST interface.
+    fn parameter(&self) -> Option<Value> {
+        Some(match *self {
+            LampCommand::Light(c) => c.to_json(),
+            LampCommand::Blink { color, on, off } => {
+                json!({"color": color.to_json(), "ontime": on.0, "offtime": off.0})
+            }
+            LampCommand::Pulse(c) => json!({"color": c.to_json()}),
+            LampCommand::Alert {
+                color,
+                sound,
+                volume,
+            }
+            | LampCommand::Jingle {
+                color,
+                sound,
+                volume,
+            } => json!({"color": color.to_json(), "clip": sound.number(), "volume": volume.0}),
+            LampCommand::ColorWithFlash { color, flash } => {
+                json!({"color": color.to_json(), "flash": flash.to_json()})
+            }
+            LampCommand::Off | LampCommand::Logout => return None,
+        })
+    }
+
+    /// A short description for traces, e.g. `Blink #ff0000` (on the 0..100 scale: `Blink 100/0/0`).
+    pub fn describe(&self) -> String {
+        let (action, _, _) = self.post_names();
+        match self {
+            LampCommand::Light(c)
+            | LampCommand::Pulse(c)
+            | LampCommand::Blink { color: c, .. }
+            | LampCommand::ColorWithFlash { color: c, .. } => {
+                format!("{action} {}/{}/{}", c.red.0, c.green.0, c.blue.0)
+            }
+            LampCommand::Alert {
+                color: c,
+                sound,
+                volume,
+            }
+            | LampCommand::Jingle {
+                color: c,
+                sound,
+                volume,
+            } => format!(
+                "{action} {}/{}/{} sound {} volume {}",
+                c.red.0,
+                c.green.0,
+                c.blue.0,
+                sound.name(),
+                volume.0
+            ),
+            LampCommand::Off | LampCommand::Logout => action.to_string(),
+        }
+    }
+}
+
+/// Why a hub URL is not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlError {
+    Empty,
+    TooLong,
+    NotHttp,
+    Credentials,
+    ControlCharacters,
+    Whitespace,
+    NoHost,
+    BadPort,
+    QueryOrFragment,
+}
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UrlError::Empty => "is empty",
+            UrlError::TooLong => "must be at most 512 characters",
+            UrlError::NotHttp => "must start with http:// or https://",
+            UrlError::Credentials => {
+                "must not contain a user name or password (use the access token)"
+            }
+            UrlError::ControlCharacters => "must not contain control characters",
+            UrlError::Whitespace => "must not contain spaces",
+            UrlError::NoHost => "has no host name",
+            UrlError::BadPort => "has an invalid port (1 to 65535)",
+            UrlError::QueryOrFragment => "must not contain ? or #",
+        })
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+/// A validated hub base URL, always ending in `/`.
+///
+/// Hand-written rather than the `url` crate: its IDNA tables alone would blow the hidden app's size budget,
+/// and the connector accepts only one narrow form (`http[s]://host[:port][/path]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(s: &str) -> Result<BaseUrl, UrlError> {
+        if s.chars().any(char::is_control) {
+            return Err(UrlError::ControlCharacters);
+        }
+        let s = s.trim();
+        if s.is_empty() {
+            return Err(UrlError::Empty);
+        }
+        if s.chars().count() > crate::config::MAX_TEXT_LEN {
+            return Err(UrlError::TooLong);
+        }
+        if s.chars().any(char::is_whitespace) {
+            return Err(UrlError::Whitespace);
+        }
+        let (scheme, rest) = s.split_once("://").ok_or(UrlError::NotHttp)?;
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(UrlError::NotHttp);
+        }
+        if rest.contains(['?', '#']) {
+            return Err(UrlError::QueryOrFragment);
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if authority.contains('@') {
+            return Err(UrlError::Credentials);
+        }
+        let (host, port) = split_port(authority)?;
+        if host.is_empty() || host == "[]" {
+            return Err(UrlError::NoHost);
+        }
+        let host_ok = if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            v6.chars()
+                .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+        } else {
+            host.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        };
+        if !host_ok {
+            return Err(UrlError::NoHost);
+        }
+        let mut url = format!("{scheme}://{}", host.to_lowercase());
+        if let Some(p) = port {
+            url.push(':');
+            url.push_str(&p.to_string());
+        }
+        url.push_str(path);
+        if !url.ends_with('/') {
+            url.push('/');
+        }
+        Ok(BaseUrl(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True for a hub on this PC, where the hub checks no token.
+    pub fn is_loopback(&self) -> bool {
+        let host = self
+            .0
+            .split_once("://")
+            .map(|(_, r)| r.split(['/', ':']).next().unwrap_or(""))
+            .unwrap_or("");
+        host == "localhost" || host.starts_with("127.") || self.0.contains("://[::1]")
+    }
+}
+
+fn split_port(authority: &str) -> Result<(&str, Option<u16>), UrlError> {
+    // `[v6]:port` or `host:port`; a bare IPv6 without brackets is not a valid URL host.
+    let colon = if authority.starts_with('[') {
+        authority.find("]:").map(|i| i + 1)
+    } else {
+        authority.rfind(':')
+    };
+    match colon {
+        None => Ok((authority, None)),
+        Some(i) => {
+            let digits = &authority[i + 1..];
+            if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                return Err(UrlError::BadPort);
+            }
+            match digits.parse::<u16>() {
+                Ok(p) if p > 0 => Ok((&authority[..i], Some(p))),
+                _ => Err(UrlError::BadPort),
+            }
+        }
+    }
+}
+
+/// HTTP method of a hub request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// What a request is for; the driver hands it back with the answer so the engine knows what it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    Probe,
+    CurrentPresence,
+    Devices,
+    RegisterDataSource,
+    CreateInitialPriority,
+    Command(LampCommand),
+}
+
+/// One HTTP request to the hub, ready for a driver to send. Its URL may contain the token: never trace it
+/// unredacted (see [`crate::trace`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubRequest {
+    pub kind: RequestKind,
+    pub method: Method,
+    pub url: String,
+    /// The POST body, sent as `text/plain;charset=UTF-8`.
+    pub body: Option<String>,
+}
+
+/// The content type of every POST: keeps the request a CORS simple request (no preflight).
+pub const POST_CONTENT_TYPE: &str = "text/plain;charset=UTF-8";
+
+/// Characters that must be escaped in a query value.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// A hub to talk to: base URL plus access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    base: BaseUrl,
+    token: String,
+}
+
+impl Endpoint {
+    pub fn new(base: &str, token: &str) -> Result<Endpoint, UrlError> {
+        Ok(Endpoint {
+            base: BaseUrl::parse(base)?,
+            token: token.trim().to_string(),
+        })
+    }
+
+    pub fn base(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// The token, for redaction.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// `base?<params>&accesstoken=T&http_token=T`. The manual names `accesstoken`, the reference connector
+    /// sends `http_token`; both are sent so either hub generation accepts it. No token, no token parameters.
+    fn url(&self, params: &[(&str, &str)]) -> String {
+        let mut url = self.base.0.clone();
+        let mut first = true;
+        let token = [
+            ("accesstoken", self.token.as_str()),
+            ("http_token", self.token.as_str()),
+        ];
+        let with_token = if self.token.is_empty() {
+            &[][..]
+        } else {
+            &token[..]
+        };
+        for (k, v) in params.iter().chain(with_token) {
+            url.push(if first { '?' } else { '&' });
+            first = false;
+            url.push_str(k);
+            url.push('=');
+            url.extend(utf8_percent_encode(v, QUERY_VALUE));
+        }
+        url
+    }
+
+    fn get(&self, kind: RequestKind, params: &[(&str, &str)]) -> HubRequest {
+        HubRequest {
+            kind,
+            method: Method::Get,
+            url: self.url(params),
+            body: None,
+        }
+    }
+
+    fn post(&self, kind: RequestKind, body: Value) -> HubRequest {
+        HubRequest {
+            kind,
+            method: Method::Post,
+            url: self.url(&[]),
+            body: Some(body.to_string()),
+        }
+    }
+
+    /// Liveness probe `GET /` (answers `{"response":"OK"}`).
+    pub fn probe(&self) -> HubRequest {
+        self.get(RequestKind::Probe, &[])
+    }
+
+    /// `GET ?action=currentpresence`: what the hub shows now and from which source.
+    pub fn current_presence(&self) -> HubRequest {
+        self.get(
+            RequestKind::CurrentPresence,
+            &[("action", "currentpresence")],
+        )
+    }
+
+    /// `GET ?action=busylightdevices`: the connected lamps.
+    pub fn devices(&self) -> HubRequest {
+        self.get(RequestKind::Devices, &[("action", "busylightdevices")])
+    }
+
+    /// A lamp command for the connector's sender, through the POST interface.
+    pub fn command(&self, cmd: LampCommand) -> HubRequest {
+        let (action, eventtype, eventname) = cmd.post_names();
+        let parameter = cmd.parameter().map(|p| p.to_string()).unwrap_or_default();
+        self.post(
+            RequestKind::Command(cmd),
+            post_body(
+                action,
+                Value::from(SENDER),
+                eventtype.into(),
+                eventname.into(),
+                parameter,
+            ),
+        )
+    }
+
+    /// Registers the connector as a data source with the event names it uses ("send this command on every
+    /// connect").
+    pub fn register_data_source(&self) -> HubRequest {
+        let parameter = json!({
+            "DataSourceName": SENDER,
+            "eventnames": {
+                "Light": {"EventNames": ["Color", "ColorWithFlash", "Off"], "IsAlertPriority": false},
+                "Blink": {"EventNames": ["Blink"], "IsAlertPriority": false},
+                "Pulse": {"EventNames": ["Pulse"], "IsAlertPriority": false},
+                "Alert": {"EventNames": ["Alert"], "IsAlertPriority": true},
+                "Jingle": {"EventNames": ["Jingle"], "IsAlertPriority": true},
+            }
+        });
+        self.post(
+            RequestKind::RegisterDataSource,
+            post_body(
+                "RegisterDataSource",
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                parameter.to_string(),
+            ),
+        )
+    }
+
+    /// Creates the connector's line in the hub's priority list (no effect if it exists).
+    pub fn create_initial_priority(&self) -> HubRequest {
+        let parameter = json!({
+            "enabled": true,
+            "sender": SENDER,
+            "eventtype": null,
+            "eventnames": [],
+            "IsAlertPriority": false,
+        });
+        self.post(
+            RequestKind::CreateInitialPriority,
+            post_body(
+                "CreateInitialPriority",
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                parameter.to_string(),
+            ),
+        )
+    }
+}
+
+fn post_body(
+    action: &str,
+    sender: Value,
+    eventtype: Value,
+    eventname: Value,
+    parameter: String,
+) -> Value {
+    json!({
+        "action": action,
+        "sender": sender,
+        "eventtype": eventtype,
+        "eventname": eventname,
+        "parameter": parameter,
+    })
+}
+
+/// What went wrong with a hub request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HubError {
+    /// No answer in time.
+    Timeout,
+    /// Connection refused, reset, DNS, CORS or mixed-content block: the browser does not say which.
+    Network,
+    /// 401: the hub rejected the access token.
+    Unauthorized,
+    /// 404: no Busylight connected.
+    NoDevice,
+    /// Any other non-2xx status.
+    Status(u16),
+    /// 2xx with a body that is not what the request expects.
+    Malformed(String),
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HubError::Timeout => f.write_str("kuandoHUB did not answer in time"),
+            HubError::Network => f.write_str("kuandoHUB not reachable"),
+            HubError::Unauthorized => f.write_str("kuandoHUB rejected the access token (401)"),
+            HubError::NoDevice => f.write_str("no Busylight connected (404)"),
+            HubError::Status(s) => write!(f, "kuandoHUB answered HTTP {s}"),
+            HubError::Malformed(why) => write!(f, "kuandoHUB answer not understood: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for HubError {}
+
+/// Maps a status code to success or the documented errors (401 token, 404 no device).
+pub fn check_status(status: u16) -> Result<(), HubError> {
+    match status {
+        200..=299 => Ok(()),
+        401 => Err(HubError::Unauthorized),
+        404 => Err(HubError::NoDevice),
+        s => Err(HubError::Status(s)),
+    }
+}
+
+/// The answer to a control command: the status decides; the body is undocumented and ignored.
+pub fn parse_command_response(status: u16, _body: &[u8]) -> Result<(), HubError> {
+    check_status(status)
+}
+
+/// The answer to the probe `GET /`: `{"response":"OK"}`. Any 2xx JSON object counts as alive (hub releases
+/// differ in spacing and case); a non-JSON body, e.g. some other web server on the port, does not.
+pub fn parse_probe(status: u16, body: &[u8]) -> Result<(), HubError> {
+    check_status(status)?;
+    match json_value(body)? {
+        Value::Object(o) => {
+            let ok = get_ci(&o, "response")
+                .and_then(as_text)
+                .map(|r| r.eq_ignore_ascii_case("ok"))
+                .unwrap_or(false);
+            if ok {
+                Ok(())
+            } else {
+                Err(HubError::Malformed("no \"response\":\"OK\"".into()))
+            }
+        }
+        _ => Err(HubError::Malformed("not a JSON object".into())),
+    }
+}
+
+/// The command the hub is currently running, from `currentpresence`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunningCommand {
+    pub action: String,
+    pub sender: String,
+    pub eventtype: String,
+    pub eventname: String,
+    /// The JSON `parameter` as text; `None` when the hub sent `null` (nothing running).
+    pub parameter: Option<String>,
+}
+
+/// The hub's `currentpresence` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CurrentPresence {
+    /// `None`: nothing is running (no `runningcommand`, `null`, or a `null` parameter with no sender).
+    pub running: Option<RunningCommand>,
+}
+
+/// Parses `currentpresence`. Tolerant of what the manual leaves open **[inferred]**: field names in any case,
+/// unknown fields, missing fields, `null`s, numbers where strings are expected, and `parameter` as a string
+/// or an object. Also accepts the whole answer double-encoded as a JSON string, since the manual calls it
+/// "the current presence as json string".
+pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresence, HubError> {
+    check_status(status)?;
+    let mut v = json_value(body)?;
+    if let Value::String(s) = &v {
+        v = serde_json::from_str(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+    }
+    let o = match v {
+        Value::Object(o) => o,
+        _ => return Err(HubError::Malformed("not a JSON object".into())),
+    };
+    let rc = match get_ci(&o, "runningcommand") {
+        None | Some(Value::Null) => return Ok(CurrentPresence::default()),
+        Some(Value::Object(rc)) => rc,
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(rc)) => return Ok(running_from(&rc)),
+            _ => {
+                return Err(HubError::Malformed(
+                    "runningcommand is not an object".into(),
+                ))
+            }
+        },
+        Some(_) => {
+            return Err(HubError::Malformed(
+                "runningcommand is not an object".into(),
+            ))
+        }
+    };
+    Ok(running_from(rc))
+}
+
+fn running_from(rc: &Map<String, Value>) -> CurrentPresence {
+    let text = |k: &str| get_ci(rc, k).and_then(as_text).unwrap_or_default();
+    let parameter = match get_ci(rc, "parameter") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    let running = RunningCommand {
+        action: text("action"),
+        sender: text("sender"),
+        eventtype: text("eventtype"),
+        eventname: text("eventname"),
+        parameter,
+    };
+    let nothing = running.parameter.is_none()
+        && running.sender.trim().is_empty()
+        && running.eventname.trim().is_empty()
+        && running.eventtype.trim().is_empty();
+    CurrentPresence {
+        running: (!nothing).then_some(running),
+    }
+}
+
+/// One connected Busylight.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Device {
+    pub model: String,
+    pub unique_id: String,
+    pub path: String,
+    pub firmware: String,
+    pub light: bool,
+    pub sound: bool,
+}
+
+/// Parses `busylightdevices`: a JSON array (also accepted wrapped in an object under any key holding an
+/// array, or double-encoded). Entries that are not objects are skipped; an empty list means no lamp, as with
+/// the kuandoHUB innovaphone Edition.
+pub fn parse_devices(status: u16, body: &[u8]) -> Result<Vec<Device>, HubError> {
+    check_status(status)?;
+    let mut v = json_value(body)?;
+    if let Value::String(s) = &v {
+        v = serde_json::from_str(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+    }
+    let list = match v {
+        Value::Array(a) => a,
+        Value::Object(o) => match o.into_iter().find_map(|(_, v)| match v {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }) {
+            Some(a) => a,
+            None => return Err(HubError::Malformed("no device list".into())),
+        },
+        Value::Null => Vec::new(),
+        _ => return Err(HubError::Malformed("no device list".into())),
+    };
+    Ok(list
+        .iter()
+        .filter_map(|d| d.as_object())
+        .map(|d| {
+            let text = |k: &str| get_ci(d, k).and_then(as_text).unwrap_or_default();
+            let flag = |k: &str| get_ci(d, k).map(as_flag).unwrap_or(true);
+            Device {
+                model: text("ModelName"),
+                unique_id: text("UniqueID"),
+                path: text("HIDDevicePath"),
+                firmware: text("FirmwareRelease"),
+                light: flag("IsLightSupported"),
+                sound: flag("IsSoundSupported"),
+            }
+        })
+        .collect())
+}
+
+fn json_value(body: &[u8]) -> Result<Value, HubError> {
+    let text = std::str::from_utf8(body).map_err(|_| HubError::Malformed("not UTF-8".into()))?;
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.is_empty() {
+        return Err(HubError::Malformed("empty answer".into()));
+    }
+    serde_json::from_str(text).map_err(|_| HubError::Malformed("not JSON".into()))
+}
+
+/// A field by name, ignoring ASCII case (hub releases differ: `runningcommand`, `RunningCommand`).
+fn get_ci<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    o.get(key).or_else(|| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// A string, or a number/bool written as text; `None` for null, arrays and objects.
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A boolean, also from `"true"`/`"false"`/`1`/`0`; unknown shapes count as true (a lamp is assumed capable).
+fn as_flag(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0).unwrap_or(true),
+        Value::String(s) => !matches!(s.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep() -> Endpoint {
+        Endpoint::new("http://localhost:8989", "").unwrap()
+    }
+
+    fn body(r: &HubRequest) -> Value {
+        serde_json::from_str(r.body.as_deref().unwrap()).unwrap()
+    }
+
+    fn param(r: &HubRequest) -> Value {
+        let b = body(r);
+        serde_json::from_str(b["parameter"].as_str().unwrap()).unwrap()
+    }
+
+    fn red() -> Rgb {
+        Rgb::new(100, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn levels_are_0_to_100() {
+        assert!(Level::new(100).is_some());
+        assert!(Level::new(101).is_none());
+        assert!(Rgb::new(255, 0, 0).is_none());
+        assert_eq!(Level::from_byte(255).get(), 100);
+        assert_eq!(Level::from_byte(0).get(), 0);
+        assert_eq!(Level::from_byte(0xb4).get(), 71);
+        assert_eq!(Rgb::from_hex("#B400E1"), Rgb::new(71, 0, 88));
+        assert_eq!(Rgb::from_hex("00ff00"), Rgb::new(0, 100, 0));
+        for bad in ["", "#fff", "#gg0000", "#ff00000", "red", "#ff000é"] {
+            assert_eq!(Rgb::from_hex(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sounds_use_the_hub_numbering() {
+        assert_eq!(Sound::from_number(0), Some(Sound::None));
+        assert_eq!(Sound::from_number(3), Some(Sound::KuandoTrain));
+        assert_eq!(Sound::from_number(8), Some(Sound::TelephonePickMeUp));
+        assert_eq!(Sound::from_number(9), None);
+        assert_eq!(Sound::TelephoneNordic.number(), 6);
+        assert_eq!(Volume::new(101), None);
+        assert_eq!(Volume::default().get(), 75);
+    }
+
+    #[test]
+    fn base_url_with_or_without_slash() {
+        assert_eq!(
+            BaseUrl::parse("http://localhost:8989").unwrap().as_str(),
+            "http://localhost:8989/"
+        );
+        assert_eq!(
+            BaseUrl::parse("http://localhost:8989/").unwrap().as_str(),
+            "http://localhost:8989/"
+        );
+        assert_eq!(
+            BaseUrl::parse(" HTTPS://Hub.Example:443/kuando ")
+                .unwrap()
+                .as_str(),
+            "https://hub.example:443/kuando/"
+        );
+        assert_eq!(
+            BaseUrl::parse("http://[::1]:8989").unwrap().as_str(),
+            "http://[::1]:8989/"
+        );
+        assert_eq!(BaseUrl::parse("ws://x"), Err(UrlError::NotHttp));
+        assert_eq!(BaseUrl::parse("http://a@b"), Err(UrlError::Credentials));
+        assert_eq!(BaseUrl::parse("http://a:0/"), Err(UrlError::BadPort));
+        assert_eq!(BaseUrl::parse("http://a:/"), Err(UrlError::BadPort));
+        assert_eq!(
+            BaseUrl::parse("http://a/?x=1"),
+            Err(UrlError::QueryOrFragment)
+        );
+        assert_eq!(
+            BaseUrl::parse("http://a/\u{0}"),
+            Err(UrlError::ControlCharacters)
+        );
+        assert!(BaseUrl::parse("http://localhost:8989")
+            .unwrap()
+            .is_loopback());
+        assert!(BaseUrl::parse("http://127.0.0.1:8989")
+            .unwrap()
+            .is_loopback());
+        assert!(!BaseUrl::parse("http://192.168.0.100:8989")
+            .unwrap()
+            .is_loopback());
+    }
+
+    #[test]
+    fn get_requests_and_token_parameters() {
+        let e = ep();
+        assert_eq!(e.probe().url, "http://localhost:8989/");
+        assert_eq!(e.probe().method, Method::Get);
+        assert_eq!(e.probe().body, None);
+        assert_eq!(
+            e.current_presence().url,
+            "http://localhost:8989/?action=currentpresence"
+        );
+        assert_eq!(
+            e.devices().url,
+            "http://localhost:8989/?action=busylightdevices"
+        );
+        let t = Endpoint::new("http://192.168.0.100:8989/", "a b&c=d/é").unwrap();
+        assert_eq!(
+            t.current_presence().url,
+            "http://192.168.0.100:8989/?action=currentpresence&accesstoken=a%20b%26c%3Dd%2F%C3%A9&http_token=a%20b%26c%3Dd%2F%C3%A9"
+        );
+        assert_eq!(
+            t.probe().url,
+            "http://192.168.0.100:8989/?accesstoken=a%20b%26c%3Dd%2F%C3%A9&http_token=a%20b%26c%3Dd%2F%C3%A9"
+        );
+    }
+
+    #[test]
+    fn every_lamp_command_is_posted_as_the_manual_describes() {
+        let e = ep();
+        let green = Rgb::new(0, 100, 0).unwrap();
+        let rgb =
+            |r: u8, g: u8, b: u8| json!({"RedRgbValue": r, "GreenRgbValue": g, "BlueRgbValue": b});
+        let cases: Vec<(LampCommand, &str, &str, &str, Value)> = vec![
+            (
+                LampCommand::Light(green),
+                "Light",
+                "Light",
+                "Color",
+                rgb(0, 100, 0),
+            ),
+            (
+                LampCommand::blink(red()),
+                "Blink",
+                "Blink",
+                "Blink",
+                json!({"color": rgb(100, 0, 0), "ontime": 5, "offtime": 5}),
+            ),
+            (
+                LampCommand::Blink {
+                    color: red(),
+                    on: Tenths::new(2).unwrap(),
+                    off: Tenths::new(8).unwrap(),
+                },
+                "Blink",
+                "Blink",
+                "Blink",
+                json!({"color": rgb(100, 0, 0), "ontime": 2, "offtime": 8}),
+            ),
+            (
+                LampCommand::Pulse(red()),
+                "Pulse",
+                "Pulse",
+                "Pulse",
+                json!({"color": rgb(100, 0, 0)}),
+            ),
+            (
+                LampCommand::Alert {
+                    color: red(),
+                    sound: Sound::TelephoneOriginal,
+                    volume: Volume::new(50).unwrap(),
+                },
+                "Alert",
+                "Alert",
+                "Alert",
+                json!({"color": rgb(100, 0, 0), "clip": 7, "volume": 50}),
+            ),
+            (
+                LampCommand::Jingle {
+                    color: green,
+                    sound: Sound::FairyTale,
+                    volume: Volume::new(0).unwrap(),
+                },
+                "Jingle",
+                "Jingle",
+                "Jingle",
+                json!({"color": rgb(0, 100, 0), "clip": 1, "volume": 0}),
+            ),
+            (
+                LampCommand::ColorWithFlash {
+                    color: red(),
+                    flash: green,
+                },
+                "ColorWithFlash",
+                "Light",
+                "ColorWithFlash",
+                json!({"color": rgb(100, 0, 0), "flash": rgb(0, 100, 0)}),
+            ),
+        ];
+        for (cmd, action, etype, ename, parameter) in cases {
+            let r = e.command(cmd);
+            assert_eq!(r.method, Method::Post);
+            assert_eq!(r.url, "http://localhost:8989/");
+            assert_eq!(r.kind, RequestKind::Command(cmd));
+            let b = body(&r);
+            assert_eq!(b["action"], action);
+            assert_eq!(b["sender"], "innovaphone myApps");
+            assert_eq!(b["eventtype"], etype);
+            assert_eq!(b["eventname"], ename);
+            assert!(
+                b["parameter"].is_string(),
+                "parameter must be a JSON string"
+            );
+            assert_eq!(param(&r), parameter, "{action}");
+        }
+        for (cmd, action, etype) in [
+            (LampCommand::Off, "Off", "Light"),
+            (LampCommand::Logout, "Logout", ""),
+        ] {
+            let b = body(&e.command(cmd));
+            assert_eq!(b["action"], action);
+            assert_eq!(b["eventtype"], etype);
+            assert_eq!(b["parameter"], "");
+            assert_eq!(b["sender"], "innovaphone myApps");
+        }
+    }
+
+    #[test]
+    fn registration_requests() {
+        let e = ep();
+        let r = e.register_data_source();
+        let b = body(&r);
+        assert_eq!(b["action"], "RegisterDataSource");
+        assert!(b["sender"].is_null() && b["eventtype"].is_null() && b["eventname"].is_null());
+        let p = param(&r);
+        assert_eq!(p["DataSourceName"], "innovaphone myApps");
+        assert_eq!(p["eventnames"]["Blink"]["EventNames"], json!(["Blink"]));
+        assert_eq!(p["eventnames"]["Alert"]["IsAlertPriority"], true);
+        let r = e.create_initial_priority();
+        assert_eq!(body(&r)["action"], "CreateInitialPriority");
+        assert_eq!(
+            param(&r),
+            json!({"enabled": true, "sender": "innovaphone myApps", "eventtype": null, "eventnames": [], "IsAlertPriority": false})
+        );
+    }
+
+    #[test]
+    fn status_codes() {
+        assert_eq!(parse_command_response(200, b""), Ok(()));
+        assert_eq!(parse_command_response(204, b"garbage"), Ok(()));
+        assert_eq!(
+            parse_command_response(401, b""),
+            Err(HubError::Unauthorized)
+        );
+        assert_eq!(parse_command_response(404, b""), Err(HubError::NoDevice));
+        assert_eq!(parse_command_response(500, b""), Err(HubError::Status(500)));
+        assert_eq!(
+            parse_current_presence(401, b"{}"),
+            Err(HubError::Unauthorized)
+        );
+    }
+
+    #[test]
+    fn probe_answers() {
+        assert_eq!(parse_probe(200, br#"{"response": "OK"}"#), Ok(()));
+        assert_eq!(
+            parse_probe(200, b"\xef\xbb\xbf{\"Response\":\"ok\"}\r\n"),
+            Ok(())
+        );
+        assert!(parse_probe(200, b"<html>It works</html>").is_err());
+        assert!(parse_probe(200, b"").is_err());
+        assert!(parse_probe(200, br#"{"response":"FAIL"}"#).is_err());
+        assert_eq!(parse_probe(401, b""), Err(HubError::Unauthorized));
+    }
+
+    #[test]
+    fn current_presence_real_and_sloppy() {
+        let real = br#"{"runningcommand":{"action":"Light","sender":"MS Teams","eventtype":"Light","eventname":"On-The-Phone","parameter":"{\"RedRgbValue\":100,\"GreenRgbValue\":0,\"BlueRgbValue\":0}"},"ownpriority":{"x":1}}"#;
+        let p = parse_current_presence(200, real).unwrap().running.unwrap();
+        assert_eq!(p.sender, "MS Teams");
+        assert_eq!(p.eventname, "On-The-Phone");
+        assert_eq!(p.action, "Light");
+        assert!(p.parameter.unwrap().contains("RedRgbValue"));
+
+        let nothing = parse_current_presence(200, br#"{"runningcommand":{"action":null,"sender":null,"eventtype":null,"eventname":null,"parameter":null}}"#).unwrap();
+        assert_eq!(nothing.running, None);
+        assert_eq!(
+            parse_current_presence(200, br#"{"runningcommand":null}"#)
+                .unwrap()
+                .running,
+            None
+        );
+        assert_eq!(parse_current_presence(200, br#"{}"#).unwrap().running, None);
+
+        let odd = br#"{"RunningCommand":{"Sender":"Zoom","EventType":7,"EventName":"In-a-Zoom-Meeting","Parameter":{"color":1},"extra":[1,2]}}"#;
+        let p = parse_current_presence(200, odd).unwrap().running.unwrap();
+        assert_eq!(p.sender, "Zoom");
+        assert_eq!(p.eventtype, "7");
+        assert_eq!(p.parameter.as_deref(), Some(r#"{"color":1}"#));
+        assert_eq!(p.action, "");
+
+        let double = serde_json::to_string(&String::from_utf8_lossy(real)).unwrap();
+        assert_eq!(
+            parse_current_presence(200, double.as_bytes())
+                .unwrap()
+                .running
+                .unwrap()
+                .sender,
+            "MS Teams"
+        );
+
+        for bad in [
+            &b"[]"[..],
+            b"42",
+            b"{\"runningcommand\":[1]}",
+            b"not json",
+            b"\xff\xfe",
+            b"",
+        ] {
+            assert!(
+                matches!(
+                    parse_current_presence(200, bad),
+                    Err(HubError::Malformed(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn device_lists() {
+        let two = br#"[{"ModelName":"Busylight UC Omega","ProductID":"15","USBID":"27bb","UniqueID":"A1","HIDDevicePath":"\\\\?\\hid#1","FirmwareRelease":"2.4","IsLightSupported":true,"IsSoundSupported":"false","IsJingleClipSupport":1},{"ModelName":"Busylight Alpha"}, 5]"#;
+        let d = parse_devices(200, two).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].model, "Busylight UC Omega");
+        assert_eq!(d[0].path, r"\\?\hid#1");
+        assert!(d[0].light && !d[0].sound);
+        assert!(d[1].light && d[1].sound);
+        assert_eq!(parse_devices(200, b"[]").unwrap(), vec![]);
+        assert_eq!(
+            parse_devices(200, br#"{"devices":[{"ModelName":"X"}]}"#)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(parse_devices(200, br#"{"devices":3}"#).is_err());
+        assert!(parse_devices(200, b"nope").is_err());
+        assert_eq!(parse_devices(404, b"[]"), Err(HubError::NoDevice));
+    }
+
+    #[test]
+    fn describe_for_traces() {
+        assert_eq!(LampCommand::blink(red()).describe(), "Blink 100/0/0");
+        assert_eq!(LampCommand::Off.describe(), "Off");
+        assert_eq!(
+            LampCommand::Alert {
+                color: red(),
+                sound: Sound::Funky,
+                volume: Volume::default()
+            }
+            .describe(),
+            "Alert 100/0/0 sound Funky volume 75"
+        );
+    }
+}

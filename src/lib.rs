@@ -1,0 +1,16 @@
+//! Connector for kuando®: keeps a person's busy state in sync between the innovaphone PBX (their myApps
+//! client) and Plenom's kuandoHUB.
+//!
+//! Everything outside `web` is a sans-IO core: plain deterministic Rust with no clock, no randomness and no
+//! IO, tested natively. `web` holds the thin wasm32 drivers that connect the core to the browser.
+//! See ARCHITECTURE.md for the map.
+
+pub mod config;
+pub mod hub;
+pub mod mapping;
+pub mod proto;
+pub mod state;
+pub mod trace;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
