@@ -220,6 +220,40 @@ impl Direction {
     }
 }
 
+/// Identifies one call: myApps sends call events from every phone app (provider), each numbering its calls.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallKey {
+    /// The phone app that reported the call (the `consumer` of `phoneinfo`, or the `com.innovaphone.phone`
+    /// provider).
+    pub provider: String,
+    /// The call's `id` as text (myApps sends a number; text tolerates any JSON scalar).
+    pub id: String,
+}
+
+impl CallKey {
+    pub fn new(provider: &str, id: &str) -> Self {
+        CallKey {
+            provider: provider.to_string(),
+            id: id.to_string(),
+        }
+    }
+}
+
+/// A call as far as the connector cares: direction and state (either may be unknown yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CallInfo {
+    pub dir: Option<Direction>,
+    pub state: Option<CallState>,
+}
+
+/// A call event from myApps (`com.innovaphone.phoneinfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CallEvent {
+    Added(CallKey),
+    Updated(CallKey, CallInfo),
+    Removed(CallKey),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
