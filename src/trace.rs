@@ -31,13 +31,22 @@ pub const MASK: &str = "***";
 pub fn redact(text: &str, secrets: &[&str]) -> String {
     let mut out = redact_params(text);
     for s in secrets {
-        // Longest-first is not needed: each secret is masked fully, and `***` contains no secret's
-        // characters that could re-form one (a secret of `*` alone is masked too and stays masked).
         if !s.is_empty() && out.contains(s) {
-            out = out.replace(s, MASK);
+            out = out.replace(s, &mask_for(s));
         }
     }
     out
+}
+
+/// `***`, unless the secret itself contains `*`: then replacing could form the secret anew (`a**` inside
+/// `aa**` becomes `a***`), so the mask uses a character the secret does not contain.
+fn mask_for(secret: &str) -> String {
+    let c = ['*', '#', '~']
+        .into_iter()
+        .chain('\u{2460}'..='\u{24ff}')
+        .find(|c| !secret.contains(*c))
+        .unwrap_or('\u{fffd}');
+    std::iter::repeat_n(c, 3).collect()
 }
 
 fn redact_params(text: &str) -> String {
@@ -143,5 +152,8 @@ mod tests {
         );
         assert_eq!(t, "kuando-config-log: hub said: bad token ***! (***)");
         assert!(!line(App::Connector, "ééé token=ü", &["ü"]).contains('ü'));
+        // A mask never forms the secret anew.
+        assert!(!redact("aa**", &["a**"]).contains("a**"));
+        assert!(!redact("x*#~y", &["*#~"]).contains("*#~"));
     }
 }

@@ -3,7 +3,10 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "kuando-sim", about = "Simulators of kuandoHUB, myApps and the PBX (127.0.0.1 only)")]
+#[command(
+    name = "kuando-sim",
+    about = "Simulators of kuandoHUB, myApps and the PBX (127.0.0.1 only)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Kuando Connector build script. Installs whatever is missing, then:
+#   ./build.sh          release wasm into pkg/ (wasm-pack --target web, then wasm-opt -Oz)
+#   ./build.sh test     formatting, clippy (native + wasm32), native tests, service tests, browser tests
+#   ./build.sh demo     build, then start the simulators with the real apps and print what to open
+#   ./build.sh help     this text
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# Chromium flags this machine needs (closed network: no background connections, no component updates).
+CHROME_FLAGS=(--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run
+  --disable-background-networking --disable-component-update --disable-sync --disable-quic)
+
+say() { printf '\n==> %s\n' "$*"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# The wasm-bindgen version pinned with `=` in Cargo.toml: wasm-bindgen-cli must match it exactly.
+pinned_wasm_bindgen() {
+  sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n 1
+}
+
+APT_UPDATED=0
+apt_install() {
+  if ! have apt-get; then
+    echo "build.sh: need $* but apt-get is not available; install them by hand" >&2
+    exit 1
+  fi
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    $sudo apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_rust() {
+  if ! have cargo; then
+    echo "build.sh: cargo not found; install Rust with rustup first" >&2
+    exit 1
+  fi
+  if have rustup; then
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+      { say "adding rustup target wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+    local comp
+    for comp in rustfmt clippy; do
+      rustup component list --installed 2>/dev/null | grep -q "^$comp" ||
+        { say "adding rustup component $comp"; rustup component add "$comp"; }
+    done
+  fi
+}
+
+ensure_wasm_tools() {
+  ensure_rust
+  local want
+  want=$(pinned_wasm_bindgen)
+  if [ -z "$want" ]; then
+    echo "build.sh: wasm-bindgen is not pinned with = in Cargo.toml" >&2
+    exit 1
+  fi
+  if ! have wasm-bindgen || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$want" ]; then
+    say "installing wasm-bindgen-cli $want (a few minutes, once)"
+    cargo install -q wasm-bindgen-cli --version "$want" --force
+  fi
+  if ! have wasm-pack; then
+    say "installing wasm-pack (a few minutes, once)"
+    cargo install -q wasm-pack
+  fi
+  have wasm-opt || { say "installing binaryen (wasm-opt)"; apt_install binaryen; }
+}
+
+ensure_browser() {
+  local missing=()
+  have chromium || missing+=(chromium)
+  have chromedriver || missing+=(chromium-driver)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+}
+
+ensure_node() {
+  have node || { say "installing nodejs"; apt_install nodejs; }
+}
+
+# Release build of the wasm apps into pkg/.
+build_wasm() {
+  ensure_wasm_tools
+  say "building release wasm into pkg/"
+  wasm-pack --quiet build --target web --release --out-dir pkg --no-typescript --no-pack
+  # Debian's binaryen is older than rustc's default wasm features: name them, or wasm-opt rejects the module.
+  wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+    --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
+    pkg/kuando_connector_bg.wasm -o pkg/kuando_connector_bg.wasm
+  rm -f pkg/.gitignore pkg/package.json pkg/README.md
+  local raw gz
+  raw=$(wc -c <pkg/kuando_connector_bg.wasm)
+  gz=$(gzip -9c pkg/kuando_connector_bg.wasm | wc -c)
+  echo "pkg/kuando_connector_bg.wasm: $raw bytes ($gz gzip)"
+  echo "pkg/kuando_connector.js:      $(wc -c <pkg/kuando_connector.js) bytes"
+}
+
+run_tests() {
+  ensure_wasm_tools
+  ensure_browser
+  ensure_node
+  say "rustfmt"
+  cargo fmt --all -- --check
+  say "clippy (native)"
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+  say "clippy (wasm32)"
+  cargo clippy -p kuando-connector --all-targets --target wasm32-unknown-unknown --quiet -- -D warnings
+  say "native tests"
+  cargo test --workspace
+  if [ -d service/test ]; then
+    say "app service tests (node --test)"
+    node --test service/test/
+  fi
+  say "browser tests (headless Chromium)"
+  wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)"
+}
+
+run_demo() {
+  build_wasm
+  say "building the simulators"
+  cargo build -q --release -p kuando-sim
+  say "starting the demo (Ctrl-C stops it)"
+  exec target/release/kuando-sim demo --www www --pkg pkg "$@"
+}
+
+case "${1:-build}" in
+  build | "") build_wasm ;;
+  test) run_tests ;;
+  demo) shift; run_demo "$@" ;;
+  help | -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *)
+    echo "build.sh: unknown command '$1' (try ./build.sh help)" >&2
+    exit 2
+    ;;
+esac
