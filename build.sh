@@ -86,21 +86,31 @@ ensure_node() {
   have node || { say "installing nodejs"; apt_install nodejs; }
 }
 
-# Release build of the wasm apps into pkg/.
-build_wasm() {
-  ensure_wasm_tools
-  say "building release wasm into pkg/"
-  wasm-pack --quiet build --target web --release --out-dir pkg --no-typescript --no-pack
+# One app's release wasm: cargo feature $1, output name $2 (pkg/$2.js + pkg/$2_bg.wasm).
+build_one() {
+  local feature=$1 name=$2 out="target/wasm-pack/$2"
+  wasm-pack --quiet build --target web --release --out-dir "$out" --out-name "$name" \
+    --no-typescript --no-pack -- --features "$feature"
   # Debian's binaryen is older than rustc's default wasm features: name them, or wasm-opt rejects the module.
   wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
-    pkg/kuando_connector_bg.wasm -o pkg/kuando_connector_bg.wasm
-  rm -f pkg/.gitignore pkg/package.json pkg/README.md
+    "$out/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
+  cp "$out/$name.js" "pkg/$name.js"
   local raw gz
-  raw=$(wc -c <pkg/kuando_connector_bg.wasm)
-  gz=$(gzip -9c pkg/kuando_connector_bg.wasm | wc -c)
-  echo "pkg/kuando_connector_bg.wasm: $raw bytes ($gz gzip)"
-  echo "pkg/kuando_connector.js:      $(wc -c <pkg/kuando_connector.js) bytes"
+  raw=$(wc -c <"pkg/${name}_bg.wasm")
+  gz=$(gzip -9c "pkg/${name}_bg.wasm" | wc -c)
+  printf '%-28s %7d bytes (%d gzip)\n' "pkg/${name}_bg.wasm" "$raw" "$gz"
+  printf '%-28s %7d bytes\n' "pkg/$name.js" "$(wc -c <"pkg/$name.js")"
+}
+
+# Release build of both apps into pkg/: the hidden app and the config app are separate wasm files, so the
+# always-running hidden app never loads the config UI's code.
+build_wasm() {
+  ensure_wasm_tools
+  say "building release wasm into pkg/"
+  mkdir -p pkg
+  build_one connector kuando_connector
+  build_one config-ui kuando_config
 }
 
 run_tests() {
@@ -112,7 +122,7 @@ run_tests() {
   say "clippy (native)"
   cargo clippy --workspace --all-targets --quiet -- -D warnings
   say "clippy (wasm32)"
-  cargo clippy -p kuando-connector --all-targets --target wasm32-unknown-unknown --quiet -- -D warnings
+  cargo clippy -p kuando-connector --all-targets --all-features --target wasm32-unknown-unknown --quiet -- -D warnings
   say "native tests"
   cargo test --workspace
   if [ -d service/test ]; then

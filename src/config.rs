@@ -364,10 +364,84 @@ impl Config {
         errors
     }
 
+    /// A field's value as a form shows it, by JSON path (`hubUrl`, `pollInterval`, `lamp.ringing.effect`,
+    /// `trace.debug`, ...). `None` for an unknown path.
+    pub fn field(&self, path: &str) -> Option<String> {
+        Some(match path {
+            "hubUrl" => self.hub_url.clone(),
+            "token" => self.token.clone(),
+            "pollInterval" => self.poll_interval.to_string(),
+            "trace.debug" => self.trace.debug.to_string(),
+            "trace.hub" => self.trace.hub.to_string(),
+            "trace.calls" => self.trace.calls.to_string(),
+            "trace.presence" => self.trace.presence.to_string(),
+            _ => {
+                let (slot, part) = lamp_path(path)?;
+                let s = self.lamp.get(slot);
+                match part {
+                    "effect" => s.effect.as_str().to_string(),
+                    "color" => s.color.clone(),
+                    "sound" => s.sound.to_string(),
+                    "volume" => s.volume.to_string(),
+                    _ => return None,
+                }
+            }
+        })
+    }
+
+    /// Sets a field from what a form control holds. Numbers must be whole numbers; checkboxes are
+    /// `true`/`false`. Range checks are [`Config::validate`]'s job.
+    pub fn set_field(&mut self, path: &str, value: &str) -> Result<(), FieldError> {
+        let number = |max: u32| {
+            value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| FieldError::new(path, "must be a number"))
+        };
+        let on = matches!(value.trim(), "true" | "on" | "1" | "checked");
+        match path {
+            "hubUrl" => self.hub_url = value.to_string(),
+            "token" => self.token = value.to_string(),
+            "pollInterval" => self.poll_interval = number(u32::MAX)?,
+            "trace.debug" => self.trace.debug = on,
+            "trace.hub" => self.trace.hub = on,
+            "trace.calls" => self.trace.calls = on,
+            "trace.presence" => self.trace.presence = on,
+            _ => {
+                let (slot, part) =
+                    lamp_path(path).ok_or_else(|| FieldError::new(path, "unknown field"))?;
+                let byte = |n: u32| u8::try_from(n).unwrap_or(u8::MAX);
+                let s = self.lamp.get_mut(slot);
+                match part {
+                    "effect" => {
+                        s.effect = Effect::ALL
+                            .into_iter()
+                            .find(|e| e.as_str() == value.trim())
+                            .ok_or_else(|| FieldError::new(path, "unknown effect"))?
+                    }
+                    "color" => s.color = value.trim().to_string(),
+                    "sound" => s.sound = byte(number(255)?),
+                    "volume" => s.volume = byte(number(255)?),
+                    _ => return Err(FieldError::new(path, "unknown field")),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The hub endpoint these settings describe, if the URL is valid.
     pub fn endpoint(&self) -> Result<hub::Endpoint, hub::UrlError> {
         hub::Endpoint::new(&self.hub_url, &self.token)
     }
+}
+
+/// `lamp.<slot>.<part>` → the slot and the part.
+fn lamp_path(path: &str) -> Option<(LampSlot, &str)> {
+    let (slot, part) = path.strip_prefix("lamp.")?.split_once('.')?;
+    let slot = LampSlot::ALL.into_iter().find(|x| x.as_str() == slot)?;
+    Some((slot, part))
 }
 
 /// Length and control-character checks shared by the free-text fields.
@@ -557,6 +631,34 @@ mod tests {
             c.poll_interval = v;
             assert_eq!(c.validate().is_empty(), ok, "{v}");
         }
+    }
+
+    #[test]
+    fn fields_by_path_read_and_write() {
+        let mut c = Config::default();
+        for (path, value) in [
+            ("hubUrl", "http://h:1/"),
+            ("token", "t"),
+            ("pollInterval", "9"),
+            ("trace.hub", "true"),
+            ("lamp.dnd.effect", "pulse"),
+            ("lamp.dnd.color", "#010203"),
+            ("lamp.ringing.sound", "8"),
+            ("lamp.ringing.volume", "25"),
+        ] {
+            c.set_field(path, value).unwrap();
+            assert_eq!(c.field(path).as_deref(), Some(value), "{path}");
+        }
+        assert_eq!(c.lamp.dnd.effect, Effect::Pulse);
+        assert!(c.set_field("pollInterval", "abc").is_err());
+        assert!(c.set_field("lamp.ringing.volume", "-1").is_err());
+        assert!(c.set_field("lamp.ringing.effect", "disco").is_err());
+        assert!(c.set_field("lamp.kitchen.color", "#000000").is_err());
+        assert!(c.set_field("nope", "1").is_err());
+        assert_eq!(c.field("lamp.ringing.nope"), None);
+        // Out-of-range but readable numbers are kept for validate() to name.
+        c.set_field("lamp.ringing.volume", "101").unwrap();
+        assert_eq!(c.validate()[0].field, "lamp.ringing.volume");
     }
 
     #[test]

@@ -564,6 +564,55 @@ impl Endpoint {
         )
     }
 
+    /// A lamp command through the GET interface (`?action=light&red=..`). The hub runs GET commands under
+    /// its own source `HTTP`, separate from the connector's sender: the config app's lamp and sound tests use
+    /// it, so a test never overwrites the hidden app's lamp state, and `off` afterwards gives the lamp back.
+    pub fn get_command(&self, cmd: LampCommand) -> HubRequest {
+        let n = |v: u8| v.to_string();
+        let rgb = |c: Rgb| [n(c.red.0), n(c.green.0), n(c.blue.0)];
+        let (action, values): (&str, Vec<(&str, String)>) = match cmd {
+            LampCommand::Light(c) => ("light", zip_rgb(rgb(c))),
+            LampCommand::Pulse(c) => ("pulse", zip_rgb(rgb(c))),
+            LampCommand::Blink { color, on, off } => {
+                let mut v = zip_rgb(rgb(color));
+                v.push(("ontime", n(on.0)));
+                v.push(("offtime", n(off.0)));
+                ("blink", v)
+            }
+            LampCommand::Alert {
+                color,
+                sound,
+                volume,
+            }
+            | LampCommand::Jingle {
+                color,
+                sound,
+                volume,
+            } => {
+                let mut v = zip_rgb(rgb(color));
+                v.push(("sound", n(sound.number())));
+                v.push(("volume", n(volume.0)));
+                let action = if matches!(cmd, LampCommand::Alert { .. }) {
+                    "alert"
+                } else {
+                    "jingle"
+                };
+                (action, v)
+            }
+            LampCommand::ColorWithFlash { color, flash } => {
+                let mut v = zip_rgb(rgb(color));
+                let [r, g, b] = rgb(flash);
+                v.extend([("flashred", r), ("flashgreen", g), ("flashblue", b)]);
+                ("colorwithflash", v)
+            }
+            LampCommand::Off => ("off", Vec::new()),
+            LampCommand::Logout => ("Logout", Vec::new()),
+        };
+        let mut params: Vec<(&str, &str)> = vec![("action", action)];
+        params.extend(values.iter().map(|(k, v)| (*k, v.as_str())));
+        self.get(RequestKind::Command(cmd), &params)
+    }
+
     /// Registers the connector as a data source with the event names it uses ("send this command on every
     /// connect").
     pub fn register_data_source(&self) -> HubRequest {
@@ -611,6 +660,10 @@ impl Endpoint {
     }
 }
 
+fn zip_rgb([r, g, b]: [String; 3]) -> Vec<(&'static str, String)> {
+    vec![("red", r), ("green", g), ("blue", b)]
+}
+
 fn post_body(
     action: &str,
     sender: Value,
@@ -625,6 +678,19 @@ fn post_body(
         "eventname": eventname,
         "parameter": parameter,
     })
+}
+
+/// What a driver hands back for a request: the answer as it came, or why there was none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Answer {
+        status: u16,
+        body: Vec<u8>,
+    },
+    /// The request's timeout fired first (the driver aborted it).
+    Timeout,
+    /// Refused, reset, DNS, CORS or mixed content: the browser does not say which.
+    Network,
 }
 
 /// What went wrong with a hub request.
@@ -1070,6 +1136,42 @@ mod tests {
             assert_eq!(b["parameter"], "");
             assert_eq!(b["sender"], "innovaphone myApps");
         }
+    }
+
+    #[test]
+    fn get_interface_lamp_commands() {
+        let e = ep();
+        let green = Rgb::new(0, 100, 0).unwrap();
+        let cases = [
+            (LampCommand::Light(red()), "?action=light&red=100&green=0&blue=0"),
+            (LampCommand::Pulse(green), "?action=pulse&red=0&green=100&blue=0"),
+            (LampCommand::blink(red()), "?action=blink&red=100&green=0&blue=0&ontime=5&offtime=5"),
+            (
+                LampCommand::Alert { color: red(), sound: Sound::Quiet, volume: Volume::new(25).unwrap() },
+                "?action=alert&red=100&green=0&blue=0&sound=5&volume=25",
+            ),
+            (
+                LampCommand::Jingle { color: green, sound: Sound::Funky, volume: Volume::default() },
+                "?action=jingle&red=0&green=100&blue=0&sound=2&volume=75",
+            ),
+            (
+                LampCommand::ColorWithFlash { color: red(), flash: green },
+                "?action=colorwithflash&red=100&green=0&blue=0&flashred=0&flashgreen=100&flashblue=0",
+            ),
+            (LampCommand::Off, "?action=off"),
+            (LampCommand::Logout, "?action=Logout"),
+        ];
+        for (cmd, query) in cases {
+            let r = e.get_command(cmd);
+            assert_eq!(r.method, Method::Get);
+            assert_eq!(r.body, None);
+            assert_eq!(r.url, format!("http://localhost:8989/{query}"));
+        }
+        let t = Endpoint::new("http://h:1", "k").unwrap();
+        assert_eq!(
+            t.get_command(LampCommand::Off).url,
+            "http://h:1/?action=off&accesstoken=k&http_token=k"
+        );
     }
 
     #[test]

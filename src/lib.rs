@@ -6,8 +6,11 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod config;
+pub mod config_app;
 pub mod hub;
+pub mod i18n;
 pub mod mapping;
+pub mod myapps;
 pub mod proto;
 pub mod state;
 pub mod trace;

@@ -1,6 +1,17 @@
 //! wasm32 drivers: the only code that touches the browser. A driver decides nothing; it moves bytes
 //! between the browser and the sans-IO core.
 
+pub mod clock;
+#[cfg(feature = "config-ui")]
+mod config_main;
+#[cfg(feature = "config-ui")]
+mod config_ui;
+pub mod console;
+pub mod http;
+pub mod parent;
+pub mod socket;
+pub mod timer;
+
 use wasm_bindgen::prelude::*;
 
 use crate::mapping::{self, Transform};

@@ -1,0 +1,1189 @@
+//! The config app (`innovaphone-kuando-config`) as a sans-IO model: what the user sees (banners, the settings
+//! form with its errors, test results) and what the app must send (service requests, hub requests), from what
+//! happened (service messages, hub answers, user input, time). The DOM driver only renders [`View`] and feeds
+//! events back; it decides nothing.
+//!
+//! Hub checks run against the *saved* settings, so the banners say what the hidden app experiences; "Test
+//! connection", "Test lamp" and "Test sound" use the settings as edited, so a user can try a URL or token
+//! before saving it. Lamp and sound tests use the hub's GET interface (source `HTTP`), never the connector's
+//! own sender, so a test cannot overwrite the lamp state the hidden app set; `off` afterwards releases only the
+//! test's source.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::config::{Config, FieldError};
+use crate::hub::{self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb, Sound, Volume};
+use crate::i18n::{message, Lang, Text};
+use crate::proto::{ErrorCode, License, Request, Response, ServiceError};
+use crate::trace::{self, App};
+
+/// How often the banners' hub check repeats while the app is open.
+pub const CHECK_INTERVAL_MS: u64 = 10_000;
+/// Timeout for one hub request.
+pub const HUB_TIMEOUT_MS: u32 = 3_000;
+/// How long each colour of the lamp test shows.
+pub const LAMP_STEP_MS: u64 = 800;
+/// How long the sound test plays before the lamp is given back.
+pub const SOUND_TEST_MS: u64 = 3_000;
+
+/// What the hub check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HubHealth {
+    /// Not checked yet.
+    #[default]
+    Unknown,
+    Ok,
+    /// No answer, or not a kuandoHUB.
+    Unreachable,
+    /// 401: token rejected.
+    Unauthorized,
+    /// Answers `GET /` but not `currentpresence` (spec: **[inferred]** capability check).
+    TooOld,
+}
+
+/// A red banner at the top of the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Banner {
+    NoLicense,
+    ServiceDown,
+    NoHub,
+    TokenRejected,
+    TooOld,
+    NoBusylight,
+}
+
+impl Banner {
+    pub fn text(self) -> Text {
+        match self {
+            Banner::NoLicense => Text::BannerNoLicense,
+            Banner::ServiceDown => Text::BannerService,
+            Banner::NoHub => Text::BannerNoHub,
+            Banner::TokenRejected => Text::BannerToken,
+            Banner::TooOld => Text::BannerTooOld,
+            Banner::NoBusylight => Text::BannerNoBusylight,
+        }
+    }
+}
+
+/// Buttons the user can press.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Button {
+    Save,
+    Defaults,
+    ToggleToken,
+    TestConnection,
+    TestLamp,
+    TestSound,
+}
+
+/// The app websocket's state, as the session reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceState {
+    Connecting,
+    Up,
+    Down,
+    Unlicensed,
+}
+
+/// Result line of the save button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveState {
+    Idle,
+    Saving,
+    Saved,
+    Failed(String),
+}
+
+/// What the test area shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestStatus {
+    Idle,
+    Running,
+    /// Success text.
+    Ok(String),
+    /// Error text (token-free).
+    Failed(String),
+}
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Hub {
+        id: u64,
+        request: HubRequest,
+        timeout_ms: u32,
+    },
+    Service(Request),
+    /// A trace line, prefixed `kuando-config-log:` and redacted.
+    Trace(String),
+}
+
+/// Everything the driver renders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    pub lang: Lang,
+    pub dark: bool,
+    pub banners: Vec<Banner>,
+    /// Settings loaded (the form is meaningful).
+    pub loaded: bool,
+    pub form: Config,
+    /// Errors per field path (`hubUrl`, `lamp.ringing.volume`), already in the UI language.
+    pub errors: BTreeMap<String, String>,
+    pub token_visible: bool,
+    pub dirty: bool,
+    pub save: SaveState,
+    pub can_save: bool,
+    pub test: TestStatus,
+    /// Lamp and sound tests possible (hub reachable, a lamp connected, no test running).
+    pub lamp_tests: bool,
+    /// The note shown when the hub has no lamp.
+    pub no_lamp_note: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Probe,
+    Presence,
+    Devices,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// The banners' check of the saved settings.
+    Check(Step),
+    /// "Test connection" with the edited settings.
+    Test(Step),
+    /// A lamp/sound test command; `last` is the final `off`.
+    Lamp { last: bool },
+}
+
+#[derive(Debug, Clone)]
+enum Sequence {
+    None,
+    /// Commands still to send, each after the previous one's delay.
+    Running {
+        endpoint: Endpoint,
+        steps: VecDeque<(LampCommand, u64)>,
+        next_at: Option<u64>,
+    },
+}
+
+/// The config app.
+#[derive(Debug)]
+pub struct ConfigApp {
+    lang: Lang,
+    dark: bool,
+    service: ServiceState,
+    license: Option<License>,
+    stored: Option<Config>,
+    form: Config,
+    /// Input that could not even be read (e.g. letters in a number field), per field.
+    input_errors: BTreeMap<String, String>,
+    token_visible: bool,
+    save: SaveState,
+    health: HubHealth,
+    devices: Option<Vec<String>>,
+    check_running: bool,
+    next_check_at: Option<u64>,
+    test: TestStatus,
+    test_devices: Option<Vec<String>>,
+    sequence: Sequence,
+    inflight: BTreeMap<u64, Purpose>,
+    next_id: u64,
+    actions: VecDeque<Action>,
+    changed: bool,
+}
+
+impl ConfigApp {
+    pub fn new(lang: Lang, dark: bool) -> Self {
+        ConfigApp {
+            lang,
+            dark,
+            service: ServiceState::Connecting,
+            license: None,
+            stored: None,
+            form: Config::default(),
+            input_errors: BTreeMap::new(),
+            token_visible: false,
+            save: SaveState::Idle,
+            health: HubHealth::Unknown,
+            devices: None,
+            check_running: false,
+            next_check_at: None,
+            test: TestStatus::Idle,
+            test_devices: None,
+            sequence: Sequence::None,
+            inflight: BTreeMap::new(),
+            next_id: 1,
+            actions: VecDeque::new(),
+            changed: true,
+        }
+    }
+
+    // ----- inputs -------------------------------------------------------------------------------------------
+
+    pub fn handle_lang(&mut self, lang: Lang) {
+        if self.lang != lang {
+            self.lang = lang;
+            self.changed = true;
+        }
+    }
+
+    pub fn handle_scheme(&mut self, dark: bool) {
+        if self.dark != dark {
+            self.dark = dark;
+            self.changed = true;
+        }
+    }
+
+    /// The app websocket changed state.
+    pub fn handle_service(&mut self, now_ms: u64, state: ServiceState) {
+        if self.service == state {
+            return;
+        }
+        self.service = state;
+        self.changed = true;
+        match state {
+            ServiceState::Up => {
+                self.trace("connected to the app service");
+                self.actions.push_back(Action::Service(Request::GetLicense));
+                self.actions.push_back(Action::Service(Request::GetConfig));
+            }
+            ServiceState::Unlicensed => {
+                self.license = Some(License::None);
+                self.trace("no app license");
+                self.stop_checks();
+            }
+            ServiceState::Down => {
+                if self.save == SaveState::Saving {
+                    self.save = SaveState::Failed(Text::BannerService.get(self.lang).to_string());
+                }
+                // Without the service the saved settings are unknown; check the hub with what we have (the
+                // defaults on a first start) so the user still learns whether the hub is there.
+                if self.next_check_at.is_none() && !self.check_running {
+                    self.next_check_at = Some(now_ms);
+                }
+            }
+            ServiceState::Connecting => {}
+        }
+    }
+
+    /// A message from the service.
+    pub fn handle_response(&mut self, now_ms: u64, msg: Response) {
+        self.changed = true;
+        match msg {
+            Response::GetLicenseResult { license, error } => {
+                if let Some(l) = license {
+                    self.license = Some(l);
+                    if l == License::None {
+                        self.stop_checks();
+                    }
+                } else if let Some(e) = error {
+                    self.service_error("license", &e);
+                }
+            }
+            Response::GetConfigResult { config, error } => match config {
+                Some(c) => self.loaded(now_ms, c),
+                None => {
+                    if let Some(e) = error {
+                        self.service_error("settings", &e);
+                    }
+                    // Nothing stored or readable: start from the defaults so the user can save.
+                    self.loaded(now_ms, Config::default());
+                }
+            },
+            Response::SetConfigResult { config, error } => match (config, error) {
+                (_, Some(e)) => {
+                    self.save = SaveState::Failed(self.error_text(&e));
+                    for f in &e.fields {
+                        self.input_errors
+                            .insert(f.field.clone(), message(self.lang, &f.message));
+                    }
+                }
+                (config, None) => {
+                    let saved = config.unwrap_or_else(|| self.form.clone());
+                    self.trace("settings saved");
+                    self.save = SaveState::Saved;
+                    self.stored = Some(saved);
+                    self.recheck(now_ms);
+                }
+            },
+            Response::ConfigChanged { config } => {
+                // Saved elsewhere (another client of the same user): take it unless the user is editing.
+                let editing = self.stored.as_ref() != Some(&self.form);
+                self.stored = Some(config.clone());
+                if !editing {
+                    self.form = config;
+                    self.input_errors.clear();
+                }
+                self.recheck(now_ms);
+            }
+            Response::SetPresenceResult { .. } => {}
+            Response::Error { error } => self.service_error("request", &error),
+        }
+    }
+
+    /// A hub answer for request `id`.
+    pub fn handle_hub(&mut self, now_ms: u64, id: u64, outcome: Outcome) {
+        let Some(purpose) = self.inflight.remove(&id) else {
+            return;
+        };
+        self.changed = true;
+        match purpose {
+            Purpose::Check(step) => self.check_answer(now_ms, step, &outcome),
+            Purpose::Test(step) => self.test_answer(step, &outcome),
+            Purpose::Lamp { last } => self.lamp_answer(now_ms, last, &outcome),
+        }
+    }
+
+    /// The user changed a field. `field` is the JSON path (`hubUrl`, `pollInterval`, `lamp.ringing.effect`,
+    /// `trace.debug`, ...), `value` what the input holds.
+    pub fn handle_input(&mut self, field: &str, value: &str) {
+        self.changed = true;
+        self.input_errors.remove(field);
+        if matches!(self.save, SaveState::Saved | SaveState::Failed(_)) {
+            self.save = SaveState::Idle;
+        }
+        if let Err(e) = self.form.set_field(field, value) {
+            self.input_errors.insert(field.into(), e.message);
+        }
+    }
+
+    pub fn handle_click(&mut self, now_ms: u64, button: Button) {
+        self.changed = true;
+        match button {
+            Button::ToggleToken => self.token_visible = !self.token_visible,
+            Button::Defaults => {
+                // Keep where the hub is and the token: "defaults" is about the lamp and the rest.
+                let keep = (self.form.hub_url.clone(), self.form.token.clone());
+                self.form = Config {
+                    hub_url: keep.0,
+                    token: keep.1,
+                    ..Config::default()
+                };
+                self.input_errors.clear();
+            }
+            Button::Save => {
+                if !self.form_errors().is_empty() {
+                    self.save = SaveState::Failed(Text::FixErrors.get(self.lang).to_string());
+                } else if self.service != ServiceState::Up {
+                    self.save = SaveState::Failed(Text::BannerService.get(self.lang).to_string());
+                } else {
+                    self.save = SaveState::Saving;
+                    self.actions.push_back(Action::Service(Request::SetConfig {
+                        config: Box::new(self.form.clone()),
+                    }));
+                }
+            }
+            Button::TestConnection => match self.form_endpoint() {
+                Some(ep) => {
+                    self.test = TestStatus::Running;
+                    self.test_devices = None;
+                    self.send_hub(Purpose::Test(Step::Probe), ep.probe());
+                }
+                None => self.test = TestStatus::Failed(Text::FixErrors.get(self.lang).to_string()),
+            },
+            Button::TestLamp | Button::TestSound => {
+                if !self.lamp_tests_possible() {
+                    return;
+                }
+                let Some(ep) = self.form_endpoint() else {
+                    self.test = TestStatus::Failed(Text::FixErrors.get(self.lang).to_string());
+                    return;
+                };
+                let steps = if button == Button::TestLamp {
+                    lamp_test_steps()
+                } else {
+                    self.sound_test_steps()
+                };
+                self.test = TestStatus::Running;
+                self.sequence = Sequence::Running {
+                    endpoint: ep,
+                    steps,
+                    next_at: Some(now_ms),
+                };
+                self.run_sequence(now_ms);
+            }
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        if self.next_check_at.is_some_and(|t| t <= now_ms) && !self.check_running {
+            self.next_check_at = None;
+            self.start_check();
+        }
+        self.run_sequence(now_ms);
+    }
+
+    // ----- outputs ------------------------------------------------------------------------------------------
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let seq = match &self.sequence {
+            Sequence::Running { next_at, .. } => *next_at,
+            Sequence::None => None,
+        };
+        match (self.next_check_at.filter(|_| !self.check_running), seq) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// True once after anything visible changed.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    pub fn view(&self) -> View {
+        let unlicensed =
+            self.license == Some(License::None) || self.service == ServiceState::Unlicensed;
+        let mut banners = Vec::new();
+        if unlicensed {
+            banners.push(Banner::NoLicense);
+        } else {
+            if self.service == ServiceState::Down {
+                banners.push(Banner::ServiceDown);
+            }
+            match self.health {
+                HubHealth::Unreachable => banners.push(Banner::NoHub),
+                HubHealth::Unauthorized => banners.push(Banner::TokenRejected),
+                HubHealth::TooOld => banners.push(Banner::TooOld),
+                HubHealth::Ok | HubHealth::Unknown => {}
+            }
+            let no_lamp =
+                self.health == HubHealth::Ok && self.devices.as_ref().is_some_and(Vec::is_empty);
+            // "No Busylight" is an error only for a user whose license includes one; for everybody else
+            // the connector simply works without a lamp (kuandoHUB innovaphone Edition).
+            if no_lamp && self.license == Some(License::WithBusylight) {
+                banners.push(Banner::NoBusylight);
+            }
+        }
+        let errors = self.form_errors();
+        View {
+            lang: self.lang,
+            dark: self.dark,
+            banners,
+            loaded: self.stored.is_some(),
+            form: self.form.clone(),
+            can_save: errors.is_empty()
+                && self.service == ServiceState::Up
+                && self.save != SaveState::Saving
+                && !unlicensed,
+            errors,
+            token_visible: self.token_visible,
+            dirty: self.stored.as_ref() != Some(&self.form),
+            save: self.save.clone(),
+            test: self.test.clone(),
+            lamp_tests: self.lamp_tests_possible(),
+            no_lamp_note: self.health == HubHealth::Ok
+                && self.devices.as_ref().is_some_and(Vec::is_empty),
+        }
+    }
+
+    // ----- internals ----------------------------------------------------------------------------------------
+
+    fn secrets(&self) -> Vec<&str> {
+        let mut s = vec![self.form.token.as_str()];
+        if let Some(c) = &self.stored {
+            s.push(c.token.as_str());
+        }
+        s
+    }
+
+    fn trace(&mut self, text: &str) {
+        let line = trace::line(App::Config, text, &self.secrets());
+        self.actions.push_back(Action::Trace(line));
+    }
+
+    fn service_error(&mut self, what: &str, e: &ServiceError) {
+        let t = format!("service error ({what}): {:?} {}", e.code, e.text);
+        self.trace(&t);
+    }
+
+    fn error_text(&self, e: &ServiceError) -> String {
+        match e.code {
+            ErrorCode::InvalidConfig => Text::FixErrors.get(self.lang).to_string(),
+            ErrorCode::Unlicensed => Text::BannerNoLicense.get(self.lang).to_string(),
+            _ => format!(
+                "{} {}",
+                Text::SaveFailed.get(self.lang),
+                trace::redact(&e.text, &self.secrets())
+            ),
+        }
+    }
+
+    fn loaded(&mut self, now_ms: u64, c: Config) {
+        self.trace("settings loaded");
+        self.form = c.clone();
+        self.stored = Some(c);
+        self.input_errors.clear();
+        self.recheck(now_ms);
+    }
+
+    fn recheck(&mut self, now_ms: u64) {
+        if self.license == Some(License::None) {
+            return;
+        }
+        if self.check_running {
+            // The running check used the old settings: run again right after it.
+            self.next_check_at = Some(now_ms);
+        } else {
+            self.next_check_at = None;
+            self.start_check();
+        }
+    }
+
+    fn stop_checks(&mut self) {
+        self.next_check_at = None;
+        self.check_running = false;
+        self.inflight.retain(|_, p| !matches!(p, Purpose::Check(_)));
+    }
+
+    fn checked_endpoint(&self) -> Option<Endpoint> {
+        let c = self.stored.clone().unwrap_or_default();
+        c.endpoint().ok()
+    }
+
+    fn form_endpoint(&self) -> Option<Endpoint> {
+        if self.form_errors().contains_key("hubUrl") || self.form_errors().contains_key("token") {
+            return None;
+        }
+        self.form.endpoint().ok()
+    }
+
+    fn form_errors(&self) -> BTreeMap<String, String> {
+        let mut errors: BTreeMap<String, String> = BTreeMap::new();
+        for FieldError { field, message: m } in self.form.validate() {
+            errors
+                .entry(field)
+                .or_insert_with(|| message(self.lang, &m));
+        }
+        for (f, m) in &self.input_errors {
+            errors.insert(f.clone(), message(self.lang, m));
+        }
+        errors
+    }
+
+    fn send_hub(&mut self, purpose: Purpose, request: HubRequest) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.inflight.insert(id, purpose);
+        self.actions.push_back(Action::Hub {
+            id,
+            request,
+            timeout_ms: HUB_TIMEOUT_MS,
+        });
+    }
+
+    fn start_check(&mut self) {
+        let Some(ep) = self.checked_endpoint() else {
+            return;
+        };
+        self.check_running = true;
+        self.send_hub(Purpose::Check(Step::Probe), ep.probe());
+    }
+
+    fn finish_check(&mut self, now_ms: u64, health: HubHealth) {
+        if self.health != health {
+            let t = format!("kuandoHUB check: {health:?}");
+            self.trace(&t);
+        }
+        self.health = health;
+        self.check_running = false;
+        if self.next_check_at.is_none() {
+            self.next_check_at = Some(now_ms + CHECK_INTERVAL_MS);
+        }
+    }
+
+    fn check_answer(&mut self, now_ms: u64, step: Step, outcome: &Outcome) {
+        if !self.check_running {
+            return;
+        }
+        let Some(ep) = self.checked_endpoint() else {
+            self.check_running = false;
+            return;
+        };
+        match (step, classify(step, outcome)) {
+            (_, Err(HubHealth::Unauthorized)) => self.finish_check(now_ms, HubHealth::Unauthorized),
+            (Step::Probe, Ok(_)) => {
+                self.send_hub(Purpose::Check(Step::Presence), ep.current_presence())
+            }
+            (Step::Probe, Err(h)) => {
+                self.devices = None;
+                self.finish_check(now_ms, h);
+            }
+            (Step::Presence, Ok(_)) => self.send_hub(Purpose::Check(Step::Devices), ep.devices()),
+            (Step::Presence, Err(_)) => self.finish_check(now_ms, HubHealth::TooOld),
+            (Step::Devices, Ok(names)) => {
+                self.devices = Some(names);
+                self.finish_check(now_ms, HubHealth::Ok);
+            }
+            (Step::Devices, Err(_)) => {
+                // An answer that is not a device list: the hub works, the lamp list is unknown.
+                self.devices = None;
+                self.finish_check(now_ms, HubHealth::Ok);
+            }
+        }
+    }
+
+    fn test_answer(&mut self, step: Step, outcome: &Outcome) {
+        if self.test != TestStatus::Running {
+            return;
+        }
+        let Some(ep) = self.form_endpoint() else {
+            self.test = TestStatus::Failed(Text::FixErrors.get(self.lang).to_string());
+            return;
+        };
+        let lang = self.lang;
+        match (step, classify(step, outcome)) {
+            (Step::Probe, Ok(_)) => {
+                self.send_hub(Purpose::Test(Step::Presence), ep.current_presence())
+            }
+            (Step::Presence, Ok(_)) => self.send_hub(Purpose::Test(Step::Devices), ep.devices()),
+            (Step::Devices, Ok(names)) => {
+                let list = if names.is_empty() {
+                    "0".to_string()
+                } else {
+                    format!("{} ({})", names.len(), names.join(", "))
+                };
+                let text = format!(
+                    "{} {} {}",
+                    Text::HubOk.get(lang),
+                    Text::Devices.get(lang),
+                    list
+                );
+                self.test = TestStatus::Ok(trace::redact(&text, &self.secrets()));
+                self.test_devices = Some(names);
+            }
+            (_, Err(h)) => {
+                let text = match h {
+                    HubHealth::Unauthorized => Text::BannerToken.get(lang),
+                    HubHealth::TooOld => Text::BannerTooOld.get(lang),
+                    _ => Text::BannerNoHub.get(lang),
+                };
+                self.test = TestStatus::Failed(text.to_string());
+            }
+        }
+    }
+
+    fn lamp_answer(&mut self, now_ms: u64, last: bool, outcome: &Outcome) {
+        let result = match outcome {
+            Outcome::Answer { status, body } => hub::parse_command_response(*status, body),
+            Outcome::Timeout => Err(HubError::Timeout),
+            Outcome::Network => Err(HubError::Network),
+        };
+        match result {
+            Ok(()) if last => {
+                self.sequence = Sequence::None;
+                if self.test == TestStatus::Running {
+                    self.test = TestStatus::Ok(Text::TestDone.get(self.lang).to_string());
+                }
+            }
+            Ok(()) => {}
+            Err(e) => {
+                let text = message(self.lang, &e.to_string());
+                self.test = TestStatus::Failed(text);
+                // Give the lamp back even after a failed step, unless the failing step was the release.
+                let release = match std::mem::replace(&mut self.sequence, Sequence::None) {
+                    Sequence::Running { endpoint, .. } if !last => Some(endpoint),
+                    _ => None,
+                };
+                if let Some(ep) = release {
+                    self.sequence = Sequence::Running {
+                        endpoint: ep,
+                        steps: VecDeque::from([(LampCommand::Off, 0)]),
+                        next_at: Some(now_ms),
+                    };
+                    self.run_sequence(now_ms);
+                }
+            }
+        }
+    }
+
+    fn run_sequence(&mut self, now_ms: u64) {
+        let Sequence::Running {
+            endpoint,
+            steps,
+            next_at,
+        } = &mut self.sequence
+        else {
+            return;
+        };
+        if !next_at.is_some_and(|t| t <= now_ms) {
+            return;
+        }
+        let Some((cmd, delay)) = steps.pop_front() else {
+            *next_at = None;
+            return;
+        };
+        let last = steps.is_empty();
+        *next_at = if last { None } else { Some(now_ms + delay) };
+        let request = endpoint.get_command(cmd);
+        self.send_hub(Purpose::Lamp { last }, request);
+    }
+
+    fn lamp_tests_possible(&self) -> bool {
+        let devices = self.test_devices.as_ref().or(self.devices.as_ref());
+        self.health == HubHealth::Ok
+            && devices.is_some_and(|d| !d.is_empty())
+            && matches!(self.sequence, Sequence::None)
+            && self.license != Some(License::None)
+    }
+
+    fn sound_test_steps(&self) -> VecDeque<(LampCommand, u64)> {
+        let ringing = &self.form.lamp.ringing;
+        let color = Rgb::from_hex(&ringing.color).unwrap_or(Rgb::OFF);
+        // A ringing setting without sound still tests the speaker: with kuandoHUB's default sound.
+        let sound = Sound::from_number(ringing.sound)
+            .filter(|s| *s != Sound::None)
+            .unwrap_or(Sound::KuandoTrain);
+        let volume = Volume::new(ringing.volume).unwrap_or_default();
+        VecDeque::from([
+            (
+                LampCommand::Alert {
+                    color,
+                    sound,
+                    volume,
+                },
+                SOUND_TEST_MS,
+            ),
+            (LampCommand::Off, 0),
+        ])
+    }
+}
+
+fn lamp_test_steps() -> VecDeque<(LampCommand, u64)> {
+    let c = |r, g, b| Rgb::new(r, g, b).unwrap_or(Rgb::OFF);
+    VecDeque::from([
+        (LampCommand::Light(c(100, 0, 0)), LAMP_STEP_MS),
+        (LampCommand::Light(c(0, 100, 0)), LAMP_STEP_MS),
+        (LampCommand::Light(c(0, 0, 100)), LAMP_STEP_MS),
+        (LampCommand::blink(c(100, 100, 100)), LAMP_STEP_MS * 2),
+        (LampCommand::Off, 0),
+    ])
+}
+
+/// A check step's answer: `Ok(device names)` (empty for steps without devices) or the health it shows.
+fn classify(step: Step, outcome: &Outcome) -> Result<Vec<String>, HubHealth> {
+    let (status, body) = match outcome {
+        Outcome::Answer { status, body } => (*status, body.as_slice()),
+        Outcome::Timeout | Outcome::Network => return Err(HubHealth::Unreachable),
+    };
+    let result = match step {
+        Step::Probe => hub::parse_probe(status, body).map(|_| Vec::new()),
+        Step::Presence => hub::parse_current_presence(status, body).map(|_| Vec::new()),
+        Step::Devices => hub::parse_devices(status, body).map(|d| {
+            d.into_iter()
+                .map(|d| {
+                    if d.model.is_empty() {
+                        "Busylight".into()
+                    } else {
+                        d.model
+                    }
+                })
+                .collect()
+        }),
+    };
+    result.map_err(|e| match e {
+        HubError::Unauthorized => HubHealth::Unauthorized,
+        _ if step == Step::Probe => HubHealth::Unreachable,
+        _ => HubHealth::TooOld,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(body: &str) -> Outcome {
+        Outcome::Answer {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const PRESENCE: &str = r#"{"runningcommand":null}"#;
+    const ONE_LAMP: &str = r#"[{"ModelName":"Busylight UC Omega"}]"#;
+
+    /// Drains actions; answers hub requests with `hub(url)`.
+    fn pump(app: &mut ConfigApp, now: u64, hub: &dyn Fn(&HubRequest) -> Outcome) -> Vec<Action> {
+        let mut seen = Vec::new();
+        while let Some(a) = app.poll_action() {
+            if let Action::Hub { id, request, .. } = &a {
+                let out = hub(request);
+                seen.push(a.clone());
+                app.handle_hub(now, *id, out);
+            } else {
+                seen.push(a);
+            }
+        }
+        seen
+    }
+
+    fn healthy(r: &HubRequest) -> Outcome {
+        if r.url.contains("currentpresence") {
+            ok(PRESENCE)
+        } else if r.url.contains("busylightdevices") {
+            ok(ONE_LAMP)
+        } else {
+            ok(r#"{"response":"OK"}"#)
+        }
+    }
+
+    fn started(license: License, hub: &dyn Fn(&HubRequest) -> Outcome) -> ConfigApp {
+        let mut app = ConfigApp::new(Lang::En, false);
+        app.handle_service(0, ServiceState::Up);
+        let first = pump(&mut app, 0, hub);
+        assert!(first.contains(&Action::Service(Request::GetConfig)));
+        assert!(first.contains(&Action::Service(Request::GetLicense)));
+        app.handle_response(
+            0,
+            Response::GetLicenseResult {
+                license: Some(license),
+                error: None,
+            },
+        );
+        app.handle_response(
+            0,
+            Response::GetConfigResult {
+                config: Some(Config::default()),
+                error: None,
+            },
+        );
+        pump(&mut app, 0, hub);
+        app
+    }
+
+    #[test]
+    fn a_healthy_setup_shows_no_banner_and_allows_lamp_tests() {
+        let app = started(License::Connector, &healthy);
+        let v = app.view();
+        assert_eq!(v.banners, vec![]);
+        assert!(v.loaded && v.lamp_tests && v.can_save && !v.dirty);
+    }
+
+    #[test]
+    fn no_hub_shows_the_banner_and_it_goes_when_the_hub_comes_back() {
+        let mut app = started(License::Connector, &|_| Outcome::Network);
+        assert_eq!(app.view().banners, vec![Banner::NoHub]);
+        assert!(!app.view().lamp_tests);
+        let t = app.poll_timeout().unwrap();
+        assert_eq!(t, CHECK_INTERVAL_MS);
+        app.handle_timeout(t);
+        pump(&mut app, t, &healthy);
+        assert_eq!(app.view().banners, vec![]);
+    }
+
+    #[test]
+    fn unlicensed_shows_only_the_license_banner_and_checks_nothing() {
+        let mut app = ConfigApp::new(Lang::De, true);
+        app.handle_service(0, ServiceState::Unlicensed);
+        let actions = pump(&mut app, 0, &healthy);
+        assert!(actions.iter().all(|a| !matches!(a, Action::Hub { .. })));
+        assert_eq!(app.view().banners, vec![Banner::NoLicense]);
+        assert_eq!(app.poll_timeout(), None);
+        assert!(Banner::NoLicense
+            .text()
+            .get(Lang::De)
+            .starts_with("Keine Lizenz"));
+    }
+
+    #[test]
+    fn too_old_and_token_rejected_are_their_own_banners() {
+        let old = |r: &HubRequest| {
+            if r.url.contains("currentpresence") {
+                Outcome::Answer {
+                    status: 404,
+                    body: b"Not Found".to_vec(),
+                }
+            } else {
+                healthy(r)
+            }
+        };
+        assert_eq!(
+            started(License::Connector, &old).view().banners,
+            vec![Banner::TooOld]
+        );
+        let locked = |_: &HubRequest| Outcome::Answer {
+            status: 401,
+            body: vec![],
+        };
+        assert_eq!(
+            started(License::Connector, &locked).view().banners,
+            vec![Banner::TokenRejected]
+        );
+    }
+
+    #[test]
+    fn no_busylight_is_an_error_only_with_the_busylight_license() {
+        let no_lamp = |r: &HubRequest| {
+            if r.url.contains("busylightdevices") {
+                ok("[]")
+            } else {
+                healthy(r)
+            }
+        };
+        let app = started(License::WithBusylight, &no_lamp);
+        assert_eq!(app.view().banners, vec![Banner::NoBusylight]);
+        assert!(!app.view().lamp_tests);
+        let app = started(License::Connector, &no_lamp);
+        assert_eq!(app.view().banners, vec![]);
+        assert!(app.view().no_lamp_note && !app.view().lamp_tests);
+    }
+
+    #[test]
+    fn editing_validates_inline_and_save_sends_the_settings() {
+        let mut app = started(License::Connector, &healthy);
+        app.handle_input("hubUrl", "ftp://hub");
+        app.handle_input("pollInterval", "abc");
+        let v = app.view();
+        assert_eq!(
+            v.errors.get("hubUrl").map(String::as_str),
+            Some("must start with http:// or https://")
+        );
+        assert_eq!(
+            v.errors.get("pollInterval").map(String::as_str),
+            Some("must be a number")
+        );
+        assert!(!v.can_save && v.dirty);
+        app.handle_click(0, Button::Save);
+        assert!(matches!(app.view().save, SaveState::Failed(_)));
+        assert!(app.poll_action().is_none());
+
+        app.handle_input("hubUrl", "http://192.168.0.100:8989");
+        app.handle_input("pollInterval", "5");
+        app.handle_input("token", "s3cret");
+        app.handle_input("lamp.ringing.effect", "alert");
+        app.handle_input("lamp.ringing.sound", "7");
+        app.handle_input("trace.hub", "true");
+        assert!(app.view().errors.is_empty());
+        app.handle_click(0, Button::Save);
+        let Some(Action::Service(Request::SetConfig { config })) = app.poll_action() else {
+            panic!("no SetConfig");
+        };
+        assert_eq!(config.hub_url, "http://192.168.0.100:8989");
+        assert_eq!(config.poll_interval, 5);
+        assert_eq!(config.lamp.ringing.effect, crate::config::Effect::Alert);
+        assert_eq!(config.lamp.ringing.sound, 7);
+        assert!(config.trace.hub);
+        assert_eq!(app.view().save, SaveState::Saving);
+        app.handle_response(
+            0,
+            Response::SetConfigResult {
+                config: Some(*config),
+                error: None,
+            },
+        );
+        let v = app.view();
+        assert_eq!(v.save, SaveState::Saved);
+        assert!(!v.dirty);
+        // Saving re-checks the hub with the new settings, token included.
+        let actions = pump(&mut app, 0, &healthy);
+        let Some(Action::Hub { request, .. }) =
+            actions.iter().find(|a| matches!(a, Action::Hub { .. }))
+        else {
+            panic!("no re-check");
+        };
+        assert!(request
+            .url
+            .starts_with("http://192.168.0.100:8989/?accesstoken=s3cret"));
+        for a in &actions {
+            if let Action::Trace(t) = a {
+                assert!(!t.contains("s3cret"));
+            }
+        }
+    }
+
+    #[test]
+    fn service_field_errors_are_shown_at_their_fields() {
+        let mut app = started(License::Connector, &healthy);
+        app.handle_click(0, Button::Save);
+        assert!(matches!(
+            app.poll_action(),
+            Some(Action::Service(Request::SetConfig { .. }))
+        ));
+        app.handle_response(
+            0,
+            Response::SetConfigResult {
+                config: None,
+                error: Some(ServiceError {
+                    code: ErrorCode::InvalidConfig,
+                    text: "invalid".into(),
+                    fields: vec![FieldError::new("token", "must not contain spaces")],
+                }),
+            },
+        );
+        let v = app.view();
+        assert_eq!(
+            v.errors.get("token").map(String::as_str),
+            Some("must not contain spaces")
+        );
+        assert!(matches!(v.save, SaveState::Failed(_)));
+    }
+
+    #[test]
+    fn config_changed_elsewhere_updates_the_form_unless_the_user_is_editing() {
+        let mut app = started(License::Connector, &healthy);
+        let other = Config {
+            poll_interval: 9,
+            ..Config::default()
+        };
+        app.handle_response(
+            0,
+            Response::ConfigChanged {
+                config: other.clone(),
+            },
+        );
+        assert_eq!(app.view().form.poll_interval, 9);
+        app.handle_input("pollInterval", "3");
+        let third = Config {
+            poll_interval: 12,
+            ..Config::default()
+        };
+        app.handle_response(0, Response::ConfigChanged { config: third });
+        assert_eq!(app.view().form.poll_interval, 3);
+        assert!(app.view().dirty);
+    }
+
+    #[test]
+    fn lamp_test_runs_a_colour_sequence_through_the_get_interface_and_releases_the_lamp() {
+        let mut app = started(License::Connector, &healthy);
+        app.handle_click(0, Button::TestLamp);
+        let mut urls = Vec::new();
+        let mut now = 0;
+        loop {
+            for a in pump(&mut app, now, &|_| ok("")) {
+                if let Action::Hub { request, .. } = a {
+                    assert_eq!(request.method, hub::Method::Get);
+                    urls.push(request.url);
+                }
+            }
+            match app.poll_timeout() {
+                Some(t) if app.view().test == TestStatus::Running => {
+                    now = t;
+                    app.handle_timeout(now);
+                }
+                _ => break,
+            }
+        }
+        assert_eq!(urls.len(), 5, "{urls:?}");
+        assert!(urls[0].contains("action=light&red=100&green=0&blue=0"));
+        assert!(urls[1].contains("green=100"));
+        assert!(urls[2].contains("blue=100"));
+        assert!(urls[4].ends_with("?action=off"));
+        assert_eq!(
+            app.view().test,
+            TestStatus::Ok("Test finished; the lamp is released.".into())
+        );
+        assert!(app.view().lamp_tests);
+    }
+
+    #[test]
+    fn sound_test_plays_the_chosen_sound_then_releases() {
+        let mut app = started(License::Connector, &healthy);
+        app.handle_input("lamp.ringing.sound", "6");
+        app.handle_input("lamp.ringing.volume", "50");
+        app.handle_click(0, Button::TestSound);
+        let first = pump(&mut app, 0, &|_| ok(""));
+        let Some(Action::Hub { request, .. }) = first.first() else {
+            panic!("no request");
+        };
+        assert!(request.url.contains("action=alert") && request.url.contains("sound=6&volume=50"));
+        assert!(!app.view().lamp_tests, "no second test while one runs");
+        assert_eq!(app.poll_timeout(), Some(SOUND_TEST_MS));
+        app.handle_timeout(SOUND_TEST_MS);
+        let last = pump(&mut app, SOUND_TEST_MS, &|_| ok(""));
+        assert!(
+            matches!(&last[..], [Action::Hub { request, .. }] if request.url.ends_with("action=off"))
+        );
+    }
+
+    #[test]
+    fn a_failing_lamp_test_says_why_and_still_gives_the_lamp_back() {
+        let mut app = started(License::Connector, &healthy);
+        app.handle_click(0, Button::TestLamp);
+        let actions = pump(&mut app, 0, &|r| {
+            if r.url.contains("action=off") {
+                ok("")
+            } else {
+                Outcome::Answer {
+                    status: 404,
+                    body: vec![],
+                }
+            }
+        });
+        let urls: Vec<_> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Hub { request, .. } => Some(request.url.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(urls.len(), 2);
+        assert!(urls[1].ends_with("action=off"));
+        assert_eq!(
+            app.view().test,
+            TestStatus::Failed("no Busylight connected (404)".into())
+        );
+    }
+
+    #[test]
+    fn test_connection_uses_the_edited_settings_and_lists_lamps() {
+        let mut app = started(License::Connector, &healthy);
+        app.handle_input("hubUrl", "http://10.0.0.5:8989");
+        app.handle_click(0, Button::TestConnection);
+        let actions = pump(&mut app, 0, &healthy);
+        assert!(actions.iter().all(|a| match a {
+            Action::Hub { request, .. } => request.url.starts_with("http://10.0.0.5:8989/"),
+            _ => true,
+        }));
+        assert_eq!(
+            app.view().test,
+            TestStatus::Ok(
+                "kuandoHUB reachable. Busylights connected: 1 (Busylight UC Omega)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn token_is_masked_until_shown_and_never_traced() {
+        let mut app = started(License::Connector, &healthy);
+        assert!(!app.view().token_visible);
+        app.handle_click(0, Button::ToggleToken);
+        assert!(app.view().token_visible);
+        app.handle_input("token", "topsecret");
+        app.handle_response(
+            0,
+            Response::Error {
+                error: ServiceError {
+                    code: ErrorCode::Malformed,
+                    text: "bad topsecret".into(),
+                    fields: vec![],
+                },
+            },
+        );
+        while let Some(a) = app.poll_action() {
+            if let Action::Trace(t) = a {
+                assert!(t.starts_with("kuando-config-log: "));
+                assert!(!t.contains("topsecret"), "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn service_down_is_shown_and_the_hub_is_still_checked_with_defaults() {
+        let mut app = ConfigApp::new(Lang::En, false);
+        app.handle_service(0, ServiceState::Down);
+        assert_eq!(app.poll_timeout(), Some(0));
+        app.handle_timeout(0);
+        let a = pump(&mut app, 0, &healthy);
+        assert!(a.iter().any(
+            |a| matches!(a, Action::Hub { request, .. } if request.url == "http://localhost:8989/")
+        ));
+        assert_eq!(app.view().banners, vec![Banner::ServiceDown]);
+        assert!(!app.view().can_save);
+    }
+}

@@ -1,0 +1,194 @@
+//! The config app's texts in English and German (`start.lang`, `SetLang`). Everything else falls back to
+//! English.
+
+/// A UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    De,
+}
+
+impl Lang {
+    /// `de`, `de-DE`, `DE` → German; anything else English.
+    pub fn parse(s: &str) -> Lang {
+        let l = s.trim().to_ascii_lowercase();
+        if l == "de" || l.starts_with("de-") || l.starts_with("de_") {
+            Lang::De
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($key:ident => $en:expr, $de:expr;)*) => {
+        /// Every fixed text of the config app.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Text { $($key),* }
+
+        impl Text {
+            pub fn get(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Text::$key, Lang::En) => $en, (Text::$key, Lang::De) => $de,)*
+                }
+            }
+        }
+    };
+}
+
+texts! {
+    Title => "Connector for kuando®", "Connector for kuando®";
+    BannerNoLicense => "No license: the connector is stopped. Ask your administrator for a \"Connector for kuando®\" license.",
+        "Keine Lizenz: der Connector ist angehalten. Bitte den Administrator um eine \"Connector for kuando®\"-Lizenz.";
+    BannerNoHub => "No kuandoHUB detected. Is kuandoHUB running, with its HTTP server switched on?",
+        "Kein kuandoHUB erkannt. Läuft kuandoHUB und ist sein HTTP-Server eingeschaltet?";
+    BannerTooOld => "kuandoHUB too old: please update (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 or newer).",
+        "kuandoHUB zu alt: bitte aktualisieren (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 oder neuer).";
+    BannerToken => "kuandoHUB rejected the access token. Enter the token from kuandoHUB's advanced settings.",
+        "kuandoHUB hat das Zugriffstoken abgelehnt. Bitte das Token aus den erweiterten Einstellungen von kuandoHUB eintragen.";
+    BannerNoBusylight => "No Busylight connected to kuandoHUB.", "Kein Busylight an kuandoHUB angeschlossen.";
+    BannerService => "No connection to the app service: settings cannot be loaded or saved right now.",
+        "Keine Verbindung zum App-Service: Einstellungen können gerade nicht geladen oder gespeichert werden.";
+    NoLampNote => "No Busylight connected: the connector works without a lamp (e.g. kuandoHUB innovaphone Edition). Lamp tests are off.",
+        "Kein Busylight angeschlossen: der Connector arbeitet ohne Lampe (z. B. kuandoHUB innovaphone Edition). Lampentests sind aus.";
+    SectionHub => "kuandoHUB", "kuandoHUB";
+    HubUrl => "HTTP server URL", "HTTP-Server-URL";
+    HubUrlHint => "http://localhost:8989/ for kuandoHUB on this PC; the address of the PC with the Busylight for a remote lamp.",
+        "http://localhost:8989/ für kuandoHUB auf diesem PC; die Adresse des PCs mit dem Busylight für eine entfernte Lampe.";
+    Token => "HTTP server access token", "Zugriffstoken des HTTP-Servers";
+    TokenHint => "Only needed for a remote kuandoHUB.", "Nur für einen entfernten kuandoHUB nötig.";
+    Show => "Show", "Anzeigen";
+    Hide => "Hide", "Verbergen";
+    PollInterval => "Check other apps every (seconds)", "Andere Apps prüfen alle (Sekunden)";
+    SectionLamp => "Busylight", "Busylight";
+    SlotRinging => "Incoming call", "Eingehender Anruf";
+    SlotDialing => "Outgoing call", "Ausgehender Anruf";
+    SlotConnected => "Connected", "Verbunden";
+    SlotHeld => "On hold", "Gehalten";
+    SlotBusy => "Busy", "Beschäftigt";
+    SlotDnd => "Do not disturb", "Nicht stören";
+    SlotAway => "Away", "Abwesend";
+    SlotLunch => "Lunch", "Mittagspause";
+    Effect => "Effect", "Effekt";
+    Color => "Colour", "Farbe";
+    Sound => "Sound", "Ton";
+    Volume => "Volume", "Lautstärke";
+    EffectLight => "Light", "Leuchten";
+    EffectBlink => "Blink", "Blinken";
+    EffectPulse => "Pulse", "Pulsieren";
+    EffectAlert => "Blink with sound", "Blinken mit Ton";
+    EffectJingle => "Sound once", "Ton einmal";
+    EffectOff => "Off", "Aus";
+    SectionTrace => "Trace", "Trace";
+    TraceDebug => "Debug (state dump and decisions)", "Debug (Zustand und Entscheidungen)";
+    TraceHub => "kuandoHUB requests", "kuandoHUB-Anfragen";
+    TraceCalls => "Call events", "Anrufereignisse";
+    TracePresence => "Presence changes", "Präsenzänderungen";
+    Save => "Save", "Speichern";
+    Saving => "Saving…", "Speichern…";
+    Saved => "Saved.", "Gespeichert.";
+    SaveFailed => "Not saved:", "Nicht gespeichert:";
+    FixErrors => "Please correct the marked fields.", "Bitte die markierten Felder korrigieren.";
+    Defaults => "Defaults", "Standardwerte";
+    TestConnection => "Test connection", "Verbindung testen";
+    TestLamp => "Test lamp", "Lampe testen";
+    TestSound => "Test sound", "Ton testen";
+    Testing => "Testing…", "Teste…";
+    HubOk => "kuandoHUB reachable.", "kuandoHUB erreichbar.";
+    Devices => "Busylights connected:", "Angeschlossene Busylights:";
+    TestDone => "Test finished; the lamp is released.", "Test beendet; die Lampe ist freigegeben.";
+    NotLoaded => "Loading settings…", "Einstellungen werden geladen…";
+}
+
+/// German for the core's validation and hub messages (which are English); unknown texts stay English.
+pub fn message(lang: Lang, english: &str) -> String {
+    if lang == Lang::En {
+        return english.to_string();
+    }
+    let de = match english {
+        "is empty" => "ist leer",
+        "must be at most 512 characters" => "darf höchstens 512 Zeichen lang sein",
+        "must start with http:// or https://" => "muss mit http:// oder https:// beginnen",
+        "must not contain a user name or password (use the access token)" => {
+            "darf keinen Benutzernamen und kein Passwort enthalten (Zugriffstoken verwenden)"
+        }
+        "must not contain control characters" => "darf keine Steuerzeichen enthalten",
+        "must not contain spaces" => "darf keine Leerzeichen enthalten",
+        "has no host name" => "enthält keinen Hostnamen",
+        "has an invalid port (1 to 65535)" => "hat einen ungültigen Port (1 bis 65535)",
+        "must not contain ? or #" => "darf kein ? oder # enthalten",
+        "must be between 1 and 60 seconds" => "muss zwischen 1 und 60 Sekunden liegen",
+        "must be a colour like #ff0000" => "muss eine Farbe wie #ff0000 sein",
+        "must be between 0 and 8" => "muss zwischen 0 und 8 liegen",
+        "must be between 0 and 100" => "muss zwischen 0 und 100 liegen",
+        "must be a number" => "muss eine Zahl sein",
+        "kuandoHUB did not answer in time" => "kuandoHUB hat nicht rechtzeitig geantwortet",
+        "kuandoHUB not reachable" => "kuandoHUB nicht erreichbar",
+        "kuandoHUB rejected the access token (401)" => {
+            "kuandoHUB hat das Zugriffstoken abgelehnt (401)"
+        }
+        "no Busylight connected (404)" => "kein Busylight angeschlossen (404)",
+        _ => return english.to_string(),
+    };
+    de.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_parse() {
+        assert_eq!(Lang::parse("de"), Lang::De);
+        assert_eq!(Lang::parse("DE-ch"), Lang::De);
+        assert_eq!(Lang::parse("en"), Lang::En);
+        assert_eq!(Lang::parse("fr"), Lang::En);
+        assert_eq!(Lang::parse(""), Lang::En);
+    }
+
+    #[test]
+    fn texts_exist_in_both_languages() {
+        assert_eq!(Text::Save.get(Lang::En), "Save");
+        assert_eq!(Text::Save.get(Lang::De), "Speichern");
+        assert!(Text::BannerNoHub.get(Lang::De).contains("kuandoHUB"));
+    }
+
+    #[test]
+    fn every_core_validation_message_has_a_german_text() {
+        use crate::config::Config;
+        let mut c = Config {
+            hub_url: "ftp://x".into(),
+            token: "a b".into(),
+            poll_interval: 0,
+            ..Config::default()
+        };
+        c.lamp.ringing.color = "x".into();
+        c.lamp.ringing.sound = 10;
+        c.lamp.ringing.volume = 200;
+        let errors = c.validate();
+        assert!(errors.len() >= 6);
+        for e in errors {
+            assert_ne!(message(Lang::De, &e.message), e.message, "{}", e.message);
+        }
+        for u in [
+            "",
+            "http://a@b",
+            "http://a:0",
+            "http://",
+            "http://a/?",
+            "http://a\u{1}",
+        ] {
+            if let Err(e) = crate::hub::BaseUrl::parse(u) {
+                assert_ne!(message(Lang::De, &e.to_string()), e.to_string(), "{e}");
+            }
+        }
+    }
+}

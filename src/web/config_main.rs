@@ -1,0 +1,250 @@
+//! Driver of the config app `innovaphone-kuando-config`: connects [`AppSession`] (app websocket),
+//! [`ConfigApp`] (what to show and send) and [`Ui`] (the DOM) to the browser. It decides nothing: every
+//! event goes into a state machine, every action that comes out is carried out.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Window};
+
+use super::config_ui::{Ui, UiEvent};
+use super::socket::{Socket, SocketEvent};
+use super::{clock, console, http, parent, timer::Wakeup};
+use crate::config_app::{Action, ConfigApp, ServiceState};
+use crate::hub::Outcome;
+use crate::i18n::Lang;
+use crate::myapps::session::{self, AppSession, SessionEvent};
+use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
+use crate::proto::{self, Envelope};
+use crate::trace::{self, App};
+
+struct Driver {
+    window: Window,
+    session: AppSession,
+    app: ConfigApp,
+    ui: Option<Ui>,
+    socket: Option<Socket>,
+    /// Counts sockets, so that a late event of a replaced socket is ignored.
+    socket_gen: u32,
+    wake: Wakeup,
+    _on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+}
+
+type Shared = Rc<RefCell<Driver>>;
+
+/// Entry point, called by `innovaphone-kuando-config.js` with `window`.
+#[wasm_bindgen(js_name = startConfig)]
+pub fn start_config(window: Window) {
+    let search = window.location().search().unwrap_or_default();
+    let start = StartParams::parse(&search);
+    let dark = start.scheme != Scheme::Light;
+    let ws_url = start.ws_url().unwrap_or_default();
+    let app_name = start.name.clone();
+    let mut app = ConfigApp::new(Lang::parse(&start.lang), dark);
+    if ws_url.is_empty() {
+        // Opened outside myApps: there is no service to reach; the app still checks the hub.
+        app.handle_service(clock::now_ms(), ServiceState::Down);
+        console::log(&trace::line(App::Config, "no start url: not running inside myApps", &[]));
+    }
+    let shared: Shared = Rc::new(RefCell::new(Driver {
+        window: window.clone(),
+        session: AppSession::new(&ws_url, &app_name),
+        app,
+        ui: None,
+        socket: None,
+        socket_gen: 0,
+        wake: Wakeup::default(),
+        _on_message: None,
+    }));
+    let weak = Rc::downgrade(&shared);
+    let ui = window.document().and_then(|doc| {
+        Ui::build(&doc, move |ev| {
+            if let Some(s) = weak.upgrade() {
+                on_ui(&s, ev);
+            }
+        })
+    });
+    let weak = Rc::downgrade(&shared);
+    let listener = parent::listen(&window, move |text| {
+        if let Some(s) = weak.upgrade() {
+            on_parent(&s, &text);
+        }
+    });
+    {
+        let mut d = shared.borrow_mut();
+        d.ui = ui;
+        d._on_message = Some(listener);
+        if ws_url.is_empty() {
+            d.session.close(clock::now_ms());
+        }
+    }
+    parent::post(&window, &launcher::alive());
+    pump(&shared);
+    // The driver lives as long as the page: the closures it registered hold only weak references to it.
+    std::mem::forget(shared);
+}
+
+fn on_ui(shared: &Shared, ev: UiEvent) {
+    {
+        let mut d = shared.borrow_mut();
+        let now = clock::now_ms();
+        match ev {
+            UiEvent::Input(field, value) => d.app.handle_input(&field, &value),
+            UiEvent::Click(b) => d.app.handle_click(now, b),
+        }
+    }
+    pump(shared);
+}
+
+fn on_parent(shared: &Shared, text: &str) {
+    {
+        let mut d = shared.borrow_mut();
+        let now = clock::now_ms();
+        match LauncherMsg::parse(text) {
+            Ok(LauncherMsg::Login(login)) => d.session.handle_login(now, &login),
+            Ok(LauncherMsg::SetLang(l)) => d.app.handle_lang(Lang::parse(&l)),
+            Ok(LauncherMsg::SetScheme(s)) => d.app.handle_scheme(s != Scheme::Light),
+            Ok(_) | Err(_) => {}
+        }
+    }
+    pump(shared);
+}
+
+fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
+    {
+        let mut d = shared.borrow_mut();
+        if d.socket_gen != gen || d.socket.is_none() {
+            return;
+        }
+        let now = clock::now_ms();
+        match ev {
+            SocketEvent::Open => d.session.handle_socket_open(now),
+            SocketEvent::Message(t) => d.session.handle_socket_message(now, &t),
+            SocketEvent::Closed => {
+                d.socket = None;
+                d.session.handle_socket_closed(now);
+            }
+        }
+    }
+    pump(shared);
+}
+
+fn on_hub(shared: &Shared, id: u64, outcome: Outcome) {
+    shared.borrow_mut().app.handle_hub(clock::now_ms(), id, outcome);
+    pump(shared);
+}
+
+fn on_wake(shared: &Shared) {
+    {
+        let mut d = shared.borrow_mut();
+        let now = clock::now_ms();
+        d.wake.fired();
+        d.session.handle_timeout(now);
+        d.app.handle_timeout(now);
+    }
+    pump(shared);
+}
+
+/// Carries out everything the state machines want, until both are quiet; then renders and re-arms the timer.
+fn pump(shared: &Shared) {
+    let weak = Rc::downgrade(shared);
+    let mut d = shared.borrow_mut();
+    let d = &mut *d;
+    loop {
+        let mut busy = false;
+        while let Some(a) = d.session.poll_action() {
+            busy = true;
+            session_action(d, &weak, a);
+        }
+        while let Some(a) = d.app.poll_action() {
+            busy = true;
+            app_action(d, &weak, a);
+        }
+        if !busy {
+            break;
+        }
+    }
+    if d.app.take_changed() {
+        let view = d.app.view();
+        if let Some(ui) = d.ui.as_mut() {
+            ui.render(&view);
+        }
+    }
+    let now = clock::now_ms();
+    let deadline = match (d.session.poll_timeout(), d.app.poll_timeout()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let w = weak.clone();
+    d.wake.set(deadline, now, move || {
+        if let Some(s) = w.upgrade() {
+            on_wake(&s);
+        }
+    });
+}
+
+fn session_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: session::Action) {
+    let now = clock::now_ms();
+    match a {
+        session::Action::OpenSocket(url) => {
+            d.socket_gen = d.socket_gen.wrapping_add(1);
+            let gen = d.socket_gen;
+            let w = weak.clone();
+            d.socket = Socket::open(&url, move |ev| {
+                if let Some(s) = w.upgrade() {
+                    on_socket(&s, gen, ev);
+                }
+            });
+            if d.socket.is_none() {
+                d.session.handle_socket_closed(now);
+            }
+        }
+        session::Action::SendSocket(t) => {
+            if let Some(s) = &d.socket {
+                s.send(&t);
+            }
+        }
+        session::Action::CloseSocket => d.socket = None,
+        session::Action::PostToParent(t) => parent::post(&d.window, &t),
+        session::Action::Event(e) => match e {
+            SessionEvent::Connected => d.app.handle_service(now, ServiceState::Up),
+            SessionEvent::Disconnected => d.app.handle_service(now, ServiceState::Down),
+            SessionEvent::Unlicensed => d.app.handle_service(now, ServiceState::Unlicensed),
+            SessionEvent::LoginFailed(why) => {
+                console::log(&trace::line(App::Config, &format!("login failed: {why}"), &[]));
+                d.app.handle_service(now, ServiceState::Down);
+            }
+            SessionEvent::Message(t) => match proto::parse_response(&t) {
+                Ok(env) => d.app.handle_response(now, env.msg),
+                Err(e) => console::log(&trace::line(App::Config, &e, &[])),
+            },
+        },
+    }
+}
+
+fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
+    match a {
+        Action::Hub {
+            id,
+            request,
+            timeout_ms,
+        } => {
+            let w = weak.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let outcome = http::send(&request, timeout_ms).await;
+                if let Some(s) = w.upgrade() {
+                    on_hub(&s, id, outcome);
+                }
+            });
+        }
+        Action::Service(req) => {
+            let text = Envelope::new(None, req).to_json();
+            if let Err(e) = d.session.send_api(clock::now_ms(), &text) {
+                console::log(&trace::line(App::Config, &format!("not sent: {e}"), &[]));
+            }
+        }
+        Action::Trace(line) => console::log(&line),
+    }
+}

@@ -1,0 +1,521 @@
+//! The config app's DOM: built once, then updated from [`View`] on every change. It renders and reports
+//! what the user did; every decision (what is an error, what a banner says, what a button may do) was made in
+//! `config_app`. Texts from outside are set with `textContent`/`value`, never as HTML.
+
+use std::rc::Rc;
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlInputElement, HtmlSelectElement};
+
+use crate::config::{Effect, LampSlot};
+use crate::config_app::{Banner, Button, SaveState, TestStatus, View};
+use crate::hub::Sound;
+use crate::i18n::{Lang, Text};
+
+/// What the user did.
+pub enum UiEvent {
+    Input(String, String),
+    Click(Button),
+}
+
+type Handler = Rc<dyn Fn(UiEvent)>;
+
+/// A form control bound to a field path.
+enum Control {
+    Input(HtmlInputElement),
+    Select(HtmlSelectElement),
+    Check(HtmlInputElement),
+}
+
+struct Field {
+    path: String,
+    control: Control,
+    error: Element,
+}
+
+pub struct Ui {
+    doc: Document,
+    root: Element,
+    banners: Element,
+    loading: Element,
+    fields: Vec<Field>,
+    labels: Vec<(Element, Text)>,
+    /// `<option>`s whose text is a UI text (effect names).
+    options: Vec<(Element, Text)>,
+    buttons: Vec<(HtmlButtonElement, Button)>,
+    token_toggle: HtmlButtonElement,
+    save_status: Element,
+    test_status: Element,
+    lamp_note: Element,
+    lang: Option<Lang>,
+    _listeners: Vec<Closure<dyn FnMut(Event)>>,
+}
+
+fn slot_text(slot: LampSlot) -> Text {
+    match slot {
+        LampSlot::Ringing => Text::SlotRinging,
+        LampSlot::Dialing => Text::SlotDialing,
+        LampSlot::Connected => Text::SlotConnected,
+        LampSlot::Held => Text::SlotHeld,
+        LampSlot::Busy => Text::SlotBusy,
+        LampSlot::Dnd => Text::SlotDnd,
+        LampSlot::Away => Text::SlotAway,
+        LampSlot::Lunch => Text::SlotLunch,
+    }
+}
+
+fn effect_text(e: Effect) -> Text {
+    match e {
+        Effect::Light => Text::EffectLight,
+        Effect::Blink => Text::EffectBlink,
+        Effect::Pulse => Text::EffectPulse,
+        Effect::Alert => Text::EffectAlert,
+        Effect::Jingle => Text::EffectJingle,
+        Effect::Off => Text::EffectOff,
+    }
+}
+
+fn button_text(b: Button) -> Text {
+    match b {
+        Button::Save => Text::Save,
+        Button::Defaults => Text::Defaults,
+        Button::ToggleToken => Text::Show,
+        Button::TestConnection => Text::TestConnection,
+        Button::TestLamp => Text::TestLamp,
+        Button::TestSound => Text::TestSound,
+    }
+}
+
+impl Ui {
+    /// Builds the page inside `<body>`. `None` only if the document is unusable.
+    pub fn build(doc: &Document, on_event: impl Fn(UiEvent) + 'static) -> Option<Ui> {
+        let body = doc.body()?;
+        let handler: Handler = Rc::new(on_event);
+        let el = |tag: &str, class: &str| -> Option<Element> {
+            let e = doc.create_element(tag).ok()?;
+            if !class.is_empty() {
+                e.set_class_name(class);
+            }
+            Some(e)
+        };
+        let root = el("main", "app")?;
+        let mut ui = Ui {
+            doc: doc.clone(),
+            banners: el("div", "banners")?,
+            loading: el("p", "loading")?,
+            fields: Vec::new(),
+            labels: Vec::new(),
+            options: Vec::new(),
+            buttons: Vec::new(),
+            token_toggle: el("button", "inline")?.dyn_into().ok()?,
+            save_status: el("span", "status")?,
+            test_status: el("p", "status")?,
+            lamp_note: el("p", "note")?,
+            lang: None,
+            _listeners: Vec::new(),
+            root: root.clone(),
+        };
+        let title = el("h1", "")?;
+        ui.labels.push((title.clone(), Text::Title));
+        root.append_child(&title).ok()?;
+        root.append_child(&ui.banners).ok()?;
+        ui.labels.push((ui.loading.clone(), Text::NotLoaded));
+        root.append_child(&ui.loading).ok()?;
+
+        // kuandoHUB section.
+        let hub = ui.section(&root, Text::SectionHub)?;
+        ui.text_field(&hub, "hubUrl", Text::HubUrl, Some(Text::HubUrlHint), "url", &handler)?;
+        let token_row = ui.text_field(&hub, "token", Text::Token, Some(Text::TokenHint), "password", &handler)?;
+        token_row.append_child(&ui.token_toggle).ok()?;
+        ui.token_toggle.set_type("button");
+        ui.token_toggle.set_id("token-toggle");
+        ui.listen_click(&ui.token_toggle.clone(), Button::ToggleToken, &handler);
+        ui.text_field(&hub, "pollInterval", Text::PollInterval, None, "number", &handler)?;
+        let row = el("div", "buttons")?;
+        ui.button(&row, Button::TestConnection, &handler)?;
+        hub.append_child(&row).ok()?;
+        ui.test_status.set_id("test-status");
+        hub.append_child(&ui.test_status).ok()?;
+
+        // Busylight section: one row per state.
+        let lamp = ui.section(&root, Text::SectionLamp)?;
+        ui.lamp_note.set_id("no-lamp-note");
+        ui.labels.push((ui.lamp_note.clone(), Text::NoLampNote));
+        lamp.append_child(&ui.lamp_note).ok()?;
+        let table = el("div", "lamp-table")?;
+        let head = el("div", "lamp-row head")?;
+        for t in [None, Some(Text::Effect), Some(Text::Color), Some(Text::Sound), Some(Text::Volume)] {
+            let c = el("span", "")?;
+            if let Some(t) = t {
+                ui.labels.push((c.clone(), t));
+            }
+            head.append_child(&c).ok()?;
+        }
+        table.append_child(&head).ok()?;
+        for slot in LampSlot::ALL {
+            ui.lamp_row(&table, slot, &handler)?;
+        }
+        lamp.append_child(&table).ok()?;
+        let row = el("div", "buttons")?;
+        ui.button(&row, Button::TestLamp, &handler)?;
+        ui.button(&row, Button::TestSound, &handler)?;
+        lamp.append_child(&row).ok()?;
+
+        // Trace section.
+        let tr = ui.section(&root, Text::SectionTrace)?;
+        for (path, t) in [
+            ("trace.debug", Text::TraceDebug),
+            ("trace.hub", Text::TraceHub),
+            ("trace.calls", Text::TraceCalls),
+            ("trace.presence", Text::TracePresence),
+        ] {
+            ui.checkbox(&tr, path, t, &handler)?;
+        }
+
+        // Footer.
+        let footer = el("footer", "buttons")?;
+        ui.button(&footer, Button::Save, &handler)?;
+        ui.button(&footer, Button::Defaults, &handler)?;
+        ui.save_status.set_id("save-status");
+        footer.append_child(&ui.save_status).ok()?;
+        root.append_child(&footer).ok()?;
+
+        body.append_child(&root).ok()?;
+        Some(ui)
+    }
+
+    fn section(&mut self, parent: &Element, title: Text) -> Option<Element> {
+        let s = self.doc.create_element("section").ok()?;
+        let h = self.doc.create_element("h2").ok()?;
+        self.labels.push((h.clone(), title));
+        s.append_child(&h).ok()?;
+        parent.append_child(&s).ok()?;
+        Some(s)
+    }
+
+    fn error_el(&self, path: &str) -> Option<Element> {
+        let e = self.doc.create_element("div").ok()?;
+        e.set_class_name("error");
+        e.set_id(&format!("error-{}", path.replace('.', "-")));
+        Some(e)
+    }
+
+    fn text_field(
+        &mut self,
+        parent: &Element,
+        path: &str,
+        label: Text,
+        hint: Option<Text>,
+        kind: &str,
+        handler: &Handler,
+    ) -> Option<Element> {
+        let wrap = self.doc.create_element("div").ok()?;
+        wrap.set_class_name("field");
+        let l = self.doc.create_element("label").ok()?;
+        l.set_attribute("for", &id_of(path)).ok()?;
+        self.labels.push((l.clone(), label));
+        wrap.append_child(&l).ok()?;
+        let row = self.doc.create_element("div").ok()?;
+        row.set_class_name("row");
+        let input: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
+        input.set_type(kind);
+        input.set_id(&id_of(path));
+        input.set_autocomplete("off");
+        input.set_attribute("spellcheck", "false").ok()?;
+        if kind == "number" {
+            input.set_min("1");
+            input.set_max("60");
+        }
+        row.append_child(&input).ok()?;
+        wrap.append_child(&row).ok()?;
+        if let Some(h) = hint {
+            let p = self.doc.create_element("div").ok()?;
+            p.set_class_name("hint");
+            self.labels.push((p.clone(), h));
+            wrap.append_child(&p).ok()?;
+        }
+        let error = self.error_el(path)?;
+        wrap.append_child(&error).ok()?;
+        parent.append_child(&wrap).ok()?;
+        self.listen_input(input.as_ref(), path, handler, false);
+        self.fields.push(Field {
+            path: path.into(),
+            control: Control::Input(input),
+            error,
+        });
+        Some(row)
+    }
+
+    fn checkbox(&mut self, parent: &Element, path: &str, label: Text, handler: &Handler) -> Option<()> {
+        let l = self.doc.create_element("label").ok()?;
+        l.set_class_name("check");
+        let input: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
+        input.set_type("checkbox");
+        input.set_id(&id_of(path));
+        l.append_child(&input).ok()?;
+        let span = self.doc.create_element("span").ok()?;
+        self.labels.push((span.clone(), label));
+        l.append_child(&span).ok()?;
+        parent.append_child(&l).ok()?;
+        let error = self.error_el(path)?;
+        self.listen_input(input.as_ref(), path, handler, true);
+        self.fields.push(Field {
+            path: path.into(),
+            control: Control::Check(input),
+            error,
+        });
+        Some(())
+    }
+
+    fn select(&mut self, path: &str, options: &[(String, Option<Text>)], handler: &Handler) -> Option<HtmlSelectElement> {
+        let s: HtmlSelectElement = self.doc.create_element("select").ok()?.dyn_into().ok()?;
+        s.set_id(&id_of(path));
+        for (value, text) in options {
+            let o = self.doc.create_element("option").ok()?;
+            o.set_attribute("value", value).ok()?;
+            match text {
+                Some(t) => self.options.push((o.clone(), *t)),
+                None => o.set_text_content(Some(value)),
+            }
+            s.append_child(&o).ok()?;
+        }
+        self.listen_input(s.as_ref(), path, handler, false);
+        Some(s)
+    }
+
+    fn lamp_row(&mut self, table: &Element, slot: LampSlot, handler: &Handler) -> Option<()> {
+        let row = self.doc.create_element("div").ok()?;
+        row.set_class_name("lamp-row");
+        let name = self.doc.create_element("span").ok()?;
+        name.set_class_name("slot");
+        self.labels.push((name.clone(), slot_text(slot)));
+        row.append_child(&name).ok()?;
+        let base = format!("lamp.{}", slot.as_str());
+
+        let effects: Vec<(String, Option<Text>)> = Effect::ALL
+            .iter()
+            .map(|e| (e.as_str().to_string(), Some(effect_text(*e))))
+            .collect();
+        let path = format!("{base}.effect");
+        let effect = self.select(&path, &effects, handler)?;
+        row.append_child(&effect).ok()?;
+        let error = self.error_el(&path)?;
+        self.fields.push(Field { path, control: Control::Select(effect), error });
+
+        let path = format!("{base}.color");
+        let color: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
+        color.set_type("color");
+        color.set_id(&id_of(&path));
+        self.listen_input(color.as_ref(), &path, handler, false);
+        row.append_child(&color).ok()?;
+        let error = self.error_el(&path)?;
+        self.fields.push(Field { path, control: Control::Input(color), error });
+
+        let sounds: Vec<(String, Option<Text>)> =
+            Sound::ALL.iter().map(|s| (s.number().to_string(), None)).collect();
+        let path = format!("{base}.sound");
+        let sound = self.select(&path, &sounds, handler)?;
+        // Sound names are kuandoHUB's own (not translated), set once.
+        let opts = sound.options();
+        for (i, s) in Sound::ALL.iter().enumerate() {
+            if let Some(o) = opts.item(i as u32) {
+                o.set_text_content(Some(s.name()));
+            }
+        }
+        row.append_child(&sound).ok()?;
+        let error = self.error_el(&path)?;
+        self.fields.push(Field { path, control: Control::Select(sound), error });
+
+        let path = format!("{base}.volume");
+        let volume: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
+        volume.set_type("number");
+        volume.set_min("0");
+        volume.set_max("100");
+        volume.set_step("25");
+        volume.set_id(&id_of(&path));
+        self.listen_input(volume.as_ref(), &path, handler, false);
+        row.append_child(&volume).ok()?;
+        let error = self.error_el(&path)?;
+        self.fields.push(Field { path, control: Control::Input(volume), error });
+
+        table.append_child(&row).ok()?;
+        // Row errors under the row.
+        for f in self.fields.iter().rev().take(4) {
+            table.append_child(&f.error).ok()?;
+        }
+        Some(())
+    }
+
+    fn button(&mut self, parent: &Element, b: Button, handler: &Handler) -> Option<()> {
+        let btn: HtmlButtonElement = self.doc.create_element("button").ok()?.dyn_into().ok()?;
+        btn.set_type("button");
+        btn.set_id(&format!("btn-{}", format!("{b:?}").to_ascii_lowercase()));
+        if b == Button::Save {
+            btn.set_class_name("primary");
+        }
+        self.listen_click(&btn, b, handler);
+        parent.append_child(&btn).ok()?;
+        self.buttons.push((btn, b));
+        Some(())
+    }
+
+    fn listen_click(&mut self, btn: &HtmlButtonElement, b: Button, handler: &Handler) {
+        let h = handler.clone();
+        let cb = Closure::<dyn FnMut(Event)>::new(move |_| h(UiEvent::Click(b)));
+        let _ = btn.add_event_listener_with_callback("click", cb.as_ref().unchecked_ref());
+        self._listeners.push(cb);
+    }
+
+    fn listen_input(&mut self, target: &web_sys::EventTarget, path: &str, handler: &Handler, checkbox: bool) {
+        let h = handler.clone();
+        let p = path.to_string();
+        let cb = Closure::<dyn FnMut(Event)>::new(move |ev: Event| {
+            let Some(t) = ev.target() else { return };
+            let value = if let Some(i) = t.dyn_ref::<HtmlInputElement>() {
+                if checkbox {
+                    i.checked().to_string()
+                } else {
+                    i.value()
+                }
+            } else if let Some(s) = t.dyn_ref::<HtmlSelectElement>() {
+                s.value()
+            } else {
+                return;
+            };
+            h(UiEvent::Input(p.clone(), value));
+        });
+        let event = if checkbox { "change" } else { "input" };
+        let _ = target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        self._listeners.push(cb);
+    }
+
+    /// Brings the DOM in line with `view`.
+    pub fn render(&mut self, view: &View) {
+        let lang = view.lang;
+        let _ = self.doc.document_element().map(|h| h.set_attribute("lang", lang.code()));
+        let _ = self.root.set_attribute("data-scheme", if view.dark { "dark" } else { "light" });
+        if let Some(body) = self.doc.body() {
+            body.set_class_name(if view.dark { "dark" } else { "light" });
+        }
+        if self.lang != Some(lang) {
+            for (e, t) in self.labels.iter().chain(self.options.iter()) {
+                e.set_text_content(Some(t.get(lang)));
+            }
+            for (b, t) in &self.buttons {
+                b.set_text_content(Some(button_text(*t).get(lang)));
+            }
+            self.lang = Some(lang);
+        }
+
+        // Banners: rebuilt (at most a handful), text only.
+        self.banners.set_text_content(None);
+        for b in &view.banners {
+            if let Ok(d) = self.doc.create_element("div") {
+                d.set_class_name("banner");
+                d.set_id(&format!("banner-{}", banner_id(*b)));
+                d.set_attribute("role", "alert").ok();
+                d.set_text_content(Some(b.text().get(lang)));
+                let _ = self.banners.append_child(&d);
+            }
+        }
+        set_hidden(&self.loading, view.loaded);
+
+        let active = self.doc.active_element();
+        for f in &self.fields {
+            let value = field_value(view, &f.path);
+            match &f.control {
+                Control::Input(i) => {
+                    if f.path == "token" {
+                        i.set_type(if view.token_visible { "text" } else { "password" });
+                    }
+                    // Never overwrite what the user is typing.
+                    let focused = active.as_ref().is_some_and(|a| a == i.as_ref() as &Element);
+                    if !focused && i.value() != value {
+                        i.set_value(&value);
+                    }
+                }
+                Control::Select(s) => {
+                    if s.value() != value {
+                        s.set_value(&value);
+                    }
+                    if f.path.ends_with(".sound") {
+                        let effect_path = f.path.rsplit_once('.').map(|(b, _)| format!("{b}.effect"));
+                        let with_sound = effect_path
+                            .map(|p| matches!(field_value(view, &p).as_str(), "alert" | "jingle"))
+                            .unwrap_or(false);
+                        s.set_disabled(!with_sound);
+                    }
+                }
+                Control::Check(c) => c.set_checked(value == "true"),
+            }
+            let err = view.errors.get(&f.path);
+            f.error.set_text_content(err.map(String::as_str));
+            set_hidden(&f.error, err.is_none());
+            let ctl: &Element = match &f.control {
+                Control::Input(i) | Control::Check(i) => i.as_ref(),
+                Control::Select(s) => s.as_ref(),
+            };
+            let _ = ctl.set_attribute("aria-invalid", if err.is_some() { "true" } else { "false" });
+        }
+        self.token_toggle.set_text_content(Some(
+            if view.token_visible { Text::Hide } else { Text::Show }.get(lang),
+        ));
+
+        for (btn, b) in &self.buttons {
+            let enabled = match b {
+                Button::Save => view.can_save,
+                Button::TestLamp | Button::TestSound => view.lamp_tests,
+                Button::TestConnection => view.test != TestStatus::Running,
+                Button::Defaults | Button::ToggleToken => true,
+            };
+            btn.set_disabled(!enabled);
+        }
+        set_hidden(&self.lamp_note, !view.no_lamp_note);
+
+        let (text, class) = match &view.save {
+            SaveState::Idle => (String::new(), "status"),
+            SaveState::Saving => (Text::Saving.get(lang).to_string(), "status"),
+            SaveState::Saved => (Text::Saved.get(lang).to_string(), "status ok"),
+            SaveState::Failed(t) => (t.clone(), "status failed"),
+        };
+        self.save_status.set_text_content(Some(&text));
+        self.save_status.set_class_name(class);
+        let (text, class) = match &view.test {
+            TestStatus::Idle => (String::new(), "status"),
+            TestStatus::Running => (Text::Testing.get(lang).to_string(), "status"),
+            TestStatus::Ok(t) => (t.clone(), "status ok"),
+            TestStatus::Failed(t) => (t.clone(), "status failed"),
+        };
+        self.test_status.set_text_content(Some(&text));
+        self.test_status.set_class_name(class);
+    }
+}
+
+fn id_of(path: &str) -> String {
+    format!("f-{}", path.replace('.', "-"))
+}
+
+fn banner_id(b: Banner) -> &'static str {
+    match b {
+        Banner::NoLicense => "no-license",
+        Banner::ServiceDown => "service-down",
+        Banner::NoHub => "no-hub",
+        Banner::TokenRejected => "token-rejected",
+        Banner::TooOld => "too-old",
+        Banner::NoBusylight => "no-busylight",
+    }
+}
+
+fn set_hidden(e: &Element, hidden: bool) {
+    let _ = if hidden {
+        e.set_attribute("hidden", "")
+    } else {
+        e.remove_attribute("hidden")
+    };
+}
+
+/// The form's value for a field path, as the control shows it.
+fn field_value(view: &View, path: &str) -> String {
+    view.form.field(path).unwrap_or_default()
+}

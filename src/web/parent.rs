@@ -1,0 +1,32 @@
+//! postMessage to and from myApps (the parent window). Messages are JSON strings, as the launcher sends them.
+
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{MessageEvent, Window};
+
+/// Posts `text` to the parent window (myApps), target origin `*` as the myApps protocol does.
+pub fn post(window: &Window, text: &str) {
+    if let Ok(Some(parent)) = window.parent() {
+        let _ = parent.post_message(&text.into(), "*");
+    }
+}
+
+/// Calls `on_text` for every string message that comes from the parent window. Messages from other windows
+/// (or non-string data) are ignored: only myApps may drive the app.
+pub fn listen(window: &Window, mut on_text: impl FnMut(String) + 'static) -> Closure<dyn FnMut(MessageEvent)> {
+    let parent = window.parent().ok().flatten();
+    let cb = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let from_parent = match (&parent, ev.source()) {
+            (Some(p), Some(src)) => src.dyn_ref::<Window>().map(|w| w == p).unwrap_or(false),
+            _ => false,
+        };
+        if !from_parent {
+            return;
+        }
+        if let Some(text) = ev.data().as_string() {
+            on_text(text);
+        }
+    });
+    let _ = window.add_event_listener_with_callback("message", cb.as_ref().unchecked_ref());
+    cb
+}
