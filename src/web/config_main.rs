@@ -46,7 +46,11 @@ pub fn start_config(window: Window) {
     if ws_url.is_empty() {
         // Opened outside myApps: there is no service to reach; the app still checks the hub.
         app.handle_service(clock::now_ms(), ServiceState::Down);
-        console::log(&trace::line(App::Config, "no start url: not running inside myApps", &[]));
+        console::log(&trace::line(
+            App::Config,
+            "no start url: not running inside myApps",
+            &[],
+        ));
     }
     let shared: Shared = Rc::new(RefCell::new(Driver {
         window: window.clone(),
@@ -132,7 +136,10 @@ fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
 }
 
 fn on_hub(shared: &Shared, id: u64, outcome: Outcome) {
-    shared.borrow_mut().app.handle_hub(clock::now_ms(), id, outcome);
+    shared
+        .borrow_mut()
+        .app
+        .handle_hub(clock::now_ms(), id, outcome);
     pump(shared);
 }
 
@@ -213,7 +220,11 @@ fn session_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: session::Acti
             SessionEvent::Disconnected => d.app.handle_service(now, ServiceState::Down),
             SessionEvent::Unlicensed => d.app.handle_service(now, ServiceState::Unlicensed),
             SessionEvent::LoginFailed(why) => {
-                console::log(&trace::line(App::Config, &format!("login failed: {why}"), &[]));
+                console::log(&trace::line(
+                    App::Config,
+                    &format!("login failed: {why}"),
+                    &[],
+                ));
                 d.app.handle_service(now, ServiceState::Down);
             }
             SessionEvent::Message(t) => match proto::parse_response(&t) {

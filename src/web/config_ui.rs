@@ -125,13 +125,34 @@ impl Ui {
 
         // kuandoHUB section.
         let hub = ui.section(&root, Text::SectionHub)?;
-        ui.text_field(&hub, "hubUrl", Text::HubUrl, Some(Text::HubUrlHint), "url", &handler)?;
-        let token_row = ui.text_field(&hub, "token", Text::Token, Some(Text::TokenHint), "password", &handler)?;
+        ui.text_field(
+            &hub,
+            "hubUrl",
+            Text::HubUrl,
+            Some(Text::HubUrlHint),
+            "url",
+            &handler,
+        )?;
+        let token_row = ui.text_field(
+            &hub,
+            "token",
+            Text::Token,
+            Some(Text::TokenHint),
+            "password",
+            &handler,
+        )?;
         token_row.append_child(&ui.token_toggle).ok()?;
         ui.token_toggle.set_type("button");
         ui.token_toggle.set_id("token-toggle");
         ui.listen_click(&ui.token_toggle.clone(), Button::ToggleToken, &handler);
-        ui.text_field(&hub, "pollInterval", Text::PollInterval, None, "number", &handler)?;
+        ui.text_field(
+            &hub,
+            "pollInterval",
+            Text::PollInterval,
+            None,
+            "number",
+            &handler,
+        )?;
         let row = el("div", "buttons")?;
         ui.button(&row, Button::TestConnection, &handler)?;
         hub.append_child(&row).ok()?;
@@ -145,7 +166,13 @@ impl Ui {
         lamp.append_child(&ui.lamp_note).ok()?;
         let table = el("div", "lamp-table")?;
         let head = el("div", "lamp-row head")?;
-        for t in [None, Some(Text::Effect), Some(Text::Color), Some(Text::Sound), Some(Text::Volume)] {
+        for t in [
+            None,
+            Some(Text::Effect),
+            Some(Text::Color),
+            Some(Text::Sound),
+            Some(Text::Volume),
+        ] {
             let c = el("span", "")?;
             if let Some(t) = t {
                 ui.labels.push((c.clone(), t));
@@ -247,7 +274,13 @@ impl Ui {
         Some(row)
     }
 
-    fn checkbox(&mut self, parent: &Element, path: &str, label: Text, handler: &Handler) -> Option<()> {
+    fn checkbox(
+        &mut self,
+        parent: &Element,
+        path: &str,
+        label: Text,
+        handler: &Handler,
+    ) -> Option<()> {
         let l = self.doc.create_element("label").ok()?;
         l.set_class_name("check");
         let input: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
@@ -268,7 +301,12 @@ impl Ui {
         Some(())
     }
 
-    fn select(&mut self, path: &str, options: &[(String, Option<Text>)], handler: &Handler) -> Option<HtmlSelectElement> {
+    fn select(
+        &mut self,
+        path: &str,
+        options: &[(String, Option<Text>)],
+        handler: &Handler,
+    ) -> Option<HtmlSelectElement> {
         let s: HtmlSelectElement = self.doc.create_element("select").ok()?.dyn_into().ok()?;
         s.set_id(&id_of(path));
         for (value, text) in options {
@@ -301,7 +339,11 @@ impl Ui {
         let effect = self.select(&path, &effects, handler)?;
         row.append_child(&effect).ok()?;
         let error = self.error_el(&path)?;
-        self.fields.push(Field { path, control: Control::Select(effect), error });
+        self.fields.push(Field {
+            path,
+            control: Control::Select(effect),
+            error,
+        });
 
         let path = format!("{base}.color");
         let color: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
@@ -310,10 +352,16 @@ impl Ui {
         self.listen_input(color.as_ref(), &path, handler, false);
         row.append_child(&color).ok()?;
         let error = self.error_el(&path)?;
-        self.fields.push(Field { path, control: Control::Input(color), error });
+        self.fields.push(Field {
+            path,
+            control: Control::Input(color),
+            error,
+        });
 
-        let sounds: Vec<(String, Option<Text>)> =
-            Sound::ALL.iter().map(|s| (s.number().to_string(), None)).collect();
+        let sounds: Vec<(String, Option<Text>)> = Sound::ALL
+            .iter()
+            .map(|s| (s.number().to_string(), None))
+            .collect();
         let path = format!("{base}.sound");
         let sound = self.select(&path, &sounds, handler)?;
         // Sound names are kuandoHUB's own (not translated), set once.
@@ -325,7 +373,11 @@ impl Ui {
         }
         row.append_child(&sound).ok()?;
         let error = self.error_el(&path)?;
-        self.fields.push(Field { path, control: Control::Select(sound), error });
+        self.fields.push(Field {
+            path,
+            control: Control::Select(sound),
+            error,
+        });
 
         let path = format!("{base}.volume");
         let volume: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
@@ -337,7 +389,11 @@ impl Ui {
         self.listen_input(volume.as_ref(), &path, handler, false);
         row.append_child(&volume).ok()?;
         let error = self.error_el(&path)?;
-        self.fields.push(Field { path, control: Control::Input(volume), error });
+        self.fields.push(Field {
+            path,
+            control: Control::Input(volume),
+            error,
+        });
 
         table.append_child(&row).ok()?;
         // Row errors under the row.
@@ -367,7 +423,13 @@ impl Ui {
         self._listeners.push(cb);
     }
 
-    fn listen_input(&mut self, target: &web_sys::EventTarget, path: &str, handler: &Handler, checkbox: bool) {
+    fn listen_input(
+        &mut self,
+        target: &web_sys::EventTarget,
+        path: &str,
+        handler: &Handler,
+        checkbox: bool,
+    ) {
         let h = handler.clone();
         let p = path.to_string();
         let cb = Closure::<dyn FnMut(Event)>::new(move |ev: Event| {
@@ -393,8 +455,13 @@ impl Ui {
     /// Brings the DOM in line with `view`.
     pub fn render(&mut self, view: &View) {
         let lang = view.lang;
-        let _ = self.doc.document_element().map(|h| h.set_attribute("lang", lang.code()));
-        let _ = self.root.set_attribute("data-scheme", if view.dark { "dark" } else { "light" });
+        let _ = self
+            .doc
+            .document_element()
+            .map(|h| h.set_attribute("lang", lang.code()));
+        let _ = self
+            .root
+            .set_attribute("data-scheme", if view.dark { "dark" } else { "light" });
         if let Some(body) = self.doc.body() {
             body.set_class_name(if view.dark { "dark" } else { "light" });
         }
@@ -427,7 +494,11 @@ impl Ui {
             match &f.control {
                 Control::Input(i) => {
                     if f.path == "token" {
-                        i.set_type(if view.token_visible { "text" } else { "password" });
+                        i.set_type(if view.token_visible {
+                            "text"
+                        } else {
+                            "password"
+                        });
                     }
                     // Never overwrite what the user is typing.
                     let focused = active.as_ref().is_some_and(|a| a == i.as_ref() as &Element);
@@ -440,7 +511,8 @@ impl Ui {
                         s.set_value(&value);
                     }
                     if f.path.ends_with(".sound") {
-                        let effect_path = f.path.rsplit_once('.').map(|(b, _)| format!("{b}.effect"));
+                        let effect_path =
+                            f.path.rsplit_once('.').map(|(b, _)| format!("{b}.effect"));
                         let with_sound = effect_path
                             .map(|p| matches!(field_value(view, &p).as_str(), "alert" | "jingle"))
                             .unwrap_or(false);
@@ -459,7 +531,12 @@ impl Ui {
             let _ = ctl.set_attribute("aria-invalid", if err.is_some() { "true" } else { "false" });
         }
         self.token_toggle.set_text_content(Some(
-            if view.token_visible { Text::Hide } else { Text::Show }.get(lang),
+            if view.token_visible {
+                Text::Hide
+            } else {
+                Text::Show
+            }
+            .get(lang),
         ));
 
         for (btn, b) in &self.buttons {

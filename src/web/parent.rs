@@ -13,7 +13,10 @@ pub fn post(window: &Window, text: &str) {
 
 /// Calls `on_text` for every string message that comes from the parent window. Messages from other windows
 /// (or non-string data) are ignored: only myApps may drive the app.
-pub fn listen(window: &Window, mut on_text: impl FnMut(String) + 'static) -> Closure<dyn FnMut(MessageEvent)> {
+pub fn listen(
+    window: &Window,
+    mut on_text: impl FnMut(String) + 'static,
+) -> Closure<dyn FnMut(MessageEvent)> {
     let parent = window.parent().ok().flatten();
     let cb = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
         let from_parent = match (&parent, ev.source()) {
