@@ -3,6 +3,7 @@
 #   ./build.sh          release wasm into pkg/ (wasm-pack --target web, then wasm-opt -Oz)
 #   ./build.sh test     formatting, clippy (native + wasm32), native tests, service tests, browser tests
 #   ./build.sh demo     build, then start the simulators with the real apps and print what to open
+#   ./build.sh package  build, then lay out the AppPlatform package in dist/ and zip it
 #   ./build.sh help     this text
 set -euo pipefail
 
@@ -69,7 +70,13 @@ ensure_wasm_tools() {
     say "installing wasm-pack (a few minutes, once)"
     cargo install -q wasm-pack
   fi
-  have wasm-opt || { say "installing binaryen (wasm-opt)"; apt_install binaryen; }
+  ensure_node
+  # wasm-opt from the npm registry (pinned in tools/package-lock.json): Debian's binaryen 108 turns
+  # wasm-bindgen's externref table into a funcref table, and the app then fails to start.
+  if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+    say "installing binaryen (wasm-opt) from npm"
+    (cd tools && npm ci --silent --no-audit --no-fund)
+  fi
 }
 
 ensure_browser() {
@@ -84,6 +91,7 @@ ensure_browser() {
 
 ensure_node() {
   have node || { say "installing nodejs"; apt_install nodejs; }
+  have npm || { say "installing npm"; apt_install npm; }
 }
 
 # One app's release wasm: cargo feature $1, output name $2 (pkg/$2.js + pkg/$2_bg.wasm).
@@ -91,8 +99,8 @@ build_one() {
   local feature=$1 name=$2 out="target/wasm-pack/$2"
   wasm-pack --quiet build --target web --release --out-dir "$out" --out-name "$name" \
     --no-typescript --no-pack -- --features "$feature"
-  # Debian's binaryen is older than rustc's default wasm features: name them, or wasm-opt rejects the module.
-  wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  # The wasm features rustc enables by default, named so wasm-opt accepts and keeps them.
+  tools/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
     "$out/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
   cp "$out/$name.js" "pkg/$name.js"
@@ -133,6 +141,25 @@ run_tests() {
   wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)"
 }
 
+# The AppPlatform package: config.json and the service script (not served over HTTP), and the files the
+# runtime serves: both app pages, their shims, the config app's CSS and icon, and the wasm with its glue.
+run_package() {
+  build_wasm
+  have zip || { say "installing zip"; apt_install zip; }
+  local out=dist/kuando-connector zipfile=dist/kuando-connector.zip
+  say "packaging into $out"
+  rm -rf dist
+  mkdir -p "$out/pkg"
+  cp service/config.json service/kuando.js "$out/"
+  cp www/innovaphone-kuando.htm www/innovaphone-kuando.js \
+    www/innovaphone-kuando-config.htm www/innovaphone-kuando-config.js www/innovaphone-kuando-config.css \
+    www/innovaphone-kuando-config.png www/innovaphone-kuando-config.svg "$out/"
+  cp pkg/kuando_connector.js pkg/kuando_connector_bg.wasm pkg/kuando_config.js pkg/kuando_config_bg.wasm "$out/pkg/"
+  (cd "$out" && find . -type f | sort | sed 's|^\./||' | zip -q -X "../$(basename "$zipfile")" -@)
+  (cd "$out" && find . -type f | sort | sed 's|^\./||' | while read -r f; do printf '  %-40s %8d bytes\n' "$f" "$(wc -c <"$f")"; done)
+  printf '%s: %d bytes\n' "$zipfile" "$(wc -c <"$zipfile")"
+}
+
 run_demo() {
   build_wasm
   say "building the simulators"
@@ -145,7 +172,8 @@ case "${1:-build}" in
   build | "") build_wasm ;;
   test) run_tests ;;
   demo) shift; run_demo "$@" ;;
-  help | -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' ;;
+  package) run_package ;;
+  help | -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "build.sh: unknown command '$1' (try ./build.sh help)" >&2
     exit 2

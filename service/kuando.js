@@ -1,0 +1,1185 @@
+/*
+ * Connector for kuando® — the app service, for the innovaphone AppPlatform JavaScript runtime.
+ *
+ * The runtime evaluates this file once (config.json "javascript.eval") with its globals JsonApi, PbxApi,
+ * Database, log and Timers. It is old-style JavaScript on purpose (var, functions, no modules, no Node APIs):
+ * the runtime's engine is not a browser or Node, and nothing here may depend on more than ES5.
+ *
+ * What it does (the protocol is defined once, in Rust: src/proto.rs; service/test/vectors.json is generated
+ * from it and the tests replay every vector against this file):
+ *   GetConfig    the user's stored settings, or the defaults
+ *   SetConfig    validate (the core's exact rules, below), store per user, push ConfigChanged to the user's
+ *                other connections
+ *   SetPresence  relay to the PBX as PbxApi SetPresence for the connection's own user, contact "tel:"
+ *   GetLicense   PbxAdminApi CheckAppLic for both licenses of the concept
+ * The user is always the connection's login (conn.sip, conn.guid), never a value from a message.
+ * Every message gets an answer; nothing a client sends can throw out of the handler.
+ */
+
+var API = "kuando";
+
+/* proto::MAX_MESSAGE_LEN. Rust counts UTF-8 bytes (String::len), so this does too. */
+var MAX_MESSAGE_LEN = 65535;
+
+/* A too-large message is still read for its mt and src, so the app can pair the refusal with its request;
+ * beyond this it is not read at all (protects the service from a client sending megabytes). */
+var MAX_READ_LEN = 16 * MAX_MESSAGE_LEN;
+
+/* How long the PBX may take to answer before the request fails. The PBX answers in milliseconds; ten seconds
+ * only matter when it hangs, and then the app's own retry takes over. */
+var PBX_TIMEOUT_MS = 10000;
+
+var LICENSE_CONNECTOR = "App(innovaphone-kuando)";
+var LICENSE_WITH_BUSYLIGHT = "App(innovaphone-kuando-with-busylight)";
+
+var LOG_PREFIX = "kuando-service: ";
+
+/* The error codes of proto::ErrorCode and the names of proto::License, as serde spells them. */
+var ERROR_CODES = ["malformed", "tooLarge", "invalidConfig", "unlicensed", "pbx", "database"];
+var LICENSES = ["none", "connector", "withBusylight"];
+
+var REQUEST_KINDS = ["GetConfig", "SetConfig", "SetPresence", "GetLicense"];
+
+var hasOwn = Object.prototype.hasOwnProperty;
+
+function contains(list, x) {
+    for (var i = 0; i < list.length; i++) {
+        if (list[i] === x) return true;
+    }
+    return false;
+}
+
+/* ======================================================================================================== */
+/* Logging. Every line goes through redact(): a hub token must never reach the instance log.               */
+/* ======================================================================================================== */
+
+var TOKEN_PARAMS = /(^|[^A-Za-z0-9_])(accesstoken|http_token)=[^&#"'\s]+/gi;
+
+/* Masks token query parameters and every non-empty secret, like trace::redact in the core. */
+function redact(text, secrets) {
+    var out = String(text).replace(TOKEN_PARAMS, "$1$2=***");
+    for (var i = 0; secrets && i < secrets.length; i++) {
+        var s = secrets[i];
+        if (typeof s === "string" && s.length > 0) out = out.split(s).join("***");
+    }
+    return out;
+}
+
+function logLine(text, secrets) {
+    try {
+        log(LOG_PREFIX + redact(text, secrets));
+    } catch (e) {
+        // Logging must never break request handling.
+    }
+}
+
+/* ======================================================================================================== */
+/* Code points and the Unicode classes the core's rules use.                                                */
+/* ======================================================================================================== */
+
+function decodeRanges(s) {
+    var out = [];
+    var prev = 0;
+    var items = s.split(",");
+    for (var i = 0; i < items.length; i++) {
+        var p = items[i].split(".");
+        var start = prev + parseInt(p[0], 36);
+        var end = start + parseInt(p[1], 36);
+        out.push(start, end);
+        prev = end;
+    }
+    return out;
+}
+
+// BEGIN GENERATED UNICODE TABLES (tests/proto_vectors.rs; refresh with UPDATE_VECTORS=1)
+// Rust's char::is_whitespace, char::is_control and char::is_alphanumeric, Unicode 17.0.0.
+var WHITESPACE_RANGES = decodeRanges(
+    "9.4,j.0,2t.0,r.0,4bk.0,1vk.a,u.1,6.0,1c.0,335.0"
+);
+var CONTROL_RANGES = decodeRanges(
+    "0.v,2o.w"
+);
+var ALNUM_RANGES = decodeRanges(
+    "1c.9,8.p,7.p,1c.0,8.1,2.0,4.1,2.2,2.m,2.u,2.cp,5.b,f.4,8.0,2.0,2f.0,u.h,2.1,3.3,2.0,7.0,2.2,2.0" + "," +
+    "2.j,2.2a,2.3u,9.4l,2.11,3.0,7.14,14.d,2.0,2.1,2.1,2.0,9.q,5.3,u.a,6.1j,2.g,5.2t,2.7,5.7,5.f,3.0" + "," +
+    "h.1b,e.2s,f.16,a.1,5.0,6.n,3.i,k.o,8.a,6.n,2.6,8.0,9.15,b.b,4.6,7.23,2.f,2.2,5.e,3.9,2.i,2.7,3.1" + "," +
+    "3.l,2.6,2.0,4.3,4.7,3.1,3.1,2.0,9.0,5.1,2.4,3.b,3.5,3.0,5.2,2.5,5.1,3.l,2.6,2.1,2.1,2.1,5.4,5.1" + "," +
+    "3.1,5.0,8.3,2.0,8.f,c.2,2.8,2.2,2.l,2.6,2.1,2.4,4.8,2.2,2.1,4.0,g.3,3.9,a.3,5.2,2.7,3.1,3.l,2.6" + "," +
+    "2.1,2.4,4.7,3.1,3.1,a.1,5.1,2.4,3.9,2.6,b.1,2.5,4.2,2.3,4.1,2.0,2.1,4.1,4.2,4.b,5.4,4.2,2.2,4.0" + "," +
+    "7.0,f.c,e.c,2.2,2.m,2.f,4.7,2.2,2.2,9.1,2.2,2.1,3.3,3.9,9.6,2.3,2.7,2.2,2.m,2.9,2.4,4.7,2.2,2.2" + "," +
+    "9.1,6.2,2.3,3.9,2.2,d.c,2.2,2.14,3.7,2.2,2.2,2.0,6.f,3.i,2.5,2.2,2.h,4.n,2.8,2.0,3.6,9.5,2.0,2.7" + "," +
+    "7.9,3.1,e.1l,6.6,7.0,3.9,14.1,2.0,2.4,2.n,2.0,2.i,2.2,3.4,2.0,7.0,3.9,3.3,x.0,w.j,d.7,2.z,5.i" + "," +
+    "5.f,2.z,1w.1i,2.0,3.e,7.25,3.11,2.0,6.0,3.16,2.98,2.3,3.6,2.0,2.3,3.14,2.3,3.w,2.3,3.6,2.0,2.3" + "," +
+    "3.e,2.1k,2.3,3.1u,f.j,4.f,h.2d,3.5,4.h7,3.g,2.p,6.22,4.a,8.j,c.k,d.j,d.c,2.2,2.1,d.1f,3.i,f.0" + "," +
+    "5.0,4.9,7.9,n.9,7.2g,8.16,6.1x,b.u,2.b,5.8,e.13,3.4,c.17,5.p,7.a,12.r,5.1q,3.j,c.9,7.9,e.0,o.1" + "," +
+    "c.2,1e.1f,2.e,2.7,4.9,13.15,3.1l,2.a,f.1i,a.9,4.1c,3.a,6.16,3.2,16.3,2.5,2.1,4.0,6.5b,k.x,c.7p" + "," +
+    "3.5,3.11,3.5,3.7,2.0,2.0,2.0,2.u,3.1g,2.6,2.0,4.2,2.6,4.3,3.5,5.c,6.2,2.6,38.1,3.5,6.a,7.c,2u.0" + "," +
+    "5.0,3.9,2.0,4.4,7.0,2.0,2.0,2.3,2.a,3.3,6.4,5.0,2.1l,k7.1n,r.21,hj.t,vh.6c,7.3,4.1,a.0,3.11,2.0" + "," +
+    "6.0,3.1j,8.0,h.m,a.6,2.6,2.6,2.6,2.6,2.6,2.6,2.6,2.v,1c.0,d2.2,q.8,8.4,3.4,5.2d,7.2,2.2h,2.3" + "," +
+    "6.16,2.2l,4.3,b.v,1d.f,x.9,v.7,2.e,x.9,14.e,8x.533,1t.h3g,1w.19,3.7g,4.r,l.1a,6.7,4.34,14.8,3.2u" + "," +
+    "3.29,l.k,2.w,9.5,b.1f,d.1v,2.0,b.9,p.5,4.0,2.19,6.y,e.s,4.1e,2.b,g.a,7.u,2.1i,a.d,3.9,7.m,4.1w" + "," +
+    "2.0,2.0,p.2,3.f,3.3,c.5,3.5,3.5,a.6,2.6,2.16,2.d,7.3e,6.9,7.8mb,d.m,5.1c,6it.a5,3.2x,13.6,d.4" + "," +
+    "6.b,2.c,2.4,2.0,2.1,2.1,2.2z,y.a2,j.1r,3.1h,15.b,39.4,2.3q,k.9,8.p,7.p,c.2g,4.5,3.5,3.5,3.2,10.b" + "," +
+    "2.p,2.i,2.1,2.e,3.d,z.3e,d.18,d.1k,i.1,6t.s,4.1c,h.q,5.z,a.t,6.16,6.t,3.z,5.7,2.4,17.4d,3.9,7.z" + "," +
+    "5.z,5.13,9.1f,d.a,2.e,2.6,2.1,2.a,2.e,2.6,2.1,4.1f,d.8m,a.l,b.7,p.5,2.15,2.8,1y.5,3.0,2.17,2.1" + "," +
+    "4.0,3.m,3.u,3.11,9.8,1d.i,2.1,6.w,5.p,7.p,13.1j,5.j,3.1d,2.1,6.7,2.2,2.s,b.8,o.u,2.v,x.7,2.r,7.4" + "," +
+    "h.1h,b.l,3.q,6.p,o.6,29.20,1k.1e,e.1e,8.19,9.9,7.11,4.0,6.m,63.u,2.15,2.1,4.1,h.5,1f.2,4.13,9.l" + "," +
+    "c.3,s.h,1b.r,l.m,a.1x,d.t,2.4,b.1k,a.0,e.o,8.9,7.1e,4.9,5.3,9.y,4.0,a.1r,2.3,a.c,2.0,5.j,c.h,2.x" + "," +
+    "3.0,7.3,1r.6,2.0,2.3,2.e,2.9,8.1k,8.9,7.3,2.7,3.1,3.l,2.6,2.1,2.4,4.7,3.1,3.1,4.0,7.0,6.6,t.9" + "," +
+    "2.0,3.0,2.11,2.9,2.0,3.0,2.3,2.1,4.0,2.0,19.1t,2.2,2.3,6.9,6.2,v.1t,3.1,2.0,9.9,4n.1h,3.6,q.5" + "," +
+    "z.1q,2.0,4.0,c.9,13.1h,3.0,8.9,7.j,t.q,3.d,6.b,5.6,56.1k,2w.2a,d.7,3.0,3.7,2.1,2.t,2.1,3.1,3.3" + "," +
+    "e.9,1z.7,3.19,3.5,2.0,2.1,s.1e,3.9,i.1z,6.0,j.20,2w.7,2h.w,g.9,7.8,2.18,2.6,2.0,g.s,6.t,3.l,2.d" + "," +
+    "22.6,2.1,2.17,4.0,2.1,2.2,2.0,3.1,9.9,7.5,2.1,2.10,2.1,2.3,2.0,8.9,7.17,5.9,6v.m,a.g,2.14,4.2" + "," +
+    "g.9,2f.0,g.k,18.pl,2v.32,i.5f,219.2o,g.tr,i.5,q.32y,6.g6,5a2.1a,2.9,1c7.fs,8.u,2.9,7.26,2.9,7.t" + "," +
+    "j.1b,h.3,d.9,2.6,2.k,6.i,c1.18,4.9,5j.2e,a.o,3.o,19.22,5.1k,8.g,1t.1,2.0,d.6,a.5p1,16.v,2q.36" + "," +
+    "6pq.3,2.6,2.1,2.82,g.0,u.2,3.0,f.3,9.az,1s5.2y,6.c,4.8,8.9,5.0,382.9,153.j,d.j,31.o,3s.2c,2.1y" + "," +
+    "2.1,3.0,3.1,3.3,2.b,2.0,2.6,2.1s,2.3,3.7,2.6,2.r,2.3,2.4,2.0,4.6,2.9f,3.o,2.o,2.u,2.o,2.u,2.o" + "," +
+    "2.u,2.o,2.u,2.o,2.7,3.1d,1dt.u,7.5,5y.6,2.g,3.6,2.1,2.4,6.1p,y.0,35.18,b.6,3.9,5.0,8y.t,j.17,5.9" + "," +
+    "d3.r,5.9,5z.t,3.a,5i.u,2.l,9.1,69.6,2.3,2.1,2.e,2.5g,3.8,1d.1v,4.0,4.0,5.9,m0.1m,2.2,2.3,25.18" + "," +
+    "2.e,5f.3,2.q,2.1,2.0,3.0,2.9,2.3,2.0,2.0,7.0,5.0,2.0,2.0,2.2,2.1,2.0,3.0,2.0,2.0,2.0,2.0,2.1,2.0" + "," +
+    "3.3,2.6,2.3,2.3,2.0,2.9,2.g,6.2,2.4,2.g,g5.c,10.p,7.p,7.p,21z.9,sn.wyn,x.3dp,3.4gd,3.5rk,g.h9" + "," +
+    "1wj.f1,15v.3t6,6.6jt"
+);
+// END GENERATED UNICODE TABLES
+
+function inRanges(cp, table) {
+    var lo = 0;
+    var hi = table.length / 2 - 1;
+    while (lo <= hi) {
+        var mid = (lo + hi) >> 1;
+        if (cp < table[2 * mid]) hi = mid - 1;
+        else if (cp > table[2 * mid + 1]) lo = mid + 1;
+        else return true;
+    }
+    return false;
+}
+
+function isWhitespace(cp) { return inRanges(cp, WHITESPACE_RANGES); } // char::is_whitespace
+function isControl(cp) { return inRanges(cp, CONTROL_RANGES); } // char::is_control
+function isAlphanumeric(cp) { return inRanges(cp, ALNUM_RANGES); } // char::is_alphanumeric
+
+/* The code points of a string (a Rust &str is a sequence of chars, a JS string of UTF-16 units). A lone
+ * surrogate, which a Rust string cannot hold, counts as U+FFFD, as it would after a UTF-8 round trip. */
+function codePoints(s) {
+    var out = [];
+    for (var i = 0; i < s.length; i++) {
+        var c = s.charCodeAt(i);
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+            var d = s.charCodeAt(i + 1);
+            if (d >= 0xdc00 && d <= 0xdfff) {
+                out.push(0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00));
+                i++;
+                continue;
+            }
+        }
+        out.push(c >= 0xd800 && c <= 0xdfff ? 0xfffd : c);
+    }
+    return out;
+}
+
+function fromCodePoints(cps) {
+    var out = "";
+    for (var i = 0; i < cps.length; i++) {
+        var cp = cps[i];
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            out += String.fromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+        } else {
+            out += String.fromCharCode(cp);
+        }
+    }
+    return out;
+}
+
+function anyCodePoint(cps, pred) {
+    for (var i = 0; i < cps.length; i++) {
+        if (pred(cps[i])) return true;
+    }
+    return false;
+}
+
+/* str::trim: strips Unicode White_Space (not U+FEFF, unlike String.prototype.trim). */
+function trimWhitespace(cps) {
+    var a = 0;
+    var b = cps.length;
+    while (a < b && isWhitespace(cps[a])) a++;
+    while (b > a && isWhitespace(cps[b - 1])) b--;
+    return cps.slice(a, b);
+}
+
+/* The UTF-8 length of a string: what Rust's String::len says for the same text. */
+function utf8Length(s) {
+    var n = 0;
+    for (var i = 0; i < s.length; i++) {
+        var c = s.charCodeAt(i);
+        if (c < 0x80) n += 1;
+        else if (c < 0x800) n += 2;
+        else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length &&
+                 s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
+            n += 4;
+            i++;
+        } else n += 3;
+    }
+    return n;
+}
+
+function utf8Hex(s) {
+    var cps = codePoints(s);
+    var hex = "0123456789abcdef";
+    var out = "";
+    function byte(b) { out += hex.charAt(b >> 4) + hex.charAt(b & 15); }
+    for (var i = 0; i < cps.length; i++) {
+        var cp = cps[i];
+        if (cp < 0x80) byte(cp);
+        else if (cp < 0x800) { byte(0xc0 | (cp >> 6)); byte(0x80 | (cp & 63)); }
+        else if (cp < 0x10000) { byte(0xe0 | (cp >> 12)); byte(0x80 | ((cp >> 6) & 63)); byte(0x80 | (cp & 63)); }
+        else {
+            byte(0xf0 | (cp >> 18)); byte(0x80 | ((cp >> 12) & 63));
+            byte(0x80 | ((cp >> 6) & 63)); byte(0x80 | (cp & 63));
+        }
+    }
+    return out;
+}
+
+/* ======================================================================================================== */
+/* A strict JSON reader, the grammar serde_json accepts.                                                     */
+/*                                                                                                            */
+/* JSON.parse would do for well-formed messages, but the core reads them with serde_json, and the two differ */
+/* where it matters for "the same rules": serde refuses 2.0 or 1e0 for an integer field (JSON.parse makes    */
+/* them 2 and 1), a known field given twice (JSON.parse keeps the last), a lone surrogate escape, a number   */
+/* out of range, and nesting deeper than 127. This reader keeps what is needed to decide like serde: numbers */
+/* written with a fraction or exponent (or as -0, which serde reads as a float) come back as JsonFloat, and */
+/* every repeated key is recorded.                                                                           */
+/* ======================================================================================================== */
+
+var MAX_JSON_DEPTH = 127; // serde_json's recursion limit: the 128th nested container is refused
+
+function JsonFloat(value) { this.value = value; }
+
+function JsonSyntaxError(why, pos) { this.why = why; this.pos = pos; }
+
+/* Returns {value, dups} or {error}. Objects have no prototype, so a key "__proto__" is just a key. */
+function parseJson(text) {
+    var pos = 0;
+    var depth = 0;
+    var dups = [];
+
+    function fail(why) { throw new JsonSyntaxError(why, pos); }
+
+    function isDigit(c) { return c >= 0x30 && c <= 0x39; }
+
+    function skipWs() {
+        while (pos < text.length) {
+            var c = text.charCodeAt(pos);
+            if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) pos++;
+            else break;
+        }
+    }
+
+    function literal(word, value) {
+        if (text.substr(pos, word.length) !== word) fail("invalid literal");
+        pos += word.length;
+        return value;
+    }
+
+    function hex4() {
+        var h = text.substr(pos, 4);
+        if (!/^[0-9A-Fa-f]{4}$/.test(h)) fail("invalid unicode escape");
+        pos += 4;
+        return parseInt(h, 16);
+    }
+
+    function string() {
+        pos++; // the opening quote
+        var out = "";
+        var start = pos;
+        for (;;) {
+            if (pos >= text.length) fail("unterminated string");
+            var c = text.charCodeAt(pos);
+            if (c === 0x22) {
+                out += text.substring(start, pos);
+                pos++;
+                return out;
+            }
+            if (c < 0x20) fail("control character in a string");
+            if (c >= 0xd800 && c <= 0xdfff) {
+                // A raw surrogate: fine in a pair, impossible in UTF-8 text otherwise.
+                var d = pos + 1 < text.length ? text.charCodeAt(pos + 1) : 0;
+                if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+                    pos += 2;
+                    continue;
+                }
+                fail("lone surrogate");
+            }
+            if (c !== 0x5c) {
+                pos++;
+                continue;
+            }
+            out += text.substring(start, pos);
+            pos++;
+            var e = text.charAt(pos);
+            pos++;
+            if (e === "\"") out += "\"";
+            else if (e === "\\") out += "\\";
+            else if (e === "/") out += "/";
+            else if (e === "b") out += "\b";
+            else if (e === "f") out += "\f";
+            else if (e === "n") out += "\n";
+            else if (e === "r") out += "\r";
+            else if (e === "t") out += "\t";
+            else if (e === "u") {
+                var u = hex4();
+                if (u >= 0xdc00 && u <= 0xdfff) fail("lone low surrogate");
+                if (u >= 0xd800 && u <= 0xdbff) {
+                    if (text.substr(pos, 2) !== "\\u") fail("lone high surrogate");
+                    pos += 2;
+                    var l = hex4();
+                    if (l < 0xdc00 || l > 0xdfff) fail("lone high surrogate");
+                    out += String.fromCharCode(u, l);
+                } else {
+                    out += String.fromCharCode(u);
+                }
+            } else fail("invalid escape");
+            start = pos;
+        }
+    }
+
+    function number() {
+        var start = pos;
+        var integer = true;
+        if (text.charAt(pos) === "-") pos++;
+        var c = text.charCodeAt(pos);
+        if (c === 0x30) pos++;
+        else if (c >= 0x31 && c <= 0x39) {
+            while (isDigit(text.charCodeAt(pos))) pos++;
+        } else fail("invalid number");
+        if (text.charAt(pos) === ".") {
+            integer = false;
+            pos++;
+            if (!isDigit(text.charCodeAt(pos))) fail("invalid number");
+            while (isDigit(text.charCodeAt(pos))) pos++;
+        }
+        c = text.charAt(pos);
+        if (c === "e" || c === "E") {
+            integer = false;
+            pos++;
+            c = text.charAt(pos);
+            if (c === "+" || c === "-") pos++;
+            if (!isDigit(text.charCodeAt(pos))) fail("invalid number");
+            while (isDigit(text.charCodeAt(pos))) pos++;
+        }
+        var lexeme = text.substring(start, pos);
+        var v = Number(lexeme);
+        if (!isFinite(v)) fail("number out of range");
+        return integer && lexeme !== "-0" ? v : new JsonFloat(v);
+    }
+
+    function enter() {
+        depth++;
+        if (depth > MAX_JSON_DEPTH) fail("nested too deeply");
+        pos++;
+    }
+
+    function array() {
+        enter();
+        var a = [];
+        skipWs();
+        if (text.charAt(pos) === "]") {
+            pos++;
+            depth--;
+            return a;
+        }
+        for (;;) {
+            a.push(value());
+            skipWs();
+            var c = text.charAt(pos);
+            pos++;
+            if (c === "]") {
+                depth--;
+                return a;
+            }
+            if (c !== ",") fail("expected , or ]");
+        }
+    }
+
+    function object() {
+        enter();
+        var o = Object.create(null);
+        skipWs();
+        if (text.charAt(pos) === "}") {
+            pos++;
+            depth--;
+            return o;
+        }
+        for (;;) {
+            skipWs();
+            if (text.charAt(pos) !== "\"") fail("expected a key");
+            var k = string();
+            skipWs();
+            if (text.charAt(pos) !== ":") fail("expected :");
+            pos++;
+            var v = value();
+            if (hasOwn.call(o, k)) dups.push({ obj: o, key: k });
+            o[k] = v;
+            skipWs();
+            var c = text.charAt(pos);
+            pos++;
+            if (c === "}") {
+                depth--;
+                return o;
+            }
+            if (c !== ",") fail("expected , or }");
+        }
+    }
+
+    function value() {
+        skipWs();
+        var c = text.charAt(pos);
+        if (c === "{") return object();
+        if (c === "[") return array();
+        if (c === "\"") return string();
+        if (c === "t") return literal("true", true);
+        if (c === "f") return literal("false", false);
+        if (c === "n") return literal("null", null);
+        if (c === "-" || (c >= "0" && c <= "9")) return number();
+        return fail(pos >= text.length ? "unexpected end" : "unexpected character");
+    }
+
+    try {
+        var v = value();
+        skipWs();
+        if (pos !== text.length) fail("trailing characters");
+        return { value: v, dups: dups };
+    } catch (e) {
+        if (e instanceof JsonSyntaxError) return { error: e.why + " at " + e.pos };
+        throw e;
+    }
+}
+
+function isObject(v) {
+    return v !== null && typeof v === "object" && !(v instanceof Array) && !(v instanceof JsonFloat);
+}
+
+/* ======================================================================================================== */
+/* Reading the protocol types as serde does (the derives in src/proto.rs and src/config.rs):               */
+/* missing fields take their defaults, unknown fields are ignored, a known field of the wrong type or given */
+/* twice makes the whole message malformed. Stricter than serde in one way, on purpose: a struct must be a  */
+/* JSON object and an enum a string (serde also takes arrays by position and {"blink":null}; no app sends   */
+/* those, see "stricter" in vectors.json).                                                                  */
+/* ======================================================================================================== */
+
+function Malformed(path, why) { this.path = path; this.why = why; }
+
+function Reader(dups) { this.dups = dups; }
+
+/* The field, or undefined when absent. */
+Reader.prototype.get = function (obj, key, path) {
+    if (!hasOwn.call(obj, key)) return undefined;
+    for (var i = 0; i < this.dups.length; i++) {
+        if (this.dups[i].obj === obj && this.dups[i].key === key) throw new Malformed(path, "given twice");
+    }
+    return obj[key];
+};
+
+function readString(v, path) {
+    if (typeof v !== "string") throw new Malformed(path, "must be a string");
+    return v;
+}
+
+function readUint(v, max, path) {
+    // A JsonFloat (2.0, 1e0, -0) is not a number here: serde refuses a float for an integer field.
+    if (typeof v !== "number" || v < 0 || v > max || Math.floor(v) !== v) {
+        throw new Malformed(path, "must be an integer from 0 to " + max);
+    }
+    return v;
+}
+
+function readBool(v, path) {
+    if (typeof v !== "boolean") throw new Malformed(path, "must be true or false");
+    return v;
+}
+
+var EFFECTS = ["light", "blink", "pulse", "alert", "jingle", "off"]; // config::Effect
+var U8_MAX = 255;
+var U32_MAX = 4294967295;
+
+/* config::LampScheme fields in declaration (= serialisation) order. */
+var LAMP_SLOTS = ["ringing", "dialing", "connected", "held", "busy", "away", "dnd", "lunch"];
+
+function lampSetting(effect, color) {
+    return { effect: effect, color: color, sound: 0, volume: 75 }; // LampSetting::new
+}
+
+function defaultConfig() {
+    return {
+        hubUrl: "http://localhost:8989/",
+        token: "",
+        pollInterval: 2,
+        lamp: {
+            ringing: lampSetting("blink", "#ff0000"),
+            dialing: lampSetting("pulse", "#ff0000"),
+            connected: lampSetting("light", "#ff0000"),
+            held: lampSetting("pulse", "#ffff00"),
+            busy: lampSetting("light", "#ff0000"),
+            away: lampSetting("light", "#ffff00"),
+            dnd: lampSetting("light", "#b400e1"),
+            lunch: lampSetting("light", "#0000ff")
+        },
+        trace: { debug: false, hub: false, calls: false, presence: false }
+    };
+}
+
+function readLampSetting(r, v, path) {
+    if (!isObject(v)) throw new Malformed(path, "must be an object");
+    // #[serde(default)] on LampSetting: a missing field takes LampSetting::default()'s value, not the
+    // slot's (a lamp setting that names only its colour is a steady light).
+    var s = lampSetting("light", "#ff0000");
+    var x = r.get(v, "effect", path + ".effect");
+    if (x !== undefined) {
+        if (typeof x !== "string" || !contains(EFFECTS, x)) {
+            throw new Malformed(path + ".effect", "must be one of " + EFFECTS.join(", "));
+        }
+        s.effect = x;
+    }
+    x = r.get(v, "color", path + ".color");
+    if (x !== undefined) s.color = readString(x, path + ".color");
+    x = r.get(v, "sound", path + ".sound");
+    if (x !== undefined) s.sound = readUint(x, U8_MAX, path + ".sound");
+    x = r.get(v, "volume", path + ".volume");
+    if (x !== undefined) s.volume = readUint(x, U8_MAX, path + ".volume");
+    return s;
+}
+
+/* Settings in the core's canonical form: every field present, in serde's order, unknown fields dropped. */
+function readConfig(r, v, path) {
+    if (!isObject(v)) throw new Malformed(path, "must be an object");
+    var c = defaultConfig();
+    var x = r.get(v, "hubUrl", path + ".hubUrl");
+    if (x !== undefined) c.hubUrl = readString(x, path + ".hubUrl");
+    x = r.get(v, "token", path + ".token");
+    if (x !== undefined) c.token = readString(x, path + ".token");
+    x = r.get(v, "pollInterval", path + ".pollInterval");
+    if (x !== undefined) c.pollInterval = readUint(x, U32_MAX, path + ".pollInterval");
+    x = r.get(v, "lamp", path + ".lamp");
+    if (x !== undefined) {
+        if (!isObject(x)) throw new Malformed(path + ".lamp", "must be an object");
+        for (var i = 0; i < LAMP_SLOTS.length; i++) {
+            var slot = LAMP_SLOTS[i];
+            var s = r.get(x, slot, path + ".lamp." + slot);
+            if (s !== undefined) c.lamp[slot] = readLampSetting(r, s, path + ".lamp." + slot);
+        }
+    }
+    x = r.get(v, "trace", path + ".trace");
+    if (x !== undefined) {
+        if (!isObject(x)) throw new Malformed(path + ".trace", "must be an object");
+        var flags = ["debug", "hub", "calls", "presence"];
+        for (var j = 0; j < flags.length; j++) {
+            var f = r.get(x, flags[j], path + ".trace." + flags[j]);
+            if (f !== undefined) c.trace[flags[j]] = readBool(f, path + ".trace." + flags[j]);
+        }
+    }
+    return c;
+}
+
+/* Envelope<Request>: {"api","src","mt",...}. Returns {mt, src, config | activity+note}. */
+function readRequest(parsed) {
+    var r = new Reader(parsed.dups);
+    var v = parsed.value;
+    if (!isObject(v)) throw new Malformed("", "not a JSON object");
+    var api = r.get(v, "api", "api");
+    if (typeof api !== "string") throw new Malformed("api", "missing or not a string");
+    var src = r.get(v, "src", "src");
+    if (src !== undefined && src !== null && typeof src !== "string") {
+        throw new Malformed("src", "must be a string");
+    }
+    var mt = r.get(v, "mt", "mt");
+    if (typeof mt !== "string" || !contains(REQUEST_KINDS, mt)) throw new Malformed("mt", "unknown");
+    var req = { mt: mt, src: typeof src === "string" ? src : undefined };
+    if (mt === "SetConfig") {
+        var c = r.get(v, "config", "config");
+        if (c === undefined) throw new Malformed("config", "missing");
+        req.config = readConfig(r, c, "config");
+    } else if (mt === "SetPresence") {
+        var a = r.get(v, "activity", "activity");
+        req.activity = a === undefined ? "" : readString(a, "activity");
+        var n = r.get(v, "note", "note");
+        req.note = n === undefined ? "" : readString(n, "note");
+    }
+    return req;
+}
+
+/* What can still be answered when a message cannot be processed: src when it is a string, and the result
+ * type when mt names a known request (the last of duplicates, as any JSON reader would take it). An unknown
+ * mt is answered with "Error", which the apps can read and pair by src; "NopeResult" they could not. */
+function readableParts(value) {
+    var parts = { src: undefined, mt: "Error" };
+    if (!isObject(value)) return parts;
+    if (typeof value.src === "string") parts.src = value.src;
+    if (typeof value.mt === "string" && contains(REQUEST_KINDS, value.mt)) parts.mt = value.mt + "Result";
+    return parts;
+}
+
+/* ======================================================================================================== */
+/* BEGIN PORT OF THE CORE'S SETTINGS RULES                                                                  */
+/*                                                                                                          */
+/* A line-by-line port of Config::validate (src/config.rs) with the helpers it calls: hub::BaseUrl::parse, */
+/* split_port and the UrlError texts (src/hub.rs), Rgb::from_hex, Sound::from_number, Volume::new,          */
+/* check_text. Same order of checks, same field paths, same messages. Rust's notions are kept exactly:       */
+/* lengths count code points (chars().count()), whitespace/control/alphanumeric are Rust's char classes      */
+/* (tables above), trim is str::trim. service/test/vectors.json holds the core's verdict on a long list of  */
+/* edge cases and the tests run them all through this code. Change the core first, then this block.         */
+/* ======================================================================================================== */
+
+var MAX_TEXT_LEN = 512; // config::MAX_TEXT_LEN
+var POLL_INTERVAL_MIN = 1; // config::POLL_INTERVAL_RANGE_S
+var POLL_INTERVAL_MAX = 60;
+var SOUND_MAX = 8; // hub::Sound::MAX
+var VOLUME_MAX = 100; // hub::Volume::new
+
+/* config::LampSlot::ALL: the lamp's priority order, which is the order errors are reported in. */
+var LAMP_SLOTS_BY_PRIORITY = ["ringing", "dialing", "connected", "held", "busy", "dnd", "away", "lunch"];
+
+/* hub::UrlError's Display texts. */
+var URL_ERRORS = {
+    Empty: "is empty",
+    TooLong: "must be at most 512 characters",
+    NotHttp: "must start with http:// or https://",
+    Credentials: "must not contain a user name or password (use the access token)",
+    ControlCharacters: "must not contain control characters",
+    Whitespace: "must not contain spaces",
+    NoHost: "has no host name",
+    BadPort: "has an invalid port (1 to 65535)",
+    QueryOrFragment: "must not contain ? or #"
+};
+
+function asciiLower(s) {
+    return s.replace(/[A-Z]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) + 32); });
+}
+
+/* hub::BaseUrl::parse: the name of the UrlError, or null when the URL is usable. */
+function baseUrlError(s) {
+    var cps = codePoints(s);
+    if (anyCodePoint(cps, isControl)) return "ControlCharacters";
+    cps = trimWhitespace(cps);
+    if (cps.length === 0) return "Empty";
+    if (cps.length > MAX_TEXT_LEN) return "TooLong";
+    if (anyCodePoint(cps, isWhitespace)) return "Whitespace";
+    var t = fromCodePoints(cps);
+    var sep = t.indexOf("://"); // split_once: the first one
+    if (sep < 0) return "NotHttp";
+    var scheme = asciiLower(t.substring(0, sep));
+    if (scheme !== "http" && scheme !== "https") return "NotHttp";
+    var rest = t.substring(sep + 3);
+    if (rest.indexOf("?") >= 0 || rest.indexOf("#") >= 0) return "QueryOrFragment";
+    var slash = rest.indexOf("/");
+    var authority = slash < 0 ? rest : rest.substring(0, slash);
+    if (authority.indexOf("@") >= 0) return "Credentials";
+    // split_port: `[v6]:port` or `host:port`
+    var colon;
+    if (authority.charAt(0) === "[") {
+        var b = authority.indexOf("]:");
+        colon = b < 0 ? -1 : b + 1;
+    } else {
+        colon = authority.lastIndexOf(":");
+    }
+    var host = authority;
+    if (colon >= 0) {
+        var digits = authority.substring(colon + 1);
+        if (digits.length === 0 || digits.length > 5 || !/^[0-9]+$/.test(digits)) return "BadPort";
+        var port = parseInt(digits, 10);
+        if (port < 1 || port > 65535) return "BadPort";
+        host = authority.substring(0, colon);
+    }
+    if (host === "" || host === "[]") return "NoHost";
+    var ok;
+    if (host.length >= 2 && host.charAt(0) === "[" && host.charAt(host.length - 1) === "]") {
+        ok = /^[0-9A-Fa-f:.]*$/.test(host.substring(1, host.length - 1));
+    } else {
+        ok = !anyCodePoint(codePoints(host), function (cp) {
+            return !(isAlphanumeric(cp) || cp === 0x2d || cp === 0x2e || cp === 0x5f); // - . _
+        });
+    }
+    return ok ? null : "NoHost";
+}
+
+/* hub::Rgb::from_hex: `#rrggbb`, the # optional, any case, surrounding whitespace ignored. */
+function isHexColor(s) {
+    var h = fromCodePoints(trimWhitespace(codePoints(s)));
+    if (h.charAt(0) === "#") h = h.substring(1);
+    return /^[0-9A-Fa-f]{6}$/.test(h);
+}
+
+function fieldError(field, message) {
+    return { field: field, message: message };
+}
+
+/* config::check_text */
+function checkText(field, value, errors) {
+    var cps = codePoints(value);
+    if (cps.length > MAX_TEXT_LEN) {
+        errors.push(fieldError(field, "must be at most " + MAX_TEXT_LEN + " characters"));
+    }
+    if (anyCodePoint(cps, isControl)) {
+        errors.push(fieldError(field, "must not contain control characters"));
+    }
+}
+
+/* Config::validate: every problem, each with its field; empty when the settings are usable. */
+function validateConfig(c) {
+    var errors = [];
+    var urlError = baseUrlError(c.hubUrl);
+    if (urlError !== null) errors.push(fieldError("hubUrl", URL_ERRORS[urlError]));
+    checkText("token", c.token, errors);
+    if (anyCodePoint(codePoints(c.token), isWhitespace)) {
+        errors.push(fieldError("token", "must not contain spaces"));
+    }
+    if (c.pollInterval < POLL_INTERVAL_MIN || c.pollInterval > POLL_INTERVAL_MAX) {
+        errors.push(fieldError("pollInterval",
+            "must be between " + POLL_INTERVAL_MIN + " and " + POLL_INTERVAL_MAX + " seconds"));
+    }
+    for (var i = 0; i < LAMP_SLOTS_BY_PRIORITY.length; i++) {
+        var slot = LAMP_SLOTS_BY_PRIORITY[i];
+        var s = c.lamp[slot];
+        var prefix = "lamp." + slot + ".";
+        if (!isHexColor(s.color)) errors.push(fieldError(prefix + "color", "must be a colour like #ff0000"));
+        if (s.sound > SOUND_MAX) errors.push(fieldError(prefix + "sound", "must be between 0 and " + SOUND_MAX));
+        if (s.volume > VOLUME_MAX) errors.push(fieldError(prefix + "volume", "must be between 0 and 100"));
+    }
+    return errors;
+}
+
+/* END PORT OF THE CORE'S SETTINGS RULES */
+/* ======================================================================================================== */
+
+/* ======================================================================================================== */
+/* Connections of the apps.                                                                                 */
+/* ======================================================================================================== */
+
+/* The user's open connections, by sip. A null-prototype object: a sip is never mistaken for a built-in. */
+var clientsBySip = Object.create(null);
+
+function Client(conn) {
+    this.conn = conn;
+    // The identity of everything this connection does; taken once, from the login.
+    this.sip = typeof conn.sip === "string" ? conn.sip : "";
+    this.guid = typeof conn.guid === "string" ? conn.guid : undefined;
+    this.open = true;
+    // Set once the PBX confirmed a license for a connection the runtime marked unlicensed.
+    this.licenseConfirmed = false;
+}
+
+function addClient(client) {
+    if (!client.sip) return;
+    var list = clientsBySip[client.sip] || (clientsBySip[client.sip] = []);
+    list.push(client);
+}
+
+function removeClient(client) {
+    var list = clientsBySip[client.sip];
+    if (!list) return;
+    for (var i = 0; i < list.length; i++) {
+        if (list[i] === client) {
+            list.splice(i, 1);
+            break;
+        }
+    }
+    if (list.length === 0) delete clientsBySip[client.sip];
+}
+
+function send(client, msg) {
+    if (!client.open) return; // the app went away while we waited for the PBX or the database
+    var text = JSON.stringify(msg);
+    try {
+        client.conn.send(text);
+    } catch (e) {
+        logLine("send to " + client.sip + " failed: " + e);
+    }
+}
+
+/* The envelope of an answer, in serde's field order: api, src (only when the request had one), mt. */
+function envelope(src, mt) {
+    var m = { api: API };
+    if (typeof src === "string") m.src = src;
+    m.mt = mt;
+    return m;
+}
+
+function sendError(client, src, mt, code, text, fields) {
+    var m = envelope(src, mt);
+    var e = { code: code, text: text };
+    if (fields && fields.length > 0) e.fields = fields;
+    m.error = e;
+    send(client, m);
+}
+
+function handleMessage(client, text) {
+    if (typeof text !== "string") {
+        sendError(client, undefined, "Error", "malformed", "not a text message");
+        return;
+    }
+    var tooLarge = utf8Length(text) > MAX_MESSAGE_LEN;
+    if (tooLarge && text.length > MAX_READ_LEN) {
+        sendError(client, undefined, "Error", "tooLarge", "message too large");
+        logLine("refused a message of " + text.length + " characters from " + client.sip);
+        return;
+    }
+    var parsed = parseJson(text);
+    var parts = readableParts(parsed.value);
+    if (tooLarge) {
+        sendError(client, parts.src, parts.mt, "tooLarge", "message too large");
+        logLine("refused a message of " + utf8Length(text) + " bytes from " + client.sip);
+        return;
+    }
+    if (parsed.error !== undefined) {
+        sendError(client, undefined, "Error", "malformed", "not JSON: " + parsed.error);
+        logLine("unreadable message from " + client.sip + ": " + parsed.error);
+        return;
+    }
+    var req;
+    try {
+        req = readRequest(parsed);
+    } catch (e) {
+        if (!(e instanceof Malformed)) throw e;
+        var where = e.path ? e.path + ": " : "";
+        sendError(client, parts.src, parts.mt, "malformed", where + e.why);
+        // The path and the rule only: a value could be the token.
+        logLine("malformed message from " + client.sip + ": " + where + e.why);
+        return;
+    }
+    if (!client.sip) {
+        // The runtime always logs a user in; without one there is nobody to act for.
+        sendError(client, req.src, req.mt + "Result", "unlicensed", "no user on this connection");
+        return;
+    }
+    if (req.mt === "GetConfig") getConfig(client, req);
+    else if (req.mt === "SetConfig") setConfig(client, req);
+    else if (req.mt === "SetPresence") setPresence(client, req);
+    else getLicense(client, req);
+}
+
+/* ======================================================================================================== */
+/* Settings: one row per user, the settings as JSON text.                                                   */
+/* ======================================================================================================== */
+
+/* A text as an SQL expression that cannot break out of its literal: hex of its UTF-8, decoded by PostgreSQL.
+ * Used instead of Database.escape because its contract (quotes added or not) is not documented, and a
+ * wrong guess would be an injection or a broken statement. */
+function sqlText(s) {
+    return "convert_from(decode('" + utf8Hex(s) + "','hex'),'UTF8')";
+}
+
+/* Runs one statement; cb(errorInfo | null, rows). Never calls back twice, never throws. */
+function dbExec(sql, cb) {
+    var done = false;
+    function finish(err, rows) {
+        if (done) return;
+        done = true;
+        cb(err, rows);
+    }
+    try {
+        Database.exec(sql)
+            .oncomplete(function (rows) { finish(null, rows); })
+            .onerror(function (error, errorText, dbErrorCode) {
+                finish({ error: error, errorText: errorText, dbErrorCode: dbErrorCode });
+            });
+    } catch (e) {
+        finish({ error: "exception", errorText: String(e), dbErrorCode: undefined });
+    }
+}
+
+/* Database errors are logged by code only: their text may quote the statement, which holds the settings
+ * (with the token, hex-encoded). */
+function logDbError(what, sip, err) {
+    logLine(what + " for " + sip + " failed in the database (error " + String(err.error) +
+        ", code " + String(err.dbErrorCode) + ")");
+}
+
+/* Stored settings, read like Config::from_json: unknown fields dropped, missing ones defaulted. Settings that
+ * cannot be read give the defaults: the user's apps keep working and the config app shows what to re-enter. */
+function storedConfig(text, sip) {
+    if (typeof text !== "string") return defaultConfig();
+    var parsed = parseJson(text);
+    if (parsed.error === undefined) {
+        try {
+            return readConfig(new Reader(parsed.dups), parsed.value, "config");
+        } catch (e) {
+            if (!(e instanceof Malformed)) throw e;
+        }
+    }
+    logLine("stored settings of " + sip + " are unreadable, using the defaults");
+    return defaultConfig();
+}
+
+function getConfig(client, req) {
+    dbExec("SELECT config FROM user_config WHERE sip=" + sqlText(client.sip), function (err, rows) {
+        if (err) {
+            logDbError("reading the settings", client.sip, err);
+            sendError(client, req.src, "GetConfigResult", "database", "the settings could not be read");
+            return;
+        }
+        // [inferred] Rows come as an array of objects keyed by column name.
+        var row = rows && rows.length > 0 ? rows[0] : null;
+        var m = envelope(req.src, "GetConfigResult");
+        m.config = row ? storedConfig(row.config, client.sip) : defaultConfig();
+        send(client, m);
+    });
+}
+
+function setConfig(client, req) {
+    var config = req.config;
+    var fields = validateConfig(config);
+    if (fields.length > 0) {
+        sendError(client, req.src, "SetConfigResult", "invalidConfig", "invalid settings", fields);
+        return;
+    }
+    // The canonical form is stored (unknown fields already dropped), so a row is a few KB at most.
+    var text = JSON.stringify(config);
+    var sql = "INSERT INTO user_config (sip,config) VALUES (" + sqlText(client.sip) + "," + sqlText(text) +
+        ") ON CONFLICT (sip) DO UPDATE SET config=EXCLUDED.config";
+    dbExec(sql, function (err) {
+        if (err) {
+            logDbError("storing the settings", client.sip, err);
+            sendError(client, req.src, "SetConfigResult", "database", "the settings could not be stored");
+            return;
+        }
+        var m = envelope(req.src, "SetConfigResult");
+        m.config = config;
+        send(client, m);
+        // The user's other apps (the hidden app on every PC, other config windows) follow at once.
+        var others = (clientsBySip[client.sip] || []).slice();
+        for (var i = 0; i < others.length; i++) {
+            if (others[i] === client) continue;
+            var push = envelope(undefined, "ConfigChanged");
+            push.config = config;
+            send(others[i], push);
+        }
+    });
+}
+
+/* ======================================================================================================== */
+/* The PBX: requests over the PbxApi connections the PBX app object opens to this service.                 */
+/* ======================================================================================================== */
+
+/* Open connections per API, the newest last. */
+var pbxConns = { PbxApi: [], PbxAdminApi: [] };
+
+/* Requests waiting for the PBX, by the src we gave them. */
+var pending = Object.create(null);
+var nextSrc = 1;
+
+function timersAvailable() {
+    return typeof Timers !== "undefined" && Timers !== null && typeof Timers.setTimeout === "function";
+}
+
+function finishPbx(src, err, result) {
+    var p = pending[src];
+    if (!p) return;
+    delete pending[src];
+    if (p.timer !== null) {
+        try {
+            Timers.clearTimeout(p.timer);
+        } catch (e) {
+            // A timer that cannot be cleared fires into finishPbx, which ignores it.
+        }
+    }
+    p.cb(err, result);
+}
+
+/* Sends msg on the newest connection of the API; cb(errorText | null, result). Fails at once when the PBX is
+ * not connected, when the connection is lost before the answer, or after PBX_TIMEOUT_MS. Without Timers in
+ * the runtime there is no timeout: a request the PBX never answers fails when its connection closes. */
+function pbxRequest(apiName, msg, cb) {
+    var conns = pbxConns[apiName];
+    if (conns.length === 0) {
+        cb("the PBX is not connected");
+        return;
+    }
+    var conn = conns[conns.length - 1];
+    var src = "kuando" + nextSrc++;
+    msg.src = src;
+    var p = { src: src, conn: conn, mt: msg.mt + "Result", seq: nextSrc, cb: cb, timer: null };
+    pending[src] = p;
+    if (timersAvailable()) {
+        p.timer = Timers.setTimeout(function () {
+            logLine(msg.mt + " " + src + ": the PBX did not answer in " + PBX_TIMEOUT_MS / 1000 + " s");
+            finishPbx(src, "the PBX did not answer");
+        }, PBX_TIMEOUT_MS);
+    }
+    try {
+        conn.send(JSON.stringify(msg));
+    } catch (e) {
+        finishPbx(src, "the PBX connection failed");
+    }
+}
+
+/* [inferred] The PBX echoes src in its answers (the SDK's examples rely on it). Should an answer come without
+ * one, it belongs to the oldest request of its type on that connection: a connection answers in order. */
+function oldestPending(conn, mt) {
+    var best = null;
+    for (var k in pending) {
+        var p = pending[k];
+        if (p.conn === conn && p.mt === mt && (best === null || p.seq < best.seq)) best = p;
+    }
+    return best;
+}
+
+function onPbxMessage(conn, text) {
+    var m;
+    try {
+        m = JSON.parse(text);
+    } catch (e) {
+        logLine("unreadable message from the PBX");
+        return;
+    }
+    if (m === null || typeof m !== "object") return;
+    var p = null;
+    if (typeof m.src === "string") {
+        p = pending[m.src] || null;
+        if (p !== null && p.conn !== conn) p = null;
+    } else if (m.src === undefined && typeof m.mt === "string") {
+        p = oldestPending(conn, m.mt);
+    }
+    if (p === null) return; // an answer after its timeout, or an event we did not ask for
+    if (m.mt !== p.mt) {
+        finishPbx(p.src, "unexpected answer from the PBX");
+        return;
+    }
+    finishPbx(p.src, null, m);
+}
+
+function trackPbx(apiName) {
+    new PbxApi(apiName).onconnected(function (conn) {
+        pbxConns[apiName].push(conn);
+        logLine(apiName + " connected" + (conn.pbx ? " (PBX " + conn.pbx + ")" : ""));
+        conn.onmessage(function (text) {
+            try {
+                onPbxMessage(conn, text);
+            } catch (e) {
+                logLine("internal error on a PBX message: " + e);
+            }
+        });
+        conn.onclose(function () {
+            var list = pbxConns[apiName];
+            for (var i = 0; i < list.length; i++) {
+                if (list[i] === conn) {
+                    list.splice(i, 1);
+                    break;
+                }
+            }
+            logLine(apiName + " disconnected");
+            // Nothing more will come on this connection: fail its requests now instead of at the timeout.
+            var lost = [];
+            for (var k in pending) {
+                if (pending[k].conn === conn) lost.push(k);
+            }
+            for (var j = 0; j < lost.length; j++) finishPbx(lost[j], "the PBX connection was lost");
+        });
+    });
+}
+
+trackPbx("PbxApi");
+trackPbx("PbxAdminApi");
+
+/* Both licenses of the concept, asked at once; cb(errorText | null, "none" | "connector" | "withBusylight").
+ * The with-busylight license wins; App(innovaphone-kuando) alone is "connector" (valid with or without a
+ * Busylight). If one check fails and the other does not grant a license, the answer is an error rather
+ * than a wrong "none". */
+function checkLicense(sip, cb) {
+    var left = 2;
+    var granted = { withBusylight: false, connector: false };
+    var failure = null;
+    function ask(key, lic) {
+        pbxRequest("PbxAdminApi", { api: "PbxAdminApi", mt: "CheckAppLic", h323: sip, lic: lic },
+            function (err, result) {
+                if (err) failure = err;
+                else granted[key] = result.ok === true;
+                left--;
+                if (left > 0) return;
+                if (granted.withBusylight) cb(null, "withBusylight");
+                else if (granted.connector) cb(null, "connector");
+                else if (failure !== null) cb(failure);
+                else cb(null, "none");
+            });
+    }
+    ask("withBusylight", LICENSE_WITH_BUSYLIGHT);
+    ask("connector", LICENSE_CONNECTOR);
+}
+
+function getLicense(client, req) {
+    checkLicense(client.sip, function (err, license) {
+        if (err) {
+            sendError(client, req.src, "GetLicenseResult", "pbx", err);
+            return;
+        }
+        var m = envelope(req.src, "GetLicenseResult");
+        m.license = license;
+        send(client, m);
+    });
+}
+
+function setPresence(client, req) {
+    if (client.conn.unlicensed && !client.licenseConfirmed) {
+        // [inferred] The runtime flags a connection unlicensed by the license named after the app,
+        // App(innovaphone-kuando); a user with only App(innovaphone-kuando-with-busylight) is licensed too.
+        // So ask the PBX before refusing, and remember a yes for this connection. When the PBX cannot be
+        // asked, the flag stands.
+        checkLicense(client.sip, function (err, license) {
+            if (!err && license !== "none") {
+                client.licenseConfirmed = true;
+                relayPresence(client, req);
+            } else {
+                sendError(client, req.src, "SetPresenceResult", "unlicensed",
+                    "no license for Connector for kuando");
+            }
+        });
+        return;
+    }
+    relayPresence(client, req);
+}
+
+function relayPresence(client, req) {
+    var msg = {
+        api: "PbxApi",
+        mt: "SetPresence",
+        sip: client.sip,
+        guid: client.guid, // left out by JSON.stringify when the login had none
+        contact: "tel:",
+        activity: req.activity,
+        note: req.note
+    };
+    pbxRequest("PbxApi", msg, function (err, result) {
+        if (err) {
+            sendError(client, req.src, "SetPresenceResult", "pbx", err);
+            return;
+        }
+        if (result.error) {
+            var why = typeof result.errorText === "string" && result.errorText ? result.errorText
+                : "error " + String(result.error);
+            logLine("the PBX refused the presence of " + client.sip + ": " + why);
+            sendError(client, req.src, "SetPresenceResult", "pbx", "the PBX refused: " + why);
+            return;
+        }
+        send(client, envelope(req.src, "SetPresenceResult"));
+    });
+}
+
+/* ======================================================================================================== */
+/* The app's JSON API.                                                                                      */
+/* ======================================================================================================== */
+
+new JsonApi(API).onconnected(function (conn) {
+    var client = new Client(conn);
+    addClient(client);
+    conn.onmessage(function (text) {
+        try {
+            handleMessage(client, text);
+        } catch (e) {
+            // A bug, not the client's fault; the message itself is not logged (it may hold the token).
+            logLine("internal error handling a message from " + client.sip + ": " + e);
+        }
+    });
+    conn.onclose(function () {
+        client.open = false;
+        removeClient(client);
+    });
+});
