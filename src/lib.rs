@@ -5,8 +5,10 @@
 //! IO, tested natively. `web` holds the thin wasm32 drivers that connect the core to the browser.
 //! See ARCHITECTURE.md for the map.
 
+pub mod backoff;
 pub mod config;
 pub mod config_app;
+pub mod engine;
 pub mod hub;
 pub mod i18n;
 pub mod mapping;

@@ -13,6 +13,7 @@
 //! The same run keeps the Unicode tables in `service/kuando.js` (the block between the
 //! `BEGIN/END GENERATED UNICODE TABLES` markers) equal to what Rust's `char::is_whitespace`, `is_control` and
 //! `is_alphanumeric` say, because the settings rules use those and JavaScript has no exact equivalent.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::collections::BTreeSet;
 use std::fs;

@@ -6,6 +6,8 @@ pub mod clock;
 mod config_main;
 #[cfg(feature = "config-ui")]
 mod config_ui;
+#[cfg(feature = "connector")]
+mod connector_main;
 pub mod console;
 pub mod http;
 pub mod parent;

@@ -1,7 +1,7 @@
 //! postMessage to and from myApps (the parent window). Messages are JSON strings, as the launcher sends them.
 
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{MessageEvent, Window};
 
 /// Posts `text` to the parent window (myApps), target origin `*` as the myApps protocol does.
@@ -19,8 +19,10 @@ pub fn listen(
 ) -> Closure<dyn FnMut(MessageEvent)> {
     let parent = window.parent().ok().flatten();
     let cb = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        // Compared as plain JS values (`===`): an `instanceof Window` check (`dyn_ref`) is false for the
+        // parent's window, whose `Window` belongs to another realm.
         let from_parent = match (&parent, ev.source()) {
-            (Some(p), Some(src)) => src.dyn_ref::<Window>().map(|w| w == p).unwrap_or(false),
+            (Some(p), Some(src)) => JsValue::from(src) == JsValue::from(p),
             _ => false,
         };
         if !from_parent {

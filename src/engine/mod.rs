@@ -1,0 +1,1305 @@
+//! The synchronization engine: the concept's rules ("Synchronization Concept kuandoHUB®") as one deterministic,
+//! sans-IO state machine, in the style of quinn-proto.
+//!
+//! Inputs arrive through `handle_*(now_ms, …)`; the engine answers with [`Action`]s taken by
+//! [`Connector::poll_action`], and tells when it next wants to be woken with [`Connector::poll_timeout`]
+//! (then [`Connector::handle_timeout`]). No clock, no randomness, no IO: time and jitter come in as arguments,
+//! so tests drive it through hours of virtual time in milliseconds.
+//!
+//! # The driver's contract
+//! - Feed [`Connector::handle_license`] and [`Connector::handle_config`] (`Config::default()` if the service
+//!   cannot provide one). Nothing reaches the hub before both are known and the license is one of the
+//!   concept's.
+//! - Send every [`Action::Hub`] request, abort it after `timeout_ms`, and hand back its outcome with its id,
+//!   exactly once. A driver that never answers is tolerated (the engine gives up on a request a little after
+//!   its timeout and ignores a late answer).
+//! - Send every [`Action::SetPresence`] to the app service and hand back its result. Report the service
+//!   connection with [`Connector::handle_service`]; a request in flight when the connection drops gets no
+//!   result (the engine forgets it).
+//! - Feed the user's own presence (`contact "tel:"`) on every `PresenceUpdated`, and every call event.
+//! - Print every [`Action::Trace`] line as it is: prefixed and redacted already.
+//!
+//! # Two lanes to the hub
+//! Lamp commands are what a user notices first (the lamp must blink while the phone rings), so they never
+//! queue behind a poll to a hub that hangs: the engine keeps one *poll lane* (probe, device list,
+//! `currentpresence`) and one *lamp lane* (`RegisterDataSource`, `CreateInitialPriority`, lamp commands), each
+//! with at most one request in flight. When the wanted lamp state changes while a command is in flight, only
+//! the newest is sent after it completes: never two commands racing, never a stale one last.
+
+mod calls;
+mod presence;
+
+pub use calls::{call_slot, call_state_name, presence_slot, Calls, MAX_CALLS};
+pub use presence::{
+    show as show_presence, similar as similar_presence, HubView, ECHO_WINDOW_MS, MAX_NOTE_CHARS,
+    PRESENCE_RETRY_BASE_MS, PRESENCE_RETRY_MAX_MS, PRESENCE_TIMEOUT_MS,
+};
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+
+use crate::backoff::Backoff;
+use crate::config::{Config, LampScheme, LampSlot, TraceFlags, DEFAULT_POLL_INTERVAL_S};
+use crate::hub::{
+    self, Endpoint, HubError, HubRequest, LampCommand, Method, RequestKind, RunningCommand,
+};
+use crate::mapping::{transform_running, Transform};
+use crate::proto::License;
+use crate::state::{CallEvent, CallInfo, Presence};
+use crate::trace::{self, App};
+use presence::PresenceSync;
+
+/// First retry after a hub failure; doubles per failure.
+pub const RETRY_BASE_MS: u64 = 1_000;
+/// Longest retry delay (before jitter, which only lengthens it): once the hub has been down a while, at most
+/// one request per minute.
+pub const RETRY_MAX_MS: u64 = 60_000;
+/// Consecutive failures after which the hub counts as unreachable. One lost answer is a hiccup, not news.
+pub const UNREACHABLE_AFTER: u32 = 2;
+/// Bounds of the poll lane's request timeout: the poll interval, but never under 2 s (a busy PC may take a
+/// moment) nor over 5 s (a hung hub must not stall presence sync for long).
+pub const POLL_TIMEOUT_MIN_MS: u64 = 2_000;
+pub const POLL_TIMEOUT_MAX_MS: u64 = 5_000;
+/// Timeout of lamp-lane requests.
+pub const LAMP_TIMEOUT_MS: u64 = 5_000;
+/// While no Busylight is connected, the device list is asked again this often, so that a lamp plugged in later
+/// gets the current state without waiting for the next call.
+pub const DEVICE_RECHECK_MS: u64 = 300_000;
+/// Consecutive unusable `currentpresence` answers (from a hub that answers the probe) after which it is
+/// "too old". One garbled answer is not a verdict.
+pub const TOO_OLD_AFTER: u32 = 2;
+/// Poll interval of a hub that is too old for `currentpresence`: it is only asked now and then in case it was
+/// updated.
+pub const TOO_OLD_POLL_MS: u64 = 60_000;
+/// Extra time the engine grants the driver beyond a request's timeout before it gives up on the request.
+pub const DRIVER_GRACE_MS: u64 = 2_000;
+/// Smallest gap between the end of one poll and the next, so that a hub slower than the poll interval is not
+/// polled back to back.
+const MIN_POLL_GAP_MS: u64 = 500;
+/// Distinct ignored hub values remembered for "traced once" (bounded memory for an app that runs all day).
+const MAX_IGNORED: usize = 64;
+
+/// Identifies a hub request; the driver hands it back with the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// What became of a hub request (the driver's answer, shared with the config app).
+pub use crate::hub::Outcome as HubOutcome;
+
+/// Something the driver must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send this request to the hub; abort it after `timeout_ms`; return the outcome with `id`.
+    Hub {
+        id: RequestId,
+        request: HubRequest,
+        timeout_ms: u64,
+    },
+    /// Ask the app service to set the user's presence (`contact "tel:"`) to exactly this.
+    SetPresence(Presence),
+    /// A complete trace line (or lines), prefixed `kuando-log:` and redacted.
+    Trace(String),
+    /// The status snapshot changed.
+    Status(Status),
+}
+
+/// How the hub is doing, for the config app's banners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HubStatus {
+    /// Not tried yet.
+    Unknown,
+    /// The hub URL in the settings is unusable.
+    NotConfigured,
+    Reachable,
+    /// No kuandoHUB detected.
+    Unreachable,
+    /// The hub rejected the access token (401).
+    Unauthorized,
+    /// It answers the probe but not `currentpresence`.
+    TooOld,
+}
+
+impl HubStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HubStatus::Unknown => "unknown",
+            HubStatus::NotConfigured => "not configured",
+            HubStatus::Reachable => "reachable",
+            HubStatus::Unreachable => "unreachable",
+            HubStatus::Unauthorized => "unauthorized",
+            HubStatus::TooOld => "too old",
+        }
+    }
+}
+
+impl fmt::Display for HubStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A snapshot of what the connector knows and does. Contains no token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// `None` until the service told; `Some(License::None)` is unlicensed.
+    pub license: Option<License>,
+    pub hub: HubStatus,
+    /// The hub's base URL (never with the token).
+    pub hub_url: Option<String>,
+    /// Connected Busylights, when the hub told.
+    pub devices: Option<usize>,
+    /// No Busylight: the device list is empty or the hub answered a lamp command with 404.
+    pub no_device: bool,
+    /// What the lamp should show for the connector (`None`: released, lower-priority sources show).
+    pub lamp: Option<LampSlot>,
+    /// The other applications' state the hub reports, transformed.
+    pub hub_state: Option<HubView>,
+    /// The presence the connector set from the hub, if any.
+    pub presence_applied: Option<Presence>,
+    /// The user's own presence.
+    pub presence_user: Option<Presence>,
+    /// Calls in progress.
+    pub calls: usize,
+    /// The last problem, in words for the user (no token).
+    pub last_error: Option<String>,
+    /// When (engine time, ms) the hub is tried again, while it is failing.
+    pub next_retry_ms: Option<u64>,
+    /// False when stopped: unlicensed, no usable settings, or shut down.
+    pub running: bool,
+}
+
+/// Which trace group a line belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// Transitions and errors: always traced. An always-running app must stay quiet otherwise.
+    Always,
+    Hub,
+    Calls,
+    Presence,
+    Debug,
+}
+
+/// Collects the actions; formats and filters trace lines.
+#[derive(Clone, Default)]
+struct Out {
+    actions: VecDeque<Action>,
+    flags: TraceFlags,
+    /// The hub token: masked wherever it might stand.
+    secret: String,
+}
+
+impl Out {
+    fn push(&mut self, a: Action) {
+        self.actions.push_back(a);
+    }
+
+    fn trace(&mut self, level: Level, text: &str) {
+        let on = match level {
+            Level::Always => true,
+            Level::Hub => self.flags.hub,
+            Level::Calls => self.flags.calls,
+            Level::Presence => self.flags.presence,
+            Level::Debug => self.flags.debug,
+        };
+        if on {
+            let line = if self.secret.is_empty() {
+                trace::line(App::Connector, text, &[])
+            } else {
+                trace::line(App::Connector, text, &[self.secret.as_str()])
+            };
+            self.actions.push_back(Action::Trace(line));
+        }
+    }
+}
+
+/// The connection to the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Not running: unlicensed, no settings, or shut down.
+    Off,
+    /// Waiting to probe at `at`.
+    Waiting { at: u64 },
+    /// The probe is in flight.
+    Probing,
+    /// The probe succeeded: a session runs (registration, lamp, polls).
+    Up,
+}
+
+/// Registration steps on the lamp lane at the start of each session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LampSetup {
+    NeedRegister,
+    NeedPriority,
+    Ready,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LaneId {
+    Poll,
+    Lamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InFlight {
+    id: RequestId,
+    kind: RequestKind,
+    /// Results of an earlier session only free the lane; their content is stale.
+    session: u64,
+    deadline: u64,
+}
+
+/// The synchronization engine. See the module documentation.
+#[derive(Clone)]
+pub struct Connector {
+    now: u64,
+    out: Out,
+    license: Option<License>,
+    config: Option<Config>,
+    endpoint: Option<Endpoint>,
+    shut_down: bool,
+    next_id: u64,
+    jitter: u32,
+
+    link: Link,
+    session: u64,
+    backoff: Backoff,
+    hub_status: HubStatus,
+    /// The link state last traced, so that only transitions are traced.
+    traced_link: HubStatus,
+    /// The session has seen a real answer beyond the probe (resets the back-off; see `mark_healthy`).
+    healthy: bool,
+    /// The session sent its first `currentpresence` (traced like the concept's start-up; later polls not).
+    polled: bool,
+    poll_lane: Option<InFlight>,
+    lamp_lane: Option<InFlight>,
+    next_poll_at: Option<u64>,
+    last_poll_sent: u64,
+    need_devices: bool,
+    devices_check_at: Option<u64>,
+    devices: Option<usize>,
+    lamp_404: bool,
+    no_device_traced: bool,
+    lamp_setup: LampSetup,
+    /// The lamp command the hub accepted in this session.
+    lamp_sent: Option<LampCommand>,
+    /// When the failing hub is (or was last) tried again; kept while the retry's probe is in flight so that
+    /// the status changes once per retry, not twice.
+    retry_at: Option<u64>,
+    bad_polls: u32,
+    last_running: Option<(String, String, String)>,
+    ignored: BTreeSet<(String, String, String)>,
+    /// Since when the hub's state is not known (failed or unusable polls); `None` while polls work.
+    hub_unknown_since: Option<u64>,
+    last_error: Option<String>,
+    last_lamp: Option<(Option<LampSlot>, LampCommand)>,
+
+    calls: Calls,
+    presence: PresenceSync,
+    last_status: Option<Status>,
+}
+
+/// Shows the status only: the settings hold the token, and `{:?}` of an engine must be safe to log.
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("now", &self.now)
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Connector {
+    fn default() -> Self {
+        Connector::new()
+    }
+}
+
+impl Connector {
+    /// A connector that knows nothing yet. Queues the start-up debug dump, like the concept's trace.
+    pub fn new() -> Connector {
+        let mut c = Connector {
+            now: 0,
+            out: Out::default(),
+            license: None,
+            config: None,
+            endpoint: None,
+            shut_down: false,
+            next_id: 1,
+            jitter: 0,
+            link: Link::Off,
+            session: 0,
+            backoff: Backoff::new(RETRY_BASE_MS, RETRY_MAX_MS),
+            hub_status: HubStatus::Unknown,
+            traced_link: HubStatus::Unknown,
+            healthy: false,
+            polled: false,
+            poll_lane: None,
+            lamp_lane: None,
+            next_poll_at: None,
+            last_poll_sent: 0,
+            need_devices: false,
+            devices_check_at: None,
+            devices: None,
+            lamp_404: false,
+            no_device_traced: false,
+            lamp_setup: LampSetup::NeedRegister,
+            lamp_sent: None,
+            retry_at: None,
+            bad_polls: 0,
+            last_running: None,
+            ignored: BTreeSet::new(),
+            hub_unknown_since: None,
+            last_error: None,
+            last_lamp: None,
+            calls: Calls::default(),
+            presence: PresenceSync::default(),
+            last_status: None,
+        };
+        c.dump();
+        c
+    }
+
+    // ----- inputs -----
+
+    /// The user's settings were loaded or changed. The same settings again change nothing.
+    pub fn handle_config(&mut self, now_ms: u64, config: Config) {
+        self.tick(now_ms);
+        if self.shut_down || self.config.as_ref() == Some(&config) {
+            return;
+        }
+        self.out.flags = config.trace;
+        let old_interval = self.interval_ms();
+        let endpoint = config.endpoint();
+        self.config = Some(config);
+        match endpoint {
+            Ok(ep) => {
+                if self.endpoint.as_ref() != Some(&ep) {
+                    if self.link == Link::Up {
+                        // Moving to another hub: give the old one's lamp back first.
+                        self.logout();
+                    }
+                    self.out.secret = ep.token().to_string();
+                    self.endpoint = Some(ep);
+                    if self.hub_status == HubStatus::NotConfigured {
+                        self.hub_status = HubStatus::Unknown;
+                        self.last_error = None;
+                    }
+                    if self.link != Link::Off {
+                        self.restart_link();
+                    }
+                }
+            }
+            Err(e) => {
+                if self.link != Link::Off {
+                    self.stop();
+                }
+                self.endpoint = None;
+                self.hub_status = HubStatus::NotConfigured;
+                self.traced_link = HubStatus::NotConfigured;
+                self.set_error(format!("kuandoHUB URL {e}"));
+            }
+        }
+        let interval = self.interval_ms();
+        if interval != old_interval {
+            if let Some(t) = self.next_poll_at {
+                self.next_poll_at = Some(t.min(self.last_poll_sent.saturating_add(interval)));
+            }
+        }
+        self.update_activity();
+        self.step();
+    }
+
+    /// The user's license, as the service reports it. `License::None` stops the connector.
+    pub fn handle_license(&mut self, now_ms: u64, license: License) {
+        self.tick(now_ms);
+        if self.shut_down || self.license == Some(license) {
+            return;
+        }
+        let was = self.license.replace(license);
+        if license == License::None {
+            self.out
+                .trace(Level::Always, "no app license, stop service");
+        } else if was == Some(License::None) {
+            self.out
+                .trace(Level::Always, "app license found, start service");
+        }
+        self.update_activity();
+        self.step();
+    }
+
+    /// A call event from myApps (`com.innovaphone.phoneinfo`).
+    pub fn handle_call(&mut self, now_ms: u64, event: CallEvent) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        if self.calls.event(&event) {
+            let text = match &event {
+                CallEvent::Added(k) => format!("call {}/{} added", k.provider, k.id),
+                CallEvent::Updated(k, i) => format!(
+                    "call {}/{}: {} {}",
+                    k.provider,
+                    k.id,
+                    i.state.map(|s| s.as_str()).unwrap_or("?"),
+                    match i.dir {
+                        Some(crate::state::Direction::Incoming) => "incoming",
+                        Some(crate::state::Direction::Outgoing) => "outgoing",
+                        None => "",
+                    }
+                ),
+                CallEvent::Removed(k) => format!("call {}/{} removed", k.provider, k.id),
+            };
+            self.out.trace(Level::Calls, text.trim_end());
+        }
+        self.step();
+    }
+
+    /// The full call list of one phone app (`com.innovaphone.phone` model): replaces that provider's calls.
+    pub fn handle_phone_calls(
+        &mut self,
+        now_ms: u64,
+        provider: &str,
+        calls: Vec<(String, CallInfo)>,
+    ) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        if self.calls.replace_provider(provider, &calls) {
+            self.out.trace(
+                Level::Calls,
+                &format!("calls of {provider}: {}", calls.len()),
+            );
+        }
+        self.step();
+    }
+
+    /// The user's presence (`contact "tel:"`) as the PBX reports it.
+    pub fn handle_own_presence(&mut self, now_ms: u64, presence: Presence) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        self.presence
+            .own_presence(self.now, presence, &mut self.out);
+        self.step();
+    }
+
+    /// The outcome of hub request `id`. `jitter` is any random number; it spreads retries.
+    pub fn handle_hub_result(
+        &mut self,
+        now_ms: u64,
+        id: RequestId,
+        outcome: HubOutcome,
+        jitter: u32,
+    ) {
+        self.tick(now_ms);
+        self.jitter = jitter;
+        if self.shut_down {
+            return;
+        }
+        let lane = if self.poll_lane.is_some_and(|f| f.id == id) {
+            self.poll_lane.take()
+        } else if self.lamp_lane.is_some_and(|f| f.id == id) {
+            self.lamp_lane.take()
+        } else {
+            // Unknown or given up: nothing to pair it with.
+            None
+        };
+        if let Some(f) = lane {
+            if f.session == self.session {
+                let reply = match outcome {
+                    HubOutcome::Answer { status, body } => Ok((status, body)),
+                    HubOutcome::Timeout => Err(HubError::Timeout),
+                    HubOutcome::Network => Err(HubError::Network),
+                };
+                self.on_reply(f.kind, reply);
+            }
+        }
+        self.step();
+    }
+
+    /// The app-service websocket is connected (`true`) or not.
+    pub fn handle_service(&mut self, now_ms: u64, up: bool) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        self.presence.service(up, &mut self.out);
+        self.step();
+    }
+
+    /// The result of the `SetPresence` in flight (`Err` carries the service's error text).
+    pub fn handle_presence_result(&mut self, now_ms: u64, result: Result<(), String>) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        let jitter = self.next_jitter();
+        self.presence
+            .result(self.now, result, jitter, &mut self.out);
+        self.step();
+    }
+
+    /// The page is going away: `Logout` for the connector's sender and the user's own presence back.
+    /// Afterwards the connector does nothing.
+    pub fn handle_shutdown(&mut self, now_ms: u64) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        self.out
+            .trace(Level::Debug, "shutdown: Logout and presence given back");
+        if self.link == Link::Up {
+            self.logout();
+        }
+        self.presence.release_all(&mut self.out);
+        self.end_session();
+        self.link = Link::Off;
+        self.retry_at = None;
+        self.shut_down = true;
+        self.poll_lane = None;
+        self.lamp_lane = None;
+        self.emit_status();
+    }
+
+    /// Time passed: call at (or after) [`Connector::poll_timeout`].
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        self.step();
+    }
+
+    /// Queues the debug dump (`lamp_myapps_state`, `lamp_call_state`, `kuando_hub_installed`, `count_calls`).
+    pub fn request_debug_dump(&mut self) {
+        self.dump();
+    }
+
+    // ----- outputs -----
+
+    /// The next thing to do, if any.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.out.actions.pop_front()
+    }
+
+    /// When to call [`Connector::handle_timeout`] next (engine time, ms); `None`: only on input.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.shut_down {
+            return None;
+        }
+        let mut next: Option<u64> = None;
+        let mut at = |t: u64| next = Some(next.map_or(t, |n| n.min(t)));
+        for f in [self.poll_lane, self.lamp_lane].into_iter().flatten() {
+            at(f.deadline);
+        }
+        match self.link {
+            Link::Waiting { at: t } if self.poll_lane.is_none() => at(t),
+            Link::Up if self.poll_lane.is_none() => {
+                if let Some(t) = self.next_poll_at {
+                    at(t);
+                }
+                if let Some(t) = self.devices_check_at {
+                    at(t);
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = self.stale_deadline() {
+            at(t);
+        }
+        if let Some(t) = self.presence.next_deadline(self.presence_allowed()) {
+            at(t);
+        }
+        next
+    }
+
+    /// The status snapshot now.
+    pub fn status(&self) -> Status {
+        Status {
+            license: self.license,
+            hub: self.hub_status,
+            hub_url: self
+                .endpoint
+                .as_ref()
+                .map(|e| e.base().as_str().to_string()),
+            devices: self.devices,
+            no_device: self.no_device(),
+            lamp: self.lamp_slot(),
+            hub_state: self.presence.hub().cloned(),
+            presence_applied: self.presence.applied().cloned(),
+            presence_user: self.presence.user().cloned(),
+            calls: self.calls.count(),
+            last_error: self.last_error.clone(),
+            next_retry_ms: self.retry_at,
+            running: self.link != Link::Off && !self.shut_down,
+        }
+    }
+
+    /// The lamp command the connector wants the hub to run now (`Off` releases the lamp).
+    pub fn lamp_command(&self) -> LampCommand {
+        let Some(slot) = self.lamp_slot() else {
+            return LampCommand::Off;
+        };
+        // A setting that does not make a command (a corrupted config; the service validates) falls back to the
+        // default scheme rather than leaving the lamp wrong.
+        self.config
+            .as_ref()
+            .and_then(|c| c.lamp.get(slot).command())
+            .or_else(|| LampScheme::default().get(slot).command())
+            .unwrap_or(LampCommand::Off)
+    }
+
+    // ----- internals -----
+
+    fn tick(&mut self, now: u64) {
+        // Time never runs backwards for the engine, whatever the driver's clock does.
+        self.now = self.now.max(now);
+    }
+
+    fn next_jitter(&mut self) -> u32 {
+        // A step of a linear congruential generator seeded by the driver's last jitter: spreads presence
+        // retries without a random source of the engine's own.
+        self.jitter = self
+            .jitter
+            .wrapping_mul(1_664_525)
+            .wrapping_add(1_013_904_223);
+        self.jitter
+    }
+
+    fn interval_ms(&self) -> u64 {
+        let s = self
+            .config
+            .as_ref()
+            .map_or(DEFAULT_POLL_INTERVAL_S, |c| c.poll_interval)
+            .clamp(1, 60);
+        u64::from(s) * 1000
+    }
+
+    fn poll_timeout_ms(&self) -> u64 {
+        self.interval_ms()
+            .clamp(POLL_TIMEOUT_MIN_MS, POLL_TIMEOUT_MAX_MS)
+    }
+
+    fn licensed(&self) -> bool {
+        matches!(
+            self.license,
+            Some(License::Connector | License::WithBusylight)
+        )
+    }
+
+    fn active(&self) -> bool {
+        !self.shut_down && self.licensed() && self.config.is_some() && self.endpoint.is_some()
+    }
+
+    fn presence_allowed(&self) -> bool {
+        !self.shut_down && self.licensed()
+    }
+
+    fn no_device(&self) -> bool {
+        self.lamp_404 || self.devices == Some(0)
+    }
+
+    fn url(&self) -> String {
+        self.endpoint
+            .as_ref()
+            .map(|e| e.base().as_str().to_string())
+            .unwrap_or_default()
+    }
+
+    fn lamp_slot(&self) -> Option<LampSlot> {
+        // Rule 1: calls first, then the user's *own* presence (rule 4: never the one the connector set).
+        self.calls
+            .slot()
+            .or_else(|| self.presence.user().and_then(presence_slot))
+    }
+
+    fn update_activity(&mut self) {
+        let should = self.active();
+        let running = self.link != Link::Off;
+        if should && !running {
+            self.restart_link();
+        } else if !should && running {
+            self.stop();
+        }
+    }
+
+    /// Starts (again) from a probe now, with a fresh back-off.
+    fn restart_link(&mut self) {
+        self.end_session();
+        self.backoff.reset();
+        self.link = Link::Waiting { at: self.now };
+        self.retry_at = None;
+        self.hub_status = HubStatus::Unknown;
+        self.traced_link = HubStatus::Unknown;
+    }
+
+    /// Stops working with the hub: the lamp and any presence the connector set are given back.
+    fn stop(&mut self) {
+        if self.link == Link::Up {
+            self.logout();
+        }
+        self.presence.release_all(&mut self.out);
+        self.end_session();
+        self.link = Link::Off;
+        self.retry_at = None;
+        if self.hub_status != HubStatus::NotConfigured {
+            self.hub_status = HubStatus::Unknown;
+            self.traced_link = HubStatus::Unknown;
+        }
+    }
+
+    /// `Logout` for the connector's sender, outside the lanes: it is the last word to this hub.
+    fn logout(&mut self) {
+        if let Some(ep) = &self.endpoint {
+            let request = ep.command(LampCommand::Logout);
+            let id = RequestId(self.next_id);
+            self.next_id += 1;
+            self.trace_request(&request);
+            self.out.push(Action::Hub {
+                id,
+                request,
+                timeout_ms: LAMP_TIMEOUT_MS,
+            });
+        }
+    }
+
+    /// Forgets everything about the current session; answers to its requests will be ignored.
+    fn end_session(&mut self) {
+        self.session += 1;
+        self.lamp_setup = LampSetup::NeedRegister;
+        self.lamp_sent = None;
+        self.next_poll_at = None;
+        self.devices_check_at = None;
+        self.need_devices = false;
+        self.bad_polls = 0;
+        self.healthy = false;
+        self.polled = false;
+        self.last_running = None;
+        if self.hub_unknown_since.is_none() {
+            self.hub_unknown_since = Some(self.now);
+        }
+    }
+
+    fn set_error(&mut self, text: String) {
+        if self.last_error.as_deref() != Some(text.as_str()) {
+            self.out.trace(Level::Always, &text);
+            self.last_error = Some(text);
+        }
+    }
+
+    fn step(&mut self) {
+        self.expire_lanes();
+        self.drive_link();
+        self.check_staleness();
+        let allowed = self.presence_allowed();
+        let jitter = self.jitter;
+        self.presence
+            .reconcile(self.now, allowed, jitter, &mut self.out);
+        self.trace_lamp_change();
+        self.emit_status();
+    }
+
+    /// Gives up on requests the driver did not answer in time.
+    fn expire_lanes(&mut self) {
+        for lane in [LaneId::Poll, LaneId::Lamp] {
+            let slot = match lane {
+                LaneId::Poll => &mut self.poll_lane,
+                LaneId::Lamp => &mut self.lamp_lane,
+            };
+            if let Some(f) = slot.filter(|f| self.now >= f.deadline) {
+                *slot = None;
+                if f.session == self.session {
+                    self.on_reply(f.kind, Err(HubError::Timeout));
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, lane: LaneId, request: HubRequest, timeout_ms: u64) {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        // While the hub is down, retries are not traced one by one, even with hub traces on: the transition
+        // line already said when the next try comes.
+        let retrying = request.kind == RequestKind::Probe
+            && matches!(
+                self.traced_link,
+                HubStatus::Unreachable | HubStatus::Unauthorized
+            );
+        // Polls are the steady heartbeat: with hub traces on, only a session's first is traced, or the trace
+        // would get a line per poll interval all day. Their *results* are traced when they change.
+        let heartbeat = request.kind == RequestKind::CurrentPresence && self.polled;
+        if request.kind == RequestKind::CurrentPresence {
+            self.polled = true;
+        }
+        if !retrying && !heartbeat {
+            self.trace_request(&request);
+        }
+        let f = InFlight {
+            id,
+            kind: request.kind,
+            session: self.session,
+            deadline: self
+                .now
+                .saturating_add(timeout_ms)
+                .saturating_add(DRIVER_GRACE_MS),
+        };
+        match lane {
+            LaneId::Poll => self.poll_lane = Some(f),
+            LaneId::Lamp => self.lamp_lane = Some(f),
+        }
+        self.out.push(Action::Hub {
+            id,
+            request,
+            timeout_ms,
+        });
+    }
+
+    fn trace_request(&mut self, request: &HubRequest) {
+        let text = match request.method {
+            Method::Get => format!("init http get request: {}", request.url),
+            Method::Post => format!(
+                "init http post request: {} {}",
+                request.url,
+                request.body.as_deref().unwrap_or("")
+            ),
+        };
+        self.out.trace(Level::Hub, &text);
+    }
+
+    fn drive_link(&mut self) {
+        if self.shut_down {
+            return;
+        }
+        let Some(ep) = self.endpoint.clone() else {
+            return;
+        };
+        let now = self.now;
+        match self.link {
+            Link::Off | Link::Probing => {}
+            Link::Waiting { at } => {
+                if now >= at && self.poll_lane.is_none() {
+                    self.link = Link::Probing;
+                    let t = self.poll_timeout_ms();
+                    self.send(LaneId::Poll, ep.probe(), t);
+                }
+            }
+            Link::Up => {
+                if self.lamp_lane.is_none() {
+                    match self.lamp_setup {
+                        LampSetup::NeedRegister => {
+                            self.send(LaneId::Lamp, ep.register_data_source(), LAMP_TIMEOUT_MS)
+                        }
+                        LampSetup::NeedPriority => {
+                            self.send(LaneId::Lamp, ep.create_initial_priority(), LAMP_TIMEOUT_MS)
+                        }
+                        LampSetup::Ready => {
+                            let want = self.lamp_command();
+                            if self.lamp_sent != Some(want) {
+                                self.send(LaneId::Lamp, ep.command(want), LAMP_TIMEOUT_MS);
+                            }
+                        }
+                    }
+                }
+                if self.poll_lane.is_none() {
+                    let t = self.poll_timeout_ms();
+                    if self.need_devices || self.devices_check_at.is_some_and(|d| now >= d) {
+                        self.need_devices = false;
+                        self.devices_check_at = None;
+                        self.send(LaneId::Poll, ep.devices(), t);
+                    } else if self.next_poll_at.is_some_and(|p| now >= p) {
+                        self.next_poll_at = None;
+                        self.last_poll_sent = now;
+                        self.send(LaneId::Poll, ep.current_presence(), t);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_reply(&mut self, kind: RequestKind, reply: Result<(u16, Vec<u8>), HubError>) {
+        fn parse<T>(
+            reply: &Result<(u16, Vec<u8>), HubError>,
+            f: fn(u16, &[u8]) -> Result<T, HubError>,
+        ) -> Result<T, HubError> {
+            match reply {
+                Ok((status, body)) => f(*status, body),
+                Err(e) => Err(e.clone()),
+            }
+        }
+        /// Failures that end the session: the hub is gone, hangs, or refuses the token.
+        fn fatal(e: &HubError) -> bool {
+            matches!(
+                e,
+                HubError::Timeout | HubError::Network | HubError::Unauthorized
+            )
+        }
+        match kind {
+            RequestKind::Probe => match parse(&reply, hub::parse_probe) {
+                // 404 ("no Busylight") still proves a kuandoHUB answers.
+                Ok(()) | Err(HubError::NoDevice) => self.session_up(),
+                Err(e) => self.link_failed(e),
+            },
+            RequestKind::Devices => match parse(&reply, hub::parse_devices) {
+                Ok(list) => self.set_devices(list.len()),
+                Err(HubError::NoDevice) => self.set_devices(0),
+                Err(e) if fatal(&e) => self.link_failed(e),
+                Err(e) => {
+                    self.mark_healthy();
+                    self.out
+                        .trace(Level::Hub, &format!("busylightdevices: {e}"));
+                }
+            },
+            RequestKind::CurrentPresence => {
+                self.on_poll(parse(&reply, hub::parse_current_presence))
+            }
+            RequestKind::RegisterDataSource | RequestKind::CreateInitialPriority => {
+                match parse(&reply, hub::parse_command_response) {
+                    Err(e) if fatal(&e) => self.link_failed(e),
+                    other => {
+                        // Tolerant: a hub that does not know these actions still takes lamp commands (posting
+                        // under a sender registers it), so the lamp is not held back.
+                        self.mark_healthy();
+                        if let Err(e) = other {
+                            self.out.trace(Level::Hub, &format!("{kind:?}: {e}"));
+                        }
+                        self.lamp_setup = match kind {
+                            RequestKind::RegisterDataSource => LampSetup::NeedPriority,
+                            _ => LampSetup::Ready,
+                        };
+                    }
+                }
+            }
+            RequestKind::Command(cmd) => match parse(&reply, hub::parse_command_response) {
+                Ok(()) => {
+                    self.mark_healthy();
+                    self.lamp_sent = Some(cmd);
+                    if self
+                        .last_error
+                        .as_deref()
+                        .is_some_and(|t| t.starts_with("lamp command"))
+                    {
+                        self.last_error = None;
+                    }
+                }
+                Err(e) if fatal(&e) => self.link_failed(e),
+                Err(HubError::NoDevice) => {
+                    // Not retried (that would be a loop); the device list is checked now and then instead.
+                    self.mark_healthy();
+                    self.lamp_sent = Some(cmd);
+                    self.lamp_404 = true;
+                    if self.devices_check_at.is_none() {
+                        self.devices_check_at = Some(self.now.saturating_add(DEVICE_RECHECK_MS));
+                    }
+                    self.trace_no_device();
+                }
+                Err(e) => {
+                    // Sent again when the lamp state changes or the hub reconnects, not in a loop.
+                    self.mark_healthy();
+                    self.lamp_sent = Some(cmd);
+                    self.set_error(format!("lamp command {} failed: {e}", cmd.describe()));
+                }
+            },
+        }
+    }
+
+    fn session_up(&mut self) {
+        self.link = Link::Up;
+        self.retry_at = None;
+        self.hub_status = HubStatus::Reachable;
+        self.lamp_setup = LampSetup::NeedRegister;
+        self.lamp_sent = None;
+        self.need_devices = true;
+        self.next_poll_at = Some(self.now);
+        self.bad_polls = 0;
+        self.healthy = false;
+    }
+
+    /// The session got an answer beyond the probe. Only now is the back-off reset and recovery traced: a hub
+    /// that answers the probe and then hangs would otherwise be retried every second and traced twice a
+    /// minute.
+    fn mark_healthy(&mut self) {
+        if self.healthy {
+            return;
+        }
+        self.healthy = true;
+        self.backoff.reset();
+        if self.traced_link != HubStatus::Reachable {
+            self.traced_link = HubStatus::Reachable;
+            let url = self.url();
+            self.out
+                .trace(Level::Always, &format!("kuandoHUB connected: {url}"));
+        }
+        if matches!(
+            self.last_error.as_deref(),
+            Some(t) if t.starts_with("kuandoHUB")
+        ) {
+            self.last_error = None;
+        }
+    }
+
+    fn link_failed(&mut self, e: HubError) {
+        let now = self.now;
+        self.end_session();
+        let unauthorized = e == HubError::Unauthorized;
+        if unauthorized {
+            // A rejected token does not fix itself within seconds; the user changes it in the settings, which
+            // restarts at once.
+            self.backoff.saturate();
+        }
+        let delay = self.backoff.fail(self.jitter);
+        self.link = Link::Waiting {
+            at: now.saturating_add(delay),
+        };
+        self.retry_at = Some(now.saturating_add(delay));
+        let url = self.url();
+        let text = format!("{e}: {url}, next try in {} s", delay.div_ceil(1000));
+        let status = if unauthorized {
+            HubStatus::Unauthorized
+        } else if self.backoff.failures() >= UNREACHABLE_AFTER
+            || self.hub_status == HubStatus::Unreachable
+        {
+            HubStatus::Unreachable
+        } else {
+            self.out.trace(Level::Hub, &text);
+            return;
+        };
+        self.hub_status = status;
+        if self.traced_link != status {
+            self.traced_link = status;
+            self.out.trace(Level::Always, &text);
+        }
+        self.last_error = Some(e.to_string());
+    }
+
+    fn on_poll(&mut self, result: Result<hub::CurrentPresence, HubError>) {
+        let now = self.now;
+        match result {
+            Ok(cp) => {
+                self.mark_healthy();
+                self.bad_polls = 0;
+                if self.hub_status == HubStatus::TooOld {
+                    self.hub_status = HubStatus::Reachable;
+                    self.traced_link = HubStatus::Reachable;
+                    self.last_error = None;
+                    self.out
+                        .trace(Level::Always, "kuandoHUB answers currentpresence now");
+                }
+                self.hub_unknown_since = None;
+                self.on_running(cp.running);
+            }
+            Err(e)
+                if matches!(
+                    e,
+                    HubError::Timeout | HubError::Network | HubError::Unauthorized
+                ) =>
+            {
+                self.link_failed(e);
+                return;
+            }
+            Err(HubError::NoDevice) => {
+                // A hub that wants a lamp even for currentpresence: polling goes on, its state is unknown.
+                self.mark_healthy();
+                self.hub_unknown_since.get_or_insert(now);
+                self.lamp_404 = true;
+                self.trace_no_device();
+            }
+            Err(e) => {
+                self.mark_healthy();
+                self.hub_unknown_since.get_or_insert(now);
+                self.bad_polls = self.bad_polls.saturating_add(1);
+                if self.bad_polls >= TOO_OLD_AFTER && self.hub_status != HubStatus::TooOld {
+                    self.hub_status = HubStatus::TooOld;
+                    self.traced_link = HubStatus::TooOld;
+                    self.set_error(format!(
+                        "kuandoHUB too old: no usable answer to currentpresence ({e}); the lamp works, presence sync does not"
+                    ));
+                }
+            }
+        }
+        let gap = if self.hub_status == HubStatus::TooOld {
+            TOO_OLD_POLL_MS
+        } else {
+            self.interval_ms()
+        };
+        self.next_poll_at = Some(
+            self.last_poll_sent
+                .saturating_add(gap)
+                .max(now.saturating_add(MIN_POLL_GAP_MS)),
+        );
+    }
+
+    fn on_running(&mut self, running: Option<RunningCommand>) {
+        let triple = running
+            .as_ref()
+            .map(|r| (r.sender.clone(), r.eventtype.clone(), r.eventname.clone()));
+        if triple != self.last_running {
+            let text = match &triple {
+                Some((s, t, n)) => format!("3rd party state result: {s} / {t} / {n}"),
+                None => "3rd party state result: none".to_string(),
+            };
+            self.out.trace(Level::Hub, &text);
+            self.last_running = triple;
+        }
+        let view = match &running {
+            None => None,
+            Some(r) => match transform_running(&r.sender, &r.eventtype, &r.eventname) {
+                Transform::State(state) => Some(HubView {
+                    state,
+                    source: r.sender.trim().to_string(),
+                }),
+                // The connector's own lamp command is never a 3rd-party state (rule 4). Judgement call: it
+                // counts as "nothing from others". With the concept's priorities (telephony above presence
+                // colours) nothing else runs above it; and if it does mask a call, a presence set from that
+                // call must still be given back (else, with the user's own "busy" lighting the lamp, it never
+                // would be).
+                Transform::Own => None,
+                t => {
+                    self.trace_ignored(t, r);
+                    None
+                }
+            },
+        };
+        self.presence.set_hub(view, &mut self.out);
+    }
+
+    /// The concept's "transforming: ignored, …" line, once per distinct value: per application when the
+    /// application is unknown, per event when only the event is.
+    fn trace_ignored(&mut self, t: Transform, r: &RunningCommand) {
+        let Some(text) = t.trace_text() else {
+            return;
+        };
+        let norm = |s: &str| s.trim().to_lowercase();
+        let key = if t == Transform::UnknownApplication {
+            (norm(&r.sender), String::new(), String::new())
+        } else {
+            (norm(&r.sender), norm(&r.eventtype), norm(&r.eventname))
+        };
+        if self.ignored.contains(&key) {
+            return;
+        }
+        if self.ignored.len() >= MAX_IGNORED {
+            self.ignored.clear();
+        }
+        self.ignored.insert(key);
+        self.out.trace(
+            Level::Always,
+            &format!("{text}: {} / {} / {}", r.sender, r.eventtype, r.eventname),
+        );
+    }
+
+    fn set_devices(&mut self, n: usize) {
+        self.mark_healthy();
+        self.devices = Some(n);
+        if n == 0 {
+            if self.devices_check_at.is_none() {
+                self.devices_check_at = Some(self.now.saturating_add(DEVICE_RECHECK_MS));
+            }
+            self.trace_no_device();
+        } else if self.no_device_traced || self.lamp_404 {
+            self.lamp_404 = false;
+            self.no_device_traced = false;
+            // The lamp missed what was sent while it was away.
+            self.lamp_sent = None;
+            self.out
+                .trace(Level::Always, &format!("Busylight connected ({n})"));
+        }
+    }
+
+    fn trace_no_device(&mut self) {
+        if !self.no_device_traced {
+            self.no_device_traced = true;
+            self.out.trace(
+                Level::Always,
+                "no Busylight connected: the lamp stays dark, presence sync goes on",
+            );
+        }
+    }
+
+    fn stale_deadline(&self) -> Option<u64> {
+        let since = self.hub_unknown_since?;
+        if self.presence.hub().is_none() && self.presence.applied().is_none() {
+            return None;
+        }
+        Some(
+            since
+                .saturating_add(2 * self.interval_ms())
+                .saturating_add(1),
+        )
+    }
+
+    /// Rule 5: a hub state not confirmed for more than two poll intervals is dropped, so that a presence set
+    /// from it is given back and nobody is left "on the phone".
+    fn check_staleness(&mut self) {
+        if self.stale_deadline().is_some_and(|t| self.now >= t) {
+            self.out.trace(
+                Level::Always,
+                "kuandoHUB state unknown for more than two poll intervals: presence from it is given back",
+            );
+            self.presence.hub_lost(&mut self.out);
+        }
+    }
+
+    fn trace_lamp_change(&mut self) {
+        let want = (self.lamp_slot(), self.lamp_command());
+        if self.last_lamp != Some(want) {
+            self.last_lamp = Some(want);
+            self.out.trace(
+                Level::Calls,
+                &format!("lamp: {} ({})", call_state_name(want.0), want.1.describe()),
+            );
+        }
+    }
+
+    fn emit_status(&mut self) {
+        let st = self.status();
+        if self.last_status.as_ref() != Some(&st) {
+            self.last_status = Some(st.clone());
+            self.out.push(Action::Status(st));
+        }
+    }
+
+    fn dump(&mut self) {
+        let myapps = match self.presence.user() {
+            None => "free".to_string(),
+            Some(p) => p
+                .state()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| p.activity.trim().to_string()),
+        };
+        let installed = match self.hub_status {
+            HubStatus::Unknown | HubStatus::NotConfigured => "undefined",
+            HubStatus::Unreachable => "false",
+            _ => "true",
+        };
+        let hub_state = match self.presence.hub() {
+            None => "none".to_string(),
+            Some(v) => format!("{} ({})", v.state, v.source),
+        };
+        let applied = self
+            .presence
+            .applied()
+            .map_or("none".to_string(), show_presence);
+        let lines = [
+            format!("debug - lamp_myapps_state: {myapps}"),
+            format!(
+                "debug - lamp_call_state: {}",
+                call_state_name(self.calls.slot())
+            ),
+            format!("debug - kuando_hub_installed: {installed}"),
+            format!("debug - count_calls: {}", self.calls.count()),
+            format!("debug - kuando_hub_state: {hub_state}"),
+            format!("debug - presence_applied: {applied}"),
+        ];
+        for l in lines {
+            self.out.trace(Level::Always, &l);
+        }
+    }
+}

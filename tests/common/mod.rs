@@ -1,0 +1,542 @@
+//! A fake world around the engine, in virtual time: a scripted kuandoHUB, the PBX with the user's presence, the
+//! app service, and a driver loop that delivers answers and wakes the engine at `poll_timeout`.
+//!
+//! The fakes behave like the real systems as far as the engine can tell: the hub answers with HTTP status and
+//! JSON bodies, forgets everything on a restart, refuses a wrong token with 401 and lamp commands with 404
+//! when no Busylight is connected; the PBX echoes every presence change, whoever made it.
+
+#![allow(dead_code)] // shared by several test files, each using a part
+
+use std::collections::BTreeMap;
+
+use kuando_connector::config::Config;
+use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId, Status};
+use kuando_connector::hub::{HubRequest, LampCommand, RequestKind, SENDER};
+use kuando_connector::proto::License;
+use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
+
+/// How the fake hub behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HubMode {
+    /// Answers as kuandoHUB does.
+    Up,
+    /// Not running: connections are refused at once.
+    Down,
+    /// Accepts connections and never answers (the driver's timeout fires).
+    Hung,
+    /// Answers `GET /` and lamp commands, but not `currentpresence`.
+    TooOld,
+    /// Like `Up`, but `currentpresence` hangs (a hub busy with something else).
+    PollHangs,
+}
+
+#[derive(Debug, Clone)]
+pub struct FakeHub {
+    pub mode: HubMode,
+    /// When set, every request must carry `accesstoken=<token>` (a remote hub).
+    pub required_token: Option<String>,
+    pub devices: usize,
+    /// The highest 3rd-party source running: (sender, eventtype, eventname).
+    pub other: Option<(String, String, String)>,
+    /// The connector's sender ranks above the 3rd-party source that runs. Off by default: the concept asks
+    /// users to rank every telephony event above presence colours, so another app's call shows over the
+    /// connector's "busy" light.
+    pub own_wins: bool,
+    /// What the connector's sender runs (`None` after Off/Logout).
+    pub own: Option<LampCommand>,
+    pub registered: bool,
+    pub priority_created: bool,
+    /// Answer delay for lamp-lane requests.
+    pub lamp_latency_ms: u64,
+    /// Answer delay for everything else.
+    pub latency_ms: u64,
+    /// Replace every answer body by this (garbage tests).
+    pub garbage: Option<Vec<u8>>,
+}
+
+impl Default for FakeHub {
+    fn default() -> Self {
+        FakeHub {
+            mode: HubMode::Up,
+            required_token: None,
+            devices: 1,
+            other: None,
+            own_wins: false,
+            own: None,
+            registered: false,
+            priority_created: false,
+            lamp_latency_ms: 5,
+            latency_ms: 5,
+            garbage: None,
+        }
+    }
+}
+
+impl FakeHub {
+    /// kuandoHUB was restarted: it forgets every sender's state and registration.
+    pub fn restart(&mut self) {
+        self.own = None;
+        self.registered = false;
+        self.priority_created = false;
+        self.mode = HubMode::Up;
+    }
+
+    fn token_ok(&self, url: &str) -> bool {
+        match &self.required_token {
+            None => true,
+            Some(t) => url.contains(&format!("accesstoken={t}")),
+        }
+    }
+
+    fn running_json(&self) -> String {
+        let own = self.own.filter(|_| self.own_wins || self.other.is_none());
+        if let Some(cmd) = own {
+            let action = cmd.describe();
+            let action = action.split(' ').next().unwrap_or("Light");
+            return format!(
+                r#"{{"runningcommand":{{"action":"{action}","sender":"{SENDER}","eventtype":"{action}","eventname":"{action}","parameter":"{{}}"}}}}"#
+            );
+        }
+        match &self.other {
+            Some((s, t, n)) => format!(
+                r#"{{"runningcommand":{{"action":"Light","sender":"{s}","eventtype":"{t}","eventname":"{n}","parameter":"{{\"RedRgbValue\":100}}"}},"priority":{{}}}}"#
+            ),
+            None => r#"{"runningcommand":{"parameter":null}}"#.to_string(),
+        }
+    }
+
+    /// The answer to one request: (delay, outcome).
+    pub fn answer(&mut self, req: &HubRequest, timeout_ms: u64) -> (u64, HubOutcome) {
+        let lamp_lane = matches!(
+            req.kind,
+            RequestKind::Command(_)
+                | RequestKind::RegisterDataSource
+                | RequestKind::CreateInitialPriority
+        );
+        let latency = if lamp_lane {
+            self.lamp_latency_ms
+        } else {
+            self.latency_ms
+        };
+        let http = |status: u16, body: &str| HubOutcome::Answer {
+            status,
+            body: body.as_bytes().to_vec(),
+        };
+        match self.mode {
+            HubMode::Down => return (1, HubOutcome::Network),
+            HubMode::Hung => return (timeout_ms, HubOutcome::Timeout),
+            HubMode::PollHangs if req.kind == RequestKind::CurrentPresence => {
+                return (timeout_ms, HubOutcome::Timeout)
+            }
+            _ => {}
+        }
+        if !self.token_ok(&req.url) {
+            return (latency, http(401, "Unauthorized"));
+        }
+        if let Some(g) = &self.garbage {
+            return (
+                latency,
+                HubOutcome::Answer {
+                    status: 200,
+                    body: g.clone(),
+                },
+            );
+        }
+        let out = match req.kind {
+            RequestKind::Probe => http(200, r#"{"response": "OK"}"#),
+            RequestKind::CurrentPresence => {
+                if self.mode == HubMode::TooOld {
+                    http(200, "Unknown action")
+                } else {
+                    http(200, &self.running_json())
+                }
+            }
+            RequestKind::Devices => {
+                let list: Vec<String> = (0..self.devices)
+                    .map(|i| {
+                        format!(
+                            r#"{{"ModelName":"Omega","UniqueID":"{i}","HIDDevicePath":"p{i}","IsLightSupported":true,"IsSoundSupported":true}}"#
+                        )
+                    })
+                    .collect();
+                http(200, &format!("[{}]", list.join(",")))
+            }
+            RequestKind::RegisterDataSource => {
+                self.registered = true;
+                http(200, "{}")
+            }
+            RequestKind::CreateInitialPriority => {
+                self.priority_created = true;
+                http(200, "{}")
+            }
+            RequestKind::Command(cmd) => {
+                if self.devices == 0 {
+                    http(404, "no device")
+                } else {
+                    self.own = match cmd {
+                        LampCommand::Off | LampCommand::Logout => None,
+                        c => Some(c),
+                    };
+                    http(200, "")
+                }
+            }
+        };
+        (latency, out)
+    }
+}
+
+/// The PBX side: the user's presence and the app service in front of it.
+#[derive(Debug, Clone, Default)]
+pub struct FakePbx {
+    pub presence: Presence,
+    /// The service refuses `SetPresence` (e.g. PBX not connected).
+    pub refuse: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    HubAnswer(RequestId, HubOutcome),
+    /// The PBX applies a presence the service asked for (then echoes it if it changed).
+    PbxApply(Presence),
+    PresenceResult(u64, Result<(), String>),
+}
+
+/// What happened, in order, for invariants that look at the whole story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Journal {
+    /// The user set this presence by hand (and the PBX took it).
+    Manual(Presence),
+    /// The engine got a `currentpresence` answer (or failure) with this content.
+    HubSaw(String),
+    /// The connector asked for this presence.
+    SetPresence(Presence),
+}
+
+/// Everything the engine did, with the virtual time.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub at: u64,
+    pub action: Action,
+}
+
+pub struct World {
+    pub now: u64,
+    pub engine: Connector,
+    pub hub: FakeHub,
+    pub pbx: FakePbx,
+    pub service_up: bool,
+    service_epoch: u64,
+    queue: BTreeMap<(u64, u64), Event>,
+    seq: u64,
+    rng: u64,
+    pub log: Vec<Logged>,
+    /// Every presence the user set by hand and the PBX took (the last one must never be lost).
+    pub manual: Vec<Presence>,
+    pub journal: Vec<Journal>,
+    /// What each `currentpresence` request in flight will tell the engine.
+    poll_content: BTreeMap<RequestId, String>,
+}
+
+pub const USER_PROVIDER: &str = "softphone";
+
+impl World {
+    /// Nothing fed yet.
+    pub fn blank() -> World {
+        World {
+            now: 0,
+            engine: Connector::new(),
+            hub: FakeHub::default(),
+            pbx: FakePbx::default(),
+            service_up: false,
+            service_epoch: 0,
+            queue: BTreeMap::new(),
+            seq: 0,
+            rng: 0x2545_f491_4f6c_dd1d,
+            log: Vec::new(),
+            manual: Vec::new(),
+            journal: Vec::new(),
+            poll_content: BTreeMap::new(),
+        }
+    }
+
+    /// myApps started the hidden app: service connected, license and settings loaded, the user's presence
+    /// known. Runs a few seconds so that the connector is connected to the hub.
+    pub fn started_with(config: Config, license: License) -> World {
+        let mut w = World::blank();
+        w.service(true);
+        w.engine.handle_license(w.now, license);
+        w.engine.handle_config(w.now, config);
+        let p = w.pbx.presence.clone();
+        w.engine.handle_own_presence(w.now, p);
+        w.run_for(3_000);
+        w
+    }
+
+    pub fn started() -> World {
+        World::started_with(Config::default(), License::WithBusylight)
+    }
+
+    fn next_rand(&mut self) -> u32 {
+        // xorshift64*: the driver's jitter source, deterministic for tests.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
+    }
+
+    fn schedule(&mut self, at: u64, e: Event) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), e);
+    }
+
+    /// Takes every action the engine has queued and acts on it like the real driver.
+    pub fn pump(&mut self) {
+        while let Some(a) = self.engine.poll_action() {
+            self.log.push(Logged {
+                at: self.now,
+                action: a.clone(),
+            });
+            match a {
+                Action::Hub {
+                    id,
+                    request,
+                    timeout_ms,
+                } => {
+                    let (delay, outcome) = self.hub.answer(&request, timeout_ms);
+                    let delay = delay.min(timeout_ms);
+                    if request.kind == RequestKind::CurrentPresence {
+                        let content = match &outcome {
+                            HubOutcome::Answer { status, body } => {
+                                format!("{status} {}", String::from_utf8_lossy(body))
+                            }
+                            other => format!("{other:?}"),
+                        };
+                        self.poll_content.insert(id, content);
+                    }
+                    self.schedule(self.now + delay, Event::HubAnswer(id, outcome));
+                }
+                Action::SetPresence(p) => {
+                    self.journal.push(Journal::SetPresence(p.clone()));
+                    assert!(
+                        self.service_up,
+                        "SetPresence while the service is down: {p:?}"
+                    );
+                    if self.pbx.refuse {
+                        let epoch = self.service_epoch;
+                        self.schedule(
+                            self.now + 20,
+                            Event::PresenceResult(epoch, Err("PBX refused".into())),
+                        );
+                    } else {
+                        self.schedule(self.now + 10, Event::PbxApply(p));
+                        let epoch = self.service_epoch;
+                        self.schedule(self.now + 20, Event::PresenceResult(epoch, Ok(())));
+                    }
+                }
+                Action::Trace(_) | Action::Status(_) => {}
+            }
+        }
+    }
+
+    fn deliver(&mut self, e: Event) {
+        match e {
+            Event::HubAnswer(id, outcome) => {
+                if let Some(c) = self.poll_content.remove(&id) {
+                    self.journal.push(Journal::HubSaw(c));
+                }
+                let j = self.next_rand();
+                self.engine.handle_hub_result(self.now, id, outcome, j);
+            }
+            Event::PbxApply(p) => {
+                if self.pbx.presence != p {
+                    self.pbx.presence = p.clone();
+                    self.engine.handle_own_presence(self.now, p);
+                }
+            }
+            Event::PresenceResult(epoch, r) => {
+                // A result sent before the service connection dropped never arrives.
+                if epoch == self.service_epoch && self.service_up {
+                    self.engine.handle_presence_result(self.now, r);
+                }
+            }
+        }
+    }
+
+    /// Runs the world until `end`: delivers due answers, wakes the engine at its timeouts.
+    pub fn run_until(&mut self, end: u64) {
+        self.pump();
+        let mut guard = 0u32;
+        let mut last_timer: Option<u64> = None;
+        loop {
+            guard += 1;
+            assert!(guard < 2_000_000, "runaway loop at t={}", self.now);
+            let next_event = self.queue.keys().next().map(|k| k.0);
+            let next_timer = self.engine.poll_timeout();
+            let t = match (next_event, next_timer) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
+            if t > end {
+                break;
+            }
+            let t = t.max(self.now);
+            self.now = t;
+            if next_event.is_some_and(|e| e <= t) {
+                let key = *self.queue.keys().next().expect("checked above");
+                let e = self.queue.remove(&key).expect("present");
+                self.deliver(e);
+                last_timer = None;
+            } else {
+                // A timer the engine asked for must make progress: asking again for the same instant after
+                // handling it would be a busy loop in the real driver.
+                assert_ne!(
+                    last_timer,
+                    Some(t),
+                    "engine asked to be woken at {t} again without progress"
+                );
+                last_timer = Some(t);
+                self.engine.handle_timeout(t);
+            }
+            self.pump();
+        }
+        self.now = self.now.max(end);
+    }
+
+    pub fn run_for(&mut self, ms: u64) {
+        let end = self.now + ms;
+        self.run_until(end);
+    }
+
+    /// Log entries from `since` on.
+    pub fn since(&self, since: u64) -> impl Iterator<Item = &Logged> {
+        self.log.iter().filter(move |l| l.at >= since)
+    }
+
+    pub fn traces_since(&self, since: u64) -> Vec<String> {
+        self.since(since)
+            .filter_map(|l| match &l.action {
+                Action::Trace(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn traces(&self) -> Vec<String> {
+        self.traces_since(0)
+    }
+
+    pub fn hub_requests_since(&self, since: u64) -> Vec<(u64, HubRequest)> {
+        self.since(since)
+            .filter_map(|l| match &l.action {
+                Action::Hub { request, .. } => Some((l.at, request.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn lamp_commands_since(&self, since: u64) -> Vec<(u64, LampCommand)> {
+        self.hub_requests_since(since)
+            .into_iter()
+            .filter_map(|(at, r)| match r.kind {
+                RequestKind::Command(c) => Some((at, c)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn presence_requests_since(&self, since: u64) -> Vec<(u64, Presence)> {
+        self.since(since)
+            .filter_map(|l| match &l.action {
+                Action::SetPresence(p) => Some((l.at, p.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn status(&self) -> Status {
+        self.engine.status()
+    }
+
+    /// What the Busylight shows for the connector's sender.
+    pub fn lamp(&self) -> Option<LampCommand> {
+        self.hub.own
+    }
+
+    // ----- the user and the other applications, as a story tells it -----
+
+    pub fn call(&mut self, id: &str, dir: Direction, state: CallState) {
+        let key = CallKey::new(USER_PROVIDER, id);
+        let info = CallInfo {
+            dir: Some(dir),
+            state: Some(state),
+        };
+        self.engine
+            .handle_call(self.now, CallEvent::Updated(key, info));
+        self.pump();
+    }
+
+    pub fn incoming_call(&mut self, id: &str) {
+        self.engine
+            .handle_call(self.now, CallEvent::Added(CallKey::new(USER_PROVIDER, id)));
+        self.call(id, Direction::Incoming, CallState::Alerting);
+    }
+
+    pub fn answer(&mut self, id: &str) {
+        self.call(id, Direction::Incoming, CallState::Connected);
+    }
+
+    pub fn hang_up(&mut self, id: &str) {
+        self.call(id, Direction::Incoming, CallState::Disconnected);
+        self.engine.handle_call(
+            self.now,
+            CallEvent::Removed(CallKey::new(USER_PROVIDER, id)),
+        );
+        self.pump();
+    }
+
+    /// The user sets their presence by hand in myApps.
+    pub fn user_sets_presence(&mut self, activity: &str, note: &str) {
+        let p = Presence::new(activity, note);
+        if self.pbx.presence != p {
+            self.pbx.presence = p.clone();
+            self.manual.push(p.clone());
+            self.journal.push(Journal::Manual(p.clone()));
+            self.engine.handle_own_presence(self.now, p);
+        }
+        self.pump();
+    }
+
+    /// Another application's state on the hub (e.g. `MS Teams` / `On-The-Phone`).
+    pub fn hub_shows(&mut self, sender: &str, event: &str) {
+        self.hub.other = Some((sender.to_string(), "Light".to_string(), event.to_string()));
+    }
+
+    pub fn hub_shows_nothing(&mut self) {
+        self.hub.other = None;
+    }
+
+    pub fn service(&mut self, up: bool) {
+        if self.service_up != up {
+            self.service_up = up;
+            self.service_epoch += 1;
+        }
+        self.engine.handle_service(self.now, up);
+        self.pump();
+    }
+
+    pub fn set_config(&mut self, c: Config) {
+        self.engine.handle_config(self.now, c);
+        self.pump();
+    }
+}
+
+pub fn presence(activity: &str, note: &str) -> Presence {
+    Presence::new(activity, note)
+}
+
+pub fn red() -> kuando_connector::hub::Rgb {
+    kuando_connector::hub::Rgb::new(100, 0, 0).expect("valid")
+}
