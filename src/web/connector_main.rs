@@ -5,7 +5,6 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use serde_json::json;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -108,13 +107,7 @@ fn on_parent(shared: &Shared, text: &str) {
             Ok(LauncherMsg::ApiUpdate(update)) => {
                 if let Some(user) = ma::own_user(&update) {
                     if d.own_sip.as_deref() != Some(user.sip.as_str()) && !user.sip.is_empty() {
-                        let msg = ma::subscribe_presence(&user.sip, None);
-                        let req = launcher::api_request(
-                            ma::API_CLIENT,
-                            Some(ma::CLIENT_PROVIDER),
-                            None,
-                            &serde_json::from_str(&msg).unwrap_or(json!({})),
-                        );
+                        let req = ma::subscribe_presence(&user.sip, None);
                         parent::post(&d.window, &req);
                         d.own_sip = Some(user.sip);
                     }
