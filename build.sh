@@ -165,6 +165,20 @@ run_demo() {
   say "building the simulators"
   cargo build -q --release -p kuando-sim
   say "starting the demo (Ctrl-C stops it)"
+  cat <<'GUIDE'
+Open the two pages side by side:
+  - the myApps launcher http://127.0.0.1:8080/?user=alice : the user's myApps with the hidden connector and
+    the config app, a softphone and the user's PBX presence;
+  - the kuandoHUB page  http://127.0.0.1:8989/_sim/ : the Busylight as the user sees it and the hub's sources.
+Then try:
+  1. Softphone "Incoming call": the lamp blinks red; "Answer": steady red; "Hang up": the lamp goes back to
+     Manual Changer's green.
+  2. Presence "Away" in the launcher: the lamp turns yellow.
+  3. On the hub page, start an MS Teams call: the user's presence becomes "on the phone (MS Teams)"; end it:
+     the presence is exactly what it was before.
+  4. In the config app, "Test lamp" and "Test sound"; change a colour and save.
+(Other ports: ./build.sh demo --hub-port N --myapps-port M, then set the hub URL in the config app.)
+GUIDE
   exec target/release/kuando-sim demo --www www --pkg pkg "$@"
 }
 

@@ -10,9 +10,40 @@ use std::fmt;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Value};
 
+use crate::config::LampSlot;
+
 /// The data source name the connector posts under; kuandoHUB prioritises by it. The reference connector's
 /// traces show this exact name (`3rd party state result: innovaphone myApps / Blink / Blink`).
 pub const SENDER: &str = "innovaphone myApps";
+
+/// The event type of the connector's call states (ringing, dialing, connected, held).
+pub const EVENT_TYPE_CALL: &str = "Call";
+/// The event type of the user's own presence as the lamp shows it (busy, DND, away, lunch).
+pub const EVENT_TYPE_PRESENCE: &str = "Presence";
+
+/// The `(eventtype, eventname)` a lamp command for `slot` is posted with.
+///
+/// **[inferred]** The manual shows `eventtype` / `eventname` as labels the hub prioritises by (its own example
+/// notification is `Light` / `Missed Call`; `RegisterDataSource` registers event types with their event names
+/// and `CreateInitialPriority` makes a priority line per sender, event type and event names), while `action`
+/// and `parameter` decide what the lamp does. Posting everything as `Light` / `Color`, `Blink` / `Blink`, ...
+/// would leave the hub one rank for the connector's calls *and* its presence colours: ranked above MS Teams
+/// (as the connector's calls must be), the user's own "away" then hid a Teams call from `currentpresence`, and
+/// the concept's rule "calls overwrite presence information" silently failed. Labelled by meaning, the admin
+/// ranks the connector's `Call` events above other apps' calls and its `Presence` events below them, as the
+/// concept asks ("all telephone events ... of higher value than simple presence events").
+pub fn event_names(slot: LampSlot) -> (&'static str, &'static str) {
+    match slot {
+        LampSlot::Ringing => (EVENT_TYPE_CALL, "Ringing"),
+        LampSlot::Dialing => (EVENT_TYPE_CALL, "Dialing"),
+        LampSlot::Connected => (EVENT_TYPE_CALL, "Connected"),
+        LampSlot::Held => (EVENT_TYPE_CALL, "Held"),
+        LampSlot::Busy => (EVENT_TYPE_PRESENCE, "Busy"),
+        LampSlot::Dnd => (EVENT_TYPE_PRESENCE, "DND"),
+        LampSlot::Away => (EVENT_TYPE_PRESENCE, "Away"),
+        LampSlot::Lunch => (EVENT_TYPE_PRESENCE, "Lunch"),
+    }
+}
 
 /// The default volume kuandoHUB offers (75 %).
 pub const DEFAULT_VOLUME: u8 = 75;
@@ -219,7 +250,13 @@ impl LampCommand {
         }
     }
 
-    /// `(action, eventtype, eventname)` of the POST interface.
+    /// True for the commands that release the sender (`Off`, `Logout`) instead of showing something.
+    pub fn releases(&self) -> bool {
+        matches!(self, LampCommand::Off | LampCommand::Logout)
+    }
+
+    /// `(action, eventtype, eventname)` of the POST interface, as the manual's table names them for a command
+    /// without a meaning of its own (see [`event_names`] for the labels the connector's states get).
     fn post_names(&self) -> (&'static str, &'static str, &'static str) {
         match self {
             LampCommand::Light(_) => ("Light", "Light", "Color"),
@@ -440,7 +477,8 @@ pub enum RequestKind {
     Devices,
     RegisterDataSource,
     CreateInitialPriority,
-    Command(LampCommand),
+    /// A lamp command and the state it shows (`None`: no label, the manual's names for the action).
+    Command(LampCommand, Option<LampSlot>),
 }
 
 /// One HTTP request to the hub, ready for a driver to send. Its URL may contain the token: never trace it
@@ -548,12 +586,18 @@ impl Endpoint {
         self.get(RequestKind::Devices, &[("action", "busylightdevices")])
     }
 
-    /// A lamp command for the connector's sender, through the POST interface.
-    pub fn command(&self, cmd: LampCommand) -> HubRequest {
-        let (action, eventtype, eventname) = cmd.post_names();
+    /// A lamp command for the connector's sender, through the POST interface. `event` is the state it shows:
+    /// the command is posted with that state's [`event_names`], so the hub can rank the connector's calls and
+    /// its presence colours apart. `Off` and `Logout` release the sender whatever the state, and keep the
+    /// manual's names (`Light` / `Off`, `""` / `""`); so does a command with no state (`None`).
+    pub fn command(&self, cmd: LampCommand, event: Option<LampSlot>) -> HubRequest {
+        let (action, mut eventtype, mut eventname) = cmd.post_names();
+        if let Some(slot) = event.filter(|_| !cmd.releases()) {
+            (eventtype, eventname) = event_names(slot);
+        }
         let parameter = cmd.parameter().map(|p| p.to_string()).unwrap_or_default();
         self.post(
-            RequestKind::Command(cmd),
+            RequestKind::Command(cmd, event),
             post_body(
                 action,
                 Value::from(SENDER),
@@ -610,20 +654,32 @@ impl Endpoint {
         };
         let mut params: Vec<(&str, &str)> = vec![("action", action)];
         params.extend(values.iter().map(|(k, v)| (*k, v.as_str())));
-        self.get(RequestKind::Command(cmd), &params)
+        self.get(RequestKind::Command(cmd, None), &params)
     }
 
-    /// Registers the connector as a data source with the event names it uses ("send this command on every
-    /// connect").
+    /// Registers the connector as a data source with the events it posts ("send this command on every
+    /// connect"): `Call` (Ringing, Dialing, Connected, Held), `Presence` (Busy, DND, Away, Lunch) and `Light`
+    /// (Off), so that the hub's priority list can rank each of them.
+    ///
+    /// **[inferred]** `IsAlertPriority` is false for all of them: the manual sets it only for its `Alert`
+    /// notification type and does not say what it changes. The ranking the concept asks for (the connector's
+    /// calls above other apps' calls, its presence below them) lives in the ordinary priority list, so no
+    /// event is moved out of it; a ringing call's sound comes from the `Alert`/`Jingle` action, not the label.
     pub fn register_data_source(&self) -> HubRequest {
+        let mut call = Vec::new();
+        let mut presence = Vec::new();
+        for slot in LampSlot::ALL {
+            match event_names(slot) {
+                (EVENT_TYPE_CALL, name) => call.push(name),
+                (_, name) => presence.push(name),
+            }
+        }
         let parameter = json!({
             "DataSourceName": SENDER,
             "eventnames": {
-                "Light": {"EventNames": ["Color", "ColorWithFlash", "Off"], "IsAlertPriority": false},
-                "Blink": {"EventNames": ["Blink"], "IsAlertPriority": false},
-                "Pulse": {"EventNames": ["Pulse"], "IsAlertPriority": false},
-                "Alert": {"EventNames": ["Alert"], "IsAlertPriority": true},
-                "Jingle": {"EventNames": ["Jingle"], "IsAlertPriority": true},
+                EVENT_TYPE_CALL: {"EventNames": call, "IsAlertPriority": false},
+                EVENT_TYPE_PRESENCE: {"EventNames": presence, "IsAlertPriority": false},
+                "Light": {"EventNames": ["Off"], "IsAlertPriority": false},
             }
         });
         self.post(
@@ -639,6 +695,11 @@ impl Endpoint {
     }
 
     /// Creates the connector's line in the hub's priority list (no effect if it exists).
+    ///
+    /// One line for all of the connector's events, not one per event type: the hub ignores this for a sender
+    /// that already has a line, so only the first of several would count, and a `Call`-only line would leave
+    /// the presence colours unshown on a new hub. Splitting it (calls above other apps' calls, presence
+    /// below) is the admin's step, as the README says.
     pub fn create_initial_priority(&self) -> HubRequest {
         let parameter = json!({
             "enabled": true,
@@ -1111,10 +1172,10 @@ mod tests {
             ),
         ];
         for (cmd, action, etype, ename, parameter) in cases {
-            let r = e.command(cmd);
+            let r = e.command(cmd, None);
             assert_eq!(r.method, Method::Post);
             assert_eq!(r.url, "http://localhost:8989/");
-            assert_eq!(r.kind, RequestKind::Command(cmd));
+            assert_eq!(r.kind, RequestKind::Command(cmd, None));
             let b = body(&r);
             assert_eq!(b["action"], action);
             assert_eq!(b["sender"], "innovaphone myApps");
@@ -1126,16 +1187,74 @@ mod tests {
             );
             assert_eq!(param(&r), parameter, "{action}");
         }
-        for (cmd, action, etype) in [
-            (LampCommand::Off, "Off", "Light"),
-            (LampCommand::Logout, "Logout", ""),
+        // Off and Logout release the sender: the manual's names, whatever state they end.
+        for (cmd, action, etype, ename) in [
+            (LampCommand::Off, "Off", "Light", "Off"),
+            (LampCommand::Logout, "Logout", "", ""),
         ] {
-            let b = body(&e.command(cmd));
-            assert_eq!(b["action"], action);
-            assert_eq!(b["eventtype"], etype);
-            assert_eq!(b["parameter"], "");
-            assert_eq!(b["sender"], "innovaphone myApps");
+            for event in [None, Some(LampSlot::Away), Some(LampSlot::Connected)] {
+                let r = e.command(cmd, event);
+                assert_eq!(r.kind, RequestKind::Command(cmd, event));
+                assert_eq!(
+                    body(&r),
+                    json!({"action": action, "sender": "innovaphone myApps", "eventtype": etype,
+                           "eventname": ename, "parameter": ""})
+                );
+            }
         }
+    }
+
+    #[test]
+    fn the_connectors_states_are_posted_as_call_and_presence_events() {
+        let e = ep();
+        let cases = [
+            (LampSlot::Ringing, "Call", "Ringing"),
+            (LampSlot::Dialing, "Call", "Dialing"),
+            (LampSlot::Connected, "Call", "Connected"),
+            (LampSlot::Held, "Call", "Held"),
+            (LampSlot::Busy, "Presence", "Busy"),
+            (LampSlot::Dnd, "Presence", "DND"),
+            (LampSlot::Away, "Presence", "Away"),
+            (LampSlot::Lunch, "Presence", "Lunch"),
+        ];
+        let yellow = Rgb::from_hex("#ffff00").unwrap();
+        let commands = [
+            (LampCommand::Light(yellow), "Light"),
+            (LampCommand::blink(red()), "Blink"),
+            (LampCommand::Pulse(red()), "Pulse"),
+        ];
+        for (slot, etype, ename) in cases {
+            for (cmd, action) in commands {
+                let r = e.command(cmd, Some(slot));
+                assert_eq!(r.method, Method::Post);
+                assert_eq!(r.url, "http://localhost:8989/");
+                assert_eq!(r.kind, RequestKind::Command(cmd, Some(slot)));
+                let b = body(&r);
+                // The action and its parameter still decide what the lamp does.
+                let unlabelled = body(&e.command(cmd, None));
+                assert_eq!(
+                    b,
+                    json!({"action": action, "sender": "innovaphone myApps", "eventtype": etype,
+                           "eventname": ename, "parameter": unlabelled["parameter"].clone()}),
+                    "{slot:?}"
+                );
+            }
+        }
+        // A ringing call with sound: still the Alert action, labelled as the call it is.
+        let alert = LampCommand::Alert {
+            color: red(),
+            sound: Sound::TelephoneNordic,
+            volume: Volume::default(),
+        };
+        let b = body(&e.command(alert, Some(LampSlot::Ringing)));
+        assert_eq!(
+            (&b["action"], &b["eventtype"], &b["eventname"]),
+            (&json!("Alert"), &json!("Call"), &json!("Ringing"))
+        );
+        assert_eq!(
+            param(&e.command(alert, Some(LampSlot::Ringing))),
+            json!({"color": {"RedRgbValue": 100, "GreenRgbValue": 0, "BlueRgbValue": 0}, "clip": 6, "volume": 75})
+        );
     }
 
     #[test]
@@ -1181,10 +1300,34 @@ mod tests {
         let b = body(&r);
         assert_eq!(b["action"], "RegisterDataSource");
         assert!(b["sender"].is_null() && b["eventtype"].is_null() && b["eventname"].is_null());
-        let p = param(&r);
-        assert_eq!(p["DataSourceName"], "innovaphone myApps");
-        assert_eq!(p["eventnames"]["Blink"]["EventNames"], json!(["Blink"]));
-        assert_eq!(p["eventnames"]["Alert"]["IsAlertPriority"], true);
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(r.url, "http://localhost:8989/");
+        assert_eq!(
+            param(&r),
+            json!({
+                "DataSourceName": "innovaphone myApps",
+                "eventnames": {
+                    "Call": {"EventNames": ["Ringing", "Dialing", "Connected", "Held"], "IsAlertPriority": false},
+                    "Presence": {"EventNames": ["Busy", "DND", "Away", "Lunch"], "IsAlertPriority": false},
+                    "Light": {"EventNames": ["Off"], "IsAlertPriority": false},
+                }
+            })
+        );
+        // Every event the connector posts is one it registered.
+        let registered = param(&r)["eventnames"].clone();
+        for slot in LampSlot::ALL {
+            let b = body(&e.command(LampCommand::Light(red()), Some(slot)));
+            let names = &registered[b["eventtype"].as_str().unwrap()]["EventNames"];
+            assert!(
+                names.as_array().unwrap().contains(&b["eventname"]),
+                "{slot:?}"
+            );
+        }
+        let off = body(&e.command(LampCommand::Off, None));
+        assert!(registered[off["eventtype"].as_str().unwrap()]["EventNames"]
+            .as_array()
+            .unwrap()
+            .contains(&off["eventname"]));
         let r = e.create_initial_priority();
         assert_eq!(body(&r)["action"], "CreateInitialPriority");
         assert_eq!(

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{HubMode, Journal, World, USER_PROVIDER};
+use common::{HubMode, Journal, Ranking, World, USER_PROVIDER};
 use kuando_connector::config::{Config, Effect};
 use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId};
 use kuando_connector::hub::RequestKind;
@@ -44,6 +44,9 @@ const HUB: &[Option<(&str, &str)>] = &[
     Some(("Skype", "On-The-Phone")),
 ];
 
+/// How the user may have ranked the sources in kuandoHUB (the concept's setup, or not).
+const RANKINGS: &[Ranking] = &[Ranking::Concept, Ranking::OwnFirst, Ranking::OthersFirst];
+
 const MODES: &[HubMode] = &[
     HubMode::Up,
     HubMode::Down,
@@ -75,7 +78,7 @@ enum Op {
     UserPresence(u8),
     HubShows(u8),
     HubMode(u8),
-    OwnWins(bool),
+    Ranking(u8),
     Devices(u8),
     Service(bool),
     PbxRefuse(bool),
@@ -93,7 +96,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u8..MANUAL.len() as u8).prop_map(Op::UserPresence),
         4 => (0u8..HUB.len() as u8).prop_map(Op::HubShows),
         2 => (0u8..MODES.len() as u8).prop_map(Op::HubMode),
-        1 => any::<bool>().prop_map(Op::OwnWins),
+        1 => (0u8..RANKINGS.len() as u8).prop_map(Op::Ranking),
         1 => (0u8..3).prop_map(Op::Devices),
         2 => any::<bool>().prop_map(Op::Service),
         1 => any::<bool>().prop_map(Op::PbxRefuse),
@@ -181,7 +184,7 @@ fn apply(w: &mut World, op: &Op, last: &mut Last) {
             Some((s, e)) => w.hub_shows(s, e),
         },
         Op::HubMode(i) => w.hub.mode = MODES[usize::from(*i) % MODES.len()],
-        Op::OwnWins(b) => w.hub.own_wins = *b,
+        Op::Ranking(i) => w.hub.ranking = RANKINGS[usize::from(*i) % RANKINGS.len()],
         Op::Devices(n) => w.hub.devices = usize::from(*n),
         Op::Service(up) => w.service(*up),
         Op::PbxRefuse(b) => w.pbx.refuse = *b,

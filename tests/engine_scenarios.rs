@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{presence, red, HubMode, World};
-use kuando_connector::config::Config;
+use common::{presence, red, HubMode, Ranking, World};
+use kuando_connector::config::{Config, LampSlot};
 use kuando_connector::engine::{Action, Connector, HubStatus};
-use kuando_connector::hub::{LampCommand, RequestKind, Rgb};
+use kuando_connector::hub::{LampCommand, RequestKind, Rgb, SENDER};
 use kuando_connector::proto::License;
 use kuando_connector::state::{CallInfo, CallState, Direction, Presence};
 
@@ -43,7 +43,7 @@ fn concept_example_flow_a_myapps_call_lights_the_lamp_and_a_teams_call_sets_on_t
             RequestKind::CreateInitialPriority,
         ]
     );
-    assert!(start.contains(&RequestKind::Command(LampCommand::Off)));
+    assert!(start.contains(&RequestKind::Command(LampCommand::Off, None)));
     assert!(start.contains(&RequestKind::CurrentPresence));
     assert_eq!(w.status().hub, HubStatus::Reachable);
     assert!(w.hub.registered && w.hub.priority_created);
@@ -55,11 +55,13 @@ fn concept_example_flow_a_myapps_call_lights_the_lamp_and_a_teams_call_sets_on_t
     let cmds = w.lamp_commands_since(t);
     assert_eq!(cmds, vec![(t, LampCommand::blink(red()))]);
     assert_eq!(w.lamp(), Some(LampCommand::blink(red())));
+    assert_eq!(w.lamp_event(), Some(("Call", "Ringing")));
 
     // Answered: steady red. Hung up: the lamp is released so that lower-priority sources show.
     w.answer("1");
     w.run_for(50);
     assert_eq!(w.lamp(), Some(LampCommand::Light(red())));
+    assert_eq!(w.lamp_event(), Some(("Call", "Connected")));
     w.hang_up("1");
     w.run_for(50);
     assert_eq!(w.lamp(), None);
@@ -84,12 +86,13 @@ fn concept_example_flow_a_myapps_call_lights_the_lamp_and_a_teams_call_sets_on_t
 #[test]
 fn the_connectors_own_lamp_command_never_comes_back_as_a_3rd_party_state() {
     let mut w = World::started();
-    // The hub ranks the connector above everything: while it rings, currentpresence reports the connector.
-    w.hub.own_wins = true;
+    // The connector's call events rank above a Teams call: while it rings, currentpresence reports the
+    // connector.
     w.hub_shows("MS Teams", "On-The-Phone");
     w.incoming_call("1");
     let t = w.now;
     w.run_for(10 * POLL);
+    assert_eq!(w.hub_reports().as_deref(), Some(SENDER));
     assert!(w.presence_requests_since(t).is_empty());
     assert_eq!(w.pbx.presence, Presence::available());
     assert_eq!(w.lamp_commands_since(t).len(), 1);
@@ -103,6 +106,7 @@ fn manual_dnd_survives_manual_changer_available() {
     // The lamp follows the user's own presence.
     assert_eq!(w.lamp(), Some(LampCommand::Light(hex("#b400e1"))));
     // The user ranks Manual Changer above the connector in kuandoHUB and it shows "Available".
+    w.hub.ranking = Ranking::OthersFirst;
     let t = w.now;
     w.hub_shows("Manual Changer", "Available");
     w.run_for(60_000);
@@ -145,6 +149,76 @@ fn a_teams_call_over_manual_away_is_restored_to_away() {
     w.hub_shows_nothing();
     w.run_for(POLL + 100);
     assert_eq!(w.pbx.presence, presence("away", "back at 3"));
+}
+
+#[test]
+fn a_teams_call_ranks_above_the_connectors_away_light_but_below_its_calls() {
+    // The hub ranks as the concept recommends, per sender and event: the connector's calls, other apps'
+    // calls, the connector's presence colours, other presence. (Before the connector labelled its commands,
+    // its "away" light ranked with its calls above Teams and hid the Teams call: the user stayed "away".)
+    let mut w = World::started();
+    assert_eq!(w.hub.ranking, Ranking::Concept);
+    w.user_sets_presence("away", "back at 3");
+    w.run_for(100);
+    assert_eq!(w.lamp(), Some(LampCommand::Light(hex("#ffff00"))));
+    assert_eq!(w.lamp_event(), Some(("Presence", "Away")));
+    assert_eq!(w.hub_reports().as_deref(), Some(SENDER));
+
+    // A Teams call: it ranks above the connector's "away", so the hub reports it and the user is on the phone.
+    w.hub_shows("MS Teams", "On-The-Phone");
+    assert_eq!(w.hub_reports().as_deref(), Some("MS Teams"));
+    w.run_for(POLL + 100);
+    assert_eq!(w.pbx.presence, presence("on-the-phone", "MS Teams"));
+    assert_eq!(w.status().lamp, Some(LampSlot::Away));
+    assert_eq!(w.lamp_event(), Some(("Presence", "Away")));
+    // Held for the whole call, not flickering back and forth with each poll.
+    let t = w.now;
+    w.run_for(30 * POLL);
+    assert!(w.presence_requests_since(t).is_empty());
+
+    // The call ends: exactly "away" again, note included.
+    w.hub_shows_nothing();
+    w.run_for(POLL + 100);
+    assert_eq!(w.pbx.presence, presence("away", "back at 3"));
+    assert_eq!(w.presence_requests_since(t).len(), 1);
+
+    // A myApps call on top of a Teams call: the connector's call event wins the lamp.
+    w.hub_shows("MS Teams", "On-The-Phone");
+    w.incoming_call("1");
+    w.answer("1");
+    w.run_for(100);
+    assert_eq!(w.lamp_event(), Some(("Call", "Connected")));
+    assert_eq!(w.hub_reports().as_deref(), Some(SENDER));
+}
+
+#[test]
+fn the_same_colour_for_a_presence_and_a_call_is_sent_again_with_the_calls_label() {
+    // Busy and connected are both steady red by default: the command is the same, its rank is not.
+    let mut w = World::started();
+    w.user_sets_presence("busy", "meeting");
+    w.run_for(100);
+    assert_eq!(w.lamp(), Some(LampCommand::Light(red())));
+    assert_eq!(w.lamp_event(), Some(("Presence", "Busy")));
+    let t = w.now;
+    w.incoming_call("1");
+    w.answer("1");
+    w.run_for(100);
+    assert_eq!(w.lamp(), Some(LampCommand::Light(red())));
+    assert_eq!(w.lamp_event(), Some(("Call", "Connected")));
+    w.hang_up("1");
+    w.run_for(100);
+    assert_eq!(w.lamp_event(), Some(("Presence", "Busy")));
+    let sent: Vec<RequestKind> = kinds(&w.hub_requests_since(t))
+        .into_iter()
+        .filter(|k| matches!(k, RequestKind::Command(..)))
+        .collect();
+    assert_eq!(
+        sent.last(),
+        Some(&RequestKind::Command(
+            LampCommand::Light(red()),
+            Some(LampSlot::Busy)
+        ))
+    );
 }
 
 #[test]
@@ -232,7 +306,7 @@ fn the_hub_restarts_and_gets_the_lamp_state_again() {
                 k,
                 RequestKind::RegisterDataSource
                     | RequestKind::CreateInitialPriority
-                    | RequestKind::Command(_)
+                    | RequestKind::Command(..)
             )
         })
         .collect();
@@ -241,7 +315,7 @@ fn the_hub_restarts_and_gets_the_lamp_state_again() {
         vec![
             RequestKind::RegisterDataSource,
             RequestKind::CreateInitialPriority,
-            RequestKind::Command(LampCommand::Light(red())),
+            RequestKind::Command(LampCommand::Light(red()), Some(LampSlot::Connected)),
         ]
     );
     assert_eq!(w.lamp(), Some(LampCommand::Light(red())));
@@ -332,6 +406,8 @@ fn unlicensed_the_connector_does_nothing_but_say_so_once() {
 #[test]
 fn losing_the_license_gives_the_lamp_and_the_presence_back() {
     let mut w = World::started();
+    // Manual Changer ranked above the connector, so its "busy" shows while the connector's call rings.
+    w.hub.ranking = Ranking::OthersFirst;
     w.incoming_call("1");
     w.hub_shows("Manual Changer", "Busy");
     w.run_for(POLL + 100);
@@ -342,7 +418,7 @@ fn losing_the_license_gives_the_lamp_and_the_presence_back() {
     assert_eq!(w.pbx.presence, Presence::available());
     assert_eq!(
         kinds(&w.hub_requests_since(t)),
-        vec![RequestKind::Command(LampCommand::Logout)]
+        vec![RequestKind::Command(LampCommand::Logout, None)]
     );
 }
 
@@ -427,17 +503,15 @@ fn shutdown_logs_out_and_restores_the_presence_it_set() {
     let mut w = World::started();
     w.user_sets_presence("away", "back at 3");
     w.hub_shows("MS Teams", "On-The-Phone");
-    w.incoming_call("1");
-    w.run_for(POLL + 100);
-    w.hub.own_wins = false;
     w.run_for(POLL + 100);
     assert_eq!(w.pbx.presence, presence("on-the-phone", "MS Teams"));
+    assert_eq!(w.lamp(), Some(LampCommand::Light(hex("#ffff00"))));
     let t = w.now;
     w.engine.handle_shutdown(t);
     w.pump();
     assert_eq!(
         kinds(&w.hub_requests_since(t)),
-        vec![RequestKind::Command(LampCommand::Logout)]
+        vec![RequestKind::Command(LampCommand::Logout, None)]
     );
     assert_eq!(
         w.presence_requests_since(t),

@@ -109,7 +109,7 @@ proptest! {
     #[test]
     fn a_token_never_survives_in_a_trace(token in "[!-~]{1,40}", before in ".{0,40}", after in ".{0,40}") {
         let e = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
-        for req in [e.probe(), e.current_presence(), e.devices(), e.command(hub::LampCommand::Off)] {
+        for req in [e.probe(), e.current_presence(), e.devices(), e.command(hub::LampCommand::Off, None)] {
             let text = format!("{before} request {} {after}", req.url);
             let line = trace::line(trace::App::Connector, &text, &[e.token()]);
             let body = line.strip_prefix("kuando-log: ").unwrap_or(&line);

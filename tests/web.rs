@@ -37,12 +37,17 @@ fn transform_table_works_in_the_browser() {
 #[wasm_bindgen_test]
 fn hub_requests_and_parsers_work_in_the_browser() {
     let e = Endpoint::new("http://127.0.0.1:8989", "tok en").unwrap();
-    let r = e.command(LampCommand::blink(Rgb::new(100, 0, 0).unwrap()));
+    let r = e.command(
+        LampCommand::blink(Rgb::new(100, 0, 0).unwrap()),
+        Some(kuando_connector::config::LampSlot::Ringing),
+    );
     assert_eq!(
         r.url,
         "http://127.0.0.1:8989/?accesstoken=tok%20en&http_token=tok%20en"
     );
-    assert!(r.body.unwrap().contains(r#""sender":"innovaphone myApps""#));
+    let body = r.body.unwrap();
+    assert!(body.contains(r#""sender":"innovaphone myApps""#));
+    assert!(body.contains(r#""eventtype":"Call""#) && body.contains(r#""eventname":"Ringing""#));
     let p = hub::parse_current_presence(
         200,
         br#"{"runningcommand":{"sender":"Webex","eventname":"On-The-Phone"}}"#,

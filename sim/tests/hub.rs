@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use kuando_connector::config::LampSlot;
 use kuando_connector::hub::{
     parse_current_presence, parse_devices, parse_probe, Endpoint, HubError, HubRequest,
     LampCommand, Method, Rgb, POST_CONTENT_TYPE,
@@ -162,6 +163,7 @@ async fn manual_changer_green_is_showing_at_start() {
     assert_eq!(lines.last().unwrap()["sender"], "Manual Changer");
     assert_eq!(lines.last().unwrap()["active"], true);
     assert_eq!(lines[0]["sender"], "innovaphone myApps");
+    assert_eq!(lines[0]["eventtype"], "Call");
     assert_eq!(t.running().await, running("Manual Changer", "Available"));
 }
 
@@ -569,7 +571,7 @@ async fn the_manuals_post_examples_sloppy_json_included() {
 #[tokio::test]
 async fn parameter_as_an_object_and_field_names_in_any_case() {
     let t = T::start().await;
-    let body = r#"{"Action":"Light","Sender":"innovaphone myApps","EventType":"Light","EventName":"Color",
+    let body = r#"{"Action":"Light","Sender":"innovaphone myApps","EventType":"Call","EventName":"Connected",
                    "Parameter":{"RedRgbValue":"100","GreenRgbValue":0,"BlueRgbValue":0},}"#;
     assert_eq!(t.post(body, None).await.status, 200);
     let s = t.state().await;
@@ -628,18 +630,29 @@ async fn a_sender_without_priority_line_is_not_shown() {
 async fn priorities_teams_call_connector_and_logout() {
     let t = T::start().await;
     let ep = t.connector();
-    // The connector registers as it does on every connect; its line exists already (no effect).
+    // The connector registers as it does on every connect; its lines exist already (no effect).
+    let before = t.state().await["priorities"].clone();
     assert_eq!(t.send(&ep.register_data_source()).await.status, 200);
     assert_eq!(t.send(&ep.create_initial_priority()).await.status, 200);
     let s = t.state().await;
+    assert_eq!(s["priorities"], before);
+    let ours: Vec<&Value> = s["priorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["sender"] == "innovaphone myApps")
+        .collect();
     assert_eq!(
-        s["priorities"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|l| l["sender"] == "innovaphone myApps")
-            .count(),
-        1
+        ours.iter()
+            .map(|l| l["eventtype"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("Call"), json!("Presence")]
+    );
+    let registered = &s["data_sources"][0];
+    assert_eq!(registered["name"], "innovaphone myApps");
+    assert_eq!(
+        registered["eventnames"]["Call"]["EventNames"],
+        json!(["Ringing", "Dialing", "Connected", "Held"])
     );
 
     // A Teams call shows over Manual Changer.
@@ -653,12 +666,14 @@ async fn priorities_teams_call_connector_and_logout() {
     assert_eq!(t.running().await, running("MS Teams", "On-The-Phone"));
     assert_eq!(t.lamp().await["color"]["hex"], "#ff0000");
 
-    // The connector's own command is above Teams in the default order.
+    // The connector's ringing call is above Teams in the default order.
     assert_eq!(
-        t.send(&ep.command(LampCommand::blink(red()))).await.status,
+        t.send(&ep.command(LampCommand::blink(red()), Some(LampSlot::Ringing)))
+            .await
+            .status,
         200
     );
-    assert_eq!(t.running().await, running("innovaphone myApps", "Blink"));
+    assert_eq!(t.running().await, running("innovaphone myApps", "Ringing"));
     let l = t.lamp().await;
     assert_eq!(
         (l["effect"].clone(), l["source"].clone()),
@@ -666,17 +681,104 @@ async fn priorities_teams_call_connector_and_logout() {
     );
 
     // Logout releases the connector: Teams shows again; the call ends: Manual Changer's green.
-    assert_eq!(t.send(&ep.command(LampCommand::Logout)).await.status, 200);
+    assert_eq!(
+        t.send(&ep.command(LampCommand::Logout, None)).await.status,
+        200
+    );
     assert_eq!(t.running().await, running("MS Teams", "On-The-Phone"));
     t.control("source", json!({"sender":"MS Teams"})).await;
     assert_eq!(t.running().await, running("Manual Changer", "Available"));
     assert_eq!(t.lamp().await["color"]["hex"], "#00ff00");
 
     // Off releases too.
-    t.send(&ep.command(LampCommand::Light(red()))).await;
-    assert_eq!(t.running().await, running("innovaphone myApps", "Color"));
-    t.send(&ep.command(LampCommand::Off)).await;
+    t.send(&ep.command(LampCommand::Light(red()), Some(LampSlot::Busy)))
+        .await;
+    assert_eq!(t.running().await, running("innovaphone myApps", "Busy"));
+    t.send(&ep.command(LampCommand::Off, Some(LampSlot::Busy)))
+        .await;
     assert_eq!(t.running().await, running("Manual Changer", "Available"));
+}
+
+#[tokio::test]
+async fn a_teams_call_shows_over_the_connectors_presence_but_not_over_its_call() {
+    let t = T::start().await;
+    let ep = t.connector();
+    let yellow = Rgb::from_hex("#ffff00").unwrap();
+    t.send(&ep.register_data_source()).await;
+    t.send(&ep.create_initial_priority()).await;
+
+    // The user is "away" by hand: the connector lights the lamp yellow, labelled as a presence.
+    let a = t
+        .send(&ep.command(LampCommand::Light(yellow), Some(LampSlot::Away)))
+        .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(t.running().await, running("innovaphone myApps", "Away"));
+    assert_eq!(t.lamp().await["color"]["hex"], "#ffff00");
+
+    // A Teams call ranks above the connector's presence events: currentpresence reports Teams, so the
+    // connector can make the user "on the phone" in the PBX; the lamp shows the call.
+    t.control(
+        "source",
+        json!({"sender":"MS Teams","eventtype":"Light","eventname":"On-The-Phone"}),
+    )
+    .await;
+    let a = t.send(&ep.current_presence()).await;
+    let r = parse_current_presence(a.status, a.body.as_bytes())
+        .unwrap()
+        .running
+        .unwrap();
+    assert_eq!(
+        (
+            r.sender.as_str(),
+            r.eventtype.as_str(),
+            r.eventname.as_str()
+        ),
+        ("MS Teams", "Light", "On-The-Phone")
+    );
+    assert_eq!(t.lamp().await["color"]["hex"], "#ff0000");
+    // Outranked, not gone: the connector's "away" still runs on the hub.
+    let sources = t.state().await["sources"].clone();
+    let ours = sources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["sender"] == "innovaphone myApps")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&ours["eventname"], &ours["shown"]),
+        (&json!("Away"), &json!(false))
+    );
+
+    // A myApps call: the connector's call events rank above Teams.
+    t.send(&ep.command(LampCommand::Light(red()), Some(LampSlot::Connected)))
+        .await;
+    let a = t.send(&ep.current_presence()).await;
+    let r = parse_current_presence(a.status, a.body.as_bytes())
+        .unwrap()
+        .running
+        .unwrap();
+    assert_eq!(
+        (
+            r.sender.as_str(),
+            r.eventtype.as_str(),
+            r.eventname.as_str()
+        ),
+        ("innovaphone myApps", "Call", "Connected")
+    );
+    let l = t.lamp().await;
+    assert_eq!(
+        (&l["source"], &l["eventname"]),
+        (&json!("innovaphone myApps"), &json!("Connected"))
+    );
+
+    // The myApps call ends, "away" again: Teams shows once more; the Teams call ends: away.
+    t.send(&ep.command(LampCommand::Light(yellow), Some(LampSlot::Away)))
+        .await;
+    assert_eq!(t.running().await, running("MS Teams", "On-The-Phone"));
+    t.control("source", json!({"sender":"MS Teams","clear":true}))
+        .await;
+    assert_eq!(t.running().await, running("innovaphone myApps", "Away"));
 }
 
 #[tokio::test]
@@ -766,7 +868,7 @@ async fn priorities_can_be_replaced() {
         json!({"sender":"MS Teams","eventname":"On-The-Phone"}),
     )
     .await;
-    t.send(&t.connector().command(LampCommand::Light(red())))
+    t.send(&t.connector().command(LampCommand::Light(red()), None))
         .await;
     assert_eq!(t.running().await, running("MS Teams", "On-The-Phone"));
     t.control(
@@ -838,7 +940,9 @@ async fn token_required() {
         "HTTP"
     );
     assert_eq!(
-        t.send(&ep.command(LampCommand::blink(red()))).await.status,
+        t.send(&ep.command(LampCommand::blink(red()), Some(LampSlot::Ringing)))
+            .await
+            .status,
         200
     );
     let wrong = Endpoint::new(&t.hub.url(), "s3cret-tokeN").unwrap();
@@ -1073,11 +1177,16 @@ async fn without_a_lamp_commands_answer_404_but_presence_works() {
     let ep = t.connector();
     assert_eq!(t.get("?action=light&red=100").await.status, 404);
     assert_eq!(
-        t.send(&ep.command(LampCommand::blink(red()))).await.status,
+        t.send(&ep.command(LampCommand::blink(red()), Some(LampSlot::Ringing)))
+            .await
+            .status,
         404
     );
     assert_eq!(t.post(START_NOTIFICATION, None).await.status, 404);
-    assert_eq!(t.send(&ep.command(LampCommand::Logout)).await.status, 404);
+    assert_eq!(
+        t.send(&ep.command(LampCommand::Logout, None)).await.status,
+        404
+    );
     // Registration and presence keep working: the connector must work without a lamp.
     assert_eq!(t.send(&ep.register_data_source()).await.status, 200);
     assert_eq!(t.send(&ep.create_initial_priority()).await.status, 200);
@@ -1094,10 +1203,12 @@ async fn without_a_lamp_commands_answer_404_but_presence_works() {
     // Plugging a lamp in.
     assert_eq!(t.control("devices", json!({"count": 1})).await.status, 200);
     assert_eq!(
-        t.send(&ep.command(LampCommand::blink(red()))).await.status,
+        t.send(&ep.command(LampCommand::blink(red()), Some(LampSlot::Ringing)))
+            .await
+            .status,
         200
     );
-    assert_eq!(t.running().await, running("innovaphone myApps", "Blink"));
+    assert_eq!(t.running().await, running("innovaphone myApps", "Ringing"));
     assert_eq!(t.control("devices", json!(99)).await.status, 400);
 }
 

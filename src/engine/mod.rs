@@ -286,8 +286,8 @@ pub struct Connector {
     lamp_404: bool,
     no_device_traced: bool,
     lamp_setup: LampSetup,
-    /// The lamp command the hub accepted in this session.
-    lamp_sent: Option<LampCommand>,
+    /// The lamp command the hub accepted in this session, with the state it was labelled with.
+    lamp_sent: Option<(LampCommand, Option<LampSlot>)>,
     /// When the failing hub is (or was last) tried again; kept while the retry's probe is in flight so that
     /// the status changes once per retry, not twice.
     retry_at: Option<u64>,
@@ -657,6 +657,21 @@ impl Connector {
             .unwrap_or(LampCommand::Off)
     }
 
+    /// The lamp command with the state it shows, as it goes to the hub: the state labels the command
+    /// (`Call` / `Connected`, `Presence` / `Away`, ...) so that the hub ranks the connector's calls above other
+    /// apps' calls and its presence colours below them. Two states with the same colour are still two
+    /// commands: from "busy" (presence) to a connected call (red both) the label changes, and so does the rank.
+    /// `Off` releases the sender whatever the state, so it carries none: one release for all of them.
+    fn lamp_wanted(&self) -> (LampCommand, Option<LampSlot>) {
+        let cmd = self.lamp_command();
+        let slot = if cmd.releases() {
+            None
+        } else {
+            self.lamp_slot()
+        };
+        (cmd, slot)
+    }
+
     // ----- internals -----
 
     fn tick(&mut self, now: u64) {
@@ -759,7 +774,7 @@ impl Connector {
     /// `Logout` for the connector's sender, outside the lanes: it is the last word to this hub.
     fn logout(&mut self) {
         if let Some(ep) = &self.endpoint {
-            let request = ep.command(LampCommand::Logout);
+            let request = ep.command(LampCommand::Logout, None);
             let id = RequestId(self.next_id);
             self.next_id += 1;
             self.trace_request(&request);
@@ -901,9 +916,13 @@ impl Connector {
                             self.send(LaneId::Lamp, ep.create_initial_priority(), LAMP_TIMEOUT_MS)
                         }
                         LampSetup::Ready => {
-                            let want = self.lamp_command();
+                            let want = self.lamp_wanted();
                             if self.lamp_sent != Some(want) {
-                                self.send(LaneId::Lamp, ep.command(want), LAMP_TIMEOUT_MS);
+                                self.send(
+                                    LaneId::Lamp,
+                                    ep.command(want.0, want.1),
+                                    LAMP_TIMEOUT_MS,
+                                );
                             }
                         }
                     }
@@ -977,10 +996,10 @@ impl Connector {
                     }
                 }
             }
-            RequestKind::Command(cmd) => match parse(&reply, hub::parse_command_response) {
+            RequestKind::Command(cmd, event) => match parse(&reply, hub::parse_command_response) {
                 Ok(()) => {
                     self.mark_healthy();
-                    self.lamp_sent = Some(cmd);
+                    self.lamp_sent = Some((cmd, event));
                     if self
                         .last_error
                         .as_deref()
@@ -993,7 +1012,7 @@ impl Connector {
                 Err(HubError::NoDevice) => {
                     // Not retried (that would be a loop); the device list is checked now and then instead.
                     self.mark_healthy();
-                    self.lamp_sent = Some(cmd);
+                    self.lamp_sent = Some((cmd, event));
                     self.lamp_404 = true;
                     if self.devices_check_at.is_none() {
                         self.devices_check_at = Some(self.now.saturating_add(DEVICE_RECHECK_MS));
@@ -1003,7 +1022,7 @@ impl Connector {
                 Err(e) => {
                     // Sent again when the lamp state changes or the hub reconnects, not in a loop.
                     self.mark_healthy();
-                    self.lamp_sent = Some(cmd);
+                    self.lamp_sent = Some((cmd, event));
                     self.set_error(format!("lamp command {} failed: {e}", cmd.describe()));
                 }
             },
@@ -1156,10 +1175,11 @@ impl Connector {
                     source: r.sender.trim().to_string(),
                 }),
                 // The connector's own lamp command is never a 3rd-party state (rule 4). Judgement call: it
-                // counts as "nothing from others". With the concept's priorities (telephony above presence
-                // colours) nothing else runs above it; and if it does mask a call, a presence set from that
-                // call must still be given back (else, with the user's own "busy" lighting the lamp, it never
-                // would be).
+                // counts as "nothing from others". With the concept's priorities its `Presence` events rank
+                // below other apps' calls (see `hub::event_names`), so it masks no call; only its own `Call`
+                // events run above them, while the user is on a myApps call anyway. If a misconfigured hub
+                // does mask a call, a presence set from that call must still be given back (else, with the
+                // user's own "busy" lighting the lamp, it never would be).
                 Transform::Own => None,
                 t => {
                     self.trace_ignored(t, r);

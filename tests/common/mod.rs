@@ -11,9 +11,37 @@ use std::collections::BTreeMap;
 
 use kuando_connector::config::Config;
 use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId, Status};
-use kuando_connector::hub::{HubRequest, LampCommand, RequestKind, SENDER};
+use kuando_connector::hub::{HubRequest, LampCommand, RequestKind, EVENT_TYPE_PRESENCE, SENDER};
 use kuando_connector::proto::License;
 use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
+
+/// How the user ranked the sources in kuandoHUB's priority list. The hub shows (and `currentpresence`
+/// reports) the highest-ranked source that runs something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ranking {
+    /// The concept's recommended setup, per sender *and* event: the connector on top, then other apps' call
+    /// events, then the connector's `Presence` events, then other apps' presence events (Manual Changer at
+    /// the bottom). Only events labelled `Presence` rank below other apps' calls, as on a hub whose
+    /// connector line was split by event type: a connector that labelled its "away" light like a call would
+    /// hide a Teams call here just as it did on the real hub.
+    Concept,
+    /// One line for the connector's whole sender above everything (what `CreateInitialPriority` makes).
+    OwnFirst,
+    /// Every other app above the connector (e.g. the user ranked Manual Changer on top).
+    OthersFirst,
+}
+
+/// Events other apps report for a call (the concept's mapping table), which the concept's setup ranks as
+/// telephone events. Listed here rather than taken from the connector's mapping, so the fake stays independent.
+const CALL_EVENTS: &[&str] = &[
+    "Call Alert",
+    "Call-Alert",
+    "On-The-Phone",
+    "In-a-Conference",
+    "In a call",
+    "In-a-Zoom-Meeting",
+    "In-A-Meeting",
+];
 
 /// How the fake hub behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +66,13 @@ pub struct FakeHub {
     pub devices: usize,
     /// The highest 3rd-party source running: (sender, eventtype, eventname).
     pub other: Option<(String, String, String)>,
-    /// The connector's sender ranks above the 3rd-party source that runs. Off by default: the concept asks
-    /// users to rank every telephony event above presence colours, so another app's call shows over the
-    /// connector's "busy" light.
-    pub own_wins: bool,
+    /// How the sources rank; the concept's setup by default.
+    pub ranking: Ranking,
     /// What the connector's sender runs (`None` after Off/Logout).
     pub own: Option<LampCommand>,
+    /// The `(eventtype, eventname)` the connector posted its running command with, read from the request
+    /// body as the real hub reads it.
+    pub own_event: Option<(String, String)>,
     pub registered: bool,
     pub priority_created: bool,
     /// Answer delay for lamp-lane requests.
@@ -61,8 +90,9 @@ impl Default for FakeHub {
             required_token: None,
             devices: 1,
             other: None,
-            own_wins: false,
+            ranking: Ranking::Concept,
             own: None,
+            own_event: None,
             registered: false,
             priority_created: false,
             lamp_latency_ms: 5,
@@ -76,6 +106,7 @@ impl FakeHub {
     /// kuandoHUB was restarted: it forgets every sender's state and registration.
     pub fn restart(&mut self) {
         self.own = None;
+        self.own_event = None;
         self.registered = false;
         self.priority_created = false;
         self.mode = HubMode::Up;
@@ -88,13 +119,35 @@ impl FakeHub {
         }
     }
 
+    /// Whether the connector's running command ranks above the other source's.
+    fn own_ranks_higher(&self) -> bool {
+        let Some((_, _, other_event)) = &self.other else {
+            return true;
+        };
+        match self.ranking {
+            Ranking::OwnFirst => true,
+            Ranking::OthersFirst => false,
+            Ranking::Concept => {
+                let own_presence = self
+                    .own_event
+                    .as_ref()
+                    .is_some_and(|(t, _)| t == EVENT_TYPE_PRESENCE);
+                let other_call = CALL_EVENTS
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(other_event));
+                !(own_presence && other_call)
+            }
+        }
+    }
+
     fn running_json(&self) -> String {
-        let own = self.own.filter(|_| self.own_wins || self.other.is_none());
+        let own = self.own.filter(|_| self.own_ranks_higher());
         if let Some(cmd) = own {
             let action = cmd.describe();
             let action = action.split(' ').next().unwrap_or("Light");
+            let (t, n) = self.own_event.clone().unwrap_or_default();
             return format!(
-                r#"{{"runningcommand":{{"action":"{action}","sender":"{SENDER}","eventtype":"{action}","eventname":"{action}","parameter":"{{}}"}}}}"#
+                r#"{{"runningcommand":{{"action":"{action}","sender":"{SENDER}","eventtype":"{t}","eventname":"{n}","parameter":"{{}}"}}}}"#
             );
         }
         match &self.other {
@@ -109,7 +162,7 @@ impl FakeHub {
     pub fn answer(&mut self, req: &HubRequest, timeout_ms: u64) -> (u64, HubOutcome) {
         let lamp_lane = matches!(
             req.kind,
-            RequestKind::Command(_)
+            RequestKind::Command(..)
                 | RequestKind::RegisterDataSource
                 | RequestKind::CreateInitialPriority
         );
@@ -169,7 +222,7 @@ impl FakeHub {
                 self.priority_created = true;
                 http(200, "{}")
             }
-            RequestKind::Command(cmd) => {
+            RequestKind::Command(cmd, _) => {
                 if self.devices == 0 {
                     http(404, "no device")
                 } else {
@@ -177,6 +230,14 @@ impl FakeHub {
                         LampCommand::Off | LampCommand::Logout => None,
                         c => Some(c),
                     };
+                    // The hub ranks by the labels on the wire, not by what the connector meant.
+                    let body: serde_json::Value = req
+                        .body
+                        .as_deref()
+                        .and_then(|b| serde_json::from_str(b).ok())
+                        .unwrap_or_default();
+                    let label = |k: &str| body[k].as_str().unwrap_or_default().to_string();
+                    self.own_event = self.own.map(|_| (label("eventtype"), label("eventname")));
                     http(200, "")
                 }
             }
@@ -441,7 +502,7 @@ impl World {
         self.hub_requests_since(since)
             .into_iter()
             .filter_map(|(at, r)| match r.kind {
-                RequestKind::Command(c) => Some((at, c)),
+                RequestKind::Command(c, _) => Some((at, c)),
                 _ => None,
             })
             .collect()
@@ -463,6 +524,20 @@ impl World {
     /// What the Busylight shows for the connector's sender.
     pub fn lamp(&self) -> Option<LampCommand> {
         self.hub.own
+    }
+
+    /// The `eventtype` / `eventname` the connector's running command carries on the hub.
+    pub fn lamp_event(&self) -> Option<(&str, &str)> {
+        self.hub
+            .own_event
+            .as_ref()
+            .map(|(t, n)| (t.as_str(), n.as_str()))
+    }
+
+    /// The sender `currentpresence` reports now (`None`: nothing runs).
+    pub fn hub_reports(&self) -> Option<String> {
+        let v: serde_json::Value = serde_json::from_str(&self.hub.running_json()).ok()?;
+        v["runningcommand"]["sender"].as_str().map(str::to_string)
     }
 
     // ----- the user and the other applications, as a story tells it -----

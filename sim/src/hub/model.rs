@@ -218,7 +218,7 @@ impl Command {
 fn post_form(effect: LampCommand) -> (String, String, String, String) {
     let body = Endpoint::new("http://127.0.0.1/", "")
         .ok()
-        .and_then(|e| e.command(effect).body)
+        .and_then(|e| e.command(effect, None).body)
         .and_then(|b| serde_json::from_str::<Value>(&b).ok())
         .unwrap_or(Value::Null);
     let field = |k: &str| body[k].as_str().unwrap_or_default().to_string();
@@ -282,18 +282,24 @@ impl Line {
     }
 }
 
-/// The priority list of the concept's recommended setup: the connector and the telephony events of the
-/// supported plugins on top, the HTTP source, then presence, and `Manual Changer` at the bottom (showing
-/// green while nothing else runs).
+/// The priority list of the concept's recommended setup ("make sure that all telephone events ... are of
+/// higher value than simple presence events"), per sender *and* event type: the connector's `Call` events on
+/// top, then the telephony events of the supported plugins, then the connector's `Presence` events (the
+/// user's own busy/DND/away/lunch colours), the HTTP source, other presence, and `Manual Changer` at the
+/// bottom (showing green while nothing else runs). So a Teams call shows over the connector's "away" light
+/// (and `currentpresence` reports it), while a myApps call shows over the Teams call.
 ///
 /// **[inferred]** A factory-new hub lists only `kuandoTIMER` and `Manual Changer` [M §2.3]; plugins and
 /// the connector add their lines when they first talk to the hub. The HTTP line is there because "the GET
 /// interface requires the HTTP data source to be configured". The Teams presence line leaves out the
 /// "free" states, as the concept says to ("MS Teams / available" must be deactivated); the Teams presence
-/// event names are not published and are a guess.
+/// event names are not published and are a guess. The connector's events that are neither `Call` nor
+/// `Presence` (`Light` / `Off` only releases) have no line, as on a hub where the admin ranked only the
+/// events the connector registered.
 pub fn default_lines() -> Vec<Line> {
+    use kuando_connector::hub::{EVENT_TYPE_CALL, EVENT_TYPE_PRESENCE, SENDER};
     vec![
-        Line::new(kuando_connector::hub::SENDER, None, &[]),
+        Line::new(SENDER, Some(EVENT_TYPE_CALL), &[]),
         Line::new(
             "MS Teams",
             None,
@@ -301,6 +307,7 @@ pub fn default_lines() -> Vec<Line> {
         ),
         Line::new("Zoom", None, &["Call Alert", "In-a-Zoom-Meeting"]),
         Line::new("Webex", None, &["Call Alert", "On-The-Phone"]),
+        Line::new(SENDER, Some(EVENT_TYPE_PRESENCE), &[]),
         Line::new(HTTP_SENDER, None, &[]),
         Line::new(
             "MS Teams",
@@ -643,7 +650,8 @@ impl State {
         })
     }
 
-    /// `CreateInitialPriority`: no effect if a line for the sender exists. **[inferred]** A new line goes
+    /// `CreateInitialPriority`: no effect if a line for the sender exists (any line: the connector's `Call`
+    /// and `Presence` lines in the default list count). **[inferred]** A new line goes
     /// directly above the bottom `Manual Changer` line: the manual says lines are "added in the order
     /// [sources] first communicated", and the concept's setup keeps Manual Changer at the bottom.
     fn add_line(&mut self, line: Line) -> bool {
@@ -1315,6 +1323,14 @@ mod tests {
         assert_eq!(s.lines.len(), n + 1);
         assert_eq!(s.lines[n - 1].sender, "SDK");
         assert_eq!(s.lines[n].sender, MANUAL_CHANGER);
+
+        // The connector's lines exist in the default list: its catch-all line changes nothing.
+        let before = s.lines.clone();
+        let p = json!({"enabled":true,"sender":kuando_connector::hub::SENDER,"eventtype":null,"eventnames":[],"IsAlertPriority":false});
+        let body =
+            json!({"action":"CreateInitialPriority","sender":null,"parameter":p.to_string()});
+        assert_eq!(post(&mut s, body).status, 200);
+        assert_eq!(s.lines, before);
     }
 
     #[test]
