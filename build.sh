@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Kuando Connector build script. Installs whatever is missing, then:
 #   ./build.sh          release wasm into pkg/ (wasm-pack --target web, then wasm-opt -Oz)
-#   ./build.sh test     formatting, clippy (native + wasm32), native tests, service tests, browser tests
+#   ./build.sh test     formatting, clippy (native + wasm32), native tests, end-to-end stories in Chromium,
+#                       app service tests, browser (wasm-bindgen) tests
 #   ./build.sh demo     build, then start the simulators with the real apps and print what to open
 #   ./build.sh package  build, then lay out the AppPlatform package in dist/ and zip it
+#   ./build.sh screenshots  PNGs of the simulators and the config app (light, dark) in target/screenshots/
+#   ./build.sh bench    the hidden app's measurements in a real browser (10 min; --minutes N)
 #   ./build.sh help     this text
 set -euo pipefail
 
@@ -131,7 +134,9 @@ run_tests() {
   cargo clippy --workspace --all-targets --quiet -- -D warnings
   say "clippy (wasm32)"
   cargo clippy -p kuando-connector --all-targets --all-features --target wasm32-unknown-unknown --quiet -- -D warnings
-  say "native tests"
+  # The end-to-end stories (kuando-e2e) drive the release apps from pkg/ in Chromium.
+  build_wasm
+  say "native tests and end-to-end stories"
   cargo test --workspace
   if [ -d service/test ]; then
     say "app service tests (node --test)"
@@ -182,12 +187,17 @@ GUIDE
   exec target/release/kuando-sim demo --www www --pkg pkg "$@"
 }
 
+. tools/screenshots.sh
+. tools/bench.sh
+
 case "${1:-build}" in
   build | "") build_wasm ;;
   test) run_tests ;;
   demo) shift; run_demo "$@" ;;
   package) run_package ;;
-  help | -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' ;;
+  screenshots) shift; run_screenshots "$@" ;;
+  bench) shift; run_bench "$@" ;;
+  help | -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "build.sh: unknown command '$1' (try ./build.sh help)" >&2
     exit 2

@@ -1,0 +1,207 @@
+//! Both simulators in this process, serving the repository's real `www/` and `pkg/`.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use kuando_sim::{hub, myapps};
+use serde_json::{json, Value};
+
+use crate::{pkg_dir, www_dir};
+
+/// The connector's sender name on the hub.
+pub const SENDER: &str = "innovaphone myApps";
+
+/// What a story needs from the simulators.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub hub: hub::Options,
+    /// PBX users; the stories use the first.
+    pub users: Vec<String>,
+    pub unlicensed: Vec<String>,
+    pub license_busylight: Vec<String>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            hub: hub::Options {
+                hub_port: 0,
+                ..Default::default()
+            },
+            users: vec!["alice".into()],
+            unlicensed: Vec::new(),
+            license_busylight: Vec::new(),
+        }
+    }
+}
+
+/// The kuandoHUB simulator (which a story may stop and start again on the same port) and the myApps simulator.
+pub struct Sims {
+    hub: Option<hub::Running>,
+    hub_options: hub::Options,
+    hub_addr: SocketAddr,
+    pub myapps: myapps::Running,
+    http: reqwest::Client,
+}
+
+impl Sims {
+    pub async fn start(setup: &Setup) -> Result<Sims, String> {
+        let hub = hub::spawn(setup.hub.clone()).await?;
+        let hub_addr = hub.addr;
+        // A restart must come back where the connector is configured to look.
+        let hub_options = hub::Options {
+            hub_port: hub_addr.port(),
+            ..setup.hub.clone()
+        };
+        let myapps = myapps::spawn(myapps::Options {
+            port: 0,
+            www: www_dir(),
+            pkg: pkg_dir(),
+            users: setup.users.clone(),
+            unlicensed: setup.unlicensed.clone(),
+            license_busylight: setup.license_busylight.clone(),
+        })
+        .await?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("http client: {e}"))?;
+        Ok(Sims {
+            hub: Some(hub),
+            hub_options,
+            hub_addr,
+            myapps,
+            http,
+        })
+    }
+
+    // ----- kuandoHUB --------------------------------------------------------------------------------------
+
+    /// The hub URL the connector is configured with (`http://127.0.0.1:PORT/`).
+    pub fn hub_url(&self) -> String {
+        format!("http://{}/", self.hub_addr)
+    }
+
+    /// The running hub's control handle; an error while the hub is stopped.
+    pub fn hub(&self) -> Result<&hub::HubHandle, String> {
+        self.hub
+            .as_ref()
+            .map(|r| &r.hub)
+            .ok_or_else(|| "the kuandoHUB simulator is stopped".to_string())
+    }
+
+    /// The hub's whole state (`/_sim/state`).
+    pub fn hub_state(&self) -> Result<Value, String> {
+        Ok(self.hub()?.state())
+    }
+
+    /// What the lamp shows (`lamp` of the state).
+    pub fn lamp(&self) -> Result<Value, String> {
+        Ok(self.hub_state()?["lamp"].clone())
+    }
+
+    /// Sets or clears a 3rd-party source, as a click on the hub page does.
+    pub fn hub_source(&self, v: Value) -> Result<(), String> {
+        self.hub()?.set_source(&v)
+    }
+
+    /// kuandoHUB quits: the port refuses connections.
+    pub fn stop_hub(&mut self) {
+        if let Some(h) = self.hub.take() {
+            h.shutdown();
+        }
+    }
+
+    /// kuandoHUB starts again on the same port, with a fresh state (as after a restart of the program).
+    pub async fn start_hub(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            // The stopped server's socket closes once its task has unwound; until then the port is taken.
+            match hub::spawn(self.hub_options.clone()).await {
+                Ok(r) => {
+                    self.hub = Some(r);
+                    return Ok(());
+                }
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// Hub requests logged so far (the log keeps the last 200; `requests` counts all).
+    pub fn hub_requests(&self) -> Result<u64, String> {
+        Ok(self.hub_state()?["requests"].as_u64().unwrap_or(0))
+    }
+
+    // ----- myApps / PBX -----------------------------------------------------------------------------------
+
+    pub fn launcher_url(&self, user: &str) -> String {
+        self.myapps.launcher_url(user)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
+        let url = format!("{}{path}", self.myapps.base_url());
+        let r = self
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("POST {path}: {e}"))?;
+        let status = r.status();
+        let v: Value = r.json().await.map_err(|e| format!("POST {path}: {e}"))?;
+        if status.is_success() {
+            Ok(v)
+        } else {
+            Err(format!("POST {path} {body}: {status} {v}"))
+        }
+    }
+
+    /// The myApps simulator's whole state (users, sessions, app websockets, wire log).
+    pub async fn myapps_state(&self) -> Result<Value, String> {
+        let url = format!("{}/_sim/state", self.myapps.base_url());
+        self.http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET /_sim/state: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("GET /_sim/state: {e}"))
+    }
+
+    /// The user's PBX presence `{activity, note}`.
+    pub async fn presence(&self, user: &str) -> Result<Value, String> {
+        Ok(self.myapps_state().await?["users"][user]["presence"].clone())
+    }
+
+    /// The user sets their presence by hand in myApps.
+    pub async fn set_presence(&self, user: &str, activity: &str, note: &str) -> Result<(), String> {
+        self.post(
+            "/_sim/presence",
+            json!({"user": user, "activity": activity, "note": note}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The user works the softphone: `incoming`, `answer`, `hangup`, ... Returns the call.
+    pub async fn phone(&self, user: &str, action: &str) -> Result<Value, String> {
+        self.post("/_sim/call", json!({"user": user, "action": action}))
+            .await
+    }
+
+    /// The PBX admin changes the user's license: `none`, `connector`, `withBusylight`.
+    pub async fn set_license(&self, user: &str, license: &str) -> Result<(), String> {
+        self.post("/_sim/license", json!({"user": user, "license": license}))
+            .await
+            .map(drop)
+    }
+
+    /// myApps switches the apps' colour scheme (`SetScheme`).
+    pub async fn set_scheme(&self, user: &str, scheme: &str) -> Result<(), String> {
+        self.post("/_sim/scheme", json!({"user": user, "scheme": scheme}))
+            .await
+            .map(drop)
+    }
+}

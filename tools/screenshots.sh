@@ -1,0 +1,15 @@
+# shellcheck shell=bash
+# `./build.sh screenshots`: PNGs of what a person sees, saved under target/screenshots/:
+#   myapps-launcher.png   the myApps simulator's launcher (alice, a call ringing, the config app inside)
+#   hub-lamp.png          the kuandoHUB simulator's lamp page /_sim/ (the call answered: steady red)
+#   config-dark.png       the config app in the dark scheme (start.scheme=dark)
+#   config-light.png      the same after myApps switches to light (SetScheme)
+# Sourced by build.sh, which provides say, build_wasm and ensure_browser. Wire it up there with
+#   . tools/screenshots.sh        and the case line   screenshots) shift; run_screenshots "$@" ;;
+# Everything runs on 127.0.0.1: both simulators in-process on free ports, headless Chromium via chromedriver.
+run_screenshots() {
+  build_wasm
+  ensure_browser
+  say "screenshots (headless Chromium) into target/screenshots/"
+  cargo run -q -p kuando-e2e --bin kuando-screenshots -- "$@"
+}
