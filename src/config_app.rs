@@ -140,6 +140,21 @@ pub struct View {
     pub no_lamp_note: bool,
 }
 
+impl View {
+    /// Whether a lamp row's `sound`/`volume` field applies: only effects that play a sound use them.
+    pub fn sound_applies(&self, field: &str) -> bool {
+        let slot = field
+            .strip_prefix("lamp.")
+            .and_then(|r| r.split_once('.'))
+            .and_then(|(s, _)| {
+                crate::config::LampSlot::ALL
+                    .into_iter()
+                    .find(|x| x.as_str() == s)
+            });
+        slot.is_some_and(|s| self.form.lamp.get(s).effect.has_sound())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
     Probe,
@@ -1022,6 +1037,17 @@ mod tests {
             Some("must not contain spaces")
         );
         assert!(matches!(v.save, SaveState::Failed(_)));
+    }
+
+    #[test]
+    fn sound_and_volume_apply_only_to_effects_with_sound() {
+        let mut app = started(License::Connector, &healthy);
+        assert!(!app.view().sound_applies("lamp.ringing.sound"));
+        app.handle_input("lamp.ringing.effect", "jingle");
+        let v = app.view();
+        assert!(v.sound_applies("lamp.ringing.sound") && v.sound_applies("lamp.ringing.volume"));
+        assert!(!v.sound_applies("lamp.away.volume"));
+        assert!(!v.sound_applies("hubUrl"));
     }
 
     #[test]

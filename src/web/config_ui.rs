@@ -500,6 +500,9 @@ impl Ui {
                             "password"
                         });
                     }
+                    if f.path.ends_with(".volume") {
+                        i.set_disabled(!view.sound_applies(&f.path));
+                    }
                     // Never overwrite what the user is typing.
                     let focused = active.as_ref().is_some_and(|a| a == i.as_ref() as &Element);
                     if !focused && i.value() != value {
@@ -511,12 +514,7 @@ impl Ui {
                         s.set_value(&value);
                     }
                     if f.path.ends_with(".sound") {
-                        let effect_path =
-                            f.path.rsplit_once('.').map(|(b, _)| format!("{b}.effect"));
-                        let with_sound = effect_path
-                            .map(|p| matches!(field_value(view, &p).as_str(), "alert" | "jingle"))
-                            .unwrap_or(false);
-                        s.set_disabled(!with_sound);
+                        s.set_disabled(!view.sound_applies(&f.path));
                     }
                 }
                 Control::Check(c) => c.set_checked(value == "true"),
