@@ -871,10 +871,15 @@ async fn config_is_validated_stored_and_pushed_to_the_users_other_connections() 
         (r["mt"].as_str(), r["error"]["code"].as_str()),
         (Some("SetConfigResult"), Some("malformed"))
     );
+    // An unknown request gets `Error` (as the real service): the app can read and pair it by `src`.
     let r = config_app.kuando("7", json!({"mt": "Nope"})).await;
     assert_eq!(
-        (r["mt"].as_str(), r["error"]["code"].as_str()),
-        (Some("NopeResult"), Some("malformed"))
+        (
+            r["mt"].as_str(),
+            r["error"]["code"].as_str(),
+            r["src"].as_str()
+        ),
+        (Some("Error"), Some("malformed"), Some("7"))
     );
 }
 

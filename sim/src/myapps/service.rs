@@ -107,8 +107,11 @@ fn reply_unreadable(w: &mut World, cid: u64, v: &Value, code: ErrorCode, text: &
         fields: Vec::new(),
     };
     let src = v.get("src").and_then(Value::as_str).map(str::to_string);
+    // As the real service (`service/kuando.js`): a known request with bad fields gets `<mt>Result` with the
+    // error; anything else (no `mt`, an unknown one) gets `Error`, which an app can always read and pair.
+    const KNOWN: [&str; 4] = ["GetConfig", "SetConfig", "SetPresence", "GetLicense"];
     let reply = match v.get("mt").and_then(Value::as_str) {
-        Some(mt) if !mt.is_empty() => {
+        Some(mt) if KNOWN.contains(&mt) => {
             let mut r = json!({"api": proto::API, "mt": format!("{mt}Result"), "error": err});
             if let Some(s) = src {
                 r["src"] = Value::String(s);
