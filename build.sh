@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Kuando Connector build script. Installs whatever is missing, then:
-#   ./build.sh          release wasm into pkg/ (wasm-pack --target web, then wasm-opt -Oz)
+#   ./build.sh          release wasm into pkg/ (wasm-pack --target web, wasm-opt -Oz, glue minified)
 #   ./build.sh test     formatting, clippy (native + wasm32), native tests, end-to-end stories in Chromium,
 #                       app service tests, browser (wasm-bindgen) tests
 #   ./build.sh demo     build, then start the simulators with the real apps and print what to open
@@ -76,8 +76,9 @@ ensure_wasm_tools() {
   ensure_node
   # wasm-opt from the npm registry (pinned in tools/package-lock.json): Debian's binaryen 108 turns
   # wasm-bindgen's externref table into a funcref table, and the app then fails to start.
-  if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
-    say "installing binaryen (wasm-opt) from npm"
+  # terser (same lock) minifies the wasm-bindgen glue.
+  if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/terser ]; then
+    say "installing binaryen (wasm-opt) and terser from npm"
     (cd tools && npm ci --silent --no-audit --no-fund)
   fi
 }
@@ -102,16 +103,24 @@ build_one() {
   local feature=$1 name=$2 out="target/wasm-pack/$2"
   wasm-pack --quiet build --target web --release --out-dir "$out" --out-name "$name" \
     --no-typescript --no-pack -- --features "$feature"
-  # The wasm features rustc enables by default, named so wasm-opt accepts and keeps them.
-  tools/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+  # The wasm features rustc enables by default, named so wasm-opt accepts and keeps them. `--converge` runs
+  # -Oz until nothing shrinks; the producers/target-features sections are notes for tools, not the browser.
+  tools/node_modules/.bin/wasm-opt -Oz --converge --strip-producers --strip-target-features \
+    --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
     --enable-nontrapping-float-to-int --enable-reference-types --enable-multivalue \
     "$out/${name}_bg.wasm" -o "pkg/${name}_bg.wasm"
-  cp "$out/$name.js" "pkg/$name.js"
-  local raw gz
-  raw=$(wc -c <"pkg/${name}_bg.wasm")
-  gz=$(gzip -9c "pkg/${name}_bg.wasm" | wc -c)
-  printf '%-28s %7d bytes (%d gzip)\n' "pkg/${name}_bg.wasm" "$raw" "$gz"
-  printf '%-28s %7d bytes\n' "pkg/$name.js" "$(wc -c <"pkg/$name.js")"
+  # The glue is half comments and long names; minified it is a third of the size (the readable one stays in
+  # target/wasm-pack/). Property names, the import object's keys and the ES module's exports are kept.
+  tools/node_modules/.bin/terser "$out/$name.js" --module --compress --mangle --output "pkg/$name.js"
+  local f raw gz total=0 total_gz=0
+  for f in "pkg/${name}_bg.wasm" "pkg/$name.js"; do
+    raw=$(wc -c <"$f")
+    gz=$(gzip -9c "$f" | wc -c)
+    total=$((total + raw))
+    total_gz=$((total_gz + gz))
+    printf '%-28s %7d bytes (%d gzip)\n' "$f" "$raw" "$gz"
+  done
+  printf '%-28s %7d bytes (%d gzip)\n' "  wasm + glue" "$total" "$total_gz"
 }
 
 # Release build of both apps into pkg/: the hidden app and the config app are separate wasm files, so the
@@ -143,7 +152,33 @@ run_tests() {
     node --test service/test/
   fi
   say "browser tests (headless Chromium)"
-  wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)"
+  start_test_hub
+  # The hub client's tests (tests/web_drivers.rs) read the simulator's URL at compile time.
+  KUANDO_TEST_HUB="http://127.0.0.1:$TEST_HUB_PORT/" \
+    wasm-pack test --headless --chrome --chromedriver "$(command -v chromedriver)"
+}
+
+# A hub simulator on a free port for the browser tests, stopped when build.sh exits (also on failure).
+# Sets TEST_HUB_PORT once the port answers.
+start_test_hub() {
+  local log=target/kuando-test-hub.log
+  cargo build -q -p kuando-sim # no-op after `cargo test --workspace`
+  target/debug/kuando-sim hub --hub-port 0 >"$log" 2>&1 &
+  TEST_HUB_PID=$!
+  trap 'kill "$TEST_HUB_PID" 2>/dev/null || true' EXIT
+  TEST_HUB_PORT=""
+  for _ in $(seq 100); do
+    # The line `kuandoHUB simulator: http://127.0.0.1:PORT/ ...` comes once the port is bound.
+    TEST_HUB_PORT=$(sed -n 's|^kuandoHUB simulator: http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$log")
+    if [ -n "$TEST_HUB_PORT" ] && (: <"/dev/tcp/127.0.0.1/$TEST_HUB_PORT") 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$TEST_HUB_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "build.sh: the hub simulator for the browser tests did not start (waited up to 10 s); its output:" >&2
+  cat "$log" >&2
+  exit 1
 }
 
 # The AppPlatform package: config.json and the service script (not served over HTTP), and the files the

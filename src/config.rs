@@ -1,13 +1,14 @@
 //! The per-user settings, as stored by the app service and edited in the config app.
 //!
 //! JSON is camelCase. Reading is forgiving (unknown fields ignored, missing ones defaulted, so settings saved by
-//! an older or newer release still load); [`Config::validate`] is strict and names every problem with its field.
+//! an older or newer release still load) but never guesses (a field of the wrong type, `null` included, or given
+//! twice makes the text unreadable); [`Config::validate`] is strict and names every problem with its field.
+//! The JSON mapping is written out below rather than derived: see [`crate::json`] for why.
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::hub::{self, Rgb, Sound, Volume};
+use crate::json::{self, Json, JsonError, Members};
 
 /// The hub URL a fresh install uses: kuandoHUB on the same PC.
 pub const DEFAULT_HUB_URL: &str = "http://localhost:8989/";
@@ -19,8 +20,7 @@ pub const POLL_INTERVAL_RANGE_S: std::ops::RangeInclusive<u32> = 1..=60;
 pub const MAX_TEXT_LEN: usize = 512;
 
 /// Everything a user can set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Base URL of the kuandoHUB HTTP server.
     pub hub_url: String,
@@ -47,8 +47,7 @@ impl Default for Config {
 }
 
 /// How the lamp shows one state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
     /// Steady light.
     Light,
@@ -79,6 +78,7 @@ impl Effect {
         matches!(self, Effect::Alert | Effect::Jingle)
     }
 
+    /// The JSON name.
     pub fn as_str(self) -> &'static str {
         match self {
             Effect::Light => "light",
@@ -93,8 +93,7 @@ impl Effect {
 
 /// One lamp setting: effect, colour (`#rrggbb`, as a colour picker gives it) and, for sound effects, sound
 /// and volume.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LampSetting {
     pub effect: Effect,
     pub color: String,
@@ -118,6 +117,36 @@ impl LampSetting {
             sound: 0,
             volume: hub::DEFAULT_VOLUME,
         }
+    }
+
+    fn to_tree(&self) -> Json {
+        Json::object([
+            ("effect", self.effect.as_str().into()),
+            ("color", self.color.as_str().into()),
+            ("sound", self.sound.into()),
+            ("volume", self.volume.into()),
+        ])
+    }
+
+    /// A slot's setting; missing fields take [`LampSetting::default`]'s.
+    fn from_tree(j: &Json, slot: &str) -> Result<LampSetting, JsonError> {
+        let o: &Members = json::object(j, slot)?;
+        let mut s = LampSetting::default();
+        if let Some(e) = json::member(o, "effect")? {
+            let names = Effect::ALL.map(Effect::as_str);
+            s.effect = Effect::ALL[json::one_of(e, "effect", &names)?];
+        }
+        if let Some(c) = json::string(o, "color")? {
+            s.color = c;
+        }
+        let byte = |name| Ok::<_, JsonError>(json::uint(o, name, 255)?.map(|n| n as u8));
+        if let Some(n) = byte("sound")? {
+            s.sound = n;
+        }
+        if let Some(n) = byte("volume")? {
+            s.volume = n;
+        }
+        Ok(s)
     }
 
     /// The hub command for this setting; `None` if the setting is invalid (the caller validated the config,
@@ -147,8 +176,7 @@ impl LampSetting {
 
 /// The lamp setting for each state the connector shows. Defaults follow kuandoHUB's own presence colours
 /// (busy red, away yellow, DND purple, lunch blue) and the reference connector's blinking for a ringing call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LampScheme {
     pub ringing: LampSetting,
     pub dialing: LampSetting,
@@ -200,6 +228,18 @@ impl LampSlot {
         LampSlot::Lunch,
     ];
 
+    /// The order of the slots in the settings' JSON.
+    pub const JSON_ORDER: [LampSlot; 8] = [
+        LampSlot::Ringing,
+        LampSlot::Dialing,
+        LampSlot::Connected,
+        LampSlot::Held,
+        LampSlot::Busy,
+        LampSlot::Away,
+        LampSlot::Dnd,
+        LampSlot::Lunch,
+    ];
+
     /// The JSON field name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -245,8 +285,7 @@ impl LampScheme {
 
 /// Trace groups. `debug` adds the state dump and every decision; the others add one line per hub request,
 /// per call event and per presence change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TraceFlags {
     pub debug: bool,
     pub hub: bool,
@@ -267,7 +306,7 @@ impl Default for TraceFlags {
 }
 
 /// One problem with one field, e.g. `hubUrl`: "must start with http:// or https://".
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldError {
     /// The JSON path of the field, e.g. `hubUrl` or `lamp.ringing.volume`.
     pub field: String,
@@ -281,6 +320,24 @@ impl FieldError {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+impl FieldError {
+    pub fn to_tree(&self) -> Json {
+        Json::object([
+            ("field", self.field.as_str().into()),
+            ("message", self.message.as_str().into()),
+        ])
+    }
+
+    pub fn from_tree(j: &Json) -> Result<FieldError, JsonError> {
+        let o = json::object(j, "a field error")?;
+        let text = |name| json::as_string(json::required(o, name)?, name);
+        Ok(FieldError {
+            field: text("field")?,
+            message: text("message")?,
+        })
     }
 }
 
@@ -304,19 +361,73 @@ impl std::error::Error for ConfigParseError {}
 
 impl Config {
     /// Reads settings from JSON: unknown fields ignored, missing fields defaulted. A field of the wrong type
-    /// is an error (nothing is guessed); the serde message names the field but never its value.
+    /// or given twice is an error (nothing is guessed); the message names the field but never its value.
     pub fn from_json(text: &str) -> Result<Config, ConfigParseError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| ConfigParseError(redacted_serde_error(&e)))?;
-        if !value.is_object() {
-            return Err(ConfigParseError("not a JSON object".into()));
-        }
-        serde_json::from_value(value).map_err(|e| ConfigParseError(redacted_serde_error(&e)))
+        let tree = Json::parse(text).map_err(|e| ConfigParseError(e.0))?;
+        Config::from_tree(&tree).map_err(|e| ConfigParseError(e.0))
     }
 
     pub fn to_json(&self) -> String {
-        // Serialising plain strings, numbers and bools cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        self.to_tree().to_text()
+    }
+
+    /// The settings as JSON, fields in the documented order.
+    pub fn to_tree(&self) -> Json {
+        let mut lamp = Json::Object(Vec::new());
+        for slot in LampSlot::JSON_ORDER {
+            lamp.push(slot.as_str(), self.lamp.get(slot).to_tree());
+        }
+        let t = &self.trace;
+        Json::object([
+            ("hubUrl", self.hub_url.as_str().into()),
+            ("token", self.token.as_str().into()),
+            ("pollInterval", self.poll_interval.into()),
+            ("lamp", lamp),
+            (
+                "trace",
+                Json::object([
+                    ("debug", t.debug.into()),
+                    ("hub", t.hub.into()),
+                    ("calls", t.calls.into()),
+                    ("presence", t.presence.into()),
+                ]),
+            ),
+        ])
+    }
+
+    /// Settings from JSON with the rules of [`Config::from_json`]: a missing field keeps its default (for a
+    /// lamp slot that is present but incomplete: the default of [`LampSetting`]).
+    pub fn from_tree(tree: &Json) -> Result<Config, JsonError> {
+        let o = json::object(tree, "the settings")?;
+        let mut c = Config::default();
+        if let Some(v) = json::string(o, "hubUrl")? {
+            c.hub_url = v;
+        }
+        if let Some(v) = json::string(o, "token")? {
+            c.token = v;
+        }
+        if let Some(v) = json::uint(o, "pollInterval", u32::MAX.into())? {
+            c.poll_interval = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(lamp) = json::member(o, "lamp")? {
+            let lamp = json::object(lamp, "lamp")?;
+            for slot in LampSlot::ALL {
+                if let Some(s) = json::member(lamp, slot.as_str())? {
+                    *c.lamp.get_mut(slot) = LampSetting::from_tree(s, slot.as_str())?;
+                }
+            }
+        }
+        if let Some(trace) = json::member(o, "trace")? {
+            let trace = json::object(trace, "trace")?;
+            let flag = |name| Ok::<_, JsonError>(json::boolean(trace, name)?.unwrap_or(false));
+            c.trace = TraceFlags {
+                debug: flag("debug")?,
+                hub: flag("hub")?,
+                calls: flag("calls")?,
+                presence: flag("presence")?,
+            };
+        }
+        Ok(c)
     }
 
     /// Every problem, each with its field. Empty when the settings are usable.
@@ -437,6 +548,8 @@ impl Config {
     }
 }
 
+json::serialize_via_tree!(Config, FieldError);
+
 /// `lamp.<slot>.<part>` → the slot and the part.
 fn lamp_path(path: &str) -> Option<(LampSlot, &str)> {
     let (slot, part) = path.strip_prefix("lamp.")?.split_once('.')?;
@@ -458,27 +571,6 @@ fn check_text(field: &str, value: &str, errors: &mut Vec<FieldError>) {
             "must not contain control characters",
         ));
     }
-}
-
-/// serde_json's message with any quoted input cut out: an invalid value might be the token.
-fn redacted_serde_error(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    let mut out = String::with_capacity(msg.len());
-    let mut in_quote = false;
-    for c in msg.chars() {
-        match c {
-            '`' | '"' => {
-                if in_quote {
-                    out.push('…');
-                }
-                in_quote = !in_quote;
-                out.push(c);
-            }
-            _ if in_quote => {}
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

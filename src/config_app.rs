@@ -441,10 +441,7 @@ impl ConfigApp {
             Sequence::Running { next_at, .. } => *next_at,
             Sequence::None => None,
         };
-        match (self.next_check_at.filter(|_| !self.check_running), seq) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        crate::earliest(self.next_check_at.filter(|_| !self.check_running), seq)
     }
 
     /// True once after anything visible changed.

@@ -412,7 +412,9 @@ impl BaseUrl {
         if !host_ok {
             return Err(UrlError::NoHost);
         }
-        let mut url = format!("{scheme}://{}", host.to_lowercase());
+        // ASCII lowercasing is enough: the browser maps a non-ASCII host (IDNA) itself when it fetches, and
+        // `str::to_lowercase` would add its Unicode tables (some 15 KB) to the wasm.
+        let mut url = format!("{scheme}://{}", host.to_ascii_lowercase());
         if let Some(p) = port {
             url.push(':');
             url.push_str(&p.to_string());
@@ -847,7 +849,7 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
     check_status(status)?;
     let mut v = json_value(body)?;
     if let Value::String(s) = &v {
-        v = serde_json::from_str(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+        v = crate::json::value(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
     }
     let o = match v {
         Value::Object(o) => o,
@@ -856,7 +858,7 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
     let rc = match get_ci(&o, "runningcommand") {
         None | Some(Value::Null) => return Ok(CurrentPresence::default()),
         Some(Value::Object(rc)) => rc,
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+        Some(Value::String(s)) => match crate::json::value(s) {
             Ok(Value::Object(rc)) => return Ok(running_from(&rc)),
             _ => {
                 return Err(HubError::Malformed(
@@ -914,7 +916,7 @@ pub fn parse_devices(status: u16, body: &[u8]) -> Result<Vec<Device>, HubError> 
     check_status(status)?;
     let mut v = json_value(body)?;
     if let Value::String(s) = &v {
-        v = serde_json::from_str(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+        v = crate::json::value(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
     }
     let list = match v {
         Value::Array(a) => a,
@@ -952,7 +954,8 @@ fn json_value(body: &[u8]) -> Result<Value, HubError> {
     if text.is_empty() {
         return Err(HubError::Malformed("empty answer".into()));
     }
-    serde_json::from_str(text).map_err(|_| HubError::Malformed("not JSON".into()))
+    // Through `json::value`, as every `Value` the wasm apps read (see there why).
+    crate::json::value(text).map_err(|_| HubError::Malformed("not JSON".into()))
 }
 
 /// A field by name, ignoring ASCII case (hub releases differ: `runningcommand`, `RunningCommand`).

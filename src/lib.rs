@@ -11,6 +11,7 @@ pub mod config_app;
 pub mod engine;
 pub mod hub;
 pub mod i18n;
+pub mod json;
 pub mod mapping;
 pub mod myapps;
 pub mod proto;
@@ -19,3 +20,11 @@ pub mod trace;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+/// The earlier of two optional deadlines (`None`: no deadline), for combining state machines' `poll_timeout`.
+pub fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

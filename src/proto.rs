@@ -13,10 +13,16 @@
 //! | `SetPresence {activity, note}`      | `SetPresenceResult {}`                          |
 //! | `GetLicense`                        | `GetLicenseResult {license}`                    |
 //! | anything unreadable                 | `Error {error}` (or `<mt>Result {error}` when `mt` was readable) |
+//!
+//! Reading follows what serde's derives did before (see [`crate::json`] for why they are gone): unknown fields
+//! are ignored, a known field given twice or of the wrong type makes the message unreadable, `null` counts as
+//! absent only for optional fields. Writing keeps the documented field order: `api`, `src`, `mt`, then the
+//! message's fields.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::config::{Config, FieldError};
+use crate::json::{self, Json, JsonError, Members};
 
 /// The JsonApi name of the connector's service.
 pub const API: &str = "kuando";
@@ -25,27 +31,20 @@ pub const API: &str = "kuando";
 pub const MAX_MESSAGE_LEN: usize = 65_535;
 
 /// A request from an app to the service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mt")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// The user's settings (defaults when none are stored).
     GetConfig,
     /// Validate and store the user's settings.
     SetConfig { config: Box<Config> },
-    /// Set the user's own PBX presence (`contact "tel:"`).
-    SetPresence {
-        #[serde(default)]
-        activity: String,
-        #[serde(default)]
-        note: String,
-    },
+    /// Set the user's own PBX presence (`contact "tel:"`). Both fields default to `""`.
+    SetPresence { activity: String, note: String },
     /// Which of the concept's licenses the user has.
     GetLicense,
 }
 
 /// The licenses of the concept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum License {
     /// No license: the connector stops.
     None,
@@ -56,8 +55,7 @@ pub enum License {
 }
 
 /// Error codes in results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// Not JSON, not an object, unknown `mt`, or fields of the wrong type.
     Malformed,
@@ -74,61 +72,62 @@ pub enum ErrorCode {
 }
 
 /// An error in a result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceError {
     pub code: ErrorCode,
-    /// Human-readable; never contains the token.
-    #[serde(default)]
+    /// Human-readable; never contains the token. Defaults to `""`.
     pub text: String,
-    /// For `invalidConfig`: every bad field.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// For `invalidConfig`: every bad field (not written when empty).
     pub fields: Vec<FieldError>,
 }
 
-/// A message from the service to an app.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "mt")]
+/// A message from the service to an app. `Option` fields are not written when `None`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     GetConfigResult {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         config: Option<Config>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ServiceError>,
     },
     SetConfigResult {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         config: Option<Config>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ServiceError>,
     },
     SetPresenceResult {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ServiceError>,
     },
     GetLicenseResult {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         license: Option<License>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<ServiceError>,
     },
     /// Pushed to the user's other connections after a `SetConfig`.
-    ConfigChanged { config: Config },
+    ConfigChanged {
+        config: Config,
+    },
     /// The answer to a message whose `mt` could not be read.
-    Error { error: ServiceError },
+    Error {
+        error: ServiceError,
+    },
 }
 
 /// The envelope every message travels in: `{"api":"kuando","src":..,"mt":..,...}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope<T> {
     pub api: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub src: Option<String>,
-    #[serde(flatten)]
     pub msg: T,
 }
 
-impl<T: Serialize> Envelope<T> {
+/// What travels in an [`Envelope`]: a [`Request`] or a [`Response`].
+pub trait Message: Sized {
+    /// The `mt`.
+    fn mt(&self) -> &'static str;
+    /// Appends the message's fields (after `mt`).
+    fn write_fields(&self, out: &mut Json);
+    /// The message of type `mt` from the envelope's members; `Ok(None)` for an `mt` that is not one of these.
+    fn read(mt: &str, o: &Members) -> Result<Option<Self>, JsonError>;
+}
+
+impl<T: Message> Envelope<T> {
     pub fn new(src: Option<String>, msg: T) -> Self {
         Envelope {
             api: API.to_string(),
@@ -137,20 +136,262 @@ impl<T: Serialize> Envelope<T> {
         }
     }
 
+    pub fn to_tree(&self) -> Json {
+        let mut j = Json::object([("api", self.api.as_str().into())]);
+        if let Some(src) = &self.src {
+            j.push("src", src.as_str().into());
+        }
+        j.push("mt", self.msg.mt().into());
+        self.msg.write_fields(&mut j);
+        j
+    }
+
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        self.to_tree().to_text()
+    }
+
+    /// An envelope from a parsed text: `api` (a string) and `mt` required, `src` a string or absent.
+    pub fn from_tree(tree: &Json) -> Result<Self, JsonError> {
+        let o = json::object(tree, "the message")?;
+        let api = json::as_string(json::required(o, "api")?, "api")?;
+        let src = json::optional(o, "src")?
+            .map(|s| json::as_string(s, "src"))
+            .transpose()?;
+        let mt = json::required(o, "mt")?
+            .as_str()
+            .ok_or_else(|| JsonError("mt must be a string".into()))?;
+        let msg = T::read(mt, o)?.ok_or_else(|| JsonError("unknown mt".into()))?;
+        Ok(Envelope { api, src, msg })
     }
 }
 
+impl Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut j = Json::object([("mt", self.mt().into())]);
+        self.write_fields(&mut j);
+        j.serialize(s)
+    }
+}
+
+impl Serialize for Response {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut j = Json::object([("mt", self.mt().into())]);
+        self.write_fields(&mut j);
+        j.serialize(s)
+    }
+}
+
+impl<T: Message> Serialize for Envelope<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_tree().serialize(s)
+    }
+}
+
+impl Message for Request {
+    fn mt(&self) -> &'static str {
+        match self {
+            Request::GetConfig => "GetConfig",
+            Request::SetConfig { .. } => "SetConfig",
+            Request::SetPresence { .. } => "SetPresence",
+            Request::GetLicense => "GetLicense",
+        }
+    }
+
+    fn write_fields(&self, out: &mut Json) {
+        match self {
+            Request::GetConfig | Request::GetLicense => {}
+            Request::SetConfig { config } => out.push("config", config.to_tree()),
+            Request::SetPresence { activity, note } => {
+                out.push("activity", activity.as_str().into());
+                out.push("note", note.as_str().into());
+            }
+        }
+    }
+
+    fn read(mt: &str, o: &Members) -> Result<Option<Self>, JsonError> {
+        Ok(Some(match mt {
+            "GetConfig" => Request::GetConfig,
+            "GetLicense" => Request::GetLicense,
+            "SetConfig" => Request::SetConfig {
+                config: Box::new(Config::from_tree(json::required(o, "config")?)?),
+            },
+            "SetPresence" => Request::SetPresence {
+                activity: json::string(o, "activity")?.unwrap_or_default(),
+                note: json::string(o, "note")?.unwrap_or_default(),
+            },
+            _ => return Ok(None),
+        }))
+    }
+}
+
+impl Message for Response {
+    fn mt(&self) -> &'static str {
+        match self {
+            Response::GetConfigResult { .. } => "GetConfigResult",
+            Response::SetConfigResult { .. } => "SetConfigResult",
+            Response::SetPresenceResult { .. } => "SetPresenceResult",
+            Response::GetLicenseResult { .. } => "GetLicenseResult",
+            Response::ConfigChanged { .. } => "ConfigChanged",
+            Response::Error { .. } => "Error",
+        }
+    }
+
+    fn write_fields(&self, out: &mut Json) {
+        let error = |out: &mut Json, e: &Option<ServiceError>| {
+            if let Some(e) = e {
+                out.push("error", e.to_tree());
+            }
+        };
+        match self {
+            Response::GetConfigResult { config, error: e }
+            | Response::SetConfigResult { config, error: e } => {
+                if let Some(c) = config {
+                    out.push("config", c.to_tree());
+                }
+                error(out, e);
+            }
+            Response::SetPresenceResult { error: e } => error(out, e),
+            Response::GetLicenseResult { license, error: e } => {
+                if let Some(l) = license {
+                    out.push("license", l.as_str().into());
+                }
+                error(out, e);
+            }
+            Response::ConfigChanged { config } => out.push("config", config.to_tree()),
+            Response::Error { error } => out.push("error", error.to_tree()),
+        }
+    }
+
+    fn read(mt: &str, o: &Members) -> Result<Option<Self>, JsonError> {
+        let config = || {
+            json::optional(o, "config")?
+                .map(Config::from_tree)
+                .transpose()
+        };
+        let error = || {
+            json::optional(o, "error")?
+                .map(ServiceError::from_tree)
+                .transpose()
+        };
+        Ok(Some(match mt {
+            "GetConfigResult" => Response::GetConfigResult {
+                config: config()?,
+                error: error()?,
+            },
+            "SetConfigResult" => Response::SetConfigResult {
+                config: config()?,
+                error: error()?,
+            },
+            "SetPresenceResult" => Response::SetPresenceResult { error: error()? },
+            "GetLicenseResult" => Response::GetLicenseResult {
+                license: json::optional(o, "license")?
+                    .map(License::from_tree)
+                    .transpose()?,
+                error: error()?,
+            },
+            "ConfigChanged" => Response::ConfigChanged {
+                config: Config::from_tree(json::required(o, "config")?)?,
+            },
+            "Error" => Response::Error {
+                error: ServiceError::from_tree(json::required(o, "error")?)?,
+            },
+            _ => return Ok(None),
+        }))
+    }
+}
+
+impl License {
+    pub const ALL: [License; 3] = [License::None, License::Connector, License::WithBusylight];
+
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            License::None => "none",
+            License::Connector => "connector",
+            License::WithBusylight => "withBusylight",
+        }
+    }
+
+    pub fn to_tree(self) -> Json {
+        self.as_str().into()
+    }
+
+    pub fn from_tree(j: &Json) -> Result<License, JsonError> {
+        Ok(License::ALL[json::one_of(j, "license", &License::ALL.map(License::as_str))?])
+    }
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 6] = [
+        ErrorCode::Malformed,
+        ErrorCode::TooLarge,
+        ErrorCode::InvalidConfig,
+        ErrorCode::Unlicensed,
+        ErrorCode::Pbx,
+        ErrorCode::Database,
+    ];
+
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::TooLarge => "tooLarge",
+            ErrorCode::InvalidConfig => "invalidConfig",
+            ErrorCode::Unlicensed => "unlicensed",
+            ErrorCode::Pbx => "pbx",
+            ErrorCode::Database => "database",
+        }
+    }
+
+    pub fn to_tree(self) -> Json {
+        self.as_str().into()
+    }
+
+    pub fn from_tree(j: &Json) -> Result<ErrorCode, JsonError> {
+        Ok(ErrorCode::ALL[json::one_of(j, "code", &ErrorCode::ALL.map(ErrorCode::as_str))?])
+    }
+}
+
+impl ServiceError {
+    pub fn to_tree(&self) -> Json {
+        let mut j = Json::object([
+            ("code", self.code.as_str().into()),
+            ("text", self.text.as_str().into()),
+        ]);
+        if !self.fields.is_empty() {
+            j.push(
+                "fields",
+                Json::Array(self.fields.iter().map(FieldError::to_tree).collect()),
+            );
+        }
+        j
+    }
+
+    pub fn from_tree(j: &Json) -> Result<ServiceError, JsonError> {
+        let o = json::object(j, "error")?;
+        let fields = match json::member(o, "fields")? {
+            None => Vec::new(),
+            Some(Json::Array(list)) => list
+                .iter()
+                .map(FieldError::from_tree)
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(JsonError("fields must be a list".into())),
+        };
+        Ok(ServiceError {
+            code: ErrorCode::from_tree(json::required(o, "code")?)?,
+            text: json::string(o, "text")?.unwrap_or_default(),
+            fields,
+        })
+    }
+}
+
+json::serialize_via_tree!(License, ErrorCode, ServiceError);
+
 /// Reads a service message (app side). Errors are for traces; the text never contains message content.
 pub fn parse_response(text: &str) -> Result<Envelope<Response>, String> {
-    serde_json::from_str(text).map_err(|e| {
-        format!(
-            "unreadable service message (line {}, column {})",
-            e.line(),
-            e.column()
-        )
-    })
+    Json::parse(text)
+        .and_then(|tree| Envelope::from_tree(&tree))
+        .map_err(|e| format!("unreadable service message: {e}"))
 }
 
 /// Reads a request (service side, and the simulator's).
@@ -158,13 +399,9 @@ pub fn parse_request(text: &str) -> Result<Envelope<Request>, String> {
     if text.len() > MAX_MESSAGE_LEN {
         return Err("message too large".into());
     }
-    serde_json::from_str(text).map_err(|e| {
-        format!(
-            "unreadable request (line {}, column {})",
-            e.line(),
-            e.column()
-        )
-    })
+    Json::parse(text)
+        .and_then(|tree| Envelope::from_tree(&tree))
+        .map_err(|e| format!("unreadable request: {e}"))
 }
 
 #[cfg(test)]

@@ -71,7 +71,7 @@ pub struct UnknownState(pub String);
 
 impl fmt::Display for UnknownState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown state {:?}", self.0)
+        write!(f, "unknown state \"{}\"", self.0)
     }
 }
 

@@ -1218,10 +1218,10 @@ fn size_exchanges() -> Vec<Exchange> {
     ]
 }
 
-/// Where the service is deliberately stricter than serde: serde also reads a struct from a JSON array
-/// (fields by position) and a unit enum from a one-entry object (`{"blink":null}`). No app sends either, and
-/// reading them would invite surprises, so the service answers `malformed`. `rustAccepts` in the file
-/// records what `proto::parse_request` does today.
+/// Shapes serde's derives used to accept: a struct from a JSON array (fields by position) and a unit enum
+/// from a one-entry object (`{"blink":null}`). No app sends either, and reading them would invite surprises,
+/// so the service answers `malformed`; since the Rust reader no longer uses the derives (see `json.rs`), it
+/// refuses them too. `rustAccepts` in the file records what `proto::parse_request` does today.
 fn js_stricter() -> Vec<Exchange> {
     let cases = [
         ("config as an array", "[]"),

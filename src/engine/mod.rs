@@ -987,7 +987,11 @@ impl Connector {
                         // under a sender registers it), so the lamp is not held back.
                         self.mark_healthy();
                         if let Err(e) = other {
-                            self.out.trace(Level::Hub, &format!("{kind:?}: {e}"));
+                            let what = match kind {
+                                RequestKind::RegisterDataSource => "RegisterDataSource",
+                                _ => "CreateInitialPriority",
+                            };
+                            self.out.trace(Level::Hub, &format!("{what}: {e}"));
                         }
                         self.lamp_setup = match kind {
                             RequestKind::RegisterDataSource => LampSetup::NeedPriority,
@@ -1196,7 +1200,9 @@ impl Connector {
         let Some(text) = t.trace_text() else {
             return;
         };
-        let norm = |s: &str| s.trim().to_lowercase();
+        // Only a key to trace each ignored value once: ASCII folding is enough, and Unicode case tables
+        // would cost 18 KB of the hidden app.
+        let norm = |s: &str| s.trim().to_ascii_lowercase();
         let key = if t == Transform::UnknownApplication {
             (norm(&r.sender), String::new(), String::new())
         } else {

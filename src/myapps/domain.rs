@@ -2,7 +2,7 @@
 //! its own presence. Everything is read by path from JSON, so an unexpected shape gives "nothing" instead of
 //! an error.
 
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
 use super::launcher::{self, ApiMsg, ApiUpdate};
 use super::{scalar, text, API_CLIENT, API_PHONE, API_PHONEINFO, CLIENT_PROVIDER};
@@ -130,18 +130,20 @@ pub fn presence_update(res: &ApiMsg, own_sip: &str) -> Option<Presence> {
 /// `SubscribePresence` for `sip` to the client API: myApps answers with `PresenceUpdated` now and on every
 /// change.
 pub fn subscribe_presence(sip: &str, src: Option<&str>) -> String {
-    launcher::api_request(
-        API_CLIENT,
-        Some(CLIENT_PROVIDER),
-        src,
-        &json!({"mt": "SubscribePresence", "sip": sip}),
-    )
+    // Built by hand, not with `json!`: its `to_value(..).unwrap()` keeps serde_json's error formatting (and
+    // with it `str`'s Debug and Unicode tables) in the wasm; and inserted, not collected, see `json::value`.
+    let mut m = Map::new();
+    m.insert("mt".to_string(), Value::from("SubscribePresence"));
+    m.insert("sip".to_string(), Value::from(sip));
+    let msg = Value::Object(m);
+    launcher::api_request(API_CLIENT, Some(CLIENT_PROVIDER), src, &msg)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::myapps::LauncherMsg;
+    use serde_json::json;
 
     fn update(apis: Value) -> ApiUpdate {
         ApiUpdate {

@@ -4,12 +4,11 @@
 //! panics: a message that cannot be used comes back as [`Ignored`] with a reason for the trace. Building is
 //! exact: the texts the app posts, field for field as the spec shows them.
 
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::start::Scheme;
 use super::{clip, scalar, text, truthy};
+use crate::json::{self, Json};
 
 /// A message from myApps to the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,9 +85,12 @@ impl ApiMsg {
     }
 }
 
-/// The `Login` myApps posts in answer to `getLogin`. `info` is kept as the exact JSON text myApps sent: the
-/// PBX computed the digest over it, so it must reach the service byte for byte (a re-serialisation could
-/// reorder its keys). The session key (`key`) that myApps may add is not read at all: the connector does not
+/// The `Login` myApps posts in answer to `getLogin`. `info` is kept as compact JSON with its keys in the order
+/// myApps sent them: the PBX computed the digest over that text, so a reordered key fails the login. This is
+/// what innovaphone's own client sends too (it parses the Login and writes `info` back with
+/// `JSON.stringify`); for what a PBX writes into `info` (strings, whole numbers, booleans) the text is
+/// byte for byte the one myApps posted. Not cut out raw with serde_json's `RawValue`: that alone cost the
+/// hidden app 30 KB of wasm (its error paths pull in float formatting). The session key (`key`) that myApps may add is not read at all: the connector does not
 /// encrypt, and a key that is never stored cannot leak.
 #[derive(Clone, PartialEq, Default)]
 pub struct LoginMsg {
@@ -102,7 +104,7 @@ pub struct LoginMsg {
     pub dn: String,
     /// The PBX app object this login is for.
     pub pbx_obj: String,
-    /// Raw JSON of `info`, `None` when absent.
+    /// `info` as compact JSON in myApps' key order, `None` when absent.
     pub info: Option<String>,
     pub digest: String,
 }
@@ -131,204 +133,172 @@ impl LoginMsg {
         let Some(raw) = &self.info else {
             return false;
         };
-        let mut info: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+        let mut info = json::value(raw).unwrap_or(Value::Null);
         if let Value::String(s) = &info {
-            info = serde_json::from_str(s).unwrap_or(Value::Null);
+            info = json::value(s).unwrap_or(Value::Null);
         }
         truthy(info.get("unlicensed"))
     }
 }
 
-/// Every field any launcher message has, read in one pass. A plain struct (not an internally tagged enum)
-/// because only then can `info` be captured raw.
-#[derive(Deserialize)]
-struct Wire {
-    mt: Option<Value>,
-    api: Option<Value>,
-    provider: Option<Value>,
-    consumer: Option<Value>,
-    src: Option<Value>,
-    msg: Option<Value>,
-    apis: Option<Value>,
-    #[serde(rename = "defaultApiProviders")]
-    default_api_providers: Option<Value>,
-    lang: Option<Value>,
-    scheme: Option<Value>,
-    args: Option<Value>,
-    app: Option<Value>,
-    domain: Option<Value>,
-    sip: Option<Value>,
-    guid: Option<Value>,
-    dn: Option<Value>,
-    #[serde(rename = "pbxObj")]
-    pbx_obj: Option<Value>,
-    digest: Option<Value>,
-    info: Option<Box<RawValue>>,
-}
-
 impl LauncherMsg {
-    /// Reads one message from myApps.
+    /// Reads one message from myApps. Like `JSON.parse` in the launcher, a field given twice counts with its
+    /// last value.
     pub fn parse(text_in: &str) -> Result<LauncherMsg, Ignored> {
-        let w: Wire = serde_json::from_str(text_in).map_err(|e| {
-            Ignored(if e.is_data() {
-                "not a JSON object with the launcher's fields".to_string()
-            } else {
-                "not JSON".to_string()
-            })
-        })?;
-        let mt = match &w.mt {
+        // Read as a `Json` tree first: `info` must keep its key order (see `LoginMsg`), a `Value` sorts keys.
+        let tree = Json::parse(text_in).map_err(|_| Ignored("not JSON".into()))?;
+        let Json::Object(mut members) = tree else {
+            return Err(Ignored(
+                "not a JSON object with the launcher's fields".into(),
+            ));
+        };
+        let mut infos = Vec::new();
+        members.retain_mut(|(k, v)| {
+            if k != "info" {
+                return true;
+            }
+            infos.push(v.to_text());
+            false
+        });
+        // The large members are moved out, not cloned out of the map later (a `Value` clone is 1 KB of wasm
+        // for nothing). The last one counts, as with the rest.
+        let mut take = |name: &str| match members.iter().rposition(|(k, _)| k == name) {
+            Some(i) => Value::from(members.swap_remove(i).1),
+            None => Value::Null,
+        };
+        let (msg, apis, default_api_providers) =
+            (take("msg"), take("apis"), take("defaultApiProviders"));
+        let w = match Value::from(Json::Object(members)) {
+            Value::Object(w) => w,
+            _ => Map::new(),
+        };
+        let f = |name: &str| w.get(name);
+        let mt = match f("mt") {
             Some(Value::String(s)) => s.as_str(),
             _ => return Err(Ignored("no mt".into())),
         };
-        let api_msg = |w: &Wire| -> Result<ApiMsg, Ignored> {
-            let api = text(w.api.as_ref());
+        let api_msg = |w: &Map<String, Value>, msg: Value| -> Result<ApiMsg, Ignored> {
+            let api = text(w.get("api"));
             if api.is_empty() {
                 return Err(Ignored(format!("{mt} without api")));
             }
             Ok(ApiMsg {
                 api,
-                provider: text(w.provider.as_ref()),
-                consumer: text(w.consumer.as_ref()),
-                src: scalar(w.src.as_ref()),
-                msg: w.msg.clone().unwrap_or(Value::Null),
+                provider: text(w.get("provider")),
+                consumer: text(w.get("consumer")),
+                src: scalar(w.get("src")),
+                msg,
             })
         };
         Ok(match mt {
             "ApiUpdate" => LauncherMsg::ApiUpdate(ApiUpdate {
-                apis: w.apis.unwrap_or(Value::Null),
-                default_api_providers: w.default_api_providers.unwrap_or(Value::Null),
+                apis,
+                default_api_providers,
             }),
-            "ApiResult" => LauncherMsg::ApiResult(api_msg(&w)?),
-            "ApiRequest" => LauncherMsg::ApiRequest(api_msg(&w)?),
-            "Login" => LauncherMsg::Login(LoginMsg {
-                src: scalar(w.src.as_ref()),
-                app: text(w.app.as_ref()),
-                domain: text(w.domain.as_ref()),
-                sip: text(w.sip.as_ref()),
-                guid: text(w.guid.as_ref()),
-                dn: text(w.dn.as_ref()),
-                pbx_obj: text(w.pbx_obj.as_ref()),
-                info: w.info.map(|r| r.get().to_string()),
-                digest: text(w.digest.as_ref()),
-            }),
-            "SetLang" => match scalar(w.lang.as_ref()) {
+            "ApiResult" => LauncherMsg::ApiResult(api_msg(&w, msg)?),
+            "ApiRequest" => LauncherMsg::ApiRequest(api_msg(&w, msg)?),
+            "Login" => {
+                // With `info` twice, which one the PBX signed is unknown, and a login with the other one
+                // would fail anyway.
+                if infos.len() > 1 {
+                    return Err(Ignored("Login with info given twice".into()));
+                }
+                let info = infos.pop();
+                LauncherMsg::Login(LoginMsg {
+                    src: scalar(f("src")),
+                    app: text(f("app")),
+                    domain: text(f("domain")),
+                    sip: text(f("sip")),
+                    guid: text(f("guid")),
+                    dn: text(f("dn")),
+                    pbx_obj: text(f("pbxObj")),
+                    info,
+                    digest: text(f("digest")),
+                })
+            }
+            "SetLang" => match scalar(f("lang")) {
                 Some(l) if !l.trim().is_empty() => LauncherMsg::SetLang(l.trim().to_string()),
                 _ => return Err(Ignored("SetLang without lang".into())),
             },
-            "SetScheme" => match w
-                .scheme
-                .as_ref()
-                .and_then(Value::as_str)
-                .and_then(Scheme::parse)
-            {
+            "SetScheme" => match f("scheme").and_then(Value::as_str).and_then(Scheme::parse) {
                 Some(s) => LauncherMsg::SetScheme(s),
                 None => return Err(Ignored("SetScheme without a known scheme".into())),
             },
-            "SetArgs" => LauncherMsg::SetArgs(match &w.args {
+            "SetArgs" => LauncherMsg::SetArgs(match f("args") {
                 Some(Value::Object(m)) => m
                     .iter()
                     .filter_map(|(k, v)| Some((k.clone(), scalar(Some(v))?)))
                     .collect(),
                 _ => Vec::new(),
             }),
-            other => return Err(Ignored(format!("unknown mt {:?}", clip(other, 32)))),
+            other => return Err(Ignored(format!("unknown mt \"{}\"", clip(other, 32)))),
         })
     }
 }
 
-/// Every message the app posts, as one struct so that the JSON keeps the spec's field order and the code
-/// stays one serializer.
-#[derive(Serialize, Default)]
-struct Out<'a> {
-    mt: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provider: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    consumer: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    src: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    challenge: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    msg: Option<&'a Value>,
-}
-
-impl Out<'_> {
-    fn text(&self) -> String {
-        // Cannot fail: only strings and a `Value` (whose keys are strings) are serialized.
-        serde_json::to_string(self).unwrap_or_default()
+/// Every message the app posts: `mt` first, then the fields given, in the spec's order (`api`, `provider`,
+/// `consumer`, `src`, `app`, `challenge`, `msg`).
+fn out(mt: &str, fields: &[(&str, Option<&str>)], msg: Option<&Value>) -> String {
+    let mut j = Json::object([("mt", mt.into())]);
+    for (name, value) in fields {
+        if let Some(v) = value {
+            j.push(name, (*v).into());
+        }
     }
+    if let Some(msg) = msg {
+        j.push("msg", msg.into());
+    }
+    j.to_text()
 }
 
 /// `{"mt":"Alive"}`: posted once the app is loaded.
 pub fn alive() -> String {
-    Out {
-        mt: "Alive",
-        ..Out::default()
-    }
-    .text()
+    out("Alive", &[], None)
 }
 
 /// `{"mt":"ConsumeApi","api":A}`: myApps answers with `ApiUpdate`, now and on every change.
 pub fn consume_api(api: &str) -> String {
-    Out {
-        mt: "ConsumeApi",
-        api: Some(api),
-        ..Out::default()
-    }
-    .text()
+    out("ConsumeApi", &[("api", Some(api))], None)
 }
 
 /// `{"mt":"RegisterApi","api":A}`: the app provides `api`.
 pub fn register_api(api: &str) -> String {
-    Out {
-        mt: "RegisterApi",
-        api: Some(api),
-        ..Out::default()
-    }
-    .text()
+    out("RegisterApi", &[("api", Some(api))], None)
 }
 
 /// `{"mt":"ApiRequest","api":A,"provider":P,"src":S,"msg":M}`; `provider` `None` = myApps' default.
 pub fn api_request(api: &str, provider: Option<&str>, src: Option<&str>, msg: &Value) -> String {
-    Out {
-        mt: "ApiRequest",
-        api: Some(api),
-        provider,
-        src,
-        msg: Some(msg),
-        ..Out::default()
-    }
-    .text()
+    out(
+        "ApiRequest",
+        &[("api", Some(api)), ("provider", provider), ("src", src)],
+        Some(msg),
+    )
 }
 
 /// `{"mt":"ApiResult","api":A,"consumer":C,"src":S,"msg":M}`: the answer as provider of `api`.
 pub fn api_result(api: &str, consumer: &str, src: Option<&str>, msg: &Value) -> String {
-    Out {
-        mt: "ApiResult",
-        api: Some(api),
-        consumer: Some(consumer),
-        src,
-        msg: Some(msg),
-        ..Out::default()
-    }
-    .text()
+    out(
+        "ApiResult",
+        &[
+            ("api", Some(api)),
+            ("consumer", Some(consumer)),
+            ("src", src),
+        ],
+        Some(msg),
+    )
 }
 
 /// `{"mt":"getLogin","src":S,"app":NAME,"challenge":CH}`: asks myApps to sign the websocket challenge.
 pub fn get_login(src: &str, app: &str, challenge: &str) -> String {
-    Out {
-        mt: "getLogin",
-        src: Some(src),
-        app: Some(app),
-        challenge: Some(challenge),
-        ..Out::default()
-    }
-    .text()
+    out(
+        "getLogin",
+        &[
+            ("src", Some(src)),
+            ("app", Some(app)),
+            ("challenge", Some(challenge)),
+        ],
+        None,
+    )
 }
 
 #[cfg(test)]

@@ -17,12 +17,11 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::launcher::{self, LoginMsg};
 use super::{scalar, truthy};
+use crate::json::{self, Json};
 use crate::proto;
 
 /// First reconnect delay.
@@ -136,31 +135,21 @@ pub struct AppSession {
     actions: VecDeque<Action>,
 }
 
-/// The messages the session itself sends on the socket.
-#[derive(Serialize)]
-struct AppLogin<'a> {
-    mt: &'static str,
-    app: &'a str,
-    domain: &'a str,
-    sip: &'a str,
-    guid: &'a str,
-    dn: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    info: Option<&'a RawValue>,
-    digest: &'a str,
-    #[serde(rename = "pbxObj")]
-    pbx_obj: &'a str,
-}
+/// A handshake reply (`AppChallengeResult`, `AppLoginResult`), or any other message while connected.
+struct Reply(Value);
 
-/// The fields of the handshake replies.
-#[derive(Deserialize)]
-struct Reply {
-    mt: Option<Value>,
-    challenge: Option<Value>,
-    ok: Option<Value>,
-    #[serde(rename = "errorText")]
-    error_text: Option<Value>,
-    error: Option<Value>,
+impl Reply {
+    fn parse(text: &str) -> Option<Reply> {
+        json::value(text).ok().map(Reply)
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    fn mt(&self) -> &str {
+        self.get("mt").and_then(Value::as_str).unwrap_or("")
+    }
 }
 
 const APP_CHALLENGE: &str = r#"{"mt":"AppChallenge"}"#;
@@ -273,13 +262,9 @@ impl AppSession {
             Phase::Challenging { .. } | Phase::LoggingIn { .. } => self.handshake(now, text),
             Phase::Connected { .. } => {
                 // Handshake replies and keep-alive echoes are the session's business, not the app's.
-                if let Ok(Reply {
-                    mt: Some(Value::String(mt)),
-                    ..
-                }) = serde_json::from_str(text)
-                {
+                if let Some(r) = Reply::parse(text) {
                     if matches!(
-                        mt.as_str(),
+                        r.mt(),
                         "AppChallengeResult" | "AppLoginResult" | "KeepAlive" | "KeepAliveResult"
                     ) {
                         return;
@@ -293,13 +278,12 @@ impl AppSession {
     }
 
     fn handshake(&mut self, now: u64, text: &str) {
-        let Ok(r) = serde_json::from_str::<Reply>(text) else {
+        let Some(r) = Reply::parse(text) else {
             return;
         };
-        let mt = r.mt.as_ref().and_then(Value::as_str).unwrap_or("");
-        match (&self.phase, mt) {
+        match (&self.phase, r.mt()) {
             (Phase::Challenging { .. }, "AppChallengeResult") => {
-                let Some(challenge) = scalar(r.challenge.as_ref()) else {
+                let Some(challenge) = scalar(r.get("challenge")) else {
                     return;
                 };
                 let src = self.next_src();
@@ -314,7 +298,7 @@ impl AppSession {
                 };
             }
             (Phase::LoggingIn { unlicensed, .. }, "AppLoginResult") => {
-                if truthy(r.ok.as_ref()) {
+                if truthy(r.get("ok")) {
                     self.backoff_ms = BACKOFF_MIN_MS;
                     self.phase = Phase::Connected {
                         keepalive_at: now.saturating_add(KEEPALIVE_MS),
@@ -327,8 +311,8 @@ impl AppSession {
                         .push_back(Action::Event(SessionEvent::Unlicensed));
                     self.phase = Phase::Stopped;
                 } else {
-                    let why = scalar(r.error_text.as_ref())
-                        .or_else(|| scalar(r.error.as_ref()))
+                    let why = scalar(r.get("errorText"))
+                        .or_else(|| scalar(r.get("error")))
                         .filter(|s| !s.trim().is_empty())
                         .unwrap_or_else(|| "LOGIN_FAILURE".to_string());
                     self.fail(now, super::clip(&why, 200));
@@ -346,7 +330,7 @@ impl AppSession {
         };
         if login.pbx_obj != self.app {
             self.ignored_login = Some(format!(
-                "Login for app object {:?}, expected {:?}",
+                "Login for app object \"{}\", expected \"{}\"",
                 super::clip(&login.pbx_obj, 64),
                 self.app
             ));
@@ -356,24 +340,24 @@ impl AppSession {
             self.ignored_login = Some("Login for an earlier challenge".to_string());
             return;
         }
-        // Valid JSON by construction (it was cut out of a parsed message); if a caller built a LoginMsg with
-        // broken `info`, sending none is better than sending broken JSON.
-        let info = login
-            .info
-            .as_ref()
-            .and_then(|i| RawValue::from_string(i.clone()).ok());
-        let msg = AppLogin {
-            mt: "AppLogin",
-            app: &login.app,
-            domain: &login.domain,
-            sip: &login.sip,
-            guid: &login.guid,
-            dn: &login.dn,
-            info: info.as_deref(),
-            digest: &login.digest,
-            pbx_obj: &self.app,
-        };
-        let text = serde_json::to_string(&msg).unwrap_or_default();
+        // Valid JSON by construction (written from a parsed message); if a caller built a LoginMsg with
+        // broken `info`, sending none is better than sending broken JSON. Parsed into the ordered tree, so
+        // its keys keep their order.
+        let info = login.info.as_ref().and_then(|i| Json::parse(i).ok());
+        let mut msg = Json::object([
+            ("mt", "AppLogin".into()),
+            ("app", login.app.as_str().into()),
+            ("domain", login.domain.as_str().into()),
+            ("sip", login.sip.as_str().into()),
+            ("guid", login.guid.as_str().into()),
+            ("dn", login.dn.as_str().into()),
+        ]);
+        if let Some(info) = info {
+            msg.push("info", info);
+        }
+        msg.push("digest", login.digest.as_str().into());
+        msg.push("pbxObj", self.app.as_str().into());
+        let text = msg.to_text();
         self.actions.push_back(Action::SendSocket(text));
         self.phase = Phase::LoggingIn {
             deadline: now.saturating_add(STEP_TIMEOUT_MS),
@@ -388,7 +372,7 @@ impl AppSession {
         if !self.is_connected() {
             return Err(SendError::NotConnected);
         }
-        let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(json) else {
+        let Ok(Value::Object(mut m)) = json::value(json) else {
             return Err(SendError::NotAnObject);
         };
         m.entry("api")

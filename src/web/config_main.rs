@@ -7,29 +7,27 @@ use std::rc::{Rc, Weak};
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Window};
+use web_sys::{Event, Window};
 
 use super::config_ui::{Ui, UiEvent};
-use super::socket::{Socket, SocketEvent};
+use super::link::{Link, OnSocket};
+use super::socket::SocketEvent;
 use super::{clock, console, http, parent, timer::Wakeup};
 use crate::config_app::{Action, ConfigApp, ServiceState};
 use crate::hub::Outcome;
 use crate::i18n::Lang;
-use crate::myapps::session::{self, AppSession, SessionEvent};
+use crate::myapps::session::{AppSession, SessionEvent};
 use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
 use crate::proto::{self, Envelope};
 use crate::trace::{self, App};
 
 struct Driver {
     window: Window,
-    session: AppSession,
+    link: Link,
     app: ConfigApp,
     ui: Option<Ui>,
-    socket: Option<Socket>,
-    /// Counts sockets, so that a late event of a replaced socket is ignored.
-    socket_gen: u32,
     wake: Wakeup,
-    _on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+    _on_message: Option<Closure<dyn FnMut(Event)>>,
 }
 
 type Shared = Rc<RefCell<Driver>>;
@@ -54,11 +52,9 @@ pub fn start_config(window: Window) {
     }
     let shared: Shared = Rc::new(RefCell::new(Driver {
         window: window.clone(),
-        session: AppSession::new(&ws_url, &app_name),
+        link: Link::new(AppSession::new(&ws_url, &app_name)),
         app,
         ui: None,
-        socket: None,
-        socket_gen: 0,
         wake: Wakeup::default(),
         _on_message: None,
     }));
@@ -81,7 +77,7 @@ pub fn start_config(window: Window) {
         d.ui = ui;
         d._on_message = Some(listener);
         if ws_url.is_empty() {
-            d.session.close(clock::now_ms());
+            d.link.session.close(clock::now_ms());
         }
     }
     parent::post(&window, &launcher::alive());
@@ -107,7 +103,7 @@ fn on_parent(shared: &Shared, text: &str) {
         let mut d = shared.borrow_mut();
         let now = clock::now_ms();
         match LauncherMsg::parse(text) {
-            Ok(LauncherMsg::Login(login)) => d.session.handle_login(now, &login),
+            Ok(LauncherMsg::Login(login)) => d.link.session.handle_login(now, &login),
             Ok(LauncherMsg::SetLang(l)) => d.app.handle_lang(Lang::parse(&l)),
             Ok(LauncherMsg::SetScheme(s)) => d.app.handle_scheme(s != Scheme::Light),
             Ok(_) | Err(_) => {}
@@ -117,21 +113,10 @@ fn on_parent(shared: &Shared, text: &str) {
 }
 
 fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
-    {
-        let mut d = shared.borrow_mut();
-        if d.socket_gen != gen || d.socket.is_none() {
-            return;
-        }
-        let now = clock::now_ms();
-        match ev {
-            SocketEvent::Open => d.session.handle_socket_open(now),
-            SocketEvent::Message(t) => d.session.handle_socket_message(now, &t),
-            SocketEvent::Closed => {
-                d.socket = None;
-                d.session.handle_socket_closed(now);
-            }
-        }
-    }
+    shared
+        .borrow_mut()
+        .link
+        .handle_socket(clock::now_ms(), gen, ev);
     pump(shared);
 }
 
@@ -148,7 +133,7 @@ fn on_wake(shared: &Shared) {
         let mut d = shared.borrow_mut();
         let now = clock::now_ms();
         d.wake.fired();
-        d.session.handle_timeout(now);
+        d.link.session.handle_timeout(now);
         d.app.handle_timeout(now);
     }
     pump(shared);
@@ -157,13 +142,20 @@ fn on_wake(shared: &Shared) {
 /// Carries out everything the state machines want, until both are quiet; then renders and re-arms the timer.
 fn pump(shared: &Shared) {
     let weak = Rc::downgrade(shared);
+    let w = weak.clone();
+    let on_socket: OnSocket = Rc::new(move |gen, ev| {
+        if let Some(s) = w.upgrade() {
+            on_socket(&s, gen, ev);
+        }
+    });
     let mut d = shared.borrow_mut();
     let d = &mut *d;
     loop {
         let mut busy = false;
-        while let Some(a) = d.session.poll_action() {
+        let now = clock::now_ms();
+        for e in d.link.drain(now, &d.window, &on_socket) {
             busy = true;
-            session_action(d, &weak, a);
+            session_event(d, now, e);
         }
         while let Some(a) = d.app.poll_action() {
             busy = true;
@@ -180,10 +172,7 @@ fn pump(shared: &Shared) {
         }
     }
     let now = clock::now_ms();
-    let deadline = match (d.session.poll_timeout(), d.app.poll_timeout()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let deadline = crate::earliest(d.link.session.poll_timeout(), d.app.poll_timeout());
     let w = weak.clone();
     d.wake.set(deadline, now, move || {
         if let Some(s) = w.upgrade() {
@@ -192,45 +181,22 @@ fn pump(shared: &Shared) {
     });
 }
 
-fn session_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: session::Action) {
-    let now = clock::now_ms();
-    match a {
-        session::Action::OpenSocket(url) => {
-            d.socket_gen = d.socket_gen.wrapping_add(1);
-            let gen = d.socket_gen;
-            let w = weak.clone();
-            d.socket = Socket::open(&url, move |ev| {
-                if let Some(s) = w.upgrade() {
-                    on_socket(&s, gen, ev);
-                }
-            });
-            if d.socket.is_none() {
-                d.session.handle_socket_closed(now);
-            }
+fn session_event(d: &mut Driver, now: u64, e: SessionEvent) {
+    match e {
+        SessionEvent::Connected => d.app.handle_service(now, ServiceState::Up),
+        SessionEvent::Disconnected => d.app.handle_service(now, ServiceState::Down),
+        SessionEvent::Unlicensed => d.app.handle_service(now, ServiceState::Unlicensed),
+        SessionEvent::LoginFailed(why) => {
+            console::log(&trace::line(
+                App::Config,
+                &format!("login failed: {why}"),
+                &[],
+            ));
+            d.app.handle_service(now, ServiceState::Down);
         }
-        session::Action::SendSocket(t) => {
-            if let Some(s) = &d.socket {
-                s.send(&t);
-            }
-        }
-        session::Action::CloseSocket => d.socket = None,
-        session::Action::PostToParent(t) => parent::post(&d.window, &t),
-        session::Action::Event(e) => match e {
-            SessionEvent::Connected => d.app.handle_service(now, ServiceState::Up),
-            SessionEvent::Disconnected => d.app.handle_service(now, ServiceState::Down),
-            SessionEvent::Unlicensed => d.app.handle_service(now, ServiceState::Unlicensed),
-            SessionEvent::LoginFailed(why) => {
-                console::log(&trace::line(
-                    App::Config,
-                    &format!("login failed: {why}"),
-                    &[],
-                ));
-                d.app.handle_service(now, ServiceState::Down);
-            }
-            SessionEvent::Message(t) => match proto::parse_response(&t) {
-                Ok(env) => d.app.handle_response(now, env.msg),
-                Err(e) => console::log(&trace::line(App::Config, &e, &[])),
-            },
+        SessionEvent::Message(t) => match proto::parse_response(&t) {
+            Ok(env) => d.app.handle_response(now, env.msg),
+            Err(e) => console::log(&trace::line(App::Config, &e, &[])),
         },
     }
 }
@@ -252,7 +218,7 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
         }
         Action::Service(req) => {
             let text = Envelope::new(None, req).to_json();
-            if let Err(e) = d.session.send_api(clock::now_ms(), &text) {
+            if let Err(e) = d.link.session.send_api(clock::now_ms(), &text) {
                 console::log(&trace::line(App::Config, &format!("not sent: {e}"), &[]));
             }
         }

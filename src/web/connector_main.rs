@@ -8,30 +8,29 @@ use std::rc::{Rc, Weak};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Event, MessageEvent, Window};
+use web_sys::{Event, Window};
 
-use super::socket::{Socket, SocketEvent};
+use super::link::{Link, OnSocket};
+use super::socket::SocketEvent;
 use super::{clock, console, http, parent, timer::Wakeup};
 use crate::engine::{Action, Connector, RequestId};
 use crate::hub::{Method, Outcome};
-use crate::myapps::session::{self, AppSession, SessionEvent};
+use crate::myapps::session::{AppSession, SessionEvent};
 use crate::myapps::{self as ma, launcher, LauncherMsg, StartParams};
 use crate::proto::{self, Envelope, License, Request, Response};
 use crate::trace::{self, App};
 
 struct Driver {
     window: Window,
-    session: AppSession,
+    link: Link,
     engine: Connector,
-    socket: Option<Socket>,
-    socket_gen: u32,
     wake: Wakeup,
     /// The own user's SIP name, once myApps told (from the `@client` model).
     own_sip: Option<String>,
     /// Shutting down: hub requests go out with `sendBeacon`, which survives the page.
     unloading: bool,
     _listeners: Vec<Closure<dyn FnMut(Event)>>,
-    _on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
+    _on_message: Option<Closure<dyn FnMut(Event)>>,
 }
 
 type Shared = Rc<RefCell<Driver>>;
@@ -52,10 +51,8 @@ pub fn start_connector(window: Window) {
     ));
     let shared: Shared = Rc::new(RefCell::new(Driver {
         window: window.clone(),
-        session: AppSession::new(&ws_url, &start.name),
+        link: Link::new(AppSession::new(&ws_url, &start.name)),
         engine: Connector::new(),
-        socket: None,
-        socket_gen: 0,
         wake: Wakeup::default(),
         own_sip: None,
         unloading: false,
@@ -81,7 +78,7 @@ pub fn start_connector(window: Window) {
         d._listeners.push(on_unload);
         if ws_url.is_empty() {
             log("no start url: not running inside myApps");
-            d.session.close(clock::now_ms());
+            d.link.session.close(clock::now_ms());
         }
     }
     for text in [
@@ -103,7 +100,7 @@ fn on_parent(shared: &Shared, text: &str) {
         let d = &mut *d;
         let now = clock::now_ms();
         match LauncherMsg::parse(text) {
-            Ok(LauncherMsg::Login(login)) => d.session.handle_login(now, &login),
+            Ok(LauncherMsg::Login(login)) => d.link.session.handle_login(now, &login),
             Ok(LauncherMsg::ApiUpdate(update)) => {
                 if let Some(user) = ma::own_user(&update) {
                     if d.own_sip.as_deref() != Some(user.sip.as_str()) && !user.sip.is_empty() {
@@ -135,21 +132,10 @@ fn on_parent(shared: &Shared, text: &str) {
 }
 
 fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
-    {
-        let mut d = shared.borrow_mut();
-        if d.socket_gen != gen || d.socket.is_none() {
-            return;
-        }
-        let now = clock::now_ms();
-        match ev {
-            SocketEvent::Open => d.session.handle_socket_open(now),
-            SocketEvent::Message(t) => d.session.handle_socket_message(now, &t),
-            SocketEvent::Closed => {
-                d.socket = None;
-                d.session.handle_socket_closed(now);
-            }
-        }
-    }
+    shared
+        .borrow_mut()
+        .link
+        .handle_socket(clock::now_ms(), gen, ev);
     pump(shared);
 }
 
@@ -167,7 +153,7 @@ fn on_wake(shared: &Shared) {
         let mut d = shared.borrow_mut();
         let now = clock::now_ms();
         d.wake.fired();
-        d.session.handle_timeout(now);
+        d.link.session.handle_timeout(now);
         d.engine.handle_timeout(now);
     }
     pump(shared);
@@ -188,13 +174,20 @@ fn on_unload(shared: &Shared) {
 /// Carries out everything the state machines want until both are quiet, then re-arms the timer.
 fn pump(shared: &Shared) {
     let weak = Rc::downgrade(shared);
+    let w = weak.clone();
+    let on_socket: OnSocket = Rc::new(move |gen, ev| {
+        if let Some(s) = w.upgrade() {
+            on_socket(&s, gen, ev);
+        }
+    });
     let mut d = shared.borrow_mut();
     let d = &mut *d;
     loop {
         let mut busy = false;
-        while let Some(a) = d.session.poll_action() {
+        let now = clock::now_ms();
+        for e in d.link.drain(now, &d.window, &on_socket) {
             busy = true;
-            session_action(d, &weak, a);
+            session_event(d, now, e);
         }
         while let Some(a) = d.engine.poll_action() {
             busy = true;
@@ -205,10 +198,7 @@ fn pump(shared: &Shared) {
         }
     }
     let now = clock::now_ms();
-    let deadline = match (d.session.poll_timeout(), d.engine.poll_timeout()) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let deadline = crate::earliest(d.link.session.poll_timeout(), d.engine.poll_timeout());
     let w = weak.clone();
     d.wake.set(deadline, now, move || {
         if let Some(s) = w.upgrade() {
@@ -219,7 +209,7 @@ fn pump(shared: &Shared) {
 
 fn send_service(d: &mut Driver, req: Request) -> bool {
     let text = Envelope::new(None, req).to_json();
-    match d.session.send_api(clock::now_ms(), &text) {
+    match d.link.session.send_api(clock::now_ms(), &text) {
         Ok(_) => true,
         Err(e) => {
             log(&format!("not sent to the app service: {e}"));
@@ -228,43 +218,20 @@ fn send_service(d: &mut Driver, req: Request) -> bool {
     }
 }
 
-fn session_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: session::Action) {
-    let now = clock::now_ms();
-    match a {
-        session::Action::OpenSocket(url) => {
-            d.socket_gen = d.socket_gen.wrapping_add(1);
-            let gen = d.socket_gen;
-            let w = weak.clone();
-            d.socket = Socket::open(&url, move |ev| {
-                if let Some(s) = w.upgrade() {
-                    on_socket(&s, gen, ev);
-                }
-            });
-            if d.socket.is_none() {
-                d.session.handle_socket_closed(now);
-            }
+fn session_event(d: &mut Driver, now: u64, e: SessionEvent) {
+    match e {
+        SessionEvent::Connected => {
+            log("Instance Connected");
+            d.engine.handle_service(now, true);
+            send_service(d, Request::GetLicense);
+            send_service(d, Request::GetConfig);
         }
-        session::Action::SendSocket(t) => {
-            if let Some(s) = &d.socket {
-                s.send(&t);
-            }
-        }
-        session::Action::CloseSocket => d.socket = None,
-        session::Action::PostToParent(t) => parent::post(&d.window, &t),
-        session::Action::Event(e) => match e {
-            SessionEvent::Connected => {
-                log("Instance Connected");
-                d.engine.handle_service(now, true);
-                send_service(d, Request::GetLicense);
-                send_service(d, Request::GetConfig);
-            }
-            SessionEvent::Disconnected => d.engine.handle_service(now, false),
-            SessionEvent::Unlicensed => d.engine.handle_license(now, License::None),
-            SessionEvent::LoginFailed(why) => log(&format!("login failed: {why}")),
-            SessionEvent::Message(t) => match proto::parse_response(&t) {
-                Ok(env) => service_message(d, now, env.msg),
-                Err(e) => log(&e),
-            },
+        SessionEvent::Disconnected => d.engine.handle_service(now, false),
+        SessionEvent::Unlicensed => d.engine.handle_license(now, License::None),
+        SessionEvent::LoginFailed(why) => log(&format!("login failed: {why}")),
+        SessionEvent::Message(t) => match proto::parse_response(&t) {
+            Ok(env) => service_message(d, now, env.msg),
+            Err(e) => log(&e),
         },
     }
 }
@@ -274,8 +241,8 @@ fn service_message(d: &mut Driver, now: u64, msg: Response) {
         Response::GetConfigResult { config, error } => {
             if let Some(e) = &error {
                 log(&format!(
-                    "settings not loaded ({:?}): using the defaults",
-                    e.code
+                    "settings not loaded ({}): using the defaults",
+                    e.code.as_str()
                 ));
             }
             d.engine.handle_config(now, config.unwrap_or_default());
@@ -285,7 +252,7 @@ fn service_message(d: &mut Driver, now: u64, msg: Response) {
             // The service logged this user in, so the PBX found a license: if the service cannot tell
             // which one, the basic license is the safe reading.
             if let Some(e) = &error {
-                log(&format!("license not known ({:?})", e.code));
+                log(&format!("license not known ({})", e.code.as_str()));
             }
             d.engine
                 .handle_license(now, license.unwrap_or(License::Connector));
@@ -293,11 +260,11 @@ fn service_message(d: &mut Driver, now: u64, msg: Response) {
         Response::SetPresenceResult { error } => {
             d.engine.handle_presence_result(
                 now,
-                error.map_or(Ok(()), |e| Err(format!("{:?}: {}", e.code, e.text))),
+                error.map_or(Ok(()), |e| Err(format!("{}: {}", e.code.as_str(), e.text))),
             );
         }
         Response::SetConfigResult { .. } => {}
-        Response::Error { error } => log(&format!("app service error: {:?}", error.code)),
+        Response::Error { error } => log(&format!("app service error: {}", error.code.as_str())),
     }
 }
 

@@ -10,6 +10,7 @@ mod config_ui;
 mod connector_main;
 pub mod console;
 pub mod http;
+pub mod link;
 pub mod parent;
 pub mod socket;
 pub mod timer;
@@ -24,9 +25,9 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
-/// The transform table through wasm: returns the myApps state name, `own`, `unknown-application` or
-/// `unknown-event`. Used by the browser tests to prove the pipeline end to end.
-#[wasm_bindgen(js_name = transform)]
+/// The transform table as text: the myApps state name, `own`, `unknown-application` or `unknown-event`. Used
+/// by the browser tests to prove the pipeline end to end. Not exported to JavaScript: no page calls it, and
+/// every export adds glue to both apps.
 pub fn transform_js(platform: &str, event: &str) -> String {
     match mapping::transform(platform, event) {
         Transform::State(s) => s.to_string(),

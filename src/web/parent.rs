@@ -2,7 +2,7 @@
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{MessageEvent, Window};
+use web_sys::{Event, MessageEvent, Window};
 
 /// Posts `text` to the parent window (myApps), target origin `*` as the myApps protocol does.
 pub fn post(window: &Window, text: &str) {
@@ -13,12 +13,16 @@ pub fn post(window: &Window, text: &str) {
 
 /// Calls `on_text` for every string message that comes from the parent window. Messages from other windows
 /// (or non-string data) are ignored: only myApps may drive the app.
+///
+/// The closure takes an `Event` (a `message` event is always a `MessageEvent`): every closure of the apps has
+/// this one signature, because wasm-bindgen writes glue for each distinct one.
 pub fn listen(
     window: &Window,
     mut on_text: impl FnMut(String) + 'static,
-) -> Closure<dyn FnMut(MessageEvent)> {
+) -> Closure<dyn FnMut(Event)> {
     let parent = window.parent().ok().flatten();
-    let cb = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+    let cb = Closure::<dyn FnMut(Event)>::new(move |ev: Event| {
+        let ev = ev.unchecked_ref::<MessageEvent>();
         // Compared as plain JS values (`===`): an `instanceof Window` check (`dyn_ref`) is false for the
         // parent's window, whose `Window` belongs to another realm.
         let from_parent = match (&parent, ev.source()) {

@@ -3,7 +3,7 @@
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use web_sys::{Event, MessageEvent, WebSocket};
 
 /// What the socket reports.
 pub enum SocketEvent {
@@ -12,12 +12,13 @@ pub enum SocketEvent {
     Closed,
 }
 
-/// One websocket with its callbacks; dropping it closes the socket and releases the callbacks.
+/// One websocket with its callbacks; dropping it closes the socket and releases the callbacks. The callbacks
+/// all take a plain `Event` (see `parent::listen` why).
 pub struct Socket {
     ws: WebSocket,
     _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_message: Closure<dyn FnMut(Event)>,
+    _on_close: Closure<dyn FnMut(Event)>,
     _on_error: Closure<dyn FnMut(Event)>,
 }
 
@@ -28,13 +29,13 @@ impl Socket {
         let f = on_event.clone();
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_| f(SocketEvent::Open));
         let f = on_event.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            if let Some(t) = ev.data().as_string() {
+        let on_message = Closure::<dyn FnMut(Event)>::new(move |ev: Event| {
+            if let Some(t) = ev.unchecked_ref::<MessageEvent>().data().as_string() {
                 f(SocketEvent::Message(t));
             }
         });
         let f = on_event.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| f(SocketEvent::Closed));
+        let on_close = Closure::<dyn FnMut(Event)>::new(move |_| f(SocketEvent::Closed));
         // An error is always followed by close; reporting close once is enough.
         let on_error = Closure::<dyn FnMut(Event)>::new(move |_| {});
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
