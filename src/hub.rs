@@ -7,10 +7,9 @@
 
 use std::fmt;
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde_json::{json, Map, Value};
-
 use crate::config::LampSlot;
+use crate::json::{Json, Members};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// The data source name the connector posts under; kuandoHUB prioritises by it. The reference connector's
 /// traces show this exact name (`3rd party state result: innovaphone myApps / Blink / Blink`).
@@ -112,12 +111,12 @@ impl Rgb {
         })
     }
 
-    fn to_json(self) -> Value {
-        json!({
-            "RedRgbValue": self.red.0,
-            "GreenRgbValue": self.green.0,
-            "BlueRgbValue": self.blue.0,
-        })
+    fn to_json(self) -> Json {
+        Json::object([
+            ("RedRgbValue", self.red.0.into()),
+            ("GreenRgbValue", self.green.0.into()),
+            ("BlueRgbValue", self.blue.0.into()),
+        ])
     }
 }
 
@@ -271,13 +270,15 @@ impl LampCommand {
     }
 
     /// The decoded `parameter` of the POST interface.
-    fn parameter(&self) -> Option<Value> {
+    fn parameter(&self) -> Option<Json> {
         Some(match *self {
             LampCommand::Light(c) => c.to_json(),
-            LampCommand::Blink { color, on, off } => {
-                json!({"color": color.to_json(), "ontime": on.0, "offtime": off.0})
-            }
-            LampCommand::Pulse(c) => json!({"color": c.to_json()}),
+            LampCommand::Blink { color, on, off } => Json::object([
+                ("color", color.to_json()),
+                ("ontime", on.0.into()),
+                ("offtime", off.0.into()),
+            ]),
+            LampCommand::Pulse(c) => Json::object([("color", c.to_json())]),
             LampCommand::Alert {
                 color,
                 sound,
@@ -287,9 +288,13 @@ impl LampCommand {
                 color,
                 sound,
                 volume,
-            } => json!({"color": color.to_json(), "clip": sound.number(), "volume": volume.0}),
+            } => Json::object([
+                ("color", color.to_json()),
+                ("clip", sound.number().into()),
+                ("volume", volume.0.into()),
+            ]),
             LampCommand::ColorWithFlash { color, flash } => {
-                json!({"color": color.to_json(), "flash": flash.to_json()})
+                Json::object([("color", color.to_json()), ("flash", flash.to_json())])
             }
             LampCommand::Off | LampCommand::Logout => return None,
         })
@@ -561,12 +566,12 @@ impl Endpoint {
         }
     }
 
-    fn post(&self, kind: RequestKind, body: Value) -> HubRequest {
+    fn post(&self, kind: RequestKind, body: Json) -> HubRequest {
         HubRequest {
             kind,
             method: Method::Post,
             url: self.url(&[]),
-            body: Some(body.to_string()),
+            body: Some(body.to_text()),
         }
     }
 
@@ -597,12 +602,12 @@ impl Endpoint {
         if let Some(slot) = event.filter(|_| !cmd.releases()) {
             (eventtype, eventname) = event_names(slot);
         }
-        let parameter = cmd.parameter().map(|p| p.to_string()).unwrap_or_default();
+        let parameter = cmd.parameter().map(|p| p.to_text()).unwrap_or_default();
         self.post(
             RequestKind::Command(cmd, event),
             post_body(
                 action,
-                Value::from(SENDER),
+                SENDER.into(),
                 eventtype.into(),
                 eventname.into(),
                 parameter,
@@ -676,22 +681,34 @@ impl Endpoint {
                 (_, name) => presence.push(name),
             }
         }
-        let parameter = json!({
-            "DataSourceName": SENDER,
-            "eventnames": {
-                EVENT_TYPE_CALL: {"EventNames": call, "IsAlertPriority": false},
-                EVENT_TYPE_PRESENCE: {"EventNames": presence, "IsAlertPriority": false},
-                "Light": {"EventNames": ["Off"], "IsAlertPriority": false},
-            }
-        });
+        let events = |names: Vec<&str>| {
+            Json::object([
+                (
+                    "EventNames",
+                    Json::Array(names.into_iter().map(Json::from).collect()),
+                ),
+                ("IsAlertPriority", false.into()),
+            ])
+        };
+        let parameter = Json::object([
+            ("DataSourceName", SENDER.into()),
+            (
+                "eventnames",
+                Json::object([
+                    (EVENT_TYPE_CALL, events(call)),
+                    (EVENT_TYPE_PRESENCE, events(presence)),
+                    ("Light", events(vec!["Off"])),
+                ]),
+            ),
+        ]);
         self.post(
             RequestKind::RegisterDataSource,
             post_body(
                 "RegisterDataSource",
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                parameter.to_string(),
+                Json::Null,
+                Json::Null,
+                Json::Null,
+                parameter.to_text(),
             ),
         )
     }
@@ -703,21 +720,21 @@ impl Endpoint {
     /// the presence colours unshown on a new hub. Splitting it (calls above other apps' calls, presence
     /// below) is the admin's step, as the README says.
     pub fn create_initial_priority(&self) -> HubRequest {
-        let parameter = json!({
-            "enabled": true,
-            "sender": SENDER,
-            "eventtype": null,
-            "eventnames": [],
-            "IsAlertPriority": false,
-        });
+        let parameter = Json::object([
+            ("enabled", true.into()),
+            ("sender", SENDER.into()),
+            ("eventtype", Json::Null),
+            ("eventnames", Json::Array(Vec::new())),
+            ("IsAlertPriority", false.into()),
+        ]);
         self.post(
             RequestKind::CreateInitialPriority,
             post_body(
                 "CreateInitialPriority",
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                parameter.to_string(),
+                Json::Null,
+                Json::Null,
+                Json::Null,
+                parameter.to_text(),
             ),
         )
     }
@@ -727,20 +744,21 @@ fn zip_rgb([r, g, b]: [String; 3]) -> Vec<(&'static str, String)> {
     vec![("red", r), ("green", g), ("blue", b)]
 }
 
+/// The POST body, fields in the manual's order.
 fn post_body(
     action: &str,
-    sender: Value,
-    eventtype: Value,
-    eventname: Value,
+    sender: Json,
+    eventtype: Json,
+    eventname: Json,
     parameter: String,
-) -> Value {
-    json!({
-        "action": action,
-        "sender": sender,
-        "eventtype": eventtype,
-        "eventname": eventname,
-        "parameter": parameter,
-    })
+) -> Json {
+    Json::object([
+        ("action", action.into()),
+        ("sender", sender),
+        ("eventtype", eventtype),
+        ("eventname", eventname),
+        ("parameter", parameter.into()),
+    ])
 }
 
 /// What a driver hands back for a request: the answer as it came, or why there was none.
@@ -808,7 +826,7 @@ pub fn parse_command_response(status: u16, _body: &[u8]) -> Result<(), HubError>
 pub fn parse_probe(status: u16, body: &[u8]) -> Result<(), HubError> {
     check_status(status)?;
     match json_value(body)? {
-        Value::Object(o) => {
+        Json::Object(o) => {
             let ok = get_ci(&o, "response")
                 .and_then(as_text)
                 .map(|r| r.eq_ignore_ascii_case("ok"))
@@ -848,18 +866,18 @@ pub struct CurrentPresence {
 pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresence, HubError> {
     check_status(status)?;
     let mut v = json_value(body)?;
-    if let Value::String(s) = &v {
-        v = crate::json::value(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+    if let Json::String(s) = &v {
+        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
     }
     let o = match v {
-        Value::Object(o) => o,
+        Json::Object(o) => o,
         _ => return Err(HubError::Malformed("not a JSON object".into())),
     };
     let rc = match get_ci(&o, "runningcommand") {
-        None | Some(Value::Null) => return Ok(CurrentPresence::default()),
-        Some(Value::Object(rc)) => rc,
-        Some(Value::String(s)) => match crate::json::value(s) {
-            Ok(Value::Object(rc)) => return Ok(running_from(&rc)),
+        None | Some(Json::Null) => return Ok(CurrentPresence::default()),
+        Some(Json::Object(rc)) => rc,
+        Some(Json::String(s)) => match Json::parse(s) {
+            Ok(Json::Object(rc)) => return Ok(running_from(&rc)),
             _ => {
                 return Err(HubError::Malformed(
                     "runningcommand is not an object".into(),
@@ -875,12 +893,12 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
     Ok(running_from(rc))
 }
 
-fn running_from(rc: &Map<String, Value>) -> CurrentPresence {
+fn running_from(rc: &Members) -> CurrentPresence {
     let text = |k: &str| get_ci(rc, k).and_then(as_text).unwrap_or_default();
     let parameter = match get_ci(rc, "parameter") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_text()),
     };
     let running = RunningCommand {
         action: text("action"),
@@ -915,19 +933,20 @@ pub struct Device {
 pub fn parse_devices(status: u16, body: &[u8]) -> Result<Vec<Device>, HubError> {
     check_status(status)?;
     let mut v = json_value(body)?;
-    if let Value::String(s) = &v {
-        v = crate::json::value(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+    if let Json::String(s) = &v {
+        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
     }
     let list = match v {
-        Value::Array(a) => a,
-        Value::Object(o) => match o.into_iter().find_map(|(_, v)| match v {
-            Value::Array(a) => Some(a),
+        Json::Array(a) => a,
+        // The first member holding an array, in the answer's order.
+        Json::Object(o) => match o.into_iter().find_map(|(_, v)| match v {
+            Json::Array(a) => Some(a),
             _ => None,
         }) {
             Some(a) => a,
             None => return Err(HubError::Malformed("no device list".into())),
         },
-        Value::Null => Vec::new(),
+        Json::Null => Vec::new(),
         _ => return Err(HubError::Malformed("no device list".into())),
     };
     Ok(list
@@ -948,41 +967,38 @@ pub fn parse_devices(status: u16, body: &[u8]) -> Result<Vec<Device>, HubError> 
         .collect())
 }
 
-fn json_value(body: &[u8]) -> Result<Value, HubError> {
+fn json_value(body: &[u8]) -> Result<Json, HubError> {
     let text = std::str::from_utf8(body).map_err(|_| HubError::Malformed("not UTF-8".into()))?;
     let text = text.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
         return Err(HubError::Malformed("empty answer".into()));
     }
-    // Through `json::value`, as every `Value` the wasm apps read (see there why).
-    crate::json::value(text).map_err(|_| HubError::Malformed("not JSON".into()))
+    Json::parse(text).map_err(|_| HubError::Malformed("not JSON".into()))
 }
 
-/// A field by name, ignoring ASCII case (hub releases differ: `runningcommand`, `RunningCommand`).
-fn get_ci<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    o.get(key).or_else(|| {
-        o.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+/// A field by name, ignoring ASCII case (hub releases differ: `runningcommand`, `RunningCommand`). The exact
+/// spelling first; of a field given twice, the last counts, as in JavaScript's `JSON.parse`.
+fn get_ci<'a>(o: &'a Members, key: &str) -> Option<&'a Json> {
+    let last = |same: &dyn Fn(&str) -> bool| o.iter().rev().find(|(k, _)| same(k)).map(|(_, v)| v);
+    last(&|k| k == key).or_else(|| last(&|k| k.eq_ignore_ascii_case(key)))
 }
 
 /// A string, or a number/bool written as text; `None` for null, arrays and objects.
-fn as_text(v: &Value) -> Option<String> {
+fn as_text(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
 /// A boolean, also from `"true"`/`"false"`/`1`/`0`; unknown shapes count as true (a lamp is assumed capable).
-fn as_flag(v: &Value) -> bool {
+fn as_flag(v: &Json) -> bool {
     match v {
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().map(|f| f != 0.0).unwrap_or(true),
-        Value::String(s) => !matches!(s.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().map(|f| f != 0.0).unwrap_or(true),
+        Json::String(s) => !matches!(s.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
         _ => true,
     }
 }
@@ -990,6 +1006,7 @@ fn as_flag(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn ep() -> Endpoint {
         Endpoint::new("http://localhost:8989", "").unwrap()
@@ -1205,6 +1222,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn post_bodies_list_their_fields_in_the_manuals_order() {
+        let r = ep().command(
+            LampCommand::Blink {
+                color: red(),
+                on: Tenths::new(5).unwrap(),
+                off: Tenths::new(5).unwrap(),
+            },
+            None,
+        );
+        assert_eq!(
+            r.body.as_deref(),
+            Some(
+                r#"{"action":"Blink","sender":"innovaphone myApps","eventtype":"Blink","eventname":"Blink","parameter":"{\"color\":{\"RedRgbValue\":100,\"GreenRgbValue\":0,\"BlueRgbValue\":0},\"ontime\":5,\"offtime\":5}"}"#
+            )
+        );
+        assert_eq!(
+            ep().create_initial_priority().body.as_deref(),
+            Some(
+                r#"{"action":"CreateInitialPriority","sender":null,"eventtype":null,"eventname":null,"parameter":"{\"enabled\":true,\"sender\":\"innovaphone myApps\",\"eventtype\":null,\"eventnames\":[],\"IsAlertPriority\":false}"}"#
+            )
+        );
     }
 
     #[test]

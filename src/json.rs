@@ -18,9 +18,10 @@ use serde_json::{Number, Value};
 /// Object members in text order.
 pub type Members = Vec<(String, Json)>;
 
-/// One JSON value.
-#[derive(Debug, Clone)]
+/// One JSON value. Equality compares objects member by member, in order.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Json {
+    #[default]
     Null,
     Bool(bool),
     Number(Number),
@@ -83,6 +84,29 @@ impl Json {
         }
     }
 
+    pub fn as_array(&self) -> Option<&Vec<Json>> {
+        match self {
+            Json::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The member `name` of an object; of several, the last, as JavaScript's `JSON.parse` keeps it. `None`
+    /// for other values. For tolerant reading by path; [`member`] is the strict reader.
+    pub fn get(&self, name: &str) -> Option<&Json> {
+        self.as_object()?
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+
+    /// [`Json::get`], or `Null` when absent: `j.at("a").at("b")` walks a path that may not exist.
+    pub fn at(&self, name: &str) -> &Json {
+        static NULL: Json = Json::Null;
+        self.get(name).unwrap_or(&NULL)
+    }
+
     /// `(name, value)` added at the end of an object (nothing for other values).
     pub fn push(&mut self, name: &str, value: Json) {
         if let Json::Object(m) = self {
@@ -127,8 +151,9 @@ impl From<u8> for Json {
     }
 }
 
-/// Parses a text into a `serde_json::Value` (last value of a repeated member wins, as in `Value`). The wasm
-/// apps parse every `Value` this way, so that they carry one JSON reader instead of two.
+/// Parses a text into a `serde_json::Value` (last value of a repeated member wins, as in `Value`), through the
+/// same reader as [`Json::parse`]. The wasm apps use no `Value` at all (its sorted map is a B-tree, some
+/// 20 KB of wasm); this and the conversions below are for native code and tests.
 pub fn value(text: &str) -> Result<Value, JsonError> {
     Json::parse(text).map(Value::from)
 }
@@ -154,8 +179,8 @@ impl From<Json> for Value {
     }
 }
 
-/// A `serde_json::Value` (the myApps bridge keeps API messages as `Value`s) for writing among ordered
-/// members; its own members come in `Value`'s order.
+/// A `serde_json::Value` as a tree (tests build their inputs with `json!`); its members come in `Value`'s
+/// order.
 impl From<&Value> for Json {
     fn from(v: &Value) -> Json {
         match v {

@@ -1,7 +1,5 @@
 //! The user's myApps calls, from every phone app, and the lamp state they ask for (rule 1).
 
-use std::collections::BTreeMap;
-
 use crate::config::LampSlot;
 use crate::state::{CallEvent, CallInfo, CallKey, CallState, Direction, MyAppsState, Presence};
 
@@ -61,25 +59,43 @@ pub fn call_state_name(slot: Option<LampSlot>) -> &'static str {
 }
 
 /// All calls of all phone apps, keyed by provider and call id.
+///
+/// A `Vec` kept sorted by key, not a `BTreeMap`: it holds at most [`MAX_CALLS`] entries, and the B-tree's
+/// code was some 20 KB of the hidden app's wasm. Sorted, so that equality and iteration order are what the
+/// map gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Calls {
-    map: BTreeMap<CallKey, CallInfo>,
+    map: Vec<(CallKey, CallInfo)>,
+}
+
+/// Sets `key` to `info` in the sorted `map`.
+fn upsert(map: &mut Vec<(CallKey, CallInfo)>, key: CallKey, info: CallInfo) {
+    match map.binary_search_by(|(k, _)| k.cmp(&key)) {
+        Ok(i) => map[i].1 = info,
+        Err(i) => map.insert(i, (key, info)),
+    }
 }
 
 impl Calls {
+    fn find(&self, key: &CallKey) -> Result<usize, usize> {
+        self.map.binary_search_by(|(k, _)| k.cmp(key))
+    }
+
     /// Applies one event; returns true if anything changed.
     pub fn event(&mut self, ev: &CallEvent) -> bool {
         match ev {
             CallEvent::Added(key) => {
-                if self.map.contains_key(key) || self.map.len() >= MAX_CALLS {
+                match self.find(key) {
+                    Err(i) if self.map.len() < MAX_CALLS => {
+                        self.map.insert(i, (key.clone(), CallInfo::default()));
+                        true
+                    }
                     // A repeated `CallAdded` must not wipe what `CallUpdated` already told us.
-                    return false;
+                    _ => false,
                 }
-                self.map.insert(key.clone(), CallInfo::default());
-                true
             }
             CallEvent::Updated(key, info) => {
-                let old = self.map.get(key).copied();
+                let old = self.find(key).ok().map(|i| self.map[i].1);
                 if old.is_none() && self.map.len() >= MAX_CALLS {
                     return false;
                 }
@@ -90,26 +106,33 @@ impl Calls {
                     dir: info.dir.or(base.dir),
                     state: info.state.or(base.state),
                 };
-                self.map.insert(key.clone(), new);
+                upsert(&mut self.map, key.clone(), new);
                 old != Some(new)
             }
-            CallEvent::Removed(key) => self.map.remove(key).is_some(),
+            CallEvent::Removed(key) => match self.find(key) {
+                Ok(i) => {
+                    self.map.remove(i);
+                    true
+                }
+                Err(_) => false,
+            },
         }
     }
 
     /// Replaces every call of `provider` by `calls` (the phone API model lists all calls of a provider).
     pub fn replace_provider(&mut self, provider: &str, calls: &[(String, CallInfo)]) -> bool {
-        let mut new: BTreeMap<CallKey, CallInfo> = self
+        let mut new: Vec<(CallKey, CallInfo)> = self
             .map
             .iter()
             .filter(|(k, _)| k.provider != provider)
-            .map(|(k, v)| (k.clone(), *v))
+            .cloned()
             .collect();
         for (id, info) in calls {
             if new.len() >= MAX_CALLS {
                 break;
             }
-            new.insert(CallKey::new(provider, id), *info);
+            // An id listed twice counts once, with its last state (as the map's `insert` did).
+            upsert(&mut new, CallKey::new(provider, id), *info);
         }
         let changed = new != self.map;
         self.map = new;
@@ -118,14 +141,14 @@ impl Calls {
 
     /// The highest lamp slot any call asks for (ringing > dialing > connected > held).
     pub fn slot(&self) -> Option<LampSlot> {
-        self.map.values().filter_map(|i| call_slot(*i)).min()
+        self.map.iter().filter_map(|(_, i)| call_slot(*i)).min()
     }
 
     /// Calls that are not over yet (the debug dump's `count_calls`).
     pub fn count(&self) -> usize {
         self.map
-            .values()
-            .filter(|i| i.state != Some(CallState::Disconnected))
+            .iter()
+            .filter(|(_, i)| i.state != Some(CallState::Disconnected))
             .count()
     }
 }
@@ -219,6 +242,20 @@ mod tests {
         assert_eq!(c.count(), 2);
         assert!(c.replace_provider("soft", &[]));
         assert_eq!(c.slot(), Some(LampSlot::Held));
+        // A call listed twice is one call, in the state listed last.
+        let twice = vec![
+            (
+                "5".to_string(),
+                info(Some(Direction::Outgoing), CallState::Dialing),
+            ),
+            (
+                "5".to_string(),
+                info(Some(Direction::Outgoing), CallState::Connected),
+            ),
+        ];
+        assert!(c.replace_provider("soft", &twice));
+        assert_eq!(c.count(), 2);
+        assert_eq!(c.slot(), Some(LampSlot::Connected));
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub use presence::{
     PRESENCE_RETRY_BASE_MS, PRESENCE_RETRY_MAX_MS, PRESENCE_TIMEOUT_MS,
 };
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 
 use crate::backoff::Backoff;
@@ -293,7 +293,8 @@ pub struct Connector {
     retry_at: Option<u64>,
     bad_polls: u32,
     last_running: Option<(String, String, String)>,
-    ignored: BTreeSet<(String, String, String)>,
+    /// At most `MAX_IGNORED` entries: a Vec is enough, and a B-tree would cost the hidden app ~5 KB.
+    ignored: Vec<(String, String, String)>,
     /// Since when the hub's state is not known (failed or unusable polls); `None` while polls work.
     hub_unknown_since: Option<u64>,
     last_error: Option<String>,
@@ -353,7 +354,7 @@ impl Connector {
             retry_at: None,
             bad_polls: 0,
             last_running: None,
-            ignored: BTreeSet::new(),
+            ignored: Vec::new(),
             hub_unknown_since: None,
             last_error: None,
             last_lamp: None,
@@ -1214,7 +1215,7 @@ impl Connector {
         if self.ignored.len() >= MAX_IGNORED {
             self.ignored.clear();
         }
-        self.ignored.insert(key);
+        self.ignored.push(key);
         self.out.trace(
             Level::Always,
             &format!("{text}: {} / {} / {}", r.sender, r.eventtype, r.eventname),

@@ -4,11 +4,9 @@
 //! panics: a message that cannot be used comes back as [`Ignored`] with a reason for the trace. Building is
 //! exact: the texts the app posts, field for field as the spec shows them.
 
-use serde_json::{Map, Value};
-
 use super::start::Scheme;
 use super::{clip, scalar, text, truthy};
-use crate::json::{self, Json};
+use crate::json::Json;
 
 /// A message from myApps to the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,25 +36,31 @@ impl std::fmt::Display for Ignored {
 }
 
 /// `ApiUpdate`: `apis` is `{api: {provider: {title, url, info, model}}}`. Kept as JSON: it is read by path
-/// (see [`ApiUpdate::model`]), and a walk over `Value` cannot fail on an unexpected shape.
+/// (see [`ApiUpdate::model`]), and a walk over a [`Json`] tree (`get`, `at`) cannot fail on an unexpected
+/// shape.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ApiUpdate {
-    pub apis: Value,
-    pub default_api_providers: Value,
+    pub apis: Json,
+    pub default_api_providers: Json,
 }
 
 impl ApiUpdate {
-    /// The providers of `api`, in the order of their names.
+    /// The providers of `api`, in the order of their names, each once.
     pub fn providers(&self, api: &str) -> Vec<&str> {
-        match self.apis.get(api) {
-            Some(Value::Object(m)) => m.keys().map(String::as_str).collect(),
+        let mut names: Vec<&str> = match self.apis.get(api) {
+            Some(Json::Object(m)) => m.iter().map(|(k, _)| k.as_str()).collect(),
             _ => Vec::new(),
-        }
+        };
+        // Sorted as a sorted map listed them before: the first provider with a user wins in `own_user`, and
+        // that must not depend on the order myApps happens to write.
+        names.sort_unstable();
+        names.dedup();
+        names
     }
 
     /// The model of `provider` for `api`; `Null` when there is none.
-    pub fn model(&self, api: &str, provider: &str) -> &Value {
-        &self.apis[api][provider]["model"]
+    pub fn model(&self, api: &str, provider: &str) -> &Json {
+        self.apis.at(api).at(provider).at("model")
     }
 
     /// The provider myApps uses for `api` when a request names none.
@@ -75,13 +79,13 @@ pub struct ApiMsg {
     pub consumer: String,
     pub src: Option<String>,
     /// The API's own message (`{"mt":..}`); `Null` when absent.
-    pub msg: Value,
+    pub msg: Json,
 }
 
 impl ApiMsg {
     /// The `mt` of the inner message, or `""`.
     pub fn mt(&self) -> &str {
-        self.msg.get("mt").and_then(Value::as_str).unwrap_or("")
+        self.msg.get("mt").and_then(Json::as_str).unwrap_or("")
     }
 }
 
@@ -133,9 +137,9 @@ impl LoginMsg {
         let Some(raw) = &self.info else {
             return false;
         };
-        let mut info = json::value(raw).unwrap_or(Value::Null);
-        if let Value::String(s) = &info {
-            info = json::value(s).unwrap_or(Value::Null);
+        let mut info = Json::parse(raw).unwrap_or_default();
+        if let Json::String(s) = &info {
+            info = Json::parse(s).unwrap_or_default();
         }
         truthy(info.get("unlicensed"))
     }
@@ -145,7 +149,7 @@ impl LauncherMsg {
     /// Reads one message from myApps. Like `JSON.parse` in the launcher, a field given twice counts with its
     /// last value.
     pub fn parse(text_in: &str) -> Result<LauncherMsg, Ignored> {
-        // Read as a `Json` tree first: `info` must keep its key order (see `LoginMsg`), a `Value` sorts keys.
+        // `info` must keep its key order (see `LoginMsg`): the tree keeps members in text order.
         let tree = Json::parse(text_in).map_err(|_| Ignored("not JSON".into()))?;
         let Json::Object(mut members) = tree else {
             return Err(Ignored(
@@ -160,24 +164,20 @@ impl LauncherMsg {
             infos.push(v.to_text());
             false
         });
-        // The large members are moved out, not cloned out of the map later (a `Value` clone is 1 KB of wasm
-        // for nothing). The last one counts, as with the rest.
+        // The large members are moved out, not cloned later. The last one counts, as with the rest (`get`).
         let mut take = |name: &str| match members.iter().rposition(|(k, _)| k == name) {
-            Some(i) => Value::from(members.swap_remove(i).1),
-            None => Value::Null,
+            Some(i) => members.swap_remove(i).1,
+            None => Json::Null,
         };
         let (msg, apis, default_api_providers) =
             (take("msg"), take("apis"), take("defaultApiProviders"));
-        let w = match Value::from(Json::Object(members)) {
-            Value::Object(w) => w,
-            _ => Map::new(),
-        };
+        let w = Json::Object(members);
         let f = |name: &str| w.get(name);
         let mt = match f("mt") {
-            Some(Value::String(s)) => s.as_str(),
+            Some(Json::String(s)) => s.as_str(),
             _ => return Err(Ignored("no mt".into())),
         };
-        let api_msg = |w: &Map<String, Value>, msg: Value| -> Result<ApiMsg, Ignored> {
+        let api_msg = |w: &Json, msg: Json| -> Result<ApiMsg, Ignored> {
             let api = text(w.get("api"));
             if api.is_empty() {
                 return Err(Ignored(format!("{mt} without api")));
@@ -220,15 +220,24 @@ impl LauncherMsg {
                 Some(l) if !l.trim().is_empty() => LauncherMsg::SetLang(l.trim().to_string()),
                 _ => return Err(Ignored("SetLang without lang".into())),
             },
-            "SetScheme" => match f("scheme").and_then(Value::as_str).and_then(Scheme::parse) {
+            "SetScheme" => match f("scheme").and_then(Json::as_str).and_then(Scheme::parse) {
                 Some(s) => LauncherMsg::SetScheme(s),
                 None => return Err(Ignored("SetScheme without a known scheme".into())),
             },
             "SetArgs" => LauncherMsg::SetArgs(match f("args") {
-                Some(Value::Object(m)) => m
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), scalar(Some(v))?)))
-                    .collect(),
+                Some(Json::Object(m)) => {
+                    // In the message's order; an argument given twice counts once, with its last value.
+                    let mut args: Vec<(String, String)> = Vec::new();
+                    for (k, v) in m.iter().rev() {
+                        if !args.iter().any(|(a, _)| a == k) {
+                            if let Some(v) = scalar(Some(v)) {
+                                args.push((k.clone(), v));
+                            }
+                        }
+                    }
+                    args.reverse();
+                    args
+                }
                 _ => Vec::new(),
             }),
             other => return Err(Ignored(format!("unknown mt \"{}\"", clip(other, 32)))),
@@ -238,7 +247,7 @@ impl LauncherMsg {
 
 /// Every message the app posts: `mt` first, then the fields given, in the spec's order (`api`, `provider`,
 /// `consumer`, `src`, `app`, `challenge`, `msg`).
-fn out(mt: &str, fields: &[(&str, Option<&str>)], msg: Option<&Value>) -> String {
+fn out(mt: &str, fields: &[(&str, Option<&str>)], msg: Option<&Json>) -> String {
     let mut j = Json::object([("mt", mt.into())]);
     for (name, value) in fields {
         if let Some(v) = value {
@@ -246,7 +255,7 @@ fn out(mt: &str, fields: &[(&str, Option<&str>)], msg: Option<&Value>) -> String
         }
     }
     if let Some(msg) = msg {
-        j.push("msg", msg.into());
+        j.push("msg", msg.clone());
     }
     j.to_text()
 }
@@ -267,7 +276,7 @@ pub fn register_api(api: &str) -> String {
 }
 
 /// `{"mt":"ApiRequest","api":A,"provider":P,"src":S,"msg":M}`; `provider` `None` = myApps' default.
-pub fn api_request(api: &str, provider: Option<&str>, src: Option<&str>, msg: &Value) -> String {
+pub fn api_request(api: &str, provider: Option<&str>, src: Option<&str>, msg: &Json) -> String {
     out(
         "ApiRequest",
         &[("api", Some(api)), ("provider", provider), ("src", src)],
@@ -276,7 +285,7 @@ pub fn api_request(api: &str, provider: Option<&str>, src: Option<&str>, msg: &V
 }
 
 /// `{"mt":"ApiResult","api":A,"consumer":C,"src":S,"msg":M}`: the answer as provider of `api`.
-pub fn api_result(api: &str, consumer: &str, src: Option<&str>, msg: &Value) -> String {
+pub fn api_result(api: &str, consumer: &str, src: Option<&str>, msg: &Json) -> String {
     out(
         "ApiResult",
         &[
@@ -306,6 +315,10 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn j(v: serde_json::Value) -> Json {
+        Json::from(&v)
+    }
+
     #[test]
     fn builders_write_the_spec_texts() {
         assert_eq!(alive(), r#"{"mt":"Alive"}"#);
@@ -318,15 +331,15 @@ mod tests {
             r#"{"mt":"RegisterApi","api":"com.innovaphone.phoneinfo"}"#
         );
         assert_eq!(
-            api_request("A", Some("@client"), Some("7"), &json!({"mt":"X"})),
+            api_request("A", Some("@client"), Some("7"), &j(json!({"mt":"X"}))),
             r#"{"mt":"ApiRequest","api":"A","provider":"@client","src":"7","msg":{"mt":"X"}}"#
         );
         assert_eq!(
-            api_request("A", None, None, &json!({})),
+            api_request("A", None, None, &j(json!({}))),
             r#"{"mt":"ApiRequest","api":"A","msg":{}}"#
         );
         assert_eq!(
-            api_result("A", "phone", Some("s"), &json!({"mt":"XResult"})),
+            api_result("A", "phone", Some("s"), &j(json!({"mt":"XResult"}))),
             r#"{"mt":"ApiResult","api":"A","consumer":"phone","src":"s","msg":{"mt":"XResult"}}"#
         );
         assert_eq!(
@@ -357,6 +370,25 @@ mod tests {
         assert_eq!(
             reason(r#"{"mt":"Action","type":"ShowApp"}"#),
             r#"unknown mt "Action""#
+        );
+    }
+
+    #[test]
+    fn a_field_given_twice_counts_with_its_last_value() {
+        let t = r#"{"mt":"ApiUpdate","apis":{"A":{"p":{"model":{"x":1}},"o":{},"p":{"model":{"x":2}}}}}"#;
+        let Ok(LauncherMsg::ApiUpdate(u)) = LauncherMsg::parse(t) else {
+            panic!("unreadable ApiUpdate")
+        };
+        assert_eq!(u.providers("A"), ["o", "p"]);
+        assert_eq!(u.model("A", "p").get("x"), Some(&Json::from(2u64)));
+        assert_eq!(u.model("A", "o"), &Json::Null);
+        assert_eq!(u.model("B", "p"), &Json::Null);
+        assert_eq!(
+            LauncherMsg::parse(r#"{"mt":"SetArgs","args":{"b":"1","a":"2","b":"3"}}"#),
+            Ok(LauncherMsg::SetArgs(vec![
+                ("a".into(), "2".into()),
+                ("b".into(), "3".into())
+            ]))
         );
     }
 

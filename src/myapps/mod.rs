@@ -22,7 +22,7 @@ pub use launcher::{ApiMsg, ApiUpdate, Ignored, LauncherMsg, LoginMsg};
 pub use session::{Action, AppSession, SendError, SessionEvent};
 pub use start::{Scheme, StartParams};
 
-use serde_json::Value;
+use crate::json::Json;
 
 /// The call events API the hidden app provides (myApps starts the app when calls happen).
 pub const API_PHONEINFO: &str = "com.innovaphone.phoneinfo";
@@ -37,10 +37,10 @@ pub const API_AUTOSTART: &str = "com.innovaphone.autostart";
 
 /// A JSON scalar as text: ids come as numbers from one sender and as strings from another, and both must key
 /// the same call. Integral floats (`1.0`) read as `1`. Anything else (null, bool, array, object) is `None`.
-pub(crate) fn scalar(v: Option<&Value>) -> Option<String> {
+pub(crate) fn scalar(v: Option<&Json>) -> Option<String> {
     match v? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(if let Some(i) = n.as_i64() {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(if let Some(i) = n.as_i64() {
             i.to_string()
         } else if let Some(u) = n.as_u64() {
             u.to_string()
@@ -56,20 +56,20 @@ pub(crate) fn scalar(v: Option<&Value>) -> Option<String> {
 }
 
 /// [`scalar`] or `""`: for display fields where absent and empty mean the same.
-pub(crate) fn text(v: Option<&Value>) -> String {
+pub(crate) fn text(v: Option<&Json>) -> String {
     scalar(v).unwrap_or_default()
 }
 
 /// JavaScript truthiness, as the SDK tests flags like `ok` and `info.unlicensed`: `true`, a non-zero number,
 /// or a non-empty string; except that the strings `"false"` and `"0"` are false here, since a sender writing
 /// them surely means false.
-pub(crate) fn truthy(v: Option<&Value>) -> bool {
+pub(crate) fn truthy(v: Option<&Json>) -> bool {
     match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
-        Some(Value::String(s)) => !matches!(s.trim(), "" | "false" | "0"),
-        Some(Value::Array(_)) | Some(Value::Object(_)) => true,
-        Some(Value::Null) | None => false,
+        Some(Json::Bool(b)) => *b,
+        Some(Json::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Some(Json::String(s)) => !matches!(s.trim(), "" | "false" | "0"),
+        Some(Json::Array(_)) | Some(Json::Object(_)) => true,
+        Some(Json::Null) | None => false,
     }
 }
 
@@ -85,6 +85,14 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn scalar(v: Option<&serde_json::Value>) -> Option<String> {
+        super::scalar(v.map(Json::from).as_ref())
+    }
+
+    fn truthy(v: Option<&serde_json::Value>) -> bool {
+        super::truthy(v.map(Json::from).as_ref())
+    }
 
     #[test]
     fn ids_read_the_same_as_number_or_string() {

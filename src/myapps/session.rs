@@ -17,11 +17,9 @@
 
 use std::collections::VecDeque;
 
-use serde_json::Value;
-
 use super::launcher::{self, LoginMsg};
 use super::{scalar, truthy};
-use crate::json::{self, Json};
+use crate::json::Json;
 use crate::proto;
 
 /// First reconnect delay.
@@ -136,19 +134,19 @@ pub struct AppSession {
 }
 
 /// A handshake reply (`AppChallengeResult`, `AppLoginResult`), or any other message while connected.
-struct Reply(Value);
+struct Reply(Json);
 
 impl Reply {
     fn parse(text: &str) -> Option<Reply> {
-        json::value(text).ok().map(Reply)
+        Json::parse(text).ok().map(Reply)
     }
 
-    fn get(&self, name: &str) -> Option<&Value> {
+    fn get(&self, name: &str) -> Option<&Json> {
         self.0.get(name)
     }
 
     fn mt(&self) -> &str {
-        self.get("mt").and_then(Value::as_str).unwrap_or("")
+        self.get("mt").and_then(Json::as_str).unwrap_or("")
     }
 }
 
@@ -372,20 +370,29 @@ impl AppSession {
         if !self.is_connected() {
             return Err(SendError::NotConnected);
         }
-        let Ok(Value::Object(mut m)) = json::value(json) else {
+        let Ok(mut m @ Json::Object(_)) = Json::parse(json) else {
             return Err(SendError::NotAnObject);
         };
-        m.entry("api")
-            .or_insert_with(|| Value::String(proto::API.to_string()));
+        // The members stay in the caller's order (the apps' own messages, from `proto`, have no field twice);
+        // a missing `api` goes first, where the service's messages have it, a fresh `src` last.
+        if m.get("api").is_none() {
+            if let Json::Object(members) = &mut m {
+                members.insert(0, ("api".to_string(), proto::API.into()));
+            }
+        }
         let src = match scalar(m.get("src")) {
             Some(s) => s,
             None => {
                 let s = self.next_src();
-                m.insert("src".to_string(), Value::String(s.clone()));
+                // A `src` that is no scalar (null, an object) is replaced, not given twice.
+                if let Json::Object(members) = &mut m {
+                    members.retain(|(k, _)| k != "src");
+                }
+                m.push("src", s.as_str().into());
                 s
             }
         };
-        let text = Value::Object(m).to_string();
+        let text = m.to_text();
         if text.len() > proto::MAX_MESSAGE_LEN {
             return Err(SendError::TooLarge);
         }
