@@ -8,6 +8,7 @@
 pub mod backoff;
 pub mod config;
 pub mod config_app;
+pub mod connector_app;
 pub mod engine;
 pub mod hub;
 pub mod i18n;

@@ -1,6 +1,7 @@
 //! Driver of the hidden app `innovaphone-kuando`: connects the myApps launcher (postMessage), the app
-//! websocket ([`AppSession`]), the engine ([`Connector`]), `fetch` and one timer. It decides nothing: every
-//! event goes into a state machine, every action that comes out is carried out. No UI, no CSS.
+//! websocket ([`Link`]), the app model ([`ConnectorApp`], which holds the engine), `fetch`, `sendBeacon` and
+//! one timer. It decides nothing: every event goes into a state machine, every action that comes out is
+//! carried out. No UI, no CSS.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -13,31 +14,23 @@ use web_sys::{Event, Window};
 use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
 use super::{clock, console, http, parent, timer::Wakeup};
-use crate::engine::{Action, Connector, RequestId};
-use crate::hub::{Method, Outcome};
-use crate::myapps::session::{AppSession, SessionEvent};
-use crate::myapps::{self as ma, launcher, LauncherMsg, StartParams};
-use crate::proto::{self, Envelope, License, Request, Response};
-use crate::trace::{self, App};
+use crate::connector_app::{Action, ConnectorApp};
+use crate::engine::RequestId;
+use crate::hub::Outcome;
+use crate::myapps::session::AppSession;
+use crate::myapps::StartParams;
+use crate::proto::Envelope;
 
 struct Driver {
     window: Window,
     link: Link,
-    engine: Connector,
+    app: ConnectorApp,
     wake: Wakeup,
-    /// The own user's SIP name, once myApps told (from the `@client` model).
-    own_sip: Option<String>,
-    /// Shutting down: hub requests go out with `sendBeacon`, which survives the page.
-    unloading: bool,
     _listeners: Vec<Closure<dyn FnMut(Event)>>,
     _on_message: Option<Closure<dyn FnMut(Event)>>,
 }
 
 type Shared = Rc<RefCell<Driver>>;
-
-fn log(text: &str) {
-    console::log(&trace::line(App::Connector, text, &[]));
-}
 
 /// Entry point, called by `innovaphone-kuando.js` with `window`.
 #[wasm_bindgen(js_name = startConnector)]
@@ -45,17 +38,11 @@ pub fn start_connector(window: Window) {
     let search = window.location().search().unwrap_or_default();
     let start = StartParams::parse(&search);
     let ws_url = start.ws_url().unwrap_or_default();
-    log(&format!(
-        "start.url={} start.originalUrl={}",
-        ws_url, start.original_url
-    ));
     let shared: Shared = Rc::new(RefCell::new(Driver {
         window: window.clone(),
         link: Link::new(AppSession::new(&ws_url, &start.name)),
-        engine: Connector::new(),
+        app: ConnectorApp::new(&start),
         wake: Wakeup::default(),
-        own_sip: None,
-        unloading: false,
         _listeners: Vec::new(),
         _on_message: None,
     }));
@@ -77,17 +64,9 @@ pub fn start_connector(window: Window) {
         d._on_message = Some(listener);
         d._listeners.push(on_unload);
         if ws_url.is_empty() {
-            log("no start url: not running inside myApps");
+            // Outside myApps there is no app websocket to open (the app model traces why).
             d.link.session.close(clock::now_ms());
         }
-    }
-    for text in [
-        launcher::alive(),
-        launcher::consume_api(ma::API_CLIENT),
-        launcher::consume_api(ma::API_PHONE),
-        launcher::register_api(ma::API_PHONEINFO),
-    ] {
-        parent::post(&window, &text);
     }
     pump(&shared);
     // Lives as long as the page; every closure holds only a weak reference.
@@ -95,39 +74,10 @@ pub fn start_connector(window: Window) {
 }
 
 fn on_parent(shared: &Shared, text: &str) {
-    {
-        let mut d = shared.borrow_mut();
-        let d = &mut *d;
-        let now = clock::now_ms();
-        match LauncherMsg::parse(text) {
-            Ok(LauncherMsg::Login(login)) => d.link.session.handle_login(now, &login),
-            Ok(LauncherMsg::ApiUpdate(update)) => {
-                if let Some(user) = ma::own_user(&update) {
-                    if d.own_sip.as_deref() != Some(user.sip.as_str()) && !user.sip.is_empty() {
-                        let req = ma::subscribe_presence(&user.sip, None);
-                        parent::post(&d.window, &req);
-                        d.own_sip = Some(user.sip);
-                    }
-                }
-                for p in ma::phone_calls(&update) {
-                    d.engine.handle_phone_calls(now, &p.provider, p.calls);
-                }
-            }
-            Ok(LauncherMsg::ApiRequest(req)) => {
-                if let Some(ev) = ma::call_event(&req) {
-                    d.engine.handle_call(now, ev);
-                }
-            }
-            Ok(LauncherMsg::ApiResult(res)) => {
-                if let Some(sip) = d.own_sip.clone() {
-                    if let Some(p) = ma::presence_update(&res, &sip) {
-                        d.engine.handle_own_presence(now, p);
-                    }
-                }
-            }
-            Ok(_) | Err(_) => {}
-        }
-    }
+    shared
+        .borrow_mut()
+        .app
+        .handle_launcher(clock::now_ms(), text);
     pump(shared);
 }
 
@@ -140,11 +90,10 @@ fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
 }
 
 fn on_hub(shared: &Shared, id: RequestId, outcome: Outcome) {
-    {
-        let mut d = shared.borrow_mut();
-        d.engine
-            .handle_hub_result(clock::now_ms(), id, outcome, clock::jitter());
-    }
+    shared
+        .borrow_mut()
+        .app
+        .handle_hub_result(clock::now_ms(), id, outcome, clock::jitter());
     pump(shared);
 }
 
@@ -154,20 +103,13 @@ fn on_wake(shared: &Shared) {
         let now = clock::now_ms();
         d.wake.fired();
         d.link.session.handle_timeout(now);
-        d.engine.handle_timeout(now);
+        d.app.handle_timeout(now);
     }
     pump(shared);
 }
 
 fn on_unload(shared: &Shared) {
-    {
-        let mut d = shared.borrow_mut();
-        if d.unloading {
-            return;
-        }
-        d.unloading = true;
-        d.engine.handle_shutdown(clock::now_ms());
-    }
+    shared.borrow_mut().app.handle_shutdown(clock::now_ms());
     pump(shared);
 }
 
@@ -187,18 +129,18 @@ fn pump(shared: &Shared) {
         let now = clock::now_ms();
         for e in d.link.drain(now, &d.window, &on_socket) {
             busy = true;
-            session_event(d, now, e);
+            d.app.handle_session(now, e);
         }
-        while let Some(a) = d.engine.poll_action() {
+        while let Some(a) = d.app.poll_action() {
             busy = true;
-            engine_action(d, &weak, a);
+            carry_out(d, &weak, a);
         }
         if !busy {
             break;
         }
     }
     let now = clock::now_ms();
-    let deadline = crate::earliest(d.link.session.poll_timeout(), d.engine.poll_timeout());
+    let deadline = crate::earliest(d.link.session.poll_timeout(), d.app.poll_timeout());
     let w = weak.clone();
     d.wake.set(deadline, now, move || {
         if let Some(s) = w.upgrade() {
@@ -207,83 +149,22 @@ fn pump(shared: &Shared) {
     });
 }
 
-fn send_service(d: &mut Driver, req: Request) -> bool {
-    let text = Envelope::new(None, req).to_json();
-    match d.link.session.send_api(clock::now_ms(), &text) {
-        Ok(_) => true,
-        Err(e) => {
-            log(&format!("not sent to the app service: {e}"));
-            false
-        }
-    }
-}
-
-fn session_event(d: &mut Driver, now: u64, e: SessionEvent) {
-    match e {
-        SessionEvent::Connected => {
-            log("Instance Connected");
-            d.engine.handle_service(now, true);
-            send_service(d, Request::GetLicense);
-            send_service(d, Request::GetConfig);
-        }
-        SessionEvent::Disconnected => d.engine.handle_service(now, false),
-        SessionEvent::Unlicensed => d.engine.handle_license(now, License::None),
-        SessionEvent::LoginFailed(why) => log(&format!("login failed: {why}")),
-        SessionEvent::Message(t) => match proto::parse_response(&t) {
-            Ok(env) => service_message(d, now, env.msg),
-            Err(e) => log(&e),
-        },
-    }
-}
-
-fn service_message(d: &mut Driver, now: u64, msg: Response) {
-    match msg {
-        Response::GetConfigResult { config, error } => {
-            if let Some(e) = &error {
-                log(&format!(
-                    "settings not loaded ({}): using the defaults",
-                    e.code.as_str()
-                ));
-            }
-            d.engine.handle_config(now, config.unwrap_or_default());
-        }
-        Response::ConfigChanged { config } => d.engine.handle_config(now, config),
-        Response::GetLicenseResult { license, error } => {
-            // The service logged this user in, so the PBX found a license: if the service cannot tell
-            // which one, the basic license is the safe reading.
-            if let Some(e) = &error {
-                log(&format!("license not known ({})", e.code.as_str()));
-            }
-            d.engine
-                .handle_license(now, license.unwrap_or(License::Connector));
-        }
-        Response::SetPresenceResult { error } => {
-            d.engine.handle_presence_result(
-                now,
-                error.map_or(Ok(()), |e| Err(format!("{}: {}", e.code.as_str(), e.text))),
-            );
-        }
-        Response::SetConfigResult { .. } => {}
-        Response::Error { error } => log(&format!("app service error: {}", error.code.as_str())),
-    }
-}
-
-fn engine_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
+fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
+    let now = clock::now_ms();
     match a {
+        Action::PostToParent(t) => parent::post(&d.window, &t),
+        Action::Login(login) => d.link.session.handle_login(now, &login),
+        Action::Service(req) => {
+            let text = Envelope::new(None, req.clone()).to_json();
+            if let Err(e) = d.link.session.send_api(now, &text) {
+                d.app.handle_send_failed(now, &req, &e.to_string());
+            }
+        }
         Action::Hub {
             id,
             request,
             timeout_ms,
         } => {
-            if d.unloading && request.method == Method::Post {
-                // The page is going away: a beacon is the one request the browser still delivers.
-                let body = request.body.clone().unwrap_or_default();
-                let _ = d
-                    .window
-                    .navigator()
-                    .send_beacon_with_opt_str(&request.url, Some(&body));
-                return;
-            }
             let w = weak.clone();
             let timeout = u32::try_from(timeout_ms).unwrap_or(u32::MAX);
             wasm_bindgen_futures::spawn_local(async move {
@@ -293,21 +174,13 @@ fn engine_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
                 }
             });
         }
-        Action::SetPresence(p) => {
-            let now = clock::now_ms();
-            let sent = send_service(
-                d,
-                Request::SetPresence {
-                    activity: p.activity,
-                    note: p.note,
-                },
-            );
-            if !sent {
-                d.engine
-                    .handle_presence_result(now, Err("not connected to the app service".into()));
-            }
+        Action::Beacon(request) => {
+            let body = request.body.unwrap_or_default();
+            let _ = d
+                .window
+                .navigator()
+                .send_beacon_with_opt_str(&request.url, Some(&body));
         }
         Action::Trace(line) => console::log(&line),
-        Action::Status(_) => {}
     }
 }

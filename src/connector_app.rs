@@ -1,0 +1,415 @@
+//! The hidden app (`innovaphone-kuando`) as a sans-IO model around the engine: what it tells myApps at
+//! start, what it makes of launcher messages and app-service messages, and how its engine's actions travel.
+//! The driver (`web::connector_main`) only moves texts and carries out [`Action`]s.
+
+use std::collections::VecDeque;
+
+use crate::engine::{self, Connector, HubOutcome, RequestId};
+use crate::hub::{HubRequest, Method};
+use crate::myapps::session::SessionEvent;
+use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
+use crate::proto::{self, License, Request, Response};
+use crate::trace::{self, App};
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `postMessage` this text to myApps.
+    PostToParent(String),
+    /// Hand this `Login` to the app websocket session.
+    Login(LoginMsg),
+    /// Send this request to the app service; report a failed send with [`ConnectorApp::handle_send_failed`].
+    Service(Request),
+    /// Send this hub request, abort it after `timeout_ms`, hand the outcome back with `id`.
+    Hub {
+        id: RequestId,
+        request: HubRequest,
+        timeout_ms: u64,
+    },
+    /// The page is going away: send this POST with `navigator.sendBeacon`, the one request a browser still
+    /// delivers after the page is gone (no answer comes back).
+    Beacon(HubRequest),
+    /// A complete trace line (prefixed, redacted).
+    Trace(String),
+}
+
+/// The hidden app.
+#[derive(Debug)]
+pub struct ConnectorApp {
+    engine: Connector,
+    /// The own user's SIP name, once myApps told (the `@client` model); presence is subscribed once per user.
+    own_sip: Option<String>,
+    unloading: bool,
+    actions: VecDeque<Action>,
+}
+
+impl ConnectorApp {
+    /// Starts: the start-up trace, then `Alive`, the two APIs it consumes and the one it provides.
+    pub fn new(start: &StartParams) -> ConnectorApp {
+        let mut app = ConnectorApp {
+            engine: Connector::new(),
+            own_sip: None,
+            unloading: false,
+            actions: VecDeque::new(),
+        };
+        let ws = start.ws_url().unwrap_or_default();
+        app.trace(&format!(
+            "start.url={ws} start.originalUrl={}",
+            start.original_url
+        ));
+        if ws.is_empty() {
+            app.trace("no start url: not running inside myApps");
+        }
+        for text in [
+            launcher::alive(),
+            launcher::consume_api(ma::API_CLIENT),
+            launcher::consume_api(ma::API_PHONE),
+            launcher::register_api(ma::API_PHONEINFO),
+        ] {
+            app.actions.push_back(Action::PostToParent(text));
+        }
+        app
+    }
+
+    /// The engine, for its status.
+    pub fn engine(&self) -> &Connector {
+        &self.engine
+    }
+
+    fn trace(&mut self, text: &str) {
+        self.actions
+            .push_back(Action::Trace(trace::line(App::Connector, text, &[])));
+    }
+
+    /// A message from myApps (the launcher). Unusable messages are ignored: myApps also sends messages meant
+    /// for other apps' concerns.
+    pub fn handle_launcher(&mut self, now_ms: u64, text: &str) {
+        match LauncherMsg::parse(text) {
+            Ok(LauncherMsg::Login(login)) => self.actions.push_back(Action::Login(login)),
+            Ok(LauncherMsg::ApiUpdate(update)) => {
+                if let Some(user) = ma::own_user(&update) {
+                    if !user.sip.is_empty() && self.own_sip.as_deref() != Some(user.sip.as_str()) {
+                        let req = ma::subscribe_presence(&user.sip, None);
+                        self.actions.push_back(Action::PostToParent(req));
+                        self.own_sip = Some(user.sip);
+                    }
+                }
+                for p in ma::phone_calls(&update) {
+                    self.engine.handle_phone_calls(now_ms, &p.provider, p.calls);
+                }
+            }
+            Ok(LauncherMsg::ApiRequest(req)) => {
+                if let Some(ev) = ma::call_event(&req) {
+                    self.engine.handle_call(now_ms, ev);
+                }
+            }
+            Ok(LauncherMsg::ApiResult(res)) => {
+                let presence = self
+                    .own_sip
+                    .as_deref()
+                    .and_then(|sip| ma::presence_update(&res, sip));
+                if let Some(p) = presence {
+                    self.engine.handle_own_presence(now_ms, p);
+                }
+            }
+            Ok(_) | Err(_) => {}
+        }
+    }
+
+    /// What the app websocket session reported.
+    pub fn handle_session(&mut self, now_ms: u64, ev: SessionEvent) {
+        match ev {
+            SessionEvent::Connected => {
+                self.trace("Instance Connected");
+                self.engine.handle_service(now_ms, true);
+                self.actions.push_back(Action::Service(Request::GetLicense));
+                self.actions.push_back(Action::Service(Request::GetConfig));
+            }
+            SessionEvent::Disconnected => self.engine.handle_service(now_ms, false),
+            SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
+            SessionEvent::LoginFailed(why) => self.trace(&format!("login failed: {why}")),
+            SessionEvent::Message(t) => match proto::parse_response(&t) {
+                Ok(env) => self.service_message(now_ms, env.msg),
+                Err(e) => self.trace(&e),
+            },
+        }
+    }
+
+    fn service_message(&mut self, now_ms: u64, msg: Response) {
+        match msg {
+            Response::GetConfigResult { config, error } => {
+                if let Some(e) = &error {
+                    self.trace(&format!(
+                        "settings not loaded ({}): using the defaults",
+                        e.code.as_str()
+                    ));
+                }
+                self.engine
+                    .handle_config(now_ms, config.unwrap_or_default());
+            }
+            Response::ConfigChanged { config } => self.engine.handle_config(now_ms, config),
+            Response::GetLicenseResult { license, error } => {
+                // The service logged this user in, so the PBX found a license: if the service cannot tell
+                // which one, the basic license is the safe reading.
+                if let Some(e) = &error {
+                    self.trace(&format!("license not known ({})", e.code.as_str()));
+                }
+                self.engine
+                    .handle_license(now_ms, license.unwrap_or(License::Connector));
+            }
+            Response::SetPresenceResult { error } => self.engine.handle_presence_result(
+                now_ms,
+                error.map_or(Ok(()), |e| Err(format!("{}: {}", e.code.as_str(), e.text))),
+            ),
+            Response::SetConfigResult { .. } => {}
+            Response::Error { error } => {
+                self.trace(&format!("app service error: {}", error.code.as_str()))
+            }
+        }
+    }
+
+    /// A request could not be sent to the service (not connected).
+    pub fn handle_send_failed(&mut self, now_ms: u64, req: &Request, why: &str) {
+        self.trace(&format!("not sent to the app service: {why}"));
+        if matches!(req, Request::SetPresence { .. }) {
+            self.engine
+                .handle_presence_result(now_ms, Err(why.to_string()));
+        }
+    }
+
+    pub fn handle_hub_result(
+        &mut self,
+        now_ms: u64,
+        id: RequestId,
+        outcome: HubOutcome,
+        jitter: u32,
+    ) {
+        self.engine.handle_hub_result(now_ms, id, outcome, jitter);
+    }
+
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.engine.handle_timeout(now_ms);
+    }
+
+    /// The page is being unloaded: `Logout` and presence restore go out now, hub POSTs as beacons.
+    pub fn handle_shutdown(&mut self, now_ms: u64) {
+        if !self.unloading {
+            self.unloading = true;
+            self.engine.handle_shutdown(now_ms);
+        }
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        loop {
+            if let Some(a) = self.actions.pop_front() {
+                return Some(a);
+            }
+            let a = match self.engine.poll_action()? {
+                engine::Action::Hub {
+                    id,
+                    request,
+                    timeout_ms,
+                } => match (self.unloading, request.method) {
+                    (true, Method::Post) => Action::Beacon(request),
+                    // A GET after unload would get no answer that anybody reads.
+                    (true, Method::Get) => continue,
+                    (false, _) => Action::Hub {
+                        id,
+                        request,
+                        timeout_ms,
+                    },
+                },
+                engine::Action::SetPresence(p) => Action::Service(Request::SetPresence {
+                    activity: p.activity,
+                    note: p.note,
+                }),
+                engine::Action::Trace(line) => Action::Trace(line),
+                engine::Action::Status(_) => continue,
+            };
+            return Some(a);
+        }
+    }
+
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.engine.poll_timeout()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::proto::{Envelope, ErrorCode, ServiceError};
+
+    fn start() -> ConnectorApp {
+        ConnectorApp::new(&StartParams::parse(
+            "?name=kuando&url=https%3A%2F%2Fap%2Fdom%2Finst%2Finnovaphone-kuando&originalUrl=x",
+        ))
+    }
+
+    fn drain(app: &mut ConnectorApp) -> Vec<Action> {
+        std::iter::from_fn(|| app.poll_action()).collect()
+    }
+
+    fn posted(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::PostToParent(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const UPDATE: &str = r#"{"mt":"ApiUpdate","apis":{"com.innovaphone.client":{"@client":{"model":{"user":{"sip":"alice","guid":"g","dn":"Alice"}}}},"com.innovaphone.phone":{"softphone":{"model":{"calls":[{"id":1,"dir":"i","state":"Alerting"}]}}}}}"#;
+
+    #[test]
+    fn start_announces_itself_and_its_apis_and_traces_the_start_url() {
+        let mut app = start();
+        let a = drain(&mut app);
+        assert!(
+            matches!(&a[0], Action::Trace(t) if t == "kuando-log: start.url=wss://ap/dom/inst start.originalUrl=x")
+        );
+        assert_eq!(
+            posted(&a),
+            [
+                launcher::alive(),
+                launcher::consume_api(ma::API_CLIENT),
+                launcher::consume_api(ma::API_PHONE),
+                launcher::register_api(ma::API_PHONEINFO),
+            ]
+        );
+    }
+
+    #[test]
+    fn presence_is_subscribed_once_per_user_and_calls_reach_the_engine() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, UPDATE);
+        let a = drain(&mut app);
+        assert_eq!(posted(&a), [ma::subscribe_presence("alice", None)]);
+        assert_eq!(app.engine().status().calls, 1);
+        app.handle_launcher(1, UPDATE);
+        assert!(posted(&drain(&mut app)).is_empty(), "subscribed again");
+        // Noise from myApps is ignored.
+        app.handle_launcher(2, "not json");
+        app.handle_launcher(2, r#"{"mt":"SomethingElse"}"#);
+        assert!(drain(&mut app).is_empty());
+    }
+
+    #[test]
+    fn a_login_goes_to_the_session() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(
+            0,
+            r#"{"mt":"Login","src":"1","app":"a","sip":"alice","pbxObj":"kuando","digest":"d"}"#,
+        );
+        assert!(matches!(&drain(&mut app)[..], [Action::Login(l)] if l.sip == "alice"));
+    }
+
+    #[test]
+    fn once_connected_it_asks_for_license_and_settings_and_falls_back_safely() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_session(0, SessionEvent::Connected);
+        let a = drain(&mut app);
+        assert!(a.contains(&Action::Service(Request::GetLicense)));
+        assert!(a.contains(&Action::Service(Request::GetConfig)));
+        assert!(a.contains(&Action::Trace("kuando-log: Instance Connected".into())));
+        let err = ServiceError {
+            code: ErrorCode::Database,
+            text: "db down".into(),
+            fields: vec![],
+        };
+        let msg = |r: Response| Envelope::new(Some("1".into()), r).to_json();
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetLicenseResult {
+                license: None,
+                error: Some(err.clone()),
+            })),
+        );
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetConfigResult {
+                config: None,
+                error: Some(err),
+            })),
+        );
+        let status = app.engine().status();
+        assert_eq!(status.license, Some(License::Connector));
+        assert_eq!(
+            status.hub_url.as_deref(),
+            Some(Config::default().hub_url.as_str())
+        );
+    }
+
+    #[test]
+    fn unlicensed_stops_the_engine() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_session(0, SessionEvent::Unlicensed);
+        assert_eq!(app.engine().status().license, Some(License::None));
+        assert!(!app.engine().status().running);
+    }
+
+    #[test]
+    fn after_unload_hub_posts_go_out_as_beacons() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_session(0, SessionEvent::Connected);
+        let msg = |r: Response| Envelope::new(None, r).to_json();
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetLicenseResult {
+                license: Some(License::Connector),
+                error: None,
+            })),
+        );
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetConfigResult {
+                config: Some(Config::default()),
+                error: None,
+            })),
+        );
+        // Let the engine reach the hub: answer its probe.
+        let mut now = 0;
+        let mut connected = false;
+        for _ in 0..20 {
+            for a in drain(&mut app) {
+                if let Action::Hub { id, request, .. } = a {
+                    let body = if request.url.contains("currentpresence") {
+                        r#"{"runningcommand":null}"#
+                    } else if request.url.contains("busylightdevices") {
+                        r#"[{"ModelName":"x"}]"#
+                    } else {
+                        r#"{"response":"OK"}"#
+                    };
+                    connected = true;
+                    app.handle_hub_result(
+                        now,
+                        id,
+                        HubOutcome::Answer {
+                            status: 200,
+                            body: body.as_bytes().to_vec(),
+                        },
+                        0,
+                    );
+                }
+            }
+            now += 100;
+            app.handle_timeout(now);
+        }
+        assert!(connected);
+        drain(&mut app);
+        app.handle_shutdown(now);
+        let a = drain(&mut app);
+        assert!(
+            a.iter().any(|a| matches!(a, Action::Beacon(r) if r.body.as_deref().is_some_and(|b| b.contains("Logout")))),
+            "{a:?}"
+        );
+        assert!(!a.iter().any(|a| matches!(a, Action::Hub { .. })));
+    }
+}
