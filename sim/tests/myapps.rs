@@ -1060,3 +1060,30 @@ async fn options_are_checked() {
     .await;
     assert!(e.contains("bob"), "{e}");
 }
+
+#[tokio::test]
+async fn app_console_lines_appear_in_the_log_like_myapps_shows_them() {
+    let sim = start().await;
+    let mut client = Client::open(&sim, "alice").await;
+    client
+        .raw(json!({"t": "console", "frame": "hidden", "text": "kuando-log: Instance Connected"}))
+        .await;
+    client
+        .raw(json!({"t": "console", "frame": "nope", "text": "from nowhere"}))
+        .await;
+    // The launcher's messages are handled in order: once a later post is answered, the lines are logged.
+    client.post("hidden", json!({"mt": "Alive"})).await;
+    let log = loop {
+        let s = state(&sim).await;
+        let log = s["log"].as_array().cloned().unwrap_or_default();
+        if log.iter().any(|e| e["text"] == "{\"mt\":\"Alive\"}") {
+            break log;
+        }
+        tokio::task::yield_now().await;
+    };
+    let console: Vec<&Value> = log.iter().filter(|e| e["via"] == "console").collect();
+    assert_eq!(console.len(), 1, "{console:?}");
+    assert_eq!(console[0]["peer"], "hidden");
+    assert_eq!(console[0]["user"], "alice");
+    assert_eq!(console[0]["text"], "kuando-log: Instance Connected");
+}

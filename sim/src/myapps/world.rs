@@ -688,8 +688,9 @@ impl World {
         self.push_views();
     }
 
-    /// A text frame from a launcher page: `{"t":"msg","frame":F,"data":D}` (an app posted D) or
-    /// `{"t":"reset","frame":F}` (the page is (re)loading the iframe: a new app instance).
+    /// A text frame from a launcher page: `{"t":"msg","frame":F,"data":D}` (an app posted D),
+    /// `{"t":"console","frame":F,"text":T}` (the app wrote T to its console) or `{"t":"reset","frame":F}` (the
+    /// page is (re)loading the iframe: a new app instance).
     pub(crate) fn on_launcher(&mut self, sid: u64, raw: &str) {
         let Some(user) = self.sessions.get(&sid).map(|s| s.user.clone()) else {
             return;
@@ -703,6 +704,11 @@ impl World {
             (Some("msg"), Some(obj)) => {
                 let data = v.get("data").cloned().unwrap_or(Value::Null);
                 self.on_frame_msg(sid, &user, obj, &data);
+            }
+            (Some("console"), Some(obj)) => {
+                // A line the app wrote to its console, as myApps shows an app's console in its log.
+                let text = v.get("text").and_then(Value::as_str).unwrap_or("");
+                self.log(Some(&user), "console", obj.frame, "note", text);
             }
             (Some("reset"), Some(obj)) => {
                 if let Some(f) = self

@@ -173,10 +173,39 @@
     const f = (frames[info.frame] = { info, iframe, status: 0 });
     iframe.src = info.src;
     (info.hidden ? $("hidden-host") : $("config-host")).append(iframe);
+    captureConsole(info.frame, iframe);
     if (!info.hidden) $("config-title").textContent = info.title;
     fetch(info.src.split("?")[0], { method: "HEAD", cache: "no-store" })
       .then((r) => { f.status = r.status; render(); })
       .catch(() => { f.status = -1; render(); });
+  }
+
+  // myApps shows an app's console in its log. The app frames are served from this page's origin, so the page
+  // may wrap their console: as soon as a frame's own document is live (before its wasm has started), each
+  // console line also goes to the simulator, which logs it. The apps stay unaware of the simulator.
+  function captureConsole(name, iframe) {
+    const started = Date.now();
+    const tryHook = () => {
+      let win = null;
+      try {
+        win = iframe.contentWindow;
+        if (!win || !win.location.pathname.endsWith(".htm")) win = null;
+      } catch (_) { win = null; }
+      if (!win) {
+        if (iframe.isConnected && Date.now() - started < 10000) setTimeout(tryHook, 0);
+        return;
+      }
+      if (win.__kuandoConsole) return;
+      win.__kuandoConsole = true;
+      for (const level of ["log", "info", "warn", "error", "debug"]) {
+        const original = win.console[level].bind(win.console);
+        win.console[level] = (...args) => {
+          original(...args);
+          send({ t: "console", frame: name, text: args.map((a) => String(a)).join(" ") });
+        };
+      }
+    };
+    tryHook();
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -295,6 +324,7 @@
   }
 
   function who(e) {
+    if (e.via === "console") return `${e.peer} console`;
     const side = e.via === "client" ? "myApps" : e.via === "app" ? "service" : "sim";
     if (e.dir === "in") return `${e.peer} → ${side}`;
     if (e.dir === "out") return `${side} → ${e.peer}`;
