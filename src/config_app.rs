@@ -235,6 +235,20 @@ impl ConfigApp {
         }
     }
 
+    /// The app as myApps started it: language and scheme from the start parameters. Opened outside myApps
+    /// (no `url` to derive the app websocket from) there is no service to reach, but the hub is still checked.
+    pub fn started(start: &crate::myapps::StartParams, now_ms: u64) -> Self {
+        let mut app = ConfigApp::new(
+            Lang::parse(&start.lang),
+            start.scheme != crate::myapps::Scheme::Light,
+        );
+        if start.ws_url().is_none_or(|u| u.is_empty()) {
+            app.trace("no start url: not running inside myApps");
+            app.handle_service(now_ms, ServiceState::Down);
+        }
+        app
+    }
+
     // ----- inputs -------------------------------------------------------------------------------------------
 
     pub fn handle_lang(&mut self, lang: Lang) {
@@ -1045,6 +1059,22 @@ mod tests {
         assert!(v.sound_applies("lamp.ringing.sound") && v.sound_applies("lamp.ringing.volume"));
         assert!(!v.sound_applies("lamp.away.volume"));
         assert!(!v.sound_applies("hubUrl"));
+    }
+
+    #[test]
+    fn started_outside_myapps_checks_the_hub_without_a_service() {
+        use crate::myapps::StartParams;
+        let app = ConfigApp::started(&StartParams::parse("?lang=de&scheme=light"), 0);
+        let v = app.view();
+        assert_eq!((v.lang, v.dark), (Lang::De, false));
+        assert_eq!(v.banners, vec![Banner::ServiceDown]);
+        assert_eq!(app.poll_timeout(), Some(0));
+        let inside = ConfigApp::started(
+            &StartParams::parse("?url=https%3A%2F%2Fap%2Fd%2Fi%2Finnovaphone-kuando-config"),
+            0,
+        );
+        assert_eq!(inside.view().banners, vec![]);
+        assert!(inside.view().dark);
     }
 
     #[test]

@@ -156,11 +156,17 @@ const KEEP_ALIVE: &str = r#"{"mt":"KeepAlive"}"#;
 impl AppSession {
     /// A session to `ws_url` (see `StartParams::ws_url`) for the PBX app object `app_name` (`start.name`).
     /// It opens the socket at the first `handle_timeout` ([`AppSession::poll_timeout`] is `Some(0)`).
+    /// A session for `ws_url`; without a URL (the app was not started by myApps) there is nothing to
+    /// connect to, and the session is stopped from the start.
     pub fn new(ws_url: &str, app_name: &str) -> AppSession {
         AppSession {
             ws_url: ws_url.to_string(),
             app: app_name.to_string(),
-            phase: Phase::Waiting { at: 0 },
+            phase: if ws_url.trim().is_empty() {
+                Phase::Stopped
+            } else {
+                Phase::Waiting { at: 0 }
+            },
             backoff_ms: BACKOFF_MIN_MS,
             src: 0,
             ignored_login: None,
@@ -439,6 +445,15 @@ impl AppSession {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn without_a_url_the_session_never_opens_a_socket() {
+        let mut s = super::AppSession::new("", "kuando");
+        assert!(s.is_stopped());
+        assert_eq!(s.poll_timeout(), None);
+        s.handle_timeout(1_000_000);
+        assert!(s.poll_action().is_none());
+    }
+
     use super::*;
     use crate::myapps::LauncherMsg;
 

@@ -37,19 +37,9 @@ type Shared = Rc<RefCell<Driver>>;
 pub fn start_config(window: Window) {
     let search = window.location().search().unwrap_or_default();
     let start = StartParams::parse(&search);
-    let dark = start.scheme != Scheme::Light;
     let ws_url = start.ws_url().unwrap_or_default();
     let app_name = start.name.clone();
-    let mut app = ConfigApp::new(Lang::parse(&start.lang), dark);
-    if ws_url.is_empty() {
-        // Opened outside myApps: there is no service to reach; the app still checks the hub.
-        app.handle_service(clock::now_ms(), ServiceState::Down);
-        console::log(&trace::line(
-            App::Config,
-            "no start url: not running inside myApps",
-            &[],
-        ));
-    }
+    let app = ConfigApp::started(&start, clock::now_ms());
     let shared: Shared = Rc::new(RefCell::new(Driver {
         window: window.clone(),
         link: Link::new(AppSession::new(&ws_url, &app_name)),
@@ -76,9 +66,6 @@ pub fn start_config(window: Window) {
         let mut d = shared.borrow_mut();
         d.ui = ui;
         d._on_message = Some(listener);
-        if ws_url.is_empty() {
-            d.link.session.close(clock::now_ms());
-        }
     }
     parent::post(&window, &launcher::alive());
     pump(&shared);

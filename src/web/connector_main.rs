@@ -63,10 +63,6 @@ pub fn start_connector(window: Window) {
         let mut d = shared.borrow_mut();
         d._on_message = Some(listener);
         d._listeners.push(on_unload);
-        if ws_url.is_empty() {
-            // Outside myApps there is no app websocket to open (the app model traces why).
-            d.link.session.close(clock::now_ms());
-        }
     }
     pump(&shared);
     // Lives as long as the page; every closure holds only a weak reference.
