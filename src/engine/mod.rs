@@ -557,13 +557,7 @@ impl Connector {
         }
         self.out
             .trace(Level::Debug, "shutdown: Logout and presence given back");
-        if self.link == Link::Up {
-            self.logout();
-        }
-        self.presence.release_all(&mut self.out);
-        self.end_session();
-        self.link = Link::Off;
-        self.retry_at = None;
+        self.release();
         self.shut_down = true;
         self.poll_lane = None;
         self.lamp_lane = None;
@@ -759,6 +753,15 @@ impl Connector {
 
     /// Stops working with the hub: the lamp and any presence the connector set are given back.
     fn stop(&mut self) {
+        self.release();
+        if self.hub_status != HubStatus::NotConfigured {
+            self.hub_status = HubStatus::Unknown;
+            self.traced_link = HubStatus::Unknown;
+        }
+    }
+
+    /// Gives back what the connector holds (the lamp by `Logout`, any presence it set) and leaves the hub.
+    fn release(&mut self) {
         if self.link == Link::Up {
             self.logout();
         }
@@ -766,10 +769,6 @@ impl Connector {
         self.end_session();
         self.link = Link::Off;
         self.retry_at = None;
-        if self.hub_status != HubStatus::NotConfigured {
-            self.hub_status = HubStatus::Unknown;
-            self.traced_link = HubStatus::Unknown;
-        }
     }
 
     /// `Logout` for the connector's sender, outside the lanes: it is the last word to this hub.
