@@ -297,6 +297,29 @@ impl ConfigApp {
         }
     }
 
+    /// What the app websocket session reported: its state, or a message from the service.
+    pub fn handle_session(&mut self, now_ms: u64, ev: crate::myapps::SessionEvent) {
+        use crate::myapps::SessionEvent;
+        match ev {
+            SessionEvent::Connected => self.handle_service(now_ms, ServiceState::Up),
+            SessionEvent::Disconnected => self.handle_service(now_ms, ServiceState::Down),
+            SessionEvent::Unlicensed => self.handle_service(now_ms, ServiceState::Unlicensed),
+            SessionEvent::LoginFailed(why) => {
+                self.trace(&format!("login failed: {why}"));
+                self.handle_service(now_ms, ServiceState::Down);
+            }
+            SessionEvent::Message(t) => match crate::proto::parse_response(&t) {
+                Ok(env) => self.handle_response(now_ms, env.msg),
+                Err(e) => self.trace(&e),
+            },
+        }
+    }
+
+    /// A request could not be sent to the service (not connected).
+    pub fn handle_send_failed(&mut self, why: &str) {
+        self.trace(&format!("not sent: {why}"));
+    }
+
     /// A message from the service.
     pub fn handle_response(&mut self, now_ms: u64, msg: Response) {
         self.changed = true;
@@ -1075,6 +1098,37 @@ mod tests {
         );
         assert_eq!(inside.view().banners, vec![]);
         assert!(inside.view().dark);
+    }
+
+    #[test]
+    fn session_events_drive_the_service_state_and_carry_service_messages() {
+        use crate::myapps::SessionEvent;
+        use crate::proto::Envelope;
+        let mut app = ConfigApp::new(Lang::En, false);
+        app.handle_session(0, SessionEvent::Connected);
+        let a = pump(&mut app, 0, &healthy);
+        assert!(a.contains(&Action::Service(Request::GetConfig)));
+        let msg = Envelope::new(
+            Some("1".into()),
+            Response::GetLicenseResult {
+                license: Some(License::None),
+                error: None,
+            },
+        )
+        .to_json();
+        app.handle_session(0, SessionEvent::Message(msg));
+        assert_eq!(app.view().banners, vec![Banner::NoLicense]);
+        let mut app = ConfigApp::new(Lang::En, false);
+        app.handle_session(0, SessionEvent::LoginFailed("no Login from myApps".into()));
+        let a = pump(&mut app, 0, &healthy);
+        assert!(a.contains(&Action::Trace(
+            "kuando-config-log: login failed: no Login from myApps".into()
+        )));
+        assert_eq!(app.view().banners, vec![Banner::ServiceDown]);
+        app.handle_session(0, SessionEvent::Message("garbage".into()));
+        assert!(
+            matches!(app.poll_action(), Some(Action::Trace(t)) if t.starts_with("kuando-config-log: unreadable"))
+        );
     }
 
     #[test]

@@ -13,13 +13,12 @@ use super::config_ui::{Ui, UiEvent};
 use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
 use super::{clock, console, http, parent, timer::Wakeup};
-use crate::config_app::{Action, ConfigApp, ServiceState};
+use crate::config_app::{Action, ConfigApp};
 use crate::hub::Outcome;
 use crate::i18n::Lang;
-use crate::myapps::session::{AppSession, SessionEvent};
+use crate::myapps::session::AppSession;
 use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
-use crate::proto::{self, Envelope};
-use crate::trace::{self, App};
+use crate::proto::Envelope;
 
 struct Driver {
     window: Window,
@@ -142,7 +141,7 @@ fn pump(shared: &Shared) {
         let now = clock::now_ms();
         for e in d.link.drain(now, &d.window, &on_socket) {
             busy = true;
-            session_event(d, now, e);
+            d.app.handle_session(now, e);
         }
         while let Some(a) = d.app.poll_action() {
             busy = true;
@@ -168,26 +167,6 @@ fn pump(shared: &Shared) {
     });
 }
 
-fn session_event(d: &mut Driver, now: u64, e: SessionEvent) {
-    match e {
-        SessionEvent::Connected => d.app.handle_service(now, ServiceState::Up),
-        SessionEvent::Disconnected => d.app.handle_service(now, ServiceState::Down),
-        SessionEvent::Unlicensed => d.app.handle_service(now, ServiceState::Unlicensed),
-        SessionEvent::LoginFailed(why) => {
-            console::log(&trace::line(
-                App::Config,
-                &format!("login failed: {why}"),
-                &[],
-            ));
-            d.app.handle_service(now, ServiceState::Down);
-        }
-        SessionEvent::Message(t) => match proto::parse_response(&t) {
-            Ok(env) => d.app.handle_response(now, env.msg),
-            Err(e) => console::log(&trace::line(App::Config, &e, &[])),
-        },
-    }
-}
-
 fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
     match a {
         Action::Hub {
@@ -206,7 +185,7 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
         Action::Service(req) => {
             let text = Envelope::new(None, req).to_json();
             if let Err(e) = d.link.session.send_api(clock::now_ms(), &text) {
-                console::log(&trace::line(App::Config, &format!("not sent: {e}"), &[]));
+                d.app.handle_send_failed(&e.to_string());
             }
         }
         Action::Trace(line) => console::log(&line),
