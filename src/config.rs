@@ -9,6 +9,7 @@ use std::fmt;
 
 use crate::hub::{self, Rgb, Sound, Volume};
 use crate::json::{self, Json, JsonError, Members};
+use crate::text::{cat, num};
 
 /// The hub URL a fresh install uses: kuandoHUB on the same PC.
 pub const DEFAULT_HUB_URL: &str = "http://localhost:8989/";
@@ -120,7 +121,7 @@ impl LampSetting {
     }
 
     fn to_tree(&self) -> Json {
-        Json::object([
+        Json::object(vec![
             ("effect", self.effect.as_str().into()),
             ("color", self.color.as_str().into()),
             ("sound", self.sound.into()),
@@ -325,7 +326,7 @@ impl FieldError {
 
 impl FieldError {
     pub fn to_tree(&self) -> Json {
-        Json::object([
+        Json::object(vec![
             ("field", self.field.as_str().into()),
             ("message", self.message.as_str().into()),
         ])
@@ -378,14 +379,14 @@ impl Config {
             lamp.push(slot.as_str(), self.lamp.get(slot).to_tree());
         }
         let t = &self.trace;
-        Json::object([
+        Json::object(vec![
             ("hubUrl", self.hub_url.as_str().into()),
             ("token", self.token.as_str().into()),
             ("pollInterval", self.poll_interval.into()),
             ("lamp", lamp),
             (
                 "trace",
-                Json::object([
+                Json::object(vec![
                     ("debug", t.debug.into()),
                     ("hub", t.hub.into()),
                     ("calls", t.calls.into()),
@@ -434,7 +435,7 @@ impl Config {
     pub fn validate(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         if let Err(e) = hub::BaseUrl::parse(&self.hub_url) {
-            errors.push(FieldError::new("hubUrl", e.to_string()));
+            errors.push(FieldError::new("hubUrl", e.as_str()));
         }
         check_text("token", &self.token, &mut errors);
         if self.token.chars().any(char::is_whitespace) {
@@ -443,16 +444,18 @@ impl Config {
         if !POLL_INTERVAL_RANGE_S.contains(&self.poll_interval) {
             errors.push(FieldError::new(
                 "pollInterval",
-                format!(
-                    "must be between {} and {} seconds",
-                    POLL_INTERVAL_RANGE_S.start(),
-                    POLL_INTERVAL_RANGE_S.end()
-                ),
+                cat(&[
+                    "must be between ",
+                    &num((*POLL_INTERVAL_RANGE_S.start()).into()),
+                    " and ",
+                    &num((*POLL_INTERVAL_RANGE_S.end()).into()),
+                    " seconds",
+                ]),
             ));
         }
         for slot in LampSlot::ALL {
             let s = self.lamp.get(slot);
-            let field = |name: &str| format!("lamp.{}.{}", slot.as_str(), name);
+            let field = |name: &str| cat(&["lamp.", slot.as_str(), ".", name]);
             if Rgb::from_hex(&s.color).is_none() {
                 errors.push(FieldError::new(
                     field("color"),
@@ -462,7 +465,7 @@ impl Config {
             if Sound::from_number(s.sound).is_none() {
                 errors.push(FieldError::new(
                     field("sound"),
-                    format!("must be between 0 and {}", Sound::MAX),
+                    cat(&["must be between 0 and ", &num(Sound::MAX.into())]),
                 ));
             }
             if Volume::new(s.volume).is_none() {
@@ -559,10 +562,10 @@ fn lamp_path(path: &str) -> Option<(LampSlot, &str)> {
 
 /// Length and control-character checks shared by the free-text fields.
 fn check_text(field: &str, value: &str, errors: &mut Vec<FieldError>) {
-    if value.chars().count() > MAX_TEXT_LEN {
+    if crate::text::longer_than(value, MAX_TEXT_LEN) {
         errors.push(FieldError::new(
             field,
-            format!("must be at most {MAX_TEXT_LEN} characters"),
+            cat(&["must be at most ", &num(MAX_TEXT_LEN as u64), " characters"]),
         ));
     }
     if value.chars().any(char::is_control) {

@@ -2,7 +2,8 @@
 //! start, what it makes of launcher messages and app-service messages, and how its engine's actions travel.
 //! The driver (`web::connector_main`) only moves texts and carries out [`Action`]s.
 
-use std::collections::VecDeque;
+use crate::fifo::Fifo;
+use crate::text::cat;
 
 use crate::engine::{self, Connector, HubOutcome, RequestId};
 use crate::hub::{HubRequest, Method};
@@ -40,7 +41,7 @@ pub struct ConnectorApp {
     /// The own user's SIP name, once myApps told (the `@client` model); presence is subscribed once per user.
     own_sip: Option<String>,
     unloading: bool,
-    actions: VecDeque<Action>,
+    actions: Fifo<Action>,
 }
 
 impl ConnectorApp {
@@ -50,13 +51,15 @@ impl ConnectorApp {
             engine: Connector::new(),
             own_sip: None,
             unloading: false,
-            actions: VecDeque::new(),
+            actions: Fifo::new(),
         };
         let ws = start.ws_url().unwrap_or_default();
-        app.trace(&format!(
-            "start.url={ws} start.originalUrl={}",
-            start.original_url
-        ));
+        app.trace(&cat(&[
+            "start.url=",
+            &ws,
+            " start.originalUrl=",
+            &start.original_url,
+        ]));
         if ws.is_empty() {
             app.trace("no start url: not running inside myApps");
         }
@@ -127,7 +130,7 @@ impl ConnectorApp {
             }
             SessionEvent::Disconnected => self.engine.handle_service(now_ms, false),
             SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
-            SessionEvent::LoginFailed(why) => self.trace(&format!("login failed: {why}")),
+            SessionEvent::LoginFailed(why) => self.trace(&cat(&["login failed: ", &why])),
             SessionEvent::Message(t) => match proto::parse_response(&t) {
                 Ok(env) => self.service_message(now_ms, env.msg),
                 Err(e) => self.trace(&e),
@@ -139,10 +142,11 @@ impl ConnectorApp {
         match msg {
             Response::GetConfigResult { config, error } => {
                 if let Some(e) = &error {
-                    self.trace(&format!(
-                        "settings not loaded ({}): using the defaults",
-                        e.code.as_str()
-                    ));
+                    self.trace(&cat(&[
+                        "settings not loaded (",
+                        e.code.as_str(),
+                        "): using the defaults",
+                    ]));
                 }
                 self.engine
                     .handle_config(now_ms, config.unwrap_or_default());
@@ -152,25 +156,25 @@ impl ConnectorApp {
                 // The service logged this user in, so the PBX found a license: if the service cannot tell
                 // which one, the basic license is the safe reading.
                 if let Some(e) = &error {
-                    self.trace(&format!("license not known ({})", e.code.as_str()));
+                    self.trace(&cat(&["license not known (", e.code.as_str(), ")"]));
                 }
                 self.engine
                     .handle_license(now_ms, license.unwrap_or(License::Connector));
             }
             Response::SetPresenceResult { error } => self.engine.handle_presence_result(
                 now_ms,
-                error.map_or(Ok(()), |e| Err(format!("{}: {}", e.code.as_str(), e.text))),
+                error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
             ),
             Response::SetConfigResult { .. } => {}
             Response::Error { error } => {
-                self.trace(&format!("app service error: {}", error.code.as_str()))
+                self.trace(&cat(&["app service error: ", error.code.as_str()]))
             }
         }
     }
 
     /// A request could not be sent to the service (not connected).
     pub fn handle_send_failed(&mut self, now_ms: u64, req: &Request, why: &str) {
-        self.trace(&format!("not sent to the app service: {why}"));
+        self.trace(&cat(&["not sent to the app service: ", why]));
         if matches!(req, Request::SetPresence { .. }) {
             self.engine
                 .handle_presence_result(now_ms, Err(why.to_string()));

@@ -3,22 +3,32 @@
 //!
 //! Why not `#[derive(Serialize, Deserialize)]` on those types: in the hidden app's wasm the derives, serde's
 //! buffering for `#[serde(tag = "mt")]` and `#[serde(flatten)]`, and the error texts they carry cost some
-//! 100 KB of the 150 KB budget. Here serde_json still does every byte of the JSON syntax (parsing, escaping,
-//! number formatting); only the mapping between the tree and the Rust types is written out, once, in each
-//! type's module. Members stay in order so that a written text has the fields in the documented order, and
-//! duplicates stay visible so that a reader can refuse a repeated field as the derives did (the service
+//! 100 KB of the 150 KB budget. Only the mapping between the tree and the Rust types is written out, once, in
+//! each type's module. Members stay in order so that a written text has the fields in the documented order,
+//! and duplicates stay visible so that a reader can refuse a repeated field as the derives did (the service
 //! vectors pin that).
+//!
+//! Why an own reader and writer instead of serde_json's: the apps need nothing but "text to tree" and "tree
+//! to compact text", and serde_json's parser, serializer, float parsing and formatting and the `Visitor` glue
+//! were some 15 KB of the hidden app's wasm, against a few hundred lines here. The grammar and limits are
+//! serde_json's (RFC 8259 strictly, nesting at most 127 deep, numbers within f64's range), and serde_json
+//! stays the oracle the tests compare with (`tests/json_props.rs`). Numbers are kept as their literal text
+//! ([`Number`]): the apps only ask "which whole number" and "zero or not", which the text answers without
+//! float parsing (another 8 KB), and a number goes back out spelt as it came in.
 
+use std::cmp::Ordering;
 use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use crate::text::{cat, decimal, num};
+
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{Number, Value};
+use serde_json::Value;
 
 /// Object members in text order.
 pub type Members = Vec<(String, Json)>;
 
-/// One JSON value. Equality compares objects member by member, in order.
+/// One JSON value. Equality compares objects member by member, in order, and numbers by their spelling
+/// (`1.0` is not `1`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Json {
     #[default]
@@ -28,6 +38,175 @@ pub enum Json {
     String(String),
     Array(Vec<Json>),
     Object(Members),
+}
+
+/// A JSON number as its literal text, exactly as read (`-12`, `2.50`, `1e300`) or as written from an
+/// integer. Always a valid JSON number literal: it is only made by the reader, from integers, or from a
+/// `serde_json::Number`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Number(String);
+
+impl Number {
+    /// The literal text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The value of a plain non-negative integer literal that fits a `u64`. As serde_json reads numbers,
+    /// `2.0`, `2e0` and `-0` are not integers (nor `-1`).
+    pub fn as_u64(&self) -> Option<u64> {
+        digits_value(self.0.as_bytes())
+    }
+
+    /// The value of a plain integer literal that fits an `i64` (`-0` is none, as in serde_json).
+    pub fn as_i64(&self) -> Option<i64> {
+        match self.0.strip_prefix('-') {
+            Some(m) => match digits_value(m.as_bytes())? {
+                0 => None,
+                // Up to 2^63: `as` gives `i64::MIN` for 2^63, whose negation wraps to itself.
+                m if m <= 1 << 63 => Some((m as i64).wrapping_neg()),
+                _ => None,
+            },
+            None => i64::try_from(self.as_u64()?).ok(),
+        }
+    }
+
+    /// Whether the value is zero: every digit of the mantissa is `0` (`0`, `-0`, `0.00`, `0e5`).
+    pub fn is_zero(&self) -> bool {
+        self.0
+            .bytes()
+            .take_while(|b| !matches!(b, b'e' | b'E'))
+            .all(|b| matches!(b, b'0' | b'-' | b'.'))
+    }
+
+    /// The value as integer text when it is a whole number, as JavaScript would print it: an integer literal
+    /// as written (`-0` as `0`), and `1.0`, `2.50e1`, `1e3` as `1`, `25`, `1000` while below 2^53 in size
+    /// (beyond, a float is no exact integer anyway). `None` for fractions and bigger floats. Worked out on the
+    /// text: float parsing would cost the wasm some 8 KB.
+    pub fn whole_text(&self) -> Option<String> {
+        if self.is_zero() {
+            return Some("0".into());
+        }
+        if !self.0.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+            return Some(self.0.clone());
+        }
+        let (negative, digits, point) = self.decompose();
+        if point < digits.len() as i64 || point > 16 {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for i in 0..point {
+            let d = digits.get(i as usize).map_or(0, |&b| b - b'0');
+            n = n * 10 + u64::from(d);
+        }
+        (n < 1 << 53).then(|| decimal(n, negative))
+    }
+
+    /// Whether the value is within f64's range, as JavaScript's `Number()` decides it (the service refuses
+    /// `1e400` with serde_json's rules, and the apps must agree with it). The limit is 2^1024 - 2^970, the
+    /// first value that rounds to infinity; it is compared in its first 20 digits, so a literal agreeing with
+    /// all of them and going on counts as out of range. serde_json itself reads less exactly near the limit.
+    fn in_range(&self) -> bool {
+        // Without an exponent, up to 308 characters are below 10^308: the common case, decided without
+        // allocating.
+        if self.0.len() <= 308 && !self.0.bytes().any(|b| matches!(b, b'e' | b'E')) {
+            return true;
+        }
+        let (_, digits, point) = self.decompose();
+        if digits.is_empty() || point < 309 {
+            return true;
+        }
+        if point > 309 {
+            return false;
+        }
+        // 0.digits × 10^309 against the limit's first 20 digits.
+        const LIMIT: &[u8] = b"17976931348623158079";
+        let n = digits.len().min(LIMIT.len());
+        match digits.get(..n).cmp(&LIMIT.get(..n)) {
+            Ordering::Less => true,
+            Ordering::Equal => digits.len() <= LIMIT.len(),
+            Ordering::Greater => false,
+        }
+    }
+
+    /// The literal as `(negative, digits, point)` with value `0.digits × 10^point`, the digits without
+    /// leading and trailing zeros (none for zero). The exponent is capped far beyond any range that matters,
+    /// so that no arithmetic overflows.
+    fn decompose(&self) -> (bool, Vec<u8>, i64) {
+        let t = self.0.as_bytes();
+        let split = t
+            .iter()
+            .position(|b| matches!(b, b'e' | b'E'))
+            .unwrap_or(t.len());
+        let (mantissa, exponent) = t.split_at(split);
+        let mut point: i64 = 0;
+        for &b in exponent.iter().filter(|b| b.is_ascii_digit()) {
+            point = (point * 10 + i64::from(b - b'0')).min(1 << 40);
+        }
+        if exponent.contains(&b'-') {
+            point = -point;
+        }
+        let mut digits = Vec::new();
+        let mut in_fraction = false;
+        for &b in mantissa {
+            match b {
+                b'.' => in_fraction = true,
+                b'0'..=b'9' => {
+                    if !digits.is_empty() || b != b'0' {
+                        digits.push(b);
+                        point += i64::from(!in_fraction);
+                    } else {
+                        // A leading zero: `0.05` is `0.5 × 10^-1`.
+                        point -= i64::from(in_fraction);
+                    }
+                }
+                _ => {}
+            }
+        }
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        (t.first() == Some(&b'-'), digits, point)
+    }
+}
+
+/// The value of a non-empty run of ASCII digits, if it fits.
+fn digits_value(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+impl From<u64> for Number {
+    fn from(n: u64) -> Number {
+        Number(decimal(n, false))
+    }
+}
+
+impl From<u32> for Number {
+    fn from(n: u32) -> Number {
+        Number(decimal(n.into(), false))
+    }
+}
+
+impl From<u8> for Number {
+    fn from(n: u8) -> Number {
+        Number(decimal(n.into(), false))
+    }
+}
+
+impl From<i64> for Number {
+    fn from(n: i64) -> Number {
+        Number(decimal(n.unsigned_abs(), n < 0))
+    }
 }
 
 /// Why a text is not what a reader expects. Names fields and what they should be, never their values (a value
@@ -42,26 +221,75 @@ impl fmt::Display for JsonError {
 }
 
 impl Json {
-    /// Parses one JSON text (serde_json's grammar and limits: no trailing text, nesting at most 128).
+    /// Parses one JSON text: RFC 8259 with serde_json's limits (no trailing text but whitespace, nesting at
+    /// most 127 deep, lone surrogate escapes refused). The error says where, never what was there.
     pub fn parse(text: &str) -> Result<Json, JsonError> {
-        serde_json::from_str(text).map_err(|e| {
-            JsonError(format!(
-                "not JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ))
-        })
+        let mut r = Reader {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        if let Some(v) = r.value(MAX_DEPTH) {
+            r.skip_space();
+            if r.pos == r.bytes.len() {
+                return Ok(v);
+            }
+        }
+        // Line and column of the byte where reading stopped (columns count bytes, from 1).
+        let read = r.bytes.get(..r.pos).unwrap_or(r.bytes);
+        let line = 1 + read.iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + read.iter().rev().take_while(|&&b| b != b'\n').count();
+        Err(JsonError(
+            "not JSON (line ".to_string()
+                + &decimal(line as u64, false)
+                + ", column "
+                + &decimal(column as u64, false)
+                + ")",
+        ))
     }
 
-    /// Compact JSON text, as JavaScript's `JSON.stringify` writes it for the same members (strings are
-    /// escaped alike; numbers differ only in the spelling of floats, e.g. `1.0` for `1`).
+    /// Compact JSON text, as JavaScript's `JSON.stringify` writes it for the same members: strings escaped
+    /// alike, numbers spelt as they were read.
     pub fn to_text(&self) -> String {
-        // Writing strings and numbers from `Number` cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::new();
+        self.write(&mut out);
+        out
     }
 
-    /// An object from `(name, value)` pairs, in this order.
-    pub fn object<const N: usize>(members: [(&str, Json); N]) -> Json {
+    fn write(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(&n.0),
+            Json::String(s) => write_string(s, out),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Json::Object(members) => {
+                out.push('{');
+                for (i, (k, v)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(k, out);
+                    out.push(':');
+                    v.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+
+    /// An object from `(name, value)` pairs, in this order. A `Vec`, not an array of const length: each
+    /// length was its own copy of this function in the wasm.
+    pub fn object(members: Vec<(&str, Json)>) -> Json {
         Json::Object(
             members
                 .into_iter()
@@ -163,12 +391,12 @@ impl From<Json> for Value {
         match j {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(b),
-            Json::Number(n) => Value::Number(n),
+            // serde_json's own reading of the literal. `null` in case serde_json refuses it: at the very edge
+            // of f64's range it reads approximately (see `Number::in_range`).
+            Json::Number(n) => n.0.parse().map_or(Value::Null, Value::Number),
             Json::String(s) => Value::String(s),
             Json::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
             Json::Object(members) => {
-                // Inserted one by one, not collected: `collect` into a map sorts and bulk-builds, which is
-                // 5 KB more code in the wasm than the `insert` it needs anyway.
                 let mut m = serde_json::Map::new();
                 for (k, v) in members {
                     m.insert(k, v.into());
@@ -180,13 +408,13 @@ impl From<Json> for Value {
 }
 
 /// A `serde_json::Value` as a tree (tests build their inputs with `json!`); its members come in `Value`'s
-/// order.
+/// order, its numbers spelt as serde_json writes them (`1.0` for the float 1).
 impl From<&Value> for Json {
     fn from(v: &Value) -> Json {
         match v {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
-            Value::Number(n) => Json::Number(n.clone()),
+            Value::Number(n) => Json::Number(Number(n.to_string())),
             Value::String(s) => Json::String(s.clone()),
             Value::Array(a) => Json::Array(a.iter().map(Json::from).collect()),
             Value::Object(m) => {
@@ -211,7 +439,7 @@ impl<T: Into<Json>> From<Option<T>> for Json {
 /// `j` as an object; `what` names it in the error.
 pub fn object<'a>(j: &'a Json, what: &str) -> Result<&'a Members, JsonError> {
     j.as_object()
-        .ok_or_else(|| JsonError(format!("{what} must be an object")))
+        .ok_or_else(|| JsonError(cat(&[what, " must be an object"])))
 }
 
 /// The member `name`; an error when the object has it more than once.
@@ -220,7 +448,7 @@ pub fn member<'a>(o: &'a Members, name: &str) -> Result<Option<&'a Json>, JsonEr
     for (k, v) in o {
         if k == name {
             if found.is_some() {
-                return Err(JsonError(format!("{name} is given twice")));
+                return Err(JsonError(cat(&[name, " is given twice"])));
             }
             found = Some(v);
         }
@@ -235,7 +463,7 @@ pub fn optional<'a>(o: &'a Members, name: &str) -> Result<Option<&'a Json>, Json
 
 /// The member `name`, which must be there.
 pub fn required<'a>(o: &'a Members, name: &str) -> Result<&'a Json, JsonError> {
-    member(o, name)?.ok_or_else(|| JsonError(format!("{name} is missing")))
+    member(o, name)?.ok_or_else(|| JsonError(cat(&[name, " is missing"])))
 }
 
 /// A string member.
@@ -247,7 +475,7 @@ pub fn string(o: &Members, name: &str) -> Result<Option<String>, JsonError> {
 pub fn as_string(j: &Json, what: &str) -> Result<String, JsonError> {
     j.as_str()
         .map(str::to_string)
-        .ok_or_else(|| JsonError(format!("{what} must be a string")))
+        .ok_or_else(|| JsonError(cat(&[what, " must be a string"])))
 }
 
 /// A whole-number member in `0..=max`. Like serde: `2.0`, `2e0` and `-0` are not whole numbers here.
@@ -257,7 +485,9 @@ pub fn uint(o: &Members, name: &str, max: u64) -> Result<Option<u64>, JsonError>
             Json::Number(n) => n.as_u64().filter(|n| *n <= max),
             _ => None,
         })
-        .map(|n| n.ok_or_else(|| JsonError(format!("{name} must be a number from 0 to {max}"))))
+        .map(|n| {
+            n.ok_or_else(|| JsonError(cat(&[name, " must be a number from 0 to ", &num(max)])))
+        })
         .transpose()
 }
 
@@ -266,7 +496,7 @@ pub fn boolean(o: &Members, name: &str) -> Result<Option<bool>, JsonError> {
     member(o, name)?
         .map(|v| match v {
             Json::Bool(b) => Ok(*b),
-            _ => Err(JsonError(format!("{name} must be true or false"))),
+            _ => Err(JsonError(cat(&[name, " must be true or false"]))),
         })
         .transpose()
 }
@@ -275,15 +505,240 @@ pub fn boolean(o: &Members, name: &str) -> Result<Option<bool>, JsonError> {
 pub fn one_of(j: &Json, what: &str, names: &[&str]) -> Result<usize, JsonError> {
     j.as_str()
         .and_then(|s| names.iter().position(|n| *n == s))
-        .ok_or_else(|| JsonError(format!("{what} has an unknown value")))
+        .ok_or_else(|| JsonError(cat(&[what, " has an unknown value"])))
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// serde glue: serde_json reads and writes the text.
+// The reader and the string writer.
+// ---------------------------------------------------------------------------------------------------------
+
+/// Containers nested deeper than this are refused, as serde_json refuses them (its limit of 128 counts the
+/// refused level). Bounds the recursion: a hostile text cannot overflow the stack.
+const MAX_DEPTH: usize = 127;
+
+/// Recursive descent over the bytes. Every step returns `None` on the first error, with `pos` where it
+/// stopped; slices of `text` are only cut next to ASCII bytes, which are always character boundaries.
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        let hit = self.peek() == Some(b);
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    /// One value, leading whitespace included; `depth` is how many containers may still open.
+    fn value(&mut self, depth: usize) -> Option<Json> {
+        self.skip_space();
+        let b = self.peek()?;
+        if matches!(b, b'[' | b'{') {
+            let depth = depth.checked_sub(1)?;
+            self.pos += 1;
+            let close = b + 2; // `]` and `}` follow their opening bracket two places on in ASCII.
+            let mut items = Vec::new();
+            let mut members = Vec::new();
+            self.skip_space();
+            if !self.eat(close) {
+                loop {
+                    if b == b'{' {
+                        self.skip_space();
+                        if self.peek() != Some(b'"') {
+                            return None;
+                        }
+                        let name = self.string()?;
+                        self.skip_space();
+                        if !self.eat(b':') {
+                            return None;
+                        }
+                        members.push((name, self.value(depth)?));
+                    } else {
+                        items.push(self.value(depth)?);
+                    }
+                    self.skip_space();
+                    if self.eat(close) {
+                        break;
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            return Some(if b == b'{' {
+                Json::Object(members)
+            } else {
+                Json::Array(items)
+            });
+        }
+        let word = |w: &str, v: Json| -> Option<(usize, Json)> {
+            self.bytes
+                .get(self.pos..)?
+                .starts_with(w.as_bytes())
+                .then_some((w.len(), v))
+        };
+        let (len, v) = match b {
+            b'"' => return self.string().map(Json::String),
+            b't' => word("true", Json::Bool(true))?,
+            b'f' => word("false", Json::Bool(false))?,
+            b'n' => word("null", Json::Null)?,
+            _ => return self.number(),
+        };
+        self.pos += len;
+        Some(v)
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, kept as text.
+    fn number(&mut self) -> Option<Json> {
+        let start = self.pos;
+        self.eat(b'-');
+        match self.peek()? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.eat(b'.') {
+            self.some_digits()?;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _ = self.eat(b'+') || self.eat(b'-');
+            self.some_digits()?;
+        }
+        let n = Number(self.text.get(start..self.pos)?.to_string());
+        n.in_range().then_some(Json::Number(n))
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+    }
+
+    fn some_digits(&mut self) -> Option<()> {
+        let start = self.pos;
+        self.digits();
+        (self.pos > start).then_some(())
+    }
+
+    /// A string; `pos` is at its opening quote.
+    fn string(&mut self) -> Option<String> {
+        self.pos += 1;
+        let mut out = String::new();
+        let mut run = self.pos;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    out.push_str(self.text.get(run..self.pos)?);
+                    self.pos += 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    out.push_str(self.text.get(run..self.pos)?);
+                    self.pos += 1;
+                    let e = self.peek()?;
+                    self.pos += 1;
+                    out.push(match e {
+                        b'"' | b'\\' | b'/' => char::from(e),
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    });
+                    run = self.pos;
+                }
+                // Control characters must be escaped.
+                0..=0x1f => return None,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// The character of `\uXXXX` (after the `u`), or of a surrogate pair `\uD83D\uDE00`; a lone surrogate
+    /// is an error, as in serde_json (it is no character, and a Rust string cannot hold it).
+    fn unicode_escape(&mut self) -> Option<char> {
+        let high = self.hex4()?;
+        let code = match high {
+            0xD800..=0xDBFF => {
+                if !(self.eat(b'\\') && self.eat(b'u')) {
+                    return None;
+                }
+                let low = self.hex4()?;
+                if !(0xDC00..=0xDFFF).contains(&low) {
+                    return None;
+                }
+                0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+            }
+            _ => high,
+        };
+        // `None` for a lone low surrogate.
+        char::from_u32(code)
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let mut n = 0;
+        for _ in 0..4 {
+            n = n * 16 + char::from(self.peek()?).to_digit(16)?;
+            self.pos += 1;
+        }
+        Some(n)
+    }
+}
+
+/// `s` as a JSON string, escaped as serde_json and JavaScript's `JSON.stringify` escape it: `"`, `\` and the
+/// control characters (`\b \f \n \r \t`, the others `\u00XX` in lowercase hex); `/`, DEL and everything
+/// beyond ASCII as they are.
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // `i` is at an ASCII byte, so both ends are character boundaries.
+        out.push_str(s.get(run..i).unwrap_or_default());
+        run = i + 1;
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(if b < 0x10 { '0' } else { '1' });
+            out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        } else {
+            out.push_str(short);
+        }
+    }
+    out.push_str(s.get(run..).unwrap_or_default());
+    out.push('"');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// serde glue, for the simulator and the tests (generic code: the wasm apps do not use it, so it costs them
+// nothing).
 // ---------------------------------------------------------------------------------------------------------
 
 /// `impl Serialize` through the type's `to_tree()`, so that the simulator and the tests can still put these
-/// types into `json!` and `serde_json::to_value`. Generic code: it costs the wasm apps nothing unless used.
+/// types into `json!` and `serde_json::to_value`.
 macro_rules! serialize_via_tree {
     ($($t:ty),* $(,)?) => {$(
         impl serde::Serialize for $t {
@@ -320,55 +775,17 @@ impl Serialize for Json {
     }
 }
 
-impl<'de> Deserialize<'de> for Json {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("JSON")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
-        Ok(Json::Null)
-    }
-    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Json, E> {
-        Ok(Json::Bool(b))
-    }
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Json, E> {
-        Ok(Json::Number(n.into()))
-    }
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Json, E> {
-        Ok(Json::Number(n.into()))
-    }
-    fn visit_f64<E: de::Error>(self, n: f64) -> Result<Json, E> {
-        // serde_json refuses NaN and infinities while parsing, so `from_f64` cannot fail here.
-        Ok(Number::from_f64(n).map_or(Json::Null, Json::Number))
-    }
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Json, E> {
-        Ok(Json::String(s.to_string()))
-    }
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Json, E> {
-        Ok(Json::String(s))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
-        let mut items = Vec::new();
-        while let Some(i) = seq.next_element()? {
-            items.push(i);
+/// As serde_json reads the literal: an integer when it is one that fits, else a float.
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(u) = self.as_u64() {
+            s.serialize_u64(u)
+        } else if let Some(i) = self.as_i64() {
+            s.serialize_i64(i)
+        } else {
+            // A valid literal always parses.
+            s.serialize_f64(self.0.parse().unwrap_or(f64::NAN))
         }
-        Ok(Json::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
-        let mut members = Vec::new();
-        while let Some(member) = map.next_entry()? {
-            members.push(member);
-        }
-        Ok(Json::Object(members))
     }
 }
 
@@ -436,5 +853,143 @@ mod tests {
         ] {
             assert_eq!(Json::parse(t).unwrap().to_text(), t);
         }
+    }
+
+    #[test]
+    fn nesting_is_limited_as_in_serde_json_without_overflowing_the_stack() {
+        for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+            let nested = |n: usize| open.repeat(n) + "1" + &close.repeat(n);
+            assert!(Json::parse(&nested(127)).is_ok());
+            assert!(serde_json::from_str::<Value>(&nested(127)).is_ok());
+            assert!(Json::parse(&nested(128)).is_err());
+            assert!(serde_json::from_str::<Value>(&nested(128)).is_err());
+            assert!(Json::parse(&open.repeat(100_000)).is_err());
+        }
+    }
+
+    #[test]
+    fn lone_surrogates_are_refused_pairs_read() {
+        for bad in [
+            r#""\ud800""#,
+            r#""\uDC00""#,
+            r#""\ud800\u0041""#,
+            r#""\ud800\n""#,
+            r#""\ud800x""#,
+            r#""\udbff\udbff""#,
+            r#""\u12""#,
+            r#""\u12g4""#,
+        ] {
+            assert!(Json::parse(bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Json::parse(r#""\uD83D\uDE00\u00e9\u0000""#),
+            Ok(Json::String("😀é\0".into()))
+        );
+    }
+
+    #[test]
+    fn numbers_beyond_f64_are_refused_as_javascript_number_overflows() {
+        // 2^1024 - 2^970 is the first value rounding to infinity; f64::MAX is 1.7976931348623157e308.
+        let max = "17976931348623157".to_string() + &"0".repeat(292);
+        for ok in [
+            "1e308",
+            "1.7976931348623157e308",
+            "1.7976931348623158e308",
+            "-1.7976931348623158079e308",
+            "0.1e309",
+            max.as_str(),
+            "0e99999999999999999999",
+            "1e-99999999999999999999",
+            "0.0000000000000000000000000001e336",
+        ] {
+            assert!(Json::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "1e309",
+            "-1e400",
+            "1.7976931348623159e308",
+            "1.79769313486231581e308",
+            "2e308",
+            "0.2e310",
+            "1e99999999999999999999",
+            &("1".to_string() + &"0".repeat(309)),
+        ] {
+            assert!(Json::parse(bad).is_err(), "{bad}");
+        }
+        // serde_json agrees away from the very edge (where it reads approximately: this serde_json refuses
+        // f64::MAX written out in full, `max`, which JavaScript reads).
+        for t in ["1e308", "0.1e309", "1e309", "-1e400", "2e308"] {
+            assert_eq!(
+                Json::parse(t).is_ok(),
+                serde_json::from_str::<Value>(t).is_ok(),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers_answer_what_the_apps_ask() {
+        let n = |t: &str| match Json::parse(t) {
+            Ok(Json::Number(n)) => n,
+            other => panic!("{t}: {other:?}"),
+        };
+        assert_eq!(n("-9223372036854775808").as_i64(), Some(i64::MIN));
+        assert_eq!(n("-9223372036854775809").as_i64(), None);
+        assert_eq!(n("18446744073709551615").as_u64(), Some(u64::MAX));
+        assert_eq!(n("18446744073709551616").as_u64(), None);
+        for zero in ["0", "-0", "0.000", "-0.0e7", "0E-3"] {
+            assert!(n(zero).is_zero(), "{zero}");
+            assert_eq!(n(zero).whole_text().as_deref(), Some("0"), "{zero}");
+        }
+        for (t, whole) in [
+            ("12", Some("12")),
+            ("-12", Some("-12")),
+            (
+                "123456789012345678901234567890",
+                Some("123456789012345678901234567890"),
+            ),
+            ("1.0", Some("1")),
+            ("-2.50e1", Some("-25")),
+            ("1E3", Some("1000")),
+            ("1200e-2", Some("12")),
+            ("0.5e1", Some("5")),
+            ("9007199254740991.0", Some("9007199254740991")),
+            ("9007199254740992.0", None),
+            ("1.5", None),
+            ("1e-1", None),
+            ("1e300", None),
+        ] {
+            assert_eq!(n(t).whole_text().as_deref(), whole, "{t}");
+            assert!(!n(t).is_zero(), "{t}");
+        }
+    }
+
+    #[test]
+    fn errors_say_where_without_quoting() {
+        assert_eq!(
+            Json::parse("{\n  \"a\": x}").unwrap_err().0,
+            "not JSON (line 2, column 8)"
+        );
+        assert_eq!(
+            Json::parse("").unwrap_err().0,
+            "not JSON (line 1, column 1)"
+        );
+        assert_eq!(
+            Json::parse("[1] secret").unwrap_err().0,
+            "not JSON (line 1, column 5)"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_as_javascript_escapes_them() {
+        let all: String = (0u8..0x20)
+            .map(char::from)
+            .chain("\"\\/\u{7f}é".chars())
+            .collect();
+        let ours = Json::String(all.clone()).to_text();
+        assert_eq!(ours, serde_json::to_string(&all).unwrap());
+        assert!(ours.contains(r"\u0000") && ours.contains(r"\u001f") && ours.contains(r"\b\t\n"));
+        assert_eq!(Json::parse(&ours), Ok(Json::String(all)));
     }
 }

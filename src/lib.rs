@@ -10,6 +10,7 @@ pub mod config;
 pub mod config_app;
 pub mod connector_app;
 pub mod engine;
+pub mod fifo;
 pub mod hub;
 pub mod i18n;
 pub mod json;
@@ -17,6 +18,7 @@ pub mod mapping;
 pub mod myapps;
 pub mod proto;
 pub mod state;
+pub mod text;
 pub mod trace;
 
 #[cfg(target_arch = "wasm32")]

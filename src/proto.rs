@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::config::{Config, FieldError};
 use crate::json::{self, Json, JsonError, Members};
+use crate::text::cat;
 
 /// The JsonApi name of the connector's service.
 pub const API: &str = "kuando";
@@ -137,7 +138,7 @@ impl<T: Message> Envelope<T> {
     }
 
     pub fn to_tree(&self) -> Json {
-        let mut j = Json::object([("api", self.api.as_str().into())]);
+        let mut j = Json::object(vec![("api", self.api.as_str().into())]);
         if let Some(src) = &self.src {
             j.push("src", src.as_str().into());
         }
@@ -167,7 +168,7 @@ impl<T: Message> Envelope<T> {
 
 impl Serialize for Request {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut j = Json::object([("mt", self.mt().into())]);
+        let mut j = Json::object(vec![("mt", self.mt().into())]);
         self.write_fields(&mut j);
         j.serialize(s)
     }
@@ -175,7 +176,7 @@ impl Serialize for Request {
 
 impl Serialize for Response {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut j = Json::object([("mt", self.mt().into())]);
+        let mut j = Json::object(vec![("mt", self.mt().into())]);
         self.write_fields(&mut j);
         j.serialize(s)
     }
@@ -354,7 +355,7 @@ impl ErrorCode {
 
 impl ServiceError {
     pub fn to_tree(&self) -> Json {
-        let mut j = Json::object([
+        let mut j = Json::object(vec![
             ("code", self.code.as_str().into()),
             ("text", self.text.as_str().into()),
         ]);
@@ -391,7 +392,7 @@ json::serialize_via_tree!(License, ErrorCode, ServiceError);
 pub fn parse_response(text: &str) -> Result<Envelope<Response>, String> {
     Json::parse(text)
         .and_then(|tree| Envelope::from_tree(&tree))
-        .map_err(|e| format!("unreadable service message: {e}"))
+        .map_err(|e| cat(&["unreadable service message: ", &e.0]))
 }
 
 /// Reads a request (service side, and the simulator's).
@@ -401,7 +402,7 @@ pub fn parse_request(text: &str) -> Result<Envelope<Request>, String> {
     }
     Json::parse(text)
         .and_then(|tree| Envelope::from_tree(&tree))
-        .map_err(|e| format!("unreadable request: {e}"))
+        .map_err(|e| cat(&["unreadable request: ", &e.0]))
 }
 
 #[cfg(test)]

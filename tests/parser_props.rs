@@ -107,6 +107,24 @@ proptest! {
     }
 
     #[test]
+    fn the_token_is_percent_encoded_as_the_percent_encoding_crate_does(token in "\\PC{1,40}") {
+        // The hub's own escaping is hand-written for size; the maintained crate is the oracle.
+        const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let e = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
+        let want = percent_encoding::utf8_percent_encode(e.token(), UNRESERVED).to_string();
+        let url = e.probe().url;
+        if e.token().is_empty() {
+            prop_assert!(!url.contains("accesstoken"));
+        } else {
+            prop_assert!(url.contains(&format!("accesstoken={want}&http_token={want}")), "{url}");
+        }
+    }
+
+    #[test]
     fn a_token_never_survives_in_a_trace(token in "[!-~]{1,40}", before in ".{0,40}", after in ".{0,40}") {
         let e = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
         for req in [e.probe(), e.current_presence(), e.devices(), e.command(hub::LampCommand::Off, None)] {

@@ -35,7 +35,7 @@ pub use presence::{
     PRESENCE_RETRY_BASE_MS, PRESENCE_RETRY_MAX_MS, PRESENCE_TIMEOUT_MS,
 };
 
-use std::collections::VecDeque;
+use crate::fifo::Fifo;
 use std::fmt;
 
 use crate::backoff::Backoff;
@@ -46,6 +46,7 @@ use crate::hub::{
 use crate::mapping::{transform_running, Transform};
 use crate::proto::License;
 use crate::state::{CallEvent, CallInfo, Presence};
+use crate::text::{cat, num};
 use crate::trace::{self, App};
 use presence::PresenceSync;
 
@@ -83,9 +84,16 @@ const MAX_IGNORED: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub u64);
 
+impl RequestId {
+    /// `#n`, for traces (no `core::fmt`, see [`crate::text`]).
+    pub fn text(&self) -> String {
+        cat(&["#", &num(self.0)])
+    }
+}
+
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        f.write_str(&self.text())
     }
 }
 
@@ -188,7 +196,7 @@ enum Level {
 /// Collects the actions; formats and filters trace lines.
 #[derive(Clone, Default)]
 struct Out {
-    actions: VecDeque<Action>,
+    actions: Fifo<Action>,
     flags: TraceFlags,
     /// The hub token: masked wherever it might stand.
     secret: String,
@@ -403,7 +411,7 @@ impl Connector {
                 self.endpoint = None;
                 self.hub_status = HubStatus::NotConfigured;
                 self.traced_link = HubStatus::NotConfigured;
-                self.set_error(format!("kuandoHUB URL {e}"));
+                self.set_error(cat(&["kuandoHUB URL ", e.as_str()]));
             }
         }
         let interval = self.interval_ms();
@@ -442,19 +450,17 @@ impl Connector {
         }
         if self.calls.event(&event) {
             let text = match &event {
-                CallEvent::Added(k) => format!("call {}/{} added", k.provider, k.id),
-                CallEvent::Updated(k, i) => format!(
-                    "call {}/{}: {} {}",
-                    k.provider,
-                    k.id,
-                    i.state.map(|s| s.as_str()).unwrap_or("?"),
-                    match i.dir {
+                CallEvent::Added(k) => cat(&["call ", &k.provider, "/", &k.id, " added"]),
+                CallEvent::Updated(k, i) => {
+                    let state = i.state.map(|s| s.as_str()).unwrap_or("?");
+                    let dir = match i.dir {
                         Some(crate::state::Direction::Incoming) => "incoming",
                         Some(crate::state::Direction::Outgoing) => "outgoing",
                         None => "",
-                    }
-                ),
-                CallEvent::Removed(k) => format!("call {}/{} removed", k.provider, k.id),
+                    };
+                    cat(&["call ", &k.provider, "/", &k.id, ": ", state, " ", dir])
+                }
+                CallEvent::Removed(k) => cat(&["call ", &k.provider, "/", &k.id, " removed"]),
             };
             self.out.trace(Level::Calls, text.trim_end());
         }
@@ -475,7 +481,7 @@ impl Connector {
         if self.calls.replace_provider(provider, &calls) {
             self.out.trace(
                 Level::Calls,
-                &format!("calls of {provider}: {}", calls.len()),
+                &cat(&["calls of ", provider, ": ", &num(calls.len() as u64)]),
             );
         }
         self.step();
@@ -879,12 +885,13 @@ impl Connector {
 
     fn trace_request(&mut self, request: &HubRequest) {
         let text = match request.method {
-            Method::Get => format!("init http get request: {}", request.url),
-            Method::Post => format!(
-                "init http post request: {} {}",
-                request.url,
-                request.body.as_deref().unwrap_or("")
-            ),
+            Method::Get => cat(&["init http get request: ", &request.url]),
+            Method::Post => cat(&[
+                "init http post request: ",
+                &request.url,
+                " ",
+                request.body.as_deref().unwrap_or(""),
+            ]),
         };
         self.out.trace(Level::Hub, &text);
     }
@@ -973,7 +980,7 @@ impl Connector {
                 Err(e) => {
                     self.mark_healthy();
                     self.out
-                        .trace(Level::Hub, &format!("busylightdevices: {e}"));
+                        .trace(Level::Hub, &cat(&["busylightdevices: ", &e.text()]));
                 }
             },
             RequestKind::CurrentPresence => {
@@ -991,7 +998,7 @@ impl Connector {
                                 RequestKind::RegisterDataSource => "RegisterDataSource",
                                 _ => "CreateInitialPriority",
                             };
-                            self.out.trace(Level::Hub, &format!("{what}: {e}"));
+                            self.out.trace(Level::Hub, &cat(&[what, ": ", &e.text()]));
                         }
                         self.lamp_setup = match kind {
                             RequestKind::RegisterDataSource => LampSetup::NeedPriority,
@@ -1027,7 +1034,12 @@ impl Connector {
                     // Sent again when the lamp state changes or the hub reconnects, not in a loop.
                     self.mark_healthy();
                     self.lamp_sent = Some((cmd, event));
-                    self.set_error(format!("lamp command {} failed: {e}", cmd.describe()));
+                    self.set_error(cat(&[
+                        "lamp command ",
+                        &cmd.describe(),
+                        " failed: ",
+                        &e.text(),
+                    ]));
                 }
             },
         }
@@ -1058,7 +1070,7 @@ impl Connector {
             self.traced_link = HubStatus::Reachable;
             let url = self.url();
             self.out
-                .trace(Level::Always, &format!("kuandoHUB connected: {url}"));
+                .trace(Level::Always, &cat(&["kuandoHUB connected: ", &url]));
         }
         if matches!(
             self.last_error.as_deref(),
@@ -1083,7 +1095,8 @@ impl Connector {
         };
         self.retry_at = Some(now.saturating_add(delay));
         let url = self.url();
-        let text = format!("{e}: {url}, next try in {} s", delay.div_ceil(1000));
+        let next = num(delay.div_ceil(1000));
+        let text = cat(&[&e.text(), ": ", &url, ", next try in ", &next, " s"]);
         let status = if unauthorized {
             HubStatus::Unauthorized
         } else if self.backoff.failures() >= UNREACHABLE_AFTER
@@ -1099,7 +1112,7 @@ impl Connector {
             self.traced_link = status;
             self.out.trace(Level::Always, &text);
         }
-        self.last_error = Some(e.to_string());
+        self.last_error = Some(e.text());
     }
 
     fn on_poll(&mut self, result: Result<hub::CurrentPresence, HubError>) {
@@ -1141,9 +1154,11 @@ impl Connector {
                 if self.bad_polls >= TOO_OLD_AFTER && self.hub_status != HubStatus::TooOld {
                     self.hub_status = HubStatus::TooOld;
                     self.traced_link = HubStatus::TooOld;
-                    self.set_error(format!(
-                        "kuandoHUB too old: no usable answer to currentpresence ({e}); the lamp works, presence sync does not"
-                    ));
+                    self.set_error(cat(&[
+                        "kuandoHUB too old: no usable answer to currentpresence (",
+                        &e.text(),
+                        "); the lamp works, presence sync does not",
+                    ]));
                 }
             }
         }
@@ -1165,7 +1180,7 @@ impl Connector {
             .map(|r| (r.sender.clone(), r.eventtype.clone(), r.eventname.clone()));
         if triple != self.last_running {
             let text = match &triple {
-                Some((s, t, n)) => format!("3rd party state result: {s} / {t} / {n}"),
+                Some((s, t, n)) => cat(&["3rd party state result: ", s, " / ", t, " / ", n]),
                 None => "3rd party state result: none".to_string(),
             };
             self.out.trace(Level::Hub, &text);
@@ -1217,7 +1232,15 @@ impl Connector {
         self.ignored.push(key);
         self.out.trace(
             Level::Always,
-            &format!("{text}: {} / {} / {}", r.sender, r.eventtype, r.eventname),
+            &cat(&[
+                text,
+                ": ",
+                &r.sender,
+                " / ",
+                &r.eventtype,
+                " / ",
+                &r.eventname,
+            ]),
         );
     }
 
@@ -1234,8 +1257,10 @@ impl Connector {
             self.no_device_traced = false;
             // The lamp missed what was sent while it was away.
             self.lamp_sent = None;
-            self.out
-                .trace(Level::Always, &format!("Busylight connected ({n})"));
+            self.out.trace(
+                Level::Always,
+                &cat(&["Busylight connected (", &num(n as u64), ")"]),
+            );
         }
     }
 
@@ -1279,7 +1304,13 @@ impl Connector {
             self.last_lamp = Some(want);
             self.out.trace(
                 Level::Calls,
-                &format!("lamp: {} ({})", call_state_name(want.0), want.1.describe()),
+                &cat(&[
+                    "lamp: ",
+                    call_state_name(want.0),
+                    " (",
+                    &want.1.describe(),
+                    ")",
+                ]),
             );
         }
     }
@@ -1297,7 +1328,7 @@ impl Connector {
             None => "free".to_string(),
             Some(p) => p
                 .state()
-                .map(|s| s.to_string())
+                .map(|s| s.as_str().to_string())
                 .unwrap_or_else(|| p.activity.trim().to_string()),
         };
         let installed = match self.hub_status {
@@ -1307,22 +1338,22 @@ impl Connector {
         };
         let hub_state = match self.presence.hub() {
             None => "none".to_string(),
-            Some(v) => format!("{} ({})", v.state, v.source),
+            Some(v) => cat(&[v.state.as_str(), " (", &v.source, ")"]),
         };
         let applied = self
             .presence
             .applied()
             .map_or("none".to_string(), show_presence);
         let lines = [
-            format!("debug - lamp_myapps_state: {myapps}"),
-            format!(
-                "debug - lamp_call_state: {}",
-                call_state_name(self.calls.slot())
-            ),
-            format!("debug - kuando_hub_installed: {installed}"),
-            format!("debug - count_calls: {}", self.calls.count()),
-            format!("debug - kuando_hub_state: {hub_state}"),
-            format!("debug - presence_applied: {applied}"),
+            cat(&["debug - lamp_myapps_state: ", &myapps]),
+            cat(&[
+                "debug - lamp_call_state: ",
+                call_state_name(self.calls.slot()),
+            ]),
+            cat(&["debug - kuando_hub_installed: ", installed]),
+            cat(&["debug - count_calls: ", &num(self.calls.count() as u64)]),
+            cat(&["debug - kuando_hub_state: ", &hub_state]),
+            cat(&["debug - presence_applied: ", &applied]),
         ];
         for l in lines {
             self.out.trace(Level::Always, &l);

@@ -12,12 +12,11 @@
 //! one request at a time, the newest wish only, with back-off after failures. Any `PresenceUpdated` that is not
 //! an echo is the user's own doing and wins: `applied` is dropped and nothing is restored over it.
 
-use std::collections::VecDeque;
-
 use super::{Action, Level, Out};
 use crate::backoff::Backoff;
 use crate::mapping::{transform, Transform};
 use crate::state::{MyAppsState, Presence, ON_THE_PHONE};
+use crate::text::{cat, num};
 
 /// A `SetPresence` without a result after this long counts as failed (the service may have hung).
 pub const PRESENCE_TIMEOUT_MS: u64 = 15_000;
@@ -45,8 +44,8 @@ pub fn show(p: &Presence) -> String {
     match (p.activity.trim(), p.note.trim()) {
         ("", "") => "available".to_string(),
         (a, "") => a.to_string(),
-        ("", n) => format!("available \"{n}\""),
-        (a, n) => format!("{a} \"{n}\""),
+        ("", n) => cat(&["available \"", n, "\""]),
+        (a, n) => cat(&[a, " \"", n, "\""]),
     }
 }
 
@@ -100,7 +99,7 @@ pub(super) struct PresenceSync {
     /// A hub state arrived before the user's own presence was known; it is evaluated once it is.
     hub_pending: bool,
     /// Presences sent and not yet seen back, with the time they were sent.
-    echoes: VecDeque<(Presence, u64)>,
+    echoes: Vec<(Presence, u64)>,
     inflight: Option<InFlight>,
     /// A `PresenceUpdated` arrived since the last `SetPresence` was sent: the PBX's own word is then newer
     /// than the request's result.
@@ -122,7 +121,7 @@ impl Default for PresenceSync {
             last_known: None,
             overridden: None,
             hub_pending: false,
-            echoes: VecDeque::new(),
+            echoes: Vec::new(),
             inflight: None,
             seen_since_send: false,
             service_up: false,
@@ -160,7 +159,7 @@ impl PresenceSync {
             self.echoes.drain(..=i);
             out.trace(
                 Level::Presence,
-                &format!("own presence {}: the connector's echo", show(&p)),
+                &cat(&["own presence ", &show(&p), ": the connector's echo"]),
             );
             // Remember what was *sent*, so that a normalised echo does not look like a difference to fix.
             self.shown = Some(sent);
@@ -179,10 +178,11 @@ impl PresenceSync {
             // is unknowable; "available" is the neutral choice.
             out.trace(
                 Level::Always,
-                &format!(
-                    "presence {} at start is a leftover of the connector: given back when no call shows",
-                    show(&p)
-                ),
+                &cat(&[
+                    "presence ",
+                    &show(&p),
+                    " at start is a leftover of the connector: given back when no call shows",
+                ]),
             );
             self.user = Some(Presence::available());
             self.applied = Some(p.clone());
@@ -192,15 +192,17 @@ impl PresenceSync {
         }
         // The user's own doing.
         let changed = self.user.as_ref() != Some(&p);
-        out.trace(Level::Presence, &format!("own presence: {}", show(&p)));
+        out.trace(Level::Presence, &cat(&["own presence: ", &show(&p)]));
         if let Some(a) = self.applied.take() {
             out.trace(
                 Level::Always,
-                &format!(
-                    "presence changed by hand to {} while the connector showed {}: kept, nothing will be restored",
-                    show(&p),
-                    show(&a)
-                ),
+                &cat(&[
+                    "presence changed by hand to ",
+                    &show(&p),
+                    " while the connector showed ",
+                    &show(&a),
+                    ": kept, nothing will be restored",
+                ]),
             );
         }
         self.user = Some(p.clone());
@@ -261,12 +263,14 @@ impl PresenceSync {
             Some(v) => {
                 out.trace(
                     Level::Presence,
-                    &format!(
-                        "{} {} from the kuandoHUB not applied: the user's own presence {} wins",
-                        v.source,
-                        v.state,
-                        show(&user)
-                    ),
+                    &cat(&[
+                        &v.source,
+                        " ",
+                        v.state.as_str(),
+                        " from the kuandoHUB not applied: the user's own presence ",
+                        &show(&user),
+                        " wins",
+                    ]),
                 );
                 self.release(out);
             }
@@ -280,13 +284,17 @@ impl PresenceSync {
         }
         out.trace(
             Level::Always,
-            &format!(
-                "presence {} because of {} ({}); the user's own {} is kept to restore",
-                show(&p),
-                v.source,
-                v.state,
-                show(user)
-            ),
+            &cat(&[
+                "presence ",
+                &show(&p),
+                " because of ",
+                &v.source,
+                " (",
+                v.state.as_str(),
+                "); the user's own ",
+                &show(user),
+                " is kept to restore",
+            ]),
         );
         self.applied = Some(p);
     }
@@ -296,7 +304,7 @@ impl PresenceSync {
             if let Some(u) = &self.user {
                 out.trace(
                     Level::Always,
-                    &format!("presence restored to {} (was {})", show(u), show(&a)),
+                    &cat(&["presence restored to ", &show(u), " (was ", &show(&a), ")"]),
                 );
             }
         }
@@ -327,16 +335,16 @@ impl PresenceSync {
     }
 
     fn send(&mut self, now: u64, p: Presence, out: &mut Out) {
-        out.trace(Level::Presence, &format!("SetPresence {}", show(&p)));
+        out.trace(Level::Presence, &cat(&["SetPresence ", &show(&p)]));
         out.push(Action::SetPresence(p.clone()));
         self.inflight = Some(InFlight {
             presence: p.clone(),
             deadline: now.saturating_add(PRESENCE_TIMEOUT_MS),
         });
         self.seen_since_send = false;
-        self.echoes.push_back((p, now));
-        while self.echoes.len() > MAX_ECHOES {
-            self.echoes.pop_front();
+        self.echoes.push((p, now));
+        if self.echoes.len() > MAX_ECHOES {
+            self.echoes.remove(0);
         }
     }
 
@@ -364,11 +372,15 @@ impl PresenceSync {
                 }
                 let delay = self.backoff.fail(jitter);
                 self.retry_at = Some(now.saturating_add(delay));
-                let text = format!(
-                    "SetPresence {} failed: {e}; next try in {} s",
-                    show(&f.presence),
-                    delay.div_ceil(1000)
-                );
+                let text = cat(&[
+                    "SetPresence ",
+                    &show(&f.presence),
+                    " failed: ",
+                    &e,
+                    "; next try in ",
+                    &num(delay.div_ceil(1000)),
+                    " s",
+                ]);
                 // One line when requests start failing, not one per retry.
                 let level = if self.failing {
                     Level::Presence
@@ -433,13 +445,8 @@ impl PresenceSync {
     }
 
     fn prune(&mut self, now: u64) {
-        while self
-            .echoes
-            .front()
-            .is_some_and(|(_, at)| now.saturating_sub(*at) > ECHO_WINDOW_MS)
-        {
-            self.echoes.pop_front();
-        }
+        self.echoes
+            .retain(|(_, at)| now.saturating_sub(*at) <= ECHO_WINDOW_MS);
     }
 
     /// The next time something is due: a request's deadline, or a retry.

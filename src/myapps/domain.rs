@@ -128,7 +128,10 @@ pub fn presence_update(res: &ApiMsg, own_sip: &str) -> Option<Presence> {
 /// `SubscribePresence` for `sip` to the client API: myApps answers with `PresenceUpdated` now and on every
 /// change.
 pub fn subscribe_presence(sip: &str, src: Option<&str>) -> String {
-    let msg = Json::object([("mt", "SubscribePresence".into()), ("sip", sip.into())]);
+    let msg = Json::object(vec![
+        ("mt", "SubscribePresence".into()),
+        ("sip", sip.into()),
+    ]);
     launcher::api_request(API_CLIENT, Some(CLIENT_PROVIDER), src, &msg)
 }
 

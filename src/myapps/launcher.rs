@@ -7,6 +7,7 @@
 use super::start::Scheme;
 use super::{clip, scalar, text, truthy};
 use crate::json::Json;
+use crate::text::cat;
 
 /// A message from myApps to the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,14 +48,18 @@ pub struct ApiUpdate {
 impl ApiUpdate {
     /// The providers of `api`, in the order of their names, each once.
     pub fn providers(&self, api: &str) -> Vec<&str> {
-        let mut names: Vec<&str> = match self.apis.get(api) {
-            Some(Json::Object(m)) => m.iter().map(|(k, _)| k.as_str()).collect(),
-            _ => Vec::new(),
-        };
         // Sorted as a sorted map listed them before: the first provider with a user wins in `own_user`, and
-        // that must not depend on the order myApps happens to write.
-        names.sort_unstable();
-        names.dedup();
+        // that must not depend on the order myApps happens to write. Inserted in place: a handful of names,
+        // and the standard sort is some 3 KB of wasm.
+        let mut names: Vec<&str> = Vec::new();
+        if let Some(Json::Object(m)) = self.apis.get(api) {
+            for (k, _) in m {
+                let at = names.partition_point(|n| *n < k.as_str());
+                if names.get(at) != Some(&k.as_str()) {
+                    names.insert(at, k);
+                }
+            }
+        }
         names
     }
 
@@ -180,7 +185,7 @@ impl LauncherMsg {
         let api_msg = |w: &Json, msg: Json| -> Result<ApiMsg, Ignored> {
             let api = text(w.get("api"));
             if api.is_empty() {
-                return Err(Ignored(format!("{mt} without api")));
+                return Err(Ignored(cat(&[mt, " without api"])));
             }
             Ok(ApiMsg {
                 api,
@@ -240,7 +245,7 @@ impl LauncherMsg {
                 }
                 _ => Vec::new(),
             }),
-            other => return Err(Ignored(format!("unknown mt \"{}\"", clip(other, 32)))),
+            other => return Err(Ignored(cat(&["unknown mt \"", &clip(other, 32), "\""]))),
         })
     }
 }
@@ -248,7 +253,7 @@ impl LauncherMsg {
 /// Every message the app posts: `mt` first, then the fields given, in the spec's order (`api`, `provider`,
 /// `consumer`, `src`, `app`, `challenge`, `msg`).
 fn out(mt: &str, fields: &[(&str, Option<&str>)], msg: Option<&Json>) -> String {
-    let mut j = Json::object([("mt", mt.into())]);
+    let mut j = Json::object(vec![("mt", mt.into())]);
     for (name, value) in fields {
         if let Some(v) = value {
             j.push(name, (*v).into());

@@ -23,6 +23,7 @@ pub use session::{Action, AppSession, SendError, SessionEvent};
 pub use start::{Scheme, StartParams};
 
 use crate::json::Json;
+use crate::text::cat;
 
 /// The call events API the hidden app provides (myApps starts the app when calls happen).
 pub const API_PHONEINFO: &str = "com.innovaphone.phoneinfo";
@@ -40,17 +41,8 @@ pub const API_AUTOSTART: &str = "com.innovaphone.autostart";
 pub(crate) fn scalar(v: Option<&Json>) -> Option<String> {
     match v? {
         Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(if let Some(i) = n.as_i64() {
-            i.to_string()
-        } else if let Some(u) = n.as_u64() {
-            u.to_string()
-        } else {
-            match n.as_f64() {
-                // Below 2^53 the integral value is exact; larger ones keep serde_json's own spelling.
-                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => (f as i64).to_string(),
-                _ => n.to_string(),
-            }
-        }),
+        // Integral floats read as integers while exact (below 2^53); larger ones and fractions as written.
+        Json::Number(n) => Some(n.whole_text().unwrap_or_else(|| n.as_str().to_string())),
         _ => None,
     }
 }
@@ -66,7 +58,7 @@ pub(crate) fn text(v: Option<&Json>) -> String {
 pub(crate) fn truthy(v: Option<&Json>) -> bool {
     match v {
         Some(Json::Bool(b)) => *b,
-        Some(Json::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Some(Json::Number(n)) => !n.is_zero(),
         Some(Json::String(s)) => !matches!(s.trim(), "" | "false" | "0"),
         Some(Json::Array(_)) | Some(Json::Object(_)) => true,
         Some(Json::Null) | None => false,
@@ -76,7 +68,7 @@ pub(crate) fn truthy(v: Option<&Json>) -> bool {
 /// At most `max` characters of `s`, for quoting outside text in a reason without flooding a trace.
 pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
+        Some((i, _)) => cat(&[&s[..i], "…"]),
         None => s.to_string(),
     }
 }

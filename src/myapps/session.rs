@@ -15,7 +15,8 @@
 //! Driver contract: after `CloseSocket` (or when it reported the socket closed) the driver drops that socket
 //! and reports nothing more from it; there is at most one socket at a time.
 
-use std::collections::VecDeque;
+use crate::fifo::Fifo;
+use crate::text::cat;
 
 use super::launcher::{self, LoginMsg};
 use super::{scalar, truthy};
@@ -75,13 +76,19 @@ pub enum SendError {
     TooLarge,
 }
 
-impl std::fmt::Display for SendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl SendError {
+    pub fn as_str(&self) -> &'static str {
+        match self {
             SendError::NotConnected => "not connected to the app service",
             SendError::NotAnObject => "not a JSON object",
             SendError::TooLarge => "message too large",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -130,7 +137,7 @@ pub struct AppSession {
     src: u64,
     /// Why the last Login was not used, for the failure text if no usable one comes.
     ignored_login: Option<String>,
-    actions: VecDeque<Action>,
+    actions: Fifo<Action>,
 }
 
 /// A handshake reply (`AppChallengeResult`, `AppLoginResult`), or any other message while connected.
@@ -170,7 +177,7 @@ impl AppSession {
             backoff_ms: BACKOFF_MIN_MS,
             src: 0,
             ignored_login: None,
-            actions: VecDeque::new(),
+            actions: Fifo::new(),
         }
     }
 
@@ -218,7 +225,7 @@ impl AppSession {
             }
             Phase::AwaitingLogin { deadline, .. } if now >= *deadline => {
                 let why = match self.ignored_login.take() {
-                    Some(why) => format!("no usable Login from myApps ({why})"),
+                    Some(why) => cat(&["no usable Login from myApps (", &why, ")"]),
                     None => "no Login from myApps".to_string(),
                 };
                 self.fail(now, why);
@@ -333,11 +340,13 @@ impl AppSession {
             return;
         };
         if login.pbx_obj != self.app {
-            self.ignored_login = Some(format!(
-                "Login for app object \"{}\", expected \"{}\"",
-                super::clip(&login.pbx_obj, 64),
-                self.app
-            ));
+            self.ignored_login = Some(cat(&[
+                "Login for app object \"",
+                &super::clip(&login.pbx_obj, 64),
+                "\", expected \"",
+                &self.app,
+                "\"",
+            ]));
             return;
         }
         if login.src.as_ref().is_some_and(|s| s != src) {
@@ -348,7 +357,7 @@ impl AppSession {
         // broken `info`, sending none is better than sending broken JSON. Parsed into the ordered tree, so
         // its keys keep their order.
         let info = login.info.as_ref().and_then(|i| Json::parse(i).ok());
-        let mut msg = Json::object([
+        let mut msg = Json::object(vec![
             ("mt", "AppLogin".into()),
             ("app", login.app.as_str().into()),
             ("domain", login.domain.as_str().into()),

@@ -4,6 +4,8 @@
 
 use percent_encoding::percent_decode_str;
 
+use crate::text::cat;
+
 /// Light or dark colour scheme of the myApps client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Scheme {
@@ -68,7 +70,7 @@ impl Default for StartParams {
 
 impl StartParams {
     /// Reads `location.search`, with or without the leading `?`. Never fails: pairs without `=` are skipped
-    /// (as the SDK does), bad percent escapes are kept literally, invalid UTF-8 becomes U+FFFD, an unknown
+    /// (as the SDK does), bad percent escapes and escapes that are not UTF-8 are kept literally, an unknown
     /// scheme leaves the default, and for the named parameters the last occurrence wins (again as the SDK).
     /// `+` is kept as `+`: myApps encodes with `encodeURIComponent`, which writes a space as `%20`.
     pub fn parse(query: &str) -> StartParams {
@@ -121,15 +123,22 @@ impl StartParams {
     }
 }
 
+/// A value whose escapes do not decode to UTF-8 is kept as written, like a bad escape (myApps'
+/// `encodeURIComponent` never writes one; replacing bytes with U+FFFD instead costs the hidden app 1 KB).
 fn decode(s: &str) -> String {
-    percent_decode_str(s).decode_utf8_lossy().into_owned()
+    percent_decode_str(s)
+        .decode_utf8()
+        .map_or_else(|_| s.to_string(), |d| d.into_owned())
 }
 
 /// See [`StartParams::ws_url`].
 pub fn ws_url(url: &str) -> Option<String> {
     let url = url.trim();
     let url = url.split(['?', '#']).next().unwrap_or("");
-    let (scheme, rest) = url.split_once("://")?;
+    // `:` then `//` rather than `split_once("://")`: the same for the schemes accepted below, and no
+    // substring searcher in the wasm.
+    let (scheme, rest) = url.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     let ws = if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
         "wss"
     } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
@@ -146,7 +155,7 @@ pub fn ws_url(url: &str) -> Option<String> {
     }
     // `path` is empty or starts with `/`, so the last slash is always found when there is a path.
     let dir = path.rfind('/').map_or("", |i| &path[..i]);
-    Some(format!("{ws}://{host}{dir}"))
+    Some(cat(&[ws, "://", host, dir]))
 }
 
 #[cfg(test)]
@@ -196,7 +205,7 @@ mod tests {
         assert_eq!(p.arg("x"), Some("a+b"));
         assert_eq!(p.arg(""), Some("v"));
         assert_eq!(StartParams::parse("scheme=DARK").scheme, Scheme::Dark);
-        assert_eq!(StartParams::parse("lang=%FF").lang, "\u{FFFD}");
+        assert_eq!(StartParams::parse("lang=%FF").lang, "%FF");
     }
 
     #[test]

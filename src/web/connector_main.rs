@@ -153,7 +153,7 @@ fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
         Action::Service(req) => {
             let text = Envelope::new(None, req.clone()).to_json();
             if let Err(e) = d.link.session.send_api(now, &text) {
-                d.app.handle_send_failed(now, &req, &e.to_string());
+                d.app.handle_send_failed(now, &req, e.as_str());
             }
         }
         Action::Hub {

@@ -17,11 +17,19 @@ pub mod timer;
 
 use wasm_bindgen::prelude::*;
 
+/// Talc instead of Rust's default wasm allocator (dlmalloc): a maintained allocator made for single-threaded
+/// wasm that is faster and some 4 KB smaller in the hidden app.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use crate::mapping::{self, Transform};
 
-/// Installs the panic hook so that a bug shows as a readable console error instead of `unreachable`.
+/// Installs the panic hook so that a bug shows as a readable console error instead of `unreachable`. Not in
+/// the hidden app's size build (`build.sh`): with `panic=immediate-abort` a panic traps before any hook runs,
+/// so the hook would be dead weight.
 #[wasm_bindgen(start)]
 pub fn start() {
+    #[cfg(not(panic = "immediate-abort"))]
     console_error_panic_hook::set_once();
 }
 

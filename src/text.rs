@@ -1,0 +1,67 @@
+//! Trace and error texts without `core::fmt`.
+//!
+//! The hidden app's texts only ever join strings and whole numbers. `format!` does that through the
+//! formatting machinery (argument tables at every call, padding, integer formatting), which cost the hidden
+//! app some 6 KB of its 150 KB budget (measured with every `format!` of its code paths taken out). These
+//! two functions do the same with a few hundred bytes. `format!` stays in tests, the simulators and the
+//! config app.
+
+/// The parts, joined.
+pub fn cat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// `n` in decimal.
+pub fn num(n: u64) -> String {
+    decimal(n, false)
+}
+
+/// `n` in decimal, with a minus sign when `negative` (for `-n`).
+pub fn decimal(mut n: u64, negative: bool) -> String {
+    let mut reversed = Vec::with_capacity(21);
+    loop {
+        reversed.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        reversed.push(b'-');
+    }
+    reversed.iter().rev().map(|&b| char::from(b)).collect()
+}
+
+/// Whether `s` has more than `max` characters (`chars().count() > max` without the counting routine).
+pub fn longer_than(s: &str, max: usize) -> bool {
+    // Every character has exactly one byte that is not a continuation byte (`10xx_xxxx`).
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count() > max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_join_and_numbers_read_as_format_writes_them() {
+        assert_eq!(cat(&["call ", "a", "/", "7", " added"]), "call a/7 added");
+        assert_eq!(cat(&[]), "");
+        for n in [0, 7, 10, 65535, u64::MAX] {
+            assert_eq!(num(n), format!("{n}"));
+            assert_eq!(decimal(n, true), format!("-{n}"));
+        }
+    }
+
+    #[test]
+    fn length_counts_characters_not_bytes() {
+        for s in ["", "a", "äöü", "😀x", "e\u{301}"] {
+            let n = s.chars().count();
+            assert!(longer_than(s, n.saturating_sub(1)) == (n > 0), "{s}");
+            assert!(!longer_than(s, n), "{s}");
+        }
+    }
+}
