@@ -125,6 +125,14 @@ proptest! {
     }
 
     #[test]
+    fn start_parameters_decode_as_the_percent_encoding_crate_does(v in "([a-zA-Z0-9%äü+ =-]|%[0-9a-fA-FgG]{0,2}|%[cCdDeEfF][0-9a-fA-F]%[89abAB][0-9a-fA-F]){0,12}") {
+        let theirs = percent_encoding::percent_decode_str(&v)
+            .decode_utf8()
+            .map_or_else(|_| v.clone(), |d| d.into_owned());
+        prop_assert_eq!(kuando_connector::myapps::start::decode(&v), theirs);
+    }
+
+    #[test]
     fn a_token_never_survives_in_a_trace(token in "[!-~]{1,40}", before in ".{0,40}", after in ".{0,40}") {
         let e = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
         for req in [e.probe(), e.current_presence(), e.devices(), e.command(hub::LampCommand::Off, None)] {
