@@ -122,10 +122,27 @@ async fn wait_for(max_ms: u64, done: impl Fn() -> bool) -> bool {
     true
 }
 
+/// Sends through the driver (callback style) and waits for its one outcome.
+async fn send(req: &HubRequest, timeout_ms: u32) -> Outcome {
+    let slot: Rc<RefCell<Option<Outcome>>> = Rc::default();
+    let filled = slot.clone();
+    let req = req.clone();
+    let done = Promise::new(&mut move |resolve, _reject| {
+        let filled = filled.clone();
+        http::send(&req, timeout_ms, move |outcome| {
+            *filled.borrow_mut() = Some(outcome);
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        });
+    });
+    let _ = JsFuture::from(done).await;
+    let outcome = slot.borrow_mut().take();
+    outcome.expect("the driver calls back exactly once")
+}
+
 /// Sends through the driver and returns the outcome with how long it took.
 async fn timed_send(req: &HubRequest, timeout_ms: u32) -> (Outcome, u64) {
     let t0 = clock::now_ms();
-    let outcome = http::send(req, timeout_ms).await;
+    let outcome = send(req, timeout_ms).await;
     (outcome, clock::now_ms() - t0)
 }
 
@@ -144,13 +161,27 @@ fn window() -> Window {
 // Hub client (web::http) against the hub simulator
 
 #[wasm_bindgen_test]
+async fn the_hub_client_answers_once_and_never_before_send_returns() {
+    // The drivers call `send` while they hold their state; an answer from inside `send` would find it
+    // borrowed. Even a request that fails at once (nothing listens) answers later, and only once.
+    let calls = Rc::new(std::cell::Cell::new(0));
+    let c = calls.clone();
+    let req = Endpoint::new("http://127.0.0.1:9/", "").unwrap().probe();
+    http::send(&req, GENEROUS_MS, move |_| c.set(c.get() + 1));
+    assert_eq!(calls.get(), 0);
+    assert!(wait_for(u64::from(GENEROUS_MS), || calls.get() > 0).await);
+    sleep(50).await;
+    assert_eq!(calls.get(), 1);
+}
+
+#[wasm_bindgen_test]
 async fn hub_probe_presence_and_devices_are_answered_and_parsed() {
     reset_hub().await;
     let e = endpoint("");
-    let (status, body) = answer(http::send(&e.probe(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.probe(), GENEROUS_MS).await);
     assert_eq!(hub::parse_probe(status, &body), Ok(()));
 
-    let (status, body) = answer(http::send(&e.current_presence(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.current_presence(), GENEROUS_MS).await);
     let running = hub::parse_current_presence(status, &body)
         .expect("currentpresence parses")
         .running
@@ -158,7 +189,7 @@ async fn hub_probe_presence_and_devices_are_answered_and_parsed() {
     assert_eq!(running.sender, "Manual Changer");
     assert_eq!(running.eventname, "Available");
 
-    let (status, body) = answer(http::send(&e.devices(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.devices(), GENEROUS_MS).await);
     let devices = hub::parse_devices(status, &body).expect("busylightdevices parses");
     assert_eq!(devices.len(), 1);
     assert!(devices[0].light);
@@ -202,7 +233,7 @@ async fn hub_garbage_answer_is_rejected_as_malformed() {
     reset_hub().await;
     fault(r#"{"mode":"garbage","times":2}"#).await;
     let e = endpoint("");
-    let (status, body) = answer(http::send(&e.current_presence(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.current_presence(), GENEROUS_MS).await);
     assert_eq!(status, 200);
     assert!(
         matches!(
@@ -212,7 +243,7 @@ async fn hub_garbage_answer_is_rejected_as_malformed() {
         "garbage taken for a presence: {:?}",
         String::from_utf8_lossy(&body)
     );
-    let (status, body) = answer(http::send(&e.probe(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.probe(), GENEROUS_MS).await);
     assert!(matches!(
         hub::parse_probe(status, &body),
         Err(HubError::Malformed(_))
@@ -228,17 +259,17 @@ async fn hub_rejecting_the_token_is_unauthorized_and_the_right_token_works() {
     )
     .await;
     let wrong = endpoint("not-the-token");
-    let (status, body) = answer(http::send(&wrong.current_presence(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&wrong.current_presence(), GENEROUS_MS).await);
     assert_eq!(status, 401);
     assert_eq!(
         hub::parse_current_presence(status, &body),
         Err(HubError::Unauthorized)
     );
-    let (status, body) = answer(http::send(&endpoint("").probe(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&endpoint("").probe(), GENEROUS_MS).await);
     assert_eq!(hub::parse_probe(status, &body), Err(HubError::Unauthorized));
 
     let right = endpoint("s3cret-hub-token");
-    let (status, body) = answer(http::send(&right.current_presence(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&right.current_presence(), GENEROUS_MS).await);
     assert!(hub::parse_current_presence(status, &body).is_ok());
 }
 
@@ -251,13 +282,13 @@ async fn hub_without_a_lamp_answers_lamp_commands_with_no_device() {
         LampCommand::Light(Rgb::new(100, 0, 0).expect("valid colour")),
         Some(LampSlot::Connected),
     );
-    let (status, body) = answer(http::send(&cmd, GENEROUS_MS).await);
+    let (status, body) = answer(send(&cmd, GENEROUS_MS).await);
     assert_eq!(status, 404);
     assert_eq!(
         hub::parse_command_response(status, &body),
         Err(HubError::NoDevice)
     );
-    let (status, body) = answer(http::send(&e.devices(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.devices(), GENEROUS_MS).await);
     assert_eq!(hub::parse_devices(status, &body), Ok(Vec::new()));
 }
 
@@ -266,16 +297,16 @@ async fn hub_status_faults_reach_the_parsers_unchanged() {
     reset_hub().await;
     fault(r#"{"mode":"404","actions":["currentpresence"],"times":1}"#).await;
     let e = endpoint("");
-    let (status, body) = answer(http::send(&e.current_presence(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.current_presence(), GENEROUS_MS).await);
     assert_eq!(
         hub::parse_current_presence(status, &body),
         Err(HubError::NoDevice)
     );
     fault(r#"{"mode":"401","actions":["probe"],"times":1}"#).await;
-    let (status, body) = answer(http::send(&e.probe(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.probe(), GENEROUS_MS).await);
     assert_eq!(hub::parse_probe(status, &body), Err(HubError::Unauthorized));
     fault(r#"{"mode":"500","actions":["probe"],"times":1}"#).await;
-    let (status, body) = answer(http::send(&e.probe(), GENEROUS_MS).await);
+    let (status, body) = answer(send(&e.probe(), GENEROUS_MS).await);
     assert_eq!(hub::parse_probe(status, &body), Err(HubError::Status(500)));
 }
 
@@ -321,7 +352,7 @@ async fn hub_accepts_a_cross_origin_post_command_without_preflight() {
         Some(LampSlot::Connected),
     );
     let sent_body = cmd.body.clone().expect("a POST command has a body");
-    let (status, body) = answer(http::send(&cmd, GENEROUS_MS).await);
+    let (status, body) = answer(send(&cmd, GENEROUS_MS).await);
     assert_eq!(hub::parse_command_response(status, &body), Ok(()));
 
     // Exactly one request arrived: the POST itself, with no OPTIONS preflight before it (text/plain keeps it

@@ -175,8 +175,7 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
             timeout_ms,
         } => {
             let w = weak.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let outcome = http::send(&request, timeout_ms).await;
+            http::send(&request, timeout_ms, move |outcome| {
                 if let Some(s) = w.upgrade() {
                     on_hub(&s, id, outcome);
                 }

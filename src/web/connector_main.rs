@@ -163,8 +163,7 @@ fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
         } => {
             let w = weak.clone();
             let timeout = u32::try_from(timeout_ms).unwrap_or(u32::MAX);
-            wasm_bindgen_futures::spawn_local(async move {
-                let outcome = http::send(&request, timeout).await;
+            http::send(&request, timeout, move |outcome| {
                 if let Some(s) = w.upgrade() {
                     on_hub(&s, id, outcome);
                 }
