@@ -403,12 +403,7 @@ impl BaseUrl {
         if s.chars().any(char::is_whitespace) {
             return Err(UrlError::Whitespace);
         }
-        // `:` then `//` rather than `split_once("://")`: the same for the schemes accepted below, and no
-        // substring searcher in the wasm.
-        let (scheme, rest) = s
-            .split_once(':')
-            .and_then(|(scheme, rest)| Some((scheme, rest.strip_prefix("//")?)))
-            .ok_or(UrlError::NotHttp)?;
+        let (scheme, rest) = crate::text::split_scheme(s).ok_or(UrlError::NotHttp)?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return Err(UrlError::NotHttp);
@@ -420,6 +415,7 @@ impl BaseUrl {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
+        // By bytes: `str::contains(char)` brings the substring searcher into the wasm.
         if authority.bytes().any(|b| b == b'@') {
             return Err(UrlError::Credentials);
         }
@@ -464,11 +460,8 @@ impl BaseUrl {
     /// True for a hub on this PC, where the hub checks no token.
     pub fn is_loopback(&self) -> bool {
         // A `BaseUrl` is always `scheme://authority/…`.
-        let authority = self
-            .0
-            .split_once(':')
-            .and_then(|(_, r)| r.strip_prefix("//"))
-            .and_then(|r| r.split('/').next())
+        let authority = crate::text::split_scheme(&self.0)
+            .and_then(|(_, r)| r.split('/').next())
             .unwrap_or("");
         let host = authority.split(':').next().unwrap_or("");
         host == "localhost" || host.starts_with("127.") || authority.starts_with("[::1]")

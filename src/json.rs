@@ -187,19 +187,19 @@ fn digits_value(digits: &[u8]) -> Option<u64> {
 
 impl From<u64> for Number {
     fn from(n: u64) -> Number {
-        Number(decimal(n, false))
+        Number(num(n))
     }
 }
 
 impl From<u32> for Number {
     fn from(n: u32) -> Number {
-        Number(decimal(n.into(), false))
+        Number(num(n.into()))
     }
 }
 
 impl From<u8> for Number {
     fn from(n: u8) -> Number {
-        Number(decimal(n.into(), false))
+        Number(num(n.into()))
     }
 }
 

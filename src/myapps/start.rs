@@ -149,10 +149,7 @@ pub fn decode(s: &str) -> String {
 pub fn ws_url(url: &str) -> Option<String> {
     let url = url.trim();
     let url = url.split(['?', '#']).next().unwrap_or("");
-    // `:` then `//` rather than `split_once("://")`: the same for the schemes accepted below, and no
-    // substring searcher in the wasm.
-    let (scheme, rest) = url.split_once(':')?;
-    let rest = rest.strip_prefix("//")?;
+    let (scheme, rest) = crate::text::split_scheme(url)?;
     let ws = if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
         "wss"
     } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
