@@ -24,12 +24,13 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 
 use crate::mapping::{self, Transform};
 
-/// Installs the panic hook so that a bug shows as a readable console error instead of `unreachable`. Not in
-/// the hidden app's size build (`build.sh`): with `panic=immediate-abort` a panic traps before any hook runs,
-/// so the hook would be dead weight.
+/// Installs the panic hook in the config app so that a bug shows as a readable console error instead of
+/// `unreachable`. Not in the hidden app: the hook pulls in the formatting machinery (several KB of the
+/// always-loaded wasm), and the core never panics on input (proptests); a trap there still shows in the console
+/// with its stack.
 #[wasm_bindgen(start)]
 pub fn start() {
-    #[cfg(not(panic = "immediate-abort"))]
+    #[cfg(feature = "config-ui")]
     console_error_panic_hook::set_once();
 }
 
