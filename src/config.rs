@@ -551,6 +551,7 @@ impl Config {
     }
 }
 
+#[cfg(feature = "serde")]
 json::serialize_via_tree!(Config, FieldError);
 
 /// `lamp.<slot>.<part>` → the slot and the part.

@@ -21,7 +21,9 @@ use std::fmt;
 
 use crate::text::{cat, decimal, num};
 
+#[cfg(feature = "serde")]
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+#[cfg(feature = "serde")]
 use serde_json::Value;
 
 /// Object members in text order.
@@ -382,10 +384,12 @@ impl From<u8> for Json {
 /// Parses a text into a `serde_json::Value` (last value of a repeated member wins, as in `Value`), through the
 /// same reader as [`Json::parse`]. The wasm apps use no `Value` at all (its sorted map is a B-tree, some
 /// 20 KB of wasm); this and the conversions below are for native code and tests.
+#[cfg(feature = "serde")]
 pub fn value(text: &str) -> Result<Value, JsonError> {
     Json::parse(text).map(Value::from)
 }
 
+#[cfg(feature = "serde")]
 impl From<Json> for Value {
     fn from(j: Json) -> Value {
         match j {
@@ -409,6 +413,7 @@ impl From<Json> for Value {
 
 /// A `serde_json::Value` as a tree (tests build their inputs with `json!`); its members come in `Value`'s
 /// order, its numbers spelt as serde_json writes them (`1.0` for the float 1).
+#[cfg(feature = "serde")]
 impl From<&Value> for Json {
     fn from(v: &Value) -> Json {
         match v {
@@ -739,6 +744,7 @@ fn write_string(s: &str, out: &mut String) {
 
 /// `impl Serialize` through the type's `to_tree()`, so that the simulator and the tests can still put these
 /// types into `json!` and `serde_json::to_value`.
+#[cfg(feature = "serde")]
 macro_rules! serialize_via_tree {
     ($($t:ty),* $(,)?) => {$(
         impl serde::Serialize for $t {
@@ -748,8 +754,10 @@ macro_rules! serialize_via_tree {
         }
     )*};
 }
+#[cfg(feature = "serde")]
 pub(crate) use serialize_via_tree;
 
+#[cfg(feature = "serde")]
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -776,6 +784,7 @@ impl Serialize for Json {
 }
 
 /// As serde_json reads the literal: an integer when it is one that fits, else a float.
+#[cfg(feature = "serde")]
 impl Serialize for Number {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if let Some(u) = self.as_u64() {

@@ -19,6 +19,7 @@
 //! absent only for optional fields. Writing keeps the documented field order: `api`, `src`, `mt`, then the
 //! message's fields.
 
+#[cfg(feature = "serde")]
 use serde::Serialize;
 
 use crate::config::{Config, FieldError};
@@ -166,6 +167,7 @@ impl<T: Message> Envelope<T> {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for Request {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut j = Json::object(vec![("mt", self.mt().into())]);
@@ -174,6 +176,7 @@ impl Serialize for Request {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for Response {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut j = Json::object(vec![("mt", self.mt().into())]);
@@ -182,6 +185,7 @@ impl Serialize for Response {
     }
 }
 
+#[cfg(feature = "serde")]
 impl<T: Message> Serialize for Envelope<T> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         self.to_tree().serialize(s)
@@ -386,6 +390,7 @@ impl ServiceError {
     }
 }
 
+#[cfg(feature = "serde")]
 json::serialize_via_tree!(License, ErrorCode, ServiceError);
 
 /// Reads a service message (app side). Errors are for traces; the text never contains message content.

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 /// The states myApps knows, exactly the concept's list (`free, busy, away, dnd, onthephone`) plus `lunch`,
 /// the Manual Changer's "implicit away with lunch message".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,11 +88,12 @@ impl FromStr for MyAppsState {
 
 /// A user's presence on the PBX for `contact "tel:"`: an activity (`""` = available) and a free-text note.
 /// Kept as the PBX sent it, so that the connector can restore exactly what the user had.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Presence {
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub activity: String,
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub note: String,
 }
 
