@@ -4,7 +4,7 @@
 #   ./build.sh test     formatting, clippy (native + wasm32), native tests, end-to-end stories in Chromium,
 #                       app service tests, browser (wasm-bindgen) tests
 #   ./build.sh demo     build, then start the simulators with the real apps and print what to open
-#   ./build.sh package  build, then lay out the AppPlatform package in dist/ and zip it
+#   ./build.sh package [--runtime DIR]  build, then lay out the release tree in dist/<build>/ (see README)
 #   ./build.sh screenshots  PNGs of the simulators and the config app (light, dark) in target/screenshots/
 #   ./build.sh bench    the hidden app's measurements in a real browser (10 min; --minutes N)
 #   ./build.sh help     this text
@@ -173,12 +173,16 @@ run_tests() {
   # The end-to-end stories (kuando-e2e) drive the release apps from pkg/ in Chromium.
   build_wasm
   check_hidden_app_size
+  say "package check (httpfiles.zip read back)"
+  check_package
   say "native tests and end-to-end stories"
   cargo test --workspace
   if [ -d service/test ]; then
     say "app service tests (node --test)"
     node --test service/test/
   fi
+  say "PBX Manager plugin tests (node --test)"
+  node --test manager/test/
   say "browser tests (headless Chromium)"
   start_test_hub
   # The hub client's tests (tests/web_drivers.rs) read the simulator's URL at compile time.
@@ -209,23 +213,39 @@ start_test_hub() {
   exit 1
 }
 
-# The AppPlatform package: config.json and the service script (not served over HTTP), and the files the
-# runtime serves: both app pages, their shims, the config app's CSS and icon, and the wasm with its glue.
+# The release tree as innovaphone's tools lay it out (README "Deploying", pack/src/layout.rs): dist/<build>/ with
+# <App-ID>_files and per platform the runtime binary (from --runtime DIR), its icon and httpfiles.zip, plus
+# dist/apps.json. Build number: $BUILD, else 1000 + the commit count; label: $LABEL, else dvl.
 run_package() {
+  local runtime=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --runtime)
+        [ $# -ge 2 ] || { echo "build.sh: --runtime needs a folder (with arm/generic, arm64/generic, x86_64/generic)" >&2; exit 2; }
+        runtime=(--runtime "$2")
+        shift 2
+        ;;
+      *)
+        echo "build.sh package: unknown option '$1' (try --runtime DIR)" >&2
+        exit 2
+        ;;
+    esac
+  done
   build_wasm
-  have zip || { say "installing zip"; apt_install zip; }
-  local out=dist/kuando-connector zipfile=dist/kuando-connector.zip
-  say "packaging into $out"
-  rm -rf dist
-  mkdir -p "$out/pkg"
-  cp service/config.json service/kuando.js "$out/"
-  cp www/innovaphone-kuando.htm www/innovaphone-kuando.js \
-    www/innovaphone-kuando-config.htm www/innovaphone-kuando-config.js www/innovaphone-kuando-config.css \
-    www/innovaphone-kuando-config.png www/innovaphone-kuando-config.svg "$out/"
-  cp pkg/kuando_connector.js pkg/kuando_connector_bg.wasm pkg/kuando_config.js pkg/kuando_config_bg.wasm "$out/pkg/"
-  (cd "$out" && find . -type f | sort | sed 's|^\./||' | zip -q -X "../$(basename "$zipfile")" -@)
-  (cd "$out" && find . -type f | sort | sed 's|^\./||' | while read -r f; do printf '  %-40s %8d bytes\n' "$f" "$(wc -c <"$f")"; done)
-  printf '%s: %d bytes\n' "$zipfile" "$(wc -c <"$zipfile")"
+  local build label
+  build=${BUILD:-$((1000 + $(git rev-list --count HEAD 2>/dev/null || echo 0)))}
+  label=${LABEL:-dvl}
+  cargo build -q --release -p kuando-pack
+  say "laying out the release tree in dist/"
+  target/release/kuando-pack package --root . --out dist --build "$build" --label "$label" "${runtime[@]}"
+}
+
+# The package check on the real build: lay the tree out under target/ and read each httpfiles.zip back.
+check_package() {
+  local out=target/package-check
+  cargo build -q -p kuando-pack
+  target/debug/kuando-pack package --root . --out "$out" --build 1 --label test >/dev/null
+  target/debug/kuando-pack check "$out"/1/*/innovaphone-kuando/httpfiles.zip
 }
 
 run_demo() {
@@ -257,7 +277,7 @@ case "${1:-build}" in
   build | "") build_wasm ;;
   test) run_tests ;;
   demo) shift; run_demo "$@" ;;
-  package) run_package ;;
+  package) shift; run_package "$@" ;;
   screenshots) shift; run_screenshots "$@" ;;
   bench) shift; run_bench "$@" ;;
   help | -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;

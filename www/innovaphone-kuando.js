@@ -1,3 +1,3 @@
 // Shim: load the wasm and hand it the window. All logic is Rust.
-import init, { startConnector } from "./pkg/kuando_connector.js";
+import init, { startConnector } from "./kuando_connector.js";
 init().then(() => startConnector(window));

@@ -986,11 +986,11 @@ async fn serves_the_app_files_and_the_wasm_package_with_their_types() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
-    let r = get(format!("{base}pkg/kuando_connector_bg.wasm")).await;
+    let r = get(format!("{base}kuando_connector_bg.wasm")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/wasm");
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"\0asm\x01\0\0\0");
-    let r = get(format!("{base}pkg/kuando_connector.js")).await;
+    let r = get(format!("{base}kuando_connector.js")).await;
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -1000,7 +1000,7 @@ async fn serves_the_app_files_and_the_wasm_package_with_their_types() {
     assert_eq!(r.status(), 404, "missing files are plain 404s");
     let r = get(format!("{base}..%2Fsecret.txt")).await;
     assert_ne!(r.status(), 200);
-    let r = get(format!("{base}pkg/../../secret.txt")).await;
+    let r = get(format!("{base}../../secret.txt")).await;
     assert_ne!(r.status(), 200);
 
     let r = get(format!("{}/?user=alice", sim.base_url())).await;

@@ -5,8 +5,8 @@
 //!   iframes with the real start parameters. Its JavaScript is only a pipe: what an app posts goes over the
 //!   websocket `/_sim/client` to [`world`], which plays myApps and answers; the page posts the answers into
 //!   the named iframe. The page also shows the user's PBX presence, a softphone and the wire log.
-//! - `/example.com/kuandoconnector/…` — the app instance: the real app files from `--www` (and `pkg/` from
-//!   `--pkg`), and at the instance URL itself the app websocket (challenge, login, the `kuando` service).
+//! - `/example.com/kuandoconnector/…` — the app instance: the real app files from `--www` and the wasm with its
+//!   glue from `--pkg`, all at the instance root as in `httpfiles.zip`, and at the instance URL itself the app websocket (challenge, login, the `kuando` service).
 //! - `/_sim/…` — a control API for tests (see the README).
 
 mod ordered;
@@ -96,7 +96,7 @@ pub struct Options {
         default_value = "www"
     )]
     pub www: PathBuf,
-    /// Directory with the wasm package, served as <instance>/pkg/.
+    /// Directory with the wasm package, served beside the app files at the instance root.
     #[arg(
         id = "myapps_pkg",
         long = "pkg",
@@ -418,11 +418,15 @@ async fn instance(
     let Some(rest) = path.strip_prefix(INSTANCE_PATH) else {
         return error(StatusCode::NOT_FOUND, &format!("not found: {path}"));
     };
-    let (dir, sub) = match rest.strip_prefix("pkg/") {
-        Some(r) => (sh.pkg.clone(), r.to_string()),
-        None => (sh.www.clone(), rest.to_string()),
+    // The instance serves its files flat, as the runtime serves the root of `httpfiles.zip`: the pages and
+    // shims from `--www`, the wasm and its glue (built into `--pkg`) beside them.
+    let in_pkg = !rest.contains('/') && !sh.www.join(rest).is_file() && sh.pkg.join(rest).is_file();
+    let dir = if in_pkg {
+        sh.pkg.clone()
+    } else {
+        sh.www.clone()
     };
-    serve_file(&dir, &sub, req, &path).await
+    serve_file(&dir, rest, req, &path).await
 }
 
 /// One file from `dir` (ServeDir: MIME types incl. `application/wasm`, no `..` escapes, HEAD, ranges).
