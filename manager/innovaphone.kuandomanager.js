@@ -377,7 +377,7 @@ plugin.innovaphone = plugin.innovaphone || {};
 
     var BOX = "border:1px solid rgba(128,128,128,0.5);border-radius:4px;padding:8px 12px;margin:8px 0;";
     var BTN = "margin:4px 8px 4px 0;padding:4px 12px;cursor:pointer;font:inherit;";
-    var INPUT = "font:inherit;padding:2px 4px;margin:2px 8px 2px 0;min-width:14em;";
+    var INPUT = "font:inherit;padding:2px 4px;margin:2px 8px 2px 0;min-width:18em;";
 
     function View(root, ctl, t) {
         this.root = root;
@@ -441,6 +441,9 @@ plugin.innovaphone = plugin.innovaphone || {};
     View.prototype.renderCreate = function (s) {
         var self = this, t = this.t, box = el(this.root, "div", null, BOX), inputs = [];
         box.className = "kuando-create";
+        var head = el(box, "div", null, "margin:4px 0;opacity:0.8;");
+        el(head, "span", t.name, "display:inline-block;min-width:18em;margin-right:12px;");
+        el(head, "span", t.sip);
         for (var i = 0; i < s.missing.length; i++) {
             var d = s.missing[i], row = el(box, "div", null, "margin:4px 0;");
             var name = el(row, "input", null, INPUT), sip = el(row, "input", null, INPUT);

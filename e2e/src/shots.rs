@@ -144,3 +144,34 @@ pub async fn hub_page_drawn(story: &Story) -> Result<(), String> {
     })
     .await
 }
+
+/// The simulated PBX Manager with the connector's plugin, in `scheme` (`light`/`dark`), once the plugin has
+/// drawn what it found (`ready`: a CSS selector that shows it, e.g. the create button on a fresh PBX).
+pub async fn manager_plugin(
+    story: &Story,
+    scheme: &str,
+    ready: &str,
+    path: &Path,
+) -> Result<(), String> {
+    let url = format!(
+        "{}/_sim/manager?lang=en&scheme={scheme}",
+        story.sims.myapps.base_url()
+    );
+    story.browser.goto(&url).await?;
+    wait_until(
+        &format!("the PBX Manager plugin to show {ready}"),
+        Duration::from_secs(15),
+        || async {
+            let css = serde_json::to_string(&format!(".item-node {ready}")).unwrap_or_default();
+            let script = format!(
+                "return !!document.querySelector({css}) && !document.body.textContent.includes('Working');"
+            );
+            match story.browser.js(&script).await? {
+                Value::Bool(true) => Ok(()),
+                _ => Err("not drawn yet".into()),
+            }
+        },
+    )
+    .await?;
+    story.browser.screenshot(path).await
+}

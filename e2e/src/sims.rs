@@ -19,6 +19,8 @@ pub struct Setup {
     pub users: Vec<String>,
     pub unlicensed: Vec<String>,
     pub license_busylight: Vec<String>,
+    /// A PBX without the connector's App objects (the PBX Manager plugin creates them).
+    pub fresh_pbx: bool,
 }
 
 impl Default for Setup {
@@ -31,6 +33,7 @@ impl Default for Setup {
             users: vec!["alice".into()],
             unlicensed: Vec::new(),
             license_busylight: Vec::new(),
+            fresh_pbx: false,
         }
     }
 }
@@ -60,6 +63,8 @@ impl Sims {
             users: setup.users.clone(),
             unlicensed: setup.unlicensed.clone(),
             license_busylight: setup.license_busylight.clone(),
+            fresh_pbx: setup.fresh_pbx,
+            manager: crate::repo_root().join("manager"),
         })
         .await?;
         let http = reqwest::Client::builder()

@@ -24,6 +24,7 @@ async fn start() -> Running {
         users: vec!["alice".into(), "bob".into(), "carol".into()],
         unlicensed: vec!["carol".into()],
         license_busylight: vec!["bob".into()],
+        ..Options::default()
     })
     .await
 }

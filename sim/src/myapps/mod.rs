@@ -9,7 +9,9 @@
 //!   glue from `--pkg`, all at the instance root as in `httpfiles.zip`, and at the instance URL itself the app websocket (challenge, login, the `kuando` service).
 //! - `/_sim/…` — a control API for tests (see the README).
 
+mod manager_page;
 mod ordered;
+mod pbx;
 mod service;
 mod world;
 
@@ -124,6 +126,18 @@ pub struct Options {
         value_name = "USER"
     )]
     pub license_busylight: Vec<String>,
+    /// Start with a fresh PBX: no App objects of the connector (the PBX Manager plugin creates them); else
+    /// both are there, in every user's config template.
+    #[arg(id = "myapps_fresh_pbx", long = "fresh-pbx")]
+    pub fresh_pbx: bool,
+    /// Directory with the PBX Manager plugin (plugins.json and the files it names), served beside the app.
+    #[arg(
+        id = "myapps_manager",
+        long = "manager",
+        value_name = "DIR",
+        default_value = "manager"
+    )]
+    pub manager: PathBuf,
 }
 
 impl Default for Options {
@@ -135,6 +149,8 @@ impl Default for Options {
             users: vec!["alice".into(), "bob".into()],
             unlicensed: Vec::new(),
             license_busylight: Vec::new(),
+            fresh_pbx: false,
+            manager: PathBuf::from("manager"),
         }
     }
 }
@@ -143,6 +159,7 @@ struct Inner {
     world: Mutex<World>,
     www: PathBuf,
     pkg: PathBuf,
+    manager: PathBuf,
     addr: SocketAddr,
     shutdown: watch::Receiver<bool>,
 }
@@ -205,7 +222,7 @@ impl Drop for Running {
 
 /// Starts the simulator on 127.0.0.1 and returns once it accepts connections.
 pub async fn spawn(o: Options) -> Result<Running, String> {
-    let world = World::new(&o)?;
+    let mut world = World::new(&o)?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.port))
         .await
         .map_err(|e| {
@@ -217,11 +234,13 @@ pub async fn spawn(o: Options) -> Result<Running, String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("myApps simulator: {e}"))?;
+    world.pbx.rebase(&format!("http://{addr}"));
     let (tx, rx) = watch::channel(false);
     let shared = Arc::new(Inner {
         world: Mutex::new(world),
         www: o.www.clone(),
         pkg: o.pkg.clone(),
+        manager: o.manager.clone(),
         addr,
         shutdown: rx.clone(),
     });
@@ -278,6 +297,12 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/license", post(set_license))
         .route("/_sim/scheme", post(set_scheme))
         .route("/_sim/lang", post(set_lang))
+        .route("/_sim/manager", get(manager_page::page))
+        .route("/_sim/static/manager.css", get(manager_page::css))
+        .route("/_sim/static/manager.js", get(manager_page::js))
+        .route("/_sim/manager/controls", get(manager_page::controls))
+        .route("/_sim/manager/socket", get(manager_page::socket))
+        .route("/_sim/pbx", get(manager_page::pbx_state))
         .fallback(instance)
         .with_state(shared)
 }
@@ -420,9 +445,12 @@ async fn instance(
     };
     // The instance serves its files flat, as the runtime serves the root of `httpfiles.zip`: the pages and
     // shims from `--www`, the wasm and its glue (built into `--pkg`) beside them.
-    let in_pkg = !rest.contains('/') && !sh.www.join(rest).is_file() && sh.pkg.join(rest).is_file();
-    let dir = if in_pkg {
+    // The PBX Manager plugin's files too; its manifest (plugins.json) is not served, as on the runtime.
+    let flat = !rest.contains('/') && !sh.www.join(rest).is_file();
+    let dir = if flat && sh.pkg.join(rest).is_file() {
         sh.pkg.clone()
+    } else if flat && rest != "plugins.json" && sh.manager.join(rest).is_file() {
+        sh.manager.clone()
     } else {
         sh.www.clone()
     };

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::ordered::Ordered;
+use super::pbx::Pbx;
 use super::{
     AppObject, Options, API_CLIENT, API_PHONE, API_PHONEINFO, APP_OBJECTS, CLIENT_PROVIDER, DOMAIN,
     INSTANCE_PATH, SOFTPHONE,
@@ -157,7 +158,11 @@ pub(crate) struct World {
     entropy_counter: u64,
     /// `info` texts of issued logins by challenge, only to explain a failed `AppLogin` in the log.
     issued: VecDeque<(String, String)>,
+    /// The PBX's App objects and config templates (`pbx.rs`); the PBX Manager's side is in `world/manager.rs`.
+    pub(crate) pbx: Pbx,
 }
+
+mod manager;
 
 /// SHA-256 hex of `app:domain:sip:guid:dn:info:challenge:password`, as the PBX computes it.
 // One argument per field of the documented formula reads better than a struct built for one call.
@@ -370,8 +375,14 @@ impl World {
             entropy: RandomState::new(),
             entropy_counter: 0,
             issued: VecDeque::new(),
+            pbx: Pbx::default(),
         };
         w.password = w.random_hex(16);
+        w.pbx = if o.fresh_pbx {
+            Pbx::fresh()
+        } else {
+            Pbx::ready_made(&w.password)
+        };
         let mut names: Vec<String> = Vec::new();
         for n in &o.users {
             let n = n.trim().to_string();
@@ -615,11 +626,16 @@ impl World {
         tx: UnboundedSender<String>,
     ) -> u64 {
         let sid = self.next_id();
-        let frames = APP_OBJECTS
+        // The apps the PBX gives the user (App object + template), as myApps would list them.
+        let granted: Vec<&'static AppObject> = APP_OBJECTS
+            .iter()
+            .filter(|o| self.pbx.grants(o.name, o.htm))
+            .collect();
+        let frames = granted
             .iter()
             .map(|o| (o.frame, Frame::default()))
             .collect();
-        let frames_setup: Vec<Value> = APP_OBJECTS
+        let frames_setup: Vec<Value> = granted
             .iter()
             .map(|o| {
                 let url = format!("{base}{INSTANCE_PATH}{}", o.htm);
@@ -979,7 +995,10 @@ impl World {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let Some(target) = APP_OBJECTS.iter().find(|o| o.name == name) else {
+        let target = APP_OBJECTS
+            .iter()
+            .find(|o| o.name == name && self.pbx.grants(o.name, o.htm));
+        let Some(target) = target else {
             // [inferred] myApps' answer when the user has no such app object; the SDK treats a Login
             // without digest as a failed login.
             let text = wire(
@@ -1034,7 +1053,12 @@ impl World {
                 &u.dn,
                 &info_text,
                 &challenge,
-                &self.password,
+                // The PBX signs with the App object's password; the instance checks with its own.
+                &self
+                    .pbx
+                    .app_object(target.name, target.htm)
+                    .map(|o| o.pwd.clone())
+                    .unwrap_or_default(),
             ),
             info,
         };
@@ -1368,6 +1392,7 @@ impl World {
     }
 
     pub(crate) fn remove_conn(&mut self, cid: u64) {
+        self.pbx.manager_conns.remove(&cid);
         if let Some(c) = self.conns.remove(&cid) {
             let user = c.login.map(|l| l.user);
             self.note(
@@ -1446,6 +1471,10 @@ impl World {
                 }
                 self.send_app(cid, wire(&reply));
             }
+            "AppLogin" if v.get("app").and_then(Value::as_str) == Some(manager::MANAGER_APP) => {
+                self.manager_login(cid, &v)
+            }
+            "AppCheckLogin" => self.app_check_login(cid, &v),
             "AppLogin" => {
                 let ok = self.app_login(cid, text);
                 let mut reply = json!({"mt": "AppLoginResult", "ok": ok});
