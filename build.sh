@@ -257,7 +257,9 @@ run_demo() {
 Open the two pages side by side:
   - the myApps launcher http://127.0.0.1:8080/?user=alice : the user's myApps with the hidden connector and
     the config app, a softphone and the user's PBX presence;
-  - the kuandoHUB page  http://127.0.0.1:8989/_sim/ : the Busylight as the user sees it and the hub's sources.
+  - the kuandoHUB page  http://127.0.0.1:8989/_sim/ : the Busylight as the user sees it and the hub's sources;
+  - the PBX Manager     http://127.0.0.1:8080/_sim/manager : the connector's plugin with the app objects
+    (./build.sh demo --fresh-pbx starts with none: create them there, then open the launcher).
 Then try:
   1. Softphone "Incoming call": the lamp blinks red; "Answer": steady red; "Hang up": the lamp goes back to
      Manual Changer's green.

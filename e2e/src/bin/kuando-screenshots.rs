@@ -117,6 +117,12 @@ async fn run() -> Result<Vec<String>, String> {
     let hub = dir.join("hub-lamp.png");
     story.browser.screenshot(&hub).await?;
     files.push(hub);
+    // The PBX Manager with the connector's plugin (the ready-made objects, both ticked), light and dark.
+    for scheme in ["light", "dark"] {
+        let f = dir.join(format!("manager-{scheme}.png"));
+        shots::manager_plugin(&story, scheme, ".kuando-tick[data-ok='true']", &f).await?;
+        files.push(f);
+    }
     let _ = story.browser.client.switch_to_window(launcher_window).await;
     story.finish().await;
     Ok(files.iter().map(|f| f.display().to_string()).collect())
