@@ -96,14 +96,16 @@ plugin.innovaphone = plugin.innovaphone || {};
         return errors;
     };
     // The UpdateObject requests that create the objects: the first carries the new instance password, the
-    // others copy it from the first (copyPwd) (spec §3.3, §3.4).
-    model.createRequests = function (item, form, pwd) {
-        var out = [], first = null;
+    // others copy it from the first (copyPwd) (spec §3.3, §3.4). With `from` (the SIP name of an existing
+    // object whose password matches the instance) all copy that one, and the instance password stays.
+    model.createRequests = function (item, form, pwd, from) {
+        var out = [], first = from || null;
         for (var i = 0; i < form.length; i++) {
             var def = model.def(form[i].key), sip = String(form[i].sip).trim();
             var r = { api: "PbxAdminApi", mt: "UpdateObject", cn: String(form[i].name).trim(), h323: sip,
                 hide: true, critical: true, pseudo: model.pseudo(item, def) };
             if (first === null) { r.pwd = pwd; first = sip; } else r.copyPwd = first;
+            // (no pwd at all when copying: the object gets the password of `first`)
             out.push(r);
         }
         return out;
@@ -244,16 +246,24 @@ plugin.innovaphone = plugin.innovaphone || {};
         self.state.error = "";
         self.state.busy = true;
         self.changed();
-        var pwd = model.password(io.random(64), 16), reqs = model.createRequests(self.item, form, pwd), i = 0;
+        // An existing object whose password matches the instance: the new ones copy it, the instance keeps it.
+        var from = null;
+        for (var e = 0; e < self.state.objects.length; e++) {
+            var osip = self.state.objects[e].obj.sip;
+            if (from === null && osip && self.state.checks[osip] === true) from = osip;
+        }
+        var pwd = model.password(io.random(64), 16), reqs = model.createRequests(self.item, form, pwd, from), i = 0;
         var sips = [];
         for (var k = 0; k < reqs.length; k++) sips.push(reqs[k].h323);
         (function next() {
             if (i < reqs.length) {
                 return io.admin(reqs[i++], function (r) { if (failed(r)) return self.fail(r); next(); });
             }
+            var templates = function () { self.addToTemplates(templateCns, sips, function () { self.load(done); }); };
+            if (from !== null) return templates();
             io.manager({ mt: "SetInstancePassword", path: model.instancePath(self.item), pwd: pwd }, function (r) {
                 if (!r || r.error) return self.fail(r);
-                self.addToTemplates(templateCns, sips, function () { self.load(done); });
+                templates();
             });
         })();
     };

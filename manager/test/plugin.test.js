@@ -322,3 +322,25 @@ test("edit renames, delete removes the object and takes it out of the templates"
   assert.equal(pbx.objects.find((o) => o.cn === "Sales").apps, "kuando-config");
   eq(ctl.state.missing.map((d) => d.key), ["hidden"]);
 });
+
+test("with one object left, the other is created with its password and the instance keeps its own", async () => {
+  const pbx = fakePbx();
+  const { ctl } = controller(pbx);
+  await run((d) => ctl.load(d));
+  await run((d) => ctl.create(model.defaults(), ["Standard"], d));
+  await settle();
+  const pwd = pbx.instancePwd;
+  const cfg = ctl.state.objects.find((o) => o.def.key === "config");
+  await run((d) => ctl.remove(cfg, d));
+  await settle();
+  eq(ctl.state.missing.map((d) => d.key), ["config"]);
+  const form = ctl.state.missing.map((d) => ({ key: d.key, name: d.name, sip: d.sip }));
+  await run((d) => ctl.create(form, ["Standard"], d));
+  await settle();
+  assert.equal(pbx.instancePwd, pwd, "no new instance password");
+  assert.equal(pbx.objects.find((o) => o.h323 === "kuando-config").pwd, pwd, "copied from the existing object");
+  eq(ctl.state.checks, { kuando: true, "kuando-config": true });
+  assert.equal(pbx.objects.find((o) => o.cn === "Standard").apps, "phone,chat,kuando,kuando-config");
+  const reqs = plain(model.createRequests(ITEM, form, "x", "kuando"));
+  eq(reqs.map((r) => [r.pwd, r.copyPwd]), [[undefined, "kuando"]]);
+});
