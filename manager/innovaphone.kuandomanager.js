@@ -507,5 +507,7 @@ plugin.innovaphone = plugin.innovaphone || {};
     Plugin.prototype = innovaphone.ui1.nodePrototype;
     Plugin.model = model;
     Plugin.Controller = Controller;
+    // The host glue over the manager's objects, for the tests with a fake app and start.
+    Plugin.io = { admin: adminIo, manager: managerIo };
     plugin.innovaphone.kuandomanager = Plugin;
 })();

@@ -344,3 +344,52 @@ test("with one object left, the other is created with its password and the insta
   const reqs = plain(model.createRequests(ITEM, form, "x", "kuando"));
   eq(reqs.map((r) => [r.pwd, r.copyPwd]), [[undefined, "kuando"]]);
 });
+
+test("PbxAdminApi over app: replies paired by src, other messages left to the manager's own handler", () => {
+  const sent = [];
+  const seen = [];
+  const app = { send: (m) => sent.push(plain(m)), onmessage: (conn, obj) => seen.push(obj.mt) };
+  const admin = Plugin.io.admin(app);
+  const got = [];
+  admin({ api: "PbxAdminApi", mt: "GetAppObjects" }, (r) => got.push(["a", r.mt]));
+  admin({ api: "PbxAdminApi", mt: "GetConfigObjects" }, (r) => got.push(["b", r.mt]));
+  assert.equal(sent.length, 2);
+  assert.notEqual(sent[0].src, sent[1].src);
+  app.onmessage(app, { mt: "GetConfigObjectsResult", src: sent[1].src });
+  app.onmessage(app, { mt: "SomethingOfTheManager" });
+  app.onmessage(app, { mt: "GetAppObjectsResult", src: sent[0].src });
+  app.onmessage(app, { mt: "GetAppObjectsResult", src: sent[0].src }); // a second reply goes nowhere
+  eq(got, [["b", "GetConfigObjectsResult"], ["a", "GetAppObjectsResult"]]);
+  eq(seen, ["SomethingOfTheManager", "GetAppObjectsResult"]);
+});
+
+test("PbxAdminApi over app.Src when the connection has it", () => {
+  const made = [];
+  function Src(cb) { this.cb = cb; made.push(this); }
+  Src.prototype.send = function (m) { this.msg = plain(m); };
+  const app = { Src: Src, send: () => assert.fail("not app.send") };
+  const got = [];
+  Plugin.io.admin(app)({ api: "PbxAdminApi", mt: "GetObject", cn: "Standard" }, (r) => got.push(r.apps));
+  assert.equal(made.length, 1);
+  assert.equal(made[0].msg.mt, "GetObject");
+  made[0].cb({ mt: "GetObjectResult", apps: "x" });
+  eq(got, ["x"]);
+});
+
+test("com.innovaphone.manager through start.consumeApi, to the AP object, paired by src", () => {
+  let listener = null;
+  const sent = [];
+  const start = {
+    consumeApi: (name) => {
+      assert.equal(name, "com.innovaphone.manager");
+      return { onmessage: { attach: (f) => (listener = f) }, send: (msg, provider, src) => sent.push([plain(msg), provider, src]) };
+    },
+  };
+  const manager = Plugin.io.manager(start, { ap: "ap-object" });
+  const got = [];
+  manager({ mt: "SetInstancePassword", path: "/d/i", pwd: "p" }, (r) => got.push(r.mt));
+  assert.equal(sent[0][1], "ap-object");
+  listener(null, { src: "someone-else", msg: { mt: "Other" } });
+  listener(null, { src: sent[0][2], msg: { mt: "SetInstancePasswordResult" } });
+  eq(got, ["SetInstancePasswordResult"]);
+});
