@@ -224,6 +224,9 @@ fn browser_facts(window: &Window) -> Vec<(String, String)> {
             String::from(js_sys::Date::new_0().to_iso_string()),
         ),
         ("user agent".into(), nav.user_agent().unwrap_or_default()),
-        ("browser language".into(), nav.language().unwrap_or_default()),
+        (
+            "browser language".into(),
+            nav.language().unwrap_or_default(),
+        ),
     ]
 }

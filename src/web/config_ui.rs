@@ -10,9 +10,9 @@ use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlInputElement, Htm
 
 use crate::config::{Effect, LampSlot};
 use crate::config_app::{Banner, Button, CopyState, SaveState, TestStatus, View};
-use crate::live::Tone;
 use crate::hub::Sound;
 use crate::i18n::{Lang, Text};
+use crate::live::Tone;
 
 /// What the user did.
 pub enum UiEvent {
