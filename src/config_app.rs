@@ -569,6 +569,12 @@ impl ConfigApp {
         };
     }
 
+    fn status_rows(&self, lang: Lang) -> Vec<StatusRow> {
+        let lamp = self.stored.as_ref().map(|c| &c.lamp);
+        self.live
+            .rows(lang, self.now, self.devices.as_deref(), lamp)
+    }
+
     fn tick(&mut self, now_ms: u64) {
         self.now = self.now.max(now_ms);
     }
@@ -591,7 +597,7 @@ impl ConfigApp {
 
     /// The report for support (see [`crate::diagnosis`]).
     pub fn diagnosis(&self, hidden: Option<&crate::live::HiddenDiagnosis>) -> String {
-        let rows = self.live.rows(Lang::En, self.now);
+        let rows = self.status_rows(Lang::En);
         let license = self.license.map_or("not known", License::as_str);
         let devices = match &self.devices {
             Some(d) if d.is_empty() => ", no Busylight".to_string(),
@@ -678,7 +684,7 @@ impl ConfigApp {
             lamp_tests: self.lamp_tests_possible(),
             no_lamp_note: self.health == HubHealth::Ok
                 && self.devices.as_ref().is_some_and(Vec::is_empty),
-            status: self.live.rows(self.lang, self.now),
+            status: self.status_rows(self.lang),
             copy: self.copy,
             report: self.report.clone(),
         }

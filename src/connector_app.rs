@@ -215,8 +215,10 @@ impl ConnectorApp {
     ) {
         self.tick(now_ms);
         let engine = &self.engine;
-        self.status
-            .on_outcome(now_ms, id, &outcome, |t| engine.redact(t));
+        if let Some(kind) = engine.request_kind(id) {
+            self.status
+                .on_outcome(now_ms, kind, &outcome, |t| engine.redact(t));
+        }
         self.engine.handle_hub_result(now_ms, id, outcome, jitter);
     }
 
@@ -253,14 +255,11 @@ impl ConnectorApp {
                     (true, Method::Post) => Action::Beacon(request),
                     // A GET after unload would get no answer that anybody reads.
                     (true, Method::Get) => continue,
-                    (false, _) => {
-                        self.status.on_request(id, request.kind);
-                        Action::Hub {
-                            id,
-                            request,
-                            timeout_ms,
-                        }
-                    }
+                    (false, _) => Action::Hub {
+                        id,
+                        request,
+                        timeout_ms,
+                    },
                 },
                 engine::Action::SetPresence(p) => Action::Service(Request::SetPresence {
                     activity: p.activity,
@@ -268,7 +267,7 @@ impl ConnectorApp {
                 }),
                 engine::Action::Trace(line) => Action::Trace(line),
                 engine::Action::Status(st) => {
-                    self.status.on_status(self.now, &st);
+                    self.status.on_status(self.now, st);
                     continue;
                 }
             };

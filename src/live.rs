@@ -81,7 +81,7 @@ impl StatusModel {
         });
         Some(StatusModel {
             run: j.get("run") == Some(&Json::Bool(true)),
-            why: s("why"),
+            why: why_stopped(&s("lic"), &s("hub"), j.get("url").is_some()),
             license: s("lic"),
             hub: s("hub"),
             url: s("url"),
@@ -273,17 +273,7 @@ impl LiveStatus {
                     .msg
                     .get("answers")
                     .and_then(Json::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .map(|x| {
-                                let t = |k: &str| {
-                                    x.get(k).and_then(Json::as_str).unwrap_or("").to_string()
-                                };
-                                let at = x.get("at").and_then(num).unwrap_or(their_now);
-                                (t("what"), their_now.saturating_sub(at), t("text"))
-                            })
-                            .collect()
-                    })
+                    .map(|a| a.iter().filter_map(|x| answer(x, their_now)).collect())
                     .unwrap_or_default();
                 let _ = now;
                 vec![LiveOut::Report(Some(HiddenDiagnosis {
@@ -347,8 +337,15 @@ impl LiveStatus {
         crate::earliest(diag, tick)
     }
 
-    /// The panel's rows in `lang` at config-app time `now`.
-    pub fn rows(&self, lang: Lang, now: u64) -> Vec<StatusRow> {
+    /// The panel's rows in `lang` at config-app time `now`. `devices`: the Busylight models of the config
+    /// app's own check; `lamp`: the saved lamp settings (what each state's command is).
+    pub fn rows(
+        &self,
+        lang: Lang,
+        now: u64,
+        devices: Option<&[String]>,
+        lamp: Option<&crate::config::LampScheme>,
+    ) -> Vec<StatusRow> {
         let tr = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
         let row = |key, label: &str, value: String, tone| StatusRow {
             key,
@@ -480,7 +477,8 @@ impl LiveStatus {
         }
         rows.push(row("hub", "kuandoHUB", hub, tone));
 
-        let lamps = match (m.lamps, &m.models) {
+        let models = m.models.as_deref().or(devices);
+        let lamps = match (m.lamps, models) {
             (Some(0), _) => (
                 tr("none connected", "keines angeschlossen").to_string(),
                 Tone::Plain,
@@ -519,10 +517,13 @@ impl LiveStatus {
                             .unwrap_or_default()
                     )
                 };
-                let cmd = if m.cmd.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", m.cmd)
+                let described = lamp
+                    .and_then(|l| l.get(slot).command())
+                    .map(|c| c.describe());
+                let cmd = match (m.cmd.as_str(), described) {
+                    ("", Some(d)) => format!(" ({d})"),
+                    ("", None) => String::new(),
+                    (c, _) => format!(" ({c})"),
                 };
                 format!("{}{cmd} — {}", slot_text(slot).get(lang), why.trim_end())
             }
@@ -602,6 +603,43 @@ impl LiveStatus {
         rows.push(row("error", tr("Last error", "Letzter Fehler"), err, tone));
         rows
     }
+}
+
+/// One of the hidden app's hub answers, `[what, at, status, body]`, as `(what, how long ago, text)`.
+fn answer(x: &Json, their_now: u64) -> Option<(String, u64, String)> {
+    let a = x.as_array()?;
+    let what = a
+        .first()
+        .and_then(num)
+        .and_then(|k| crate::status::KIND_NAMES.get(k as usize))?
+        .to_string();
+    let at = a.get(1).and_then(num).unwrap_or(their_now);
+    let text = match a.get(2).and_then(num) {
+        Some(crate::status::NO_ANSWER) => "no answer in time".to_string(),
+        Some(crate::status::NETWORK_ERROR) => {
+            "network error (refused, blocked by the browser, CORS or mixed content)".to_string()
+        }
+        Some(status) => format!(
+            "HTTP {status} {}",
+            a.get(3).and_then(Json::as_str).unwrap_or("").trim()
+        ),
+        None => return None,
+    };
+    Some((what, their_now.saturating_sub(at), text))
+}
+
+/// Why a connector that does not run stopped: `service` (the license is not known yet: the app service
+/// has not answered), `license`, `url` (the hub URL in the settings is unusable), `settings` (none yet) or
+/// `stopped` (shut down).
+fn why_stopped(license: &str, hub: &str, url: bool) -> String {
+    match (license, hub) {
+        ("", _) => "service",
+        ("none", _) => "license",
+        (_, "not configured") => "url",
+        _ if !url => "settings",
+        _ => "stopped",
+    }
+    .to_string()
 }
 
 fn num(j: &Json) -> Option<u64> {

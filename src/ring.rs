@@ -17,21 +17,25 @@ pub struct TraceRing {
 }
 
 impl TraceRing {
-    /// Keeps `text`; a text with several lines counts as several.
-    pub fn push(&mut self, text: &str) {
-        for l in text.split('\n') {
-            if self.lines.len() < TRACE_RING_LINES {
-                self.lines.push(l.to_string());
-            } else {
-                self.lines[self.next] = l.to_string();
-                self.next = (self.next + 1) % TRACE_RING_LINES;
-            }
+    /// Keeps `line` (a trace text of several lines is kept as one entry).
+    pub fn push(&mut self, line: &str) {
+        if self.lines.len() < TRACE_RING_LINES {
+            self.lines.push(line.to_string());
+        } else {
+            self.lines[self.next] = line.to_string();
+            self.next = (self.next + 1) % TRACE_RING_LINES;
         }
+    }
+
+    /// The lines kept, oldest first: the older part, then the newer one.
+    pub fn parts(&self) -> (&[String], &[String]) {
+        let (new, old) = self.lines.split_at(self.next);
+        (old, new)
     }
 
     /// The lines kept, oldest first.
     pub fn lines(&self) -> impl Iterator<Item = &String> {
-        let (new, old) = self.lines.split_at(self.next);
+        let (old, new) = self.parts();
         old.iter().chain(new.iter())
     }
 
@@ -52,7 +56,8 @@ mod tests {
     fn keeps_the_newest_lines_in_order_and_never_more_than_the_bound() {
         let mut r = TraceRing::default();
         assert!(r.is_empty());
-        r.push("a\nb");
+        r.push("a");
+        r.push("b");
         assert_eq!(r.lines().cloned().collect::<Vec<_>>(), ["a", "b"]);
         for i in 0..(TRACE_RING_LINES * 3 + 7) {
             r.push(&format!("line {i}"));

@@ -6,9 +6,11 @@
 //! The protocol (requests are `ApiRequest`s to the provider, answers `ApiResult`s):
 //! - `{"mt":"Watch"}` → the consumer watches: the model is published at once (fresh) and from then on on
 //!   every change, answered by `{"mt":"WatchResult"}` after that first model.
-//! - `{"mt":"Unwatch"}` or myApps' `ApiConsumerClosed` → the consumer stops watching.
-//! - `{"mt":"GetDiagnosis"}` → `{"mt":"GetDiagnosisResult","lines":[…],"answers":[…],"now":T}`: the
-//!   trace ring (every trace group, redacted) and the hub's last answer per request kind.
+//! - myApps' `ApiConsumerClosed` → the consumer stops watching.
+//! - `{"mt":"GetDiagnosis"}` → `{"mt":"GetDiagnosisResult","version":V,"lines":[…],"answers":[…],"now":T}`:
+//!   the trace ring (every trace group, redacted) and the hub's last answer per request kind as
+//!   `[kind, at, status, body]` (kind an index in [`KIND_NAMES`], status [`NO_ANSWER`] / [`NETWORK_ERROR`] when there was none).
+//! - anything else: no answer.
 //!
 //! Quiet when nobody looks: without a watcher nothing is built or posted, and with one the model goes out
 //! only when its content changed (never periodically). Times in the model are the hidden app's clock
@@ -17,11 +19,10 @@
 //!
 //! This module is in the hidden app: no `format!` (see [`crate::text`]), JSON through [`crate::json`].
 
-use crate::engine::{Connector, HubStatus, RequestId, Status};
-use crate::hub::{self, Outcome, RequestKind};
+use crate::engine::{Connector, Status};
+use crate::hub::{Outcome, RequestKind};
 use crate::json::Json;
-use crate::myapps::{clip, launcher, ApiMsg};
-use crate::state::Presence;
+use crate::myapps::{launcher, ApiMsg};
 use crate::text::{cat, num};
 
 /// The API the hidden app provides and the config app consumes. In innovaphone's naming style for client
@@ -29,18 +30,23 @@ use crate::text::{cat, num};
 pub const API_STATUS: &str = "com.innovaphone.kuando.status";
 /// Consumers watched at once (a config app per window at most; bounded for an app that runs all day).
 pub const MAX_WATCHERS: usize = 8;
-/// Longest hub answer body kept for the diagnosis (characters).
-pub const MAX_ANSWER_CHARS: usize = 300;
-/// Hub requests in flight whose kind is remembered (the engine has at most three: two lanes and a `Logout`).
-const MAX_INFLIGHT: usize = 8;
+/// Longest hub answer body kept for the diagnosis (bytes; a device list of four lamps fits).
+pub const MAX_ANSWER_BYTES: usize = 1_000;
 
-/// The hub's last answer to one kind of request, for the diagnosis.
+/// The hub's last answer to one kind of request, for the diagnosis. Kept raw; the config app words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Answer {
-    what: &'static str,
     at: u64,
-    text: String,
+    /// The HTTP status, or [`NO_ANSWER`] / [`NETWORK_ERROR`].
+    status: u64,
+    /// The body, redacted; empty when longer than [`MAX_ANSWER_BYTES`].
+    body: String,
 }
+
+/// [`Answer::status`] of a request that got no answer in time.
+pub const NO_ANSWER: u64 = 0;
+/// [`Answer::status`] of a request the browser refused or could not send.
+pub const NETWORK_ERROR: u64 = 1;
 
 /// The provider side of [`API_STATUS`], held by the hidden app (`ConnectorApp`).
 #[derive(Debug, Default)]
@@ -50,14 +56,12 @@ pub struct StatusApi {
     published: Option<String>,
     /// Something the model shows may have changed since the last look.
     dirty: bool,
-    hub: Option<HubStatus>,
+    /// The engine's status as it last told (its `Action::Status`, sent on every change).
+    last: Option<Status>,
     hub_since: u64,
-    error: Option<String>,
     error_at: u64,
-    /// The Busylight models of the last device list.
-    models: Option<Vec<String>>,
-    inflight: Vec<(RequestId, RequestKind)>,
-    answers: Vec<Answer>,
+    /// By [`kind_index`].
+    answers: [Option<Answer>; 6],
 }
 
 impl StatusApi {
@@ -68,67 +72,45 @@ impl StatusApi {
 
     /// The engine's status changed (its `Action::Status`): remember since when the hub and the last error
     /// are what they are.
-    pub fn on_status(&mut self, now: u64, st: &Status) {
-        if self.hub != Some(st.hub) {
-            self.hub = Some(st.hub);
+    pub fn on_status(&mut self, now: u64, st: Status) {
+        let last = self.last.as_ref();
+        if last.map(|l| l.hub) != Some(st.hub) {
             self.hub_since = now;
         }
-        if st.last_error != self.error {
-            self.error.clone_from(&st.last_error);
+        if last.map(|l| &l.last_error) != Some(&st.last_error) {
             self.error_at = now;
         }
+        self.last = Some(st);
         self.dirty = true;
     }
 
-    /// A hub request went out.
-    pub fn on_request(&mut self, id: RequestId, kind: RequestKind) {
-        if self.inflight.len() >= MAX_INFLIGHT {
-            self.inflight.remove(0);
-        }
-        self.inflight.push((id, kind));
-    }
-
-    /// The outcome of a hub request, before the engine takes it. `redact` masks the token.
+    /// The outcome of a hub request of `kind` (asked from the engine before it takes the outcome).
+    /// `redact` masks the token.
     pub fn on_outcome(
         &mut self,
         now: u64,
-        id: RequestId,
+        kind: RequestKind,
         outcome: &Outcome,
         redact: impl Fn(&str) -> String,
     ) {
-        let Some(i) = self.inflight.iter().position(|(r, _)| *r == id) else {
-            return;
-        };
-        let (_, kind) = self.inflight.remove(i);
-        let what = kind_name(kind);
-        let text = match outcome {
+        // Any answer may change what the hub reports; the model goes out only if its text changed.
+        self.dirty = true;
+        let (status, body) = match outcome {
             Outcome::Answer { status, body } => {
-                if kind == RequestKind::Devices {
-                    if let Ok(list) = hub::parse_devices(*status, body) {
-                        self.models = Some(list.into_iter().map(|d| d.model).collect());
-                        self.dirty = true;
-                    }
-                }
-                let body = match core::str::from_utf8(body) {
-                    Ok(b) => redact(&clip(b.trim(), MAX_ANSWER_CHARS)),
-                    Err(_) => cat(&["(", &num(body.len() as u64), " bytes, not UTF-8)"]),
+                // A longer body (or one that is not text) is left out: the status still tells.
+                let text = match core::str::from_utf8(body) {
+                    Ok(t) if t.len() <= MAX_ANSWER_BYTES => redact(t),
+                    _ => String::new(),
                 };
-                cat(&["HTTP ", &num(u64::from(*status)), " ", &body])
+                (u64::from(*status), text)
             }
-            Outcome::Timeout => "no answer in time".to_string(),
-            Outcome::Network => {
-                "network error (refused, blocked by the browser, CORS or mixed content)".to_string()
-            }
+            Outcome::Timeout => (NO_ANSWER, String::new()),
+            Outcome::Network => (NETWORK_ERROR, String::new()),
         };
-        let text = match kind {
-            RequestKind::Command(cmd, _) => cat(&[&cmd.describe(), ": ", &text]),
-            _ => text,
-        };
-        self.answers.retain(|a| a.what != what);
-        self.answers.push(Answer {
-            what,
+        self.answers[kind_index(kind)] = Some(Answer {
             at: now,
-            text,
+            status,
+            body,
         });
     }
 
@@ -138,27 +120,20 @@ impl StatusApi {
         let mut out = Vec::new();
         let answer = match req.mt() {
             "Watch" => {
-                if !self.watchers.contains(&req.consumer) {
-                    if self.watchers.len() >= MAX_WATCHERS {
-                        self.watchers.remove(0);
-                    }
+                if !self.watchers.contains(&req.consumer) && self.watchers.len() < MAX_WATCHERS {
                     self.watchers.push(req.consumer.clone());
                 }
                 // A new watcher gets the model now, even if it did not change: the copy myApps kept may be old.
                 self.published = None;
                 self.dirty = true;
-                out.extend(self.poll_publish(now, engine));
+                if let Some(t) = self.poll_publish(now, engine) {
+                    out.push(t);
+                }
                 Json::object(vec![("mt", "WatchResult".into())])
             }
-            "Unwatch" => {
-                self.consumer_closed(&req.consumer);
-                Json::object(vec![("mt", "UnwatchResult".into())])
-            }
             "GetDiagnosis" => self.diagnosis(now, engine),
-            other => Json::object(vec![
-                ("mt", cat(&[other, "Result"]).into()),
-                ("error", "unknown request".into()),
-            ]),
+            // Nothing else is offered; an unknown request gets no answer.
+            _ => return out,
         };
         out.push(launcher::api_result(
             API_STATUS,
@@ -169,9 +144,11 @@ impl StatusApi {
         out
     }
 
-    /// myApps says a consumer is gone (`ApiConsumerClosed`), or it said `Unwatch`.
+    /// myApps says a consumer is gone (`ApiConsumerClosed`).
     pub fn consumer_closed(&mut self, consumer: &str) {
-        self.watchers.retain(|w| w != consumer);
+        if let Some(i) = self.watchers.iter().position(|w| w == consumer) {
+            self.watchers.swap_remove(i);
+        }
         if self.watchers.is_empty() {
             self.published = None;
         }
@@ -190,95 +167,113 @@ impl StatusApi {
     }
 
     /// The `ApiModel` to post, when a consumer watches and the model changed.
-    pub fn poll_publish(&mut self, now: u64, engine: &Connector) -> Option<String> {
+    pub fn poll_publish(&mut self, now: u64, _engine: &Connector) -> Option<String> {
         if !self.dirty || self.watchers.is_empty() {
             return None;
         }
         self.dirty = false;
-        let mut model = self.model(&engine.status(), engine);
-        let text = model.to_text();
-        if self.published.as_deref() == Some(text.as_str()) {
+        let model = self.model_text(self.last.as_ref()?, _engine);
+        if self.published.as_deref() == Some(model.as_str()) {
             return None;
         }
-        self.published = Some(text);
-        model.push("now", now.into());
-        let msg = Json::object(vec![
-            ("mt", "ApiModel".into()),
-            ("api", API_STATUS.into()),
-            ("model", model),
+        let msg = cat(&[
+            r#"{"mt":"ApiModel","api":""#,
+            API_STATUS,
+            r#"","model":"#,
+            &model,
+            r#","now":"#,
+            &num(now),
+            "}}",
         ]);
-        Some(msg.to_text())
+        self.published = Some(model);
+        Some(msg)
     }
 
-    fn model(&self, st: &Status, engine: &Connector) -> Json {
-        let mut m = Json::object(vec![("v", 1u8.into()), ("run", st.running.into())]);
-        if !st.running {
-            m.push("why", why_stopped(st).into());
-        }
+    /// The model as JSON text without its closing brace (`now` comes last). Written directly rather than
+    /// through a [`Json`] tree: in the hidden app that is a good deal less code. Absent fields are left out.
+    fn model_text(&self, st: &Status, engine: &Connector) -> String {
+        let mut m = String::from(r#"{"v":1"#);
+        let mut field = |k: &str, v: &str| {
+            m.push_str(",\"");
+            m.push_str(k);
+            m.push_str("\":");
+            m.push_str(v);
+        };
+        field("run", if st.running { "true" } else { "false" });
         if let Some(l) = st.license {
-            m.push("lic", l.as_str().into());
+            field("lic", &quote(l.as_str()));
         }
-        m.push("hub", st.hub.as_str().into());
+        field("hub", &quote(st.hub.as_str()));
         if let Some(u) = &st.hub_url {
-            m.push("url", u.as_str().into());
+            field("url", &quote(u));
         }
-        m.push("since", self.hub_since.into());
+        field("since", &num(self.hub_since));
         if let Some(t) = st.next_retry_ms {
-            m.push("retry", t.into());
+            field("retry", &num(t));
         }
         if let Some(n) = st.devices {
-            m.push("lamps", (n as u64).into());
-        }
-        if let Some(list) = &self.models {
-            m.push(
-                "models",
-                Json::Array(list.iter().map(|s| s.as_str().into()).collect()),
-            );
+            field("lamps", &num(n as u64));
         }
         if st.no_device {
-            m.push("nolamp", true.into());
+            field("nolamp", "true");
         }
         if let Some(slot) = st.lamp {
-            m.push("lamp", slot.as_str().into());
-            m.push("cmd", engine.lamp_command().describe().into());
+            field("lamp", &quote(slot.as_str()));
         }
-        m.push("calls", (st.calls as u64).into());
-        if let Some(p) = &st.presence_user {
-            m.push("own", presence(p));
+        field("calls", &num(st.calls as u64));
+        for (k, p) in [("own", &st.presence_user), ("set", &st.presence_applied)] {
+            if let Some(p) = p {
+                field(
+                    k,
+                    &cat(&[
+                        r#"{"a":"#,
+                        &quote(&p.activity),
+                        r#","n":"#,
+                        &quote(&p.note),
+                        "}",
+                    ]),
+                );
+            }
         }
         if let Some((s, t, e)) = engine.hub_report() {
-            m.push(
+            field(
                 "rc",
-                Json::object(vec![("s", s.into()), ("t", t.into()), ("e", e.into())]),
+                &cat(&[
+                    r#"{"s":"#,
+                    &quote(s),
+                    r#","t":"#,
+                    &quote(t),
+                    r#","e":"#,
+                    &quote(e),
+                    "}",
+                ]),
             );
         }
-        if let Some(p) = &st.presence_applied {
-            m.push("set", presence(p));
-        }
         if let Some(e) = &st.last_error {
-            m.push("err", e.as_str().into());
-            m.push("errAt", self.error_at.into());
+            field("err", &quote(e));
+            field("errAt", &num(self.error_at));
         }
         m
     }
 
     fn diagnosis(&self, now: u64, engine: &Connector) -> Json {
-        let lines = engine
-            .trace_ring()
-            .lines()
-            .map(|l| l.as_str().into())
-            .collect();
-        let answers = self
-            .answers
-            .iter()
-            .map(|a| {
-                Json::object(vec![
-                    ("what", a.what.into()),
-                    ("at", a.at.into()),
-                    ("text", a.text.as_str().into()),
-                ])
-            })
-            .collect();
+        let mut lines = Vec::new();
+        let (old, new) = engine.trace_ring().parts();
+        for part in [old, new] {
+            for l in part {
+                lines.push(Json::from(l.as_str()));
+            }
+        }
+        let mut answers = Vec::new();
+        for (what, a) in self.answers.iter().enumerate() {
+            let Some(a) = a else { continue };
+            answers.push(Json::Array(vec![
+                (what as u64).into(),
+                a.at.into(),
+                a.status.into(),
+                a.body.as_str().into(),
+            ]));
+        }
         Json::object(vec![
             ("mt", "GetDiagnosisResult".into()),
             ("version", version().into()),
@@ -289,42 +284,35 @@ impl StatusApi {
     }
 }
 
-/// Why the connector does not run, as the model says it: `service` (license not known yet: the app
-/// service has not answered), `license`, `url` (the hub URL in the settings is unusable), `settings` (none
-/// yet) or `stopped` (shut down).
-fn why_stopped(st: &Status) -> &'static str {
-    match st.license {
-        None => "service",
-        Some(crate::proto::License::None) => "license",
-        Some(_) if st.hub == HubStatus::NotConfigured => "url",
-        Some(_) if st.hub_url.is_none() => "settings",
-        Some(_) => "stopped",
-    }
+/// `s` as a JSON string.
+fn quote(s: &str) -> String {
+    Json::from(s).to_text()
 }
 
-fn presence(p: &Presence) -> Json {
-    Json::object(vec![
-        ("a", p.activity.as_str().into()),
-        ("n", p.note.as_str().into()),
-    ])
-}
-
-/// The diagnosis' name of a request kind.
-fn kind_name(kind: RequestKind) -> &'static str {
+/// Index in [`KIND_NAMES`].
+fn kind_index(kind: RequestKind) -> usize {
     match kind {
-        RequestKind::Probe => "probe",
-        RequestKind::CurrentPresence => "currentpresence",
-        RequestKind::Devices => "busylightdevices",
-        RequestKind::RegisterDataSource => "RegisterDataSource",
-        RequestKind::CreateInitialPriority => "CreateInitialPriority",
-        RequestKind::Command(..) => "lamp command",
+        RequestKind::Probe => 0,
+        RequestKind::CurrentPresence => 1,
+        RequestKind::Devices => 2,
+        RequestKind::RegisterDataSource => 3,
+        RequestKind::CreateInitialPriority => 4,
+        RequestKind::Command(..) => 5,
     }
 }
 
-/// The app's version and build: the crate version, and `KUANDO_BUILD` if the build set it (e.g. a commit).
-pub fn version() -> String {
-    match option_env!("KUANDO_BUILD") {
-        Some(b) if !b.is_empty() => cat(&[env!("CARGO_PKG_VERSION"), " build ", b]),
-        _ => env!("CARGO_PKG_VERSION").to_string(),
-    }
+/// The diagnosis' names of the request kinds, by the number the hidden app sends (the config app names
+/// them: fewer texts in the hidden app).
+pub const KIND_NAMES: [&str; 6] = [
+    "probe",
+    "currentpresence",
+    "busylightdevices",
+    "RegisterDataSource",
+    "CreateInitialPriority",
+    "lamp command",
+];
+
+/// The app's version (the crate's).
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
 }

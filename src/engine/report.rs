@@ -2,7 +2,8 @@
 //! the hub's running command as it came, the trace ring, and redaction with the engine's own secret. In a
 //! module of its own so that the engine's decisions stay where they are.
 
-use super::Connector;
+use super::{Connector, RequestId};
+use crate::hub::RequestKind;
 use crate::ring::TraceRing;
 use crate::trace;
 
@@ -28,5 +29,14 @@ impl Connector {
     /// `text` with the hub token and token parameters masked, for texts from outside (hub answers).
     pub fn redact(&self, text: &str) -> String {
         trace::redact(text, &[self.out.secret.as_str()])
+    }
+
+    /// What request `id` in flight on a lane is for (`None`: not in flight, or a `Logout`).
+    pub fn request_kind(&self, id: RequestId) -> Option<RequestKind> {
+        [self.poll_lane, self.lamp_lane]
+            .into_iter()
+            .flatten()
+            .find(|f| f.id == id)
+            .map(|f| f.kind)
     }
 }
