@@ -4,6 +4,8 @@
 #   hub-lamp.png          the kuandoHUB simulator's lamp page /_sim/ (the call answered: steady red)
 #   config-dark.png       the config app in the dark scheme (start.scheme=dark)
 #   config-light.png      the same after myApps switches to light (SetScheme)
+#   status-dark.png       the config app's live status panel during that call (dark)
+#   status-light.png      the same, light
 # Sourced by build.sh, which provides say, build_wasm and ensure_browser. Wire it up there with
 #   . tools/screenshots.sh        and the case line   screenshots) shift; run_screenshots "$@" ;;
 # Everything runs on 127.0.0.1: both simulators in-process on free ports, headless Chromium via chromedriver.
