@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::config::{Config, FieldError};
 use crate::hub::{self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb, Sound, Volume};
 use crate::i18n::{message, Lang, Text};
+use crate::live::{LiveOut, LiveStatus, StatusRow};
 use crate::proto::{ErrorCode, License, Request, Response, ServiceError};
 use crate::trace::{self, App};
 
@@ -74,6 +75,23 @@ pub enum Button {
     TestConnection,
     TestLamp,
     TestSound,
+    /// Builds the diagnosis for support and copies it (issue 14).
+    CopyDiagnosis,
+}
+
+/// What became of the last "Copy diagnosis".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CopyState {
+    Idle,
+    /// Waiting for the hidden app's part.
+    Collecting,
+    /// Handed to the driver.
+    Copying,
+    Copied,
+    /// The clipboard refused; the report was downloaded as a file.
+    Downloaded,
+    /// Neither worked: the report is shown for copying by hand.
+    Failed,
 }
 
 /// The app websocket's state, as the session reports it.
@@ -116,6 +134,11 @@ pub enum Action {
     Service(Request),
     /// A trace line, prefixed `kuando-config-log:` and redacted.
     Trace(String),
+    /// `postMessage` this text to myApps.
+    PostToParent(String),
+    /// Put this report (token-free) in the clipboard, else download it; report with
+    /// [`ConfigApp::handle_copied`].
+    Copy(String),
 }
 
 /// Everything the driver renders.
@@ -138,6 +161,11 @@ pub struct View {
     pub lamp_tests: bool,
     /// The note shown when the hub has no lamp.
     pub no_lamp_note: bool,
+    /// The live status panel: what the hidden app on this client sees (issue 14).
+    pub status: Vec<StatusRow>,
+    pub copy: CopyState,
+    /// The last diagnosis report, shown for reading (and copying by hand).
+    pub report: Option<String>,
 }
 
 impl View {
@@ -207,11 +235,32 @@ pub struct ConfigApp {
     next_id: u64,
     actions: VecDeque<Action>,
     changed: bool,
+    live: LiveStatus,
+    /// The latest time an input brought (the status panel's "for 12 s").
+    now: u64,
+    copy: CopyState,
+    report: Option<String>,
+    /// Browser facts for the diagnosis, from the driver.
+    env: Vec<(String, String)>,
 }
 
 impl ConfigApp {
     pub fn new(lang: Lang, dark: bool) -> Self {
+        ConfigApp::with_live(lang, dark, false)
+    }
+
+    fn with_live(lang: Lang, dark: bool, outside: bool) -> Self {
+        let (live, consume) = LiveStatus::new(outside);
+        let mut actions = VecDeque::new();
+        if !outside {
+            actions.push_back(Action::PostToParent(consume));
+        }
         ConfigApp {
+            live,
+            now: 0,
+            copy: CopyState::Idle,
+            report: None,
+            env: Vec::new(),
             lang,
             dark,
             service: ServiceState::Connecting,
@@ -230,7 +279,7 @@ impl ConfigApp {
             sequence: Sequence::None,
             inflight: BTreeMap::new(),
             next_id: 1,
-            actions: VecDeque::new(),
+            actions,
             changed: true,
         }
     }
@@ -238,11 +287,13 @@ impl ConfigApp {
     /// The app as myApps started it: language and scheme from the start parameters. Opened outside myApps
     /// (no `url` to derive the app websocket from) there is no service to reach, but the hub is still checked.
     pub fn started(start: &crate::myapps::StartParams, now_ms: u64) -> Self {
-        let mut app = ConfigApp::new(
+        let outside = start.ws_url().is_none_or(|u| u.is_empty());
+        let mut app = ConfigApp::with_live(
             Lang::parse(&start.lang),
             start.scheme != crate::myapps::Scheme::Light,
+            outside,
         );
-        if start.ws_url().is_none_or(|u| u.is_empty()) {
+        if outside {
             app.trace("no start url: not running inside myApps");
             app.handle_service(now_ms, ServiceState::Down);
         }
@@ -299,6 +350,7 @@ impl ConfigApp {
 
     /// What the app websocket session reported: its state, or a message from the service.
     pub fn handle_session(&mut self, now_ms: u64, ev: crate::myapps::SessionEvent) {
+        self.tick(now_ms);
         use crate::myapps::SessionEvent;
         match ev {
             SessionEvent::Connected => self.handle_service(now_ms, ServiceState::Up),
@@ -377,6 +429,7 @@ impl ConfigApp {
 
     /// A hub answer for request `id`.
     pub fn handle_hub(&mut self, now_ms: u64, id: u64, outcome: Outcome) {
+        self.tick(now_ms);
         let Some(purpose) = self.inflight.remove(&id) else {
             return;
         };
@@ -403,7 +456,15 @@ impl ConfigApp {
 
     pub fn handle_click(&mut self, now_ms: u64, button: Button) {
         self.changed = true;
+        self.tick(now_ms);
         match button {
+            Button::CopyDiagnosis => {
+                if self.copy != CopyState::Collecting {
+                    self.copy = CopyState::Collecting;
+                    let out = self.live.request_diagnosis(now_ms);
+                    self.live_out(out);
+                }
+            }
             Button::ToggleToken => self.token_visible = !self.token_visible,
             Button::Defaults => {
                 // Keep where the hub is and the token: "defaults" is about the lamp and the rest.
@@ -460,11 +521,104 @@ impl ConfigApp {
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.tick(now_ms);
+        if self.live.poll_timeout(now_ms).is_some_and(|t| t <= now_ms) {
+            // The panel's times move on.
+            self.changed = true;
+        }
+        let out = self.live.handle_timeout(now_ms);
+        self.live_out(out);
         if self.next_check_at.is_some_and(|t| t <= now_ms) && !self.check_running {
             self.next_check_at = None;
             self.start_check();
         }
         self.run_sequence(now_ms);
+    }
+
+    /// myApps' `ApiUpdate` (the status API's providers and model).
+    pub fn handle_api_update(&mut self, now_ms: u64, u: &crate::myapps::ApiUpdate) {
+        self.tick(now_ms);
+        self.changed = true;
+        let out = self.live.handle_api_update(now_ms, u);
+        self.live_out(out);
+    }
+
+    /// An `ApiResult` from a provider of an API the app consumes.
+    pub fn handle_api_result(&mut self, now_ms: u64, r: &crate::myapps::ApiMsg) {
+        self.tick(now_ms);
+        self.changed = true;
+        let out = self.live.handle_api_result(now_ms, r);
+        self.live_out(out);
+    }
+
+    /// Facts about the browser for the diagnosis (time, user agent), from the driver.
+    pub fn handle_env(&mut self, env: Vec<(String, String)>) {
+        self.env = env;
+    }
+
+    /// What the driver made of [`Action::Copy`]: `Ok(true)` in the clipboard, `Ok(false)` downloaded.
+    pub fn handle_copied(&mut self, result: Result<bool, String>) {
+        self.changed = true;
+        self.copy = match result {
+            Ok(true) => CopyState::Copied,
+            Ok(false) => CopyState::Downloaded,
+            Err(why) => {
+                self.trace(&format!("diagnosis not copied: {why}"));
+                CopyState::Failed
+            }
+        };
+    }
+
+    fn status_rows(&self, lang: Lang) -> Vec<StatusRow> {
+        let lamp = self.stored.as_ref().map(|c| &c.lamp);
+        self.live
+            .rows(lang, self.now, self.devices.as_deref(), lamp)
+    }
+
+    fn tick(&mut self, now_ms: u64) {
+        self.now = self.now.max(now_ms);
+    }
+
+    fn live_out(&mut self, out: Vec<LiveOut>) {
+        for o in out {
+            match o {
+                LiveOut::Post(t) => self.actions.push_back(Action::PostToParent(t)),
+                LiveOut::Report(hidden) => {
+                    let report = self.diagnosis(hidden.as_ref());
+                    self.trace("diagnosis built");
+                    self.report = Some(report.clone());
+                    self.copy = CopyState::Copying;
+                    self.changed = true;
+                    self.actions.push_back(Action::Copy(report));
+                }
+            }
+        }
+    }
+
+    /// The report for support (see [`crate::diagnosis`]).
+    pub fn diagnosis(&self, hidden: Option<&crate::live::HiddenDiagnosis>) -> String {
+        let rows = self.status_rows(Lang::En);
+        let license = self.license.map_or("not known", License::as_str);
+        let devices = match &self.devices {
+            Some(d) if d.is_empty() => ", no Busylight".to_string(),
+            Some(d) => format!(", Busylights: {}", d.join(", ")),
+            None => String::new(),
+        };
+        let check = format!("{:?}{devices}", self.health);
+        let service = format!("{:?}", self.service);
+        let secrets = self.secrets();
+        crate::diagnosis::report(&crate::diagnosis::Facts {
+            env: &self.env,
+            stored: self.stored.as_ref(),
+            edited: Some(&self.form).filter(|f| self.stored.as_ref() != Some(*f)),
+            service: &service,
+            license,
+            check: &check,
+            rows: &rows,
+            model: self.live.model().map(|m| m.raw.as_str()),
+            hidden,
+            secrets: &secrets,
+        })
     }
 
     // ----- outputs ------------------------------------------------------------------------------------------
@@ -478,7 +632,8 @@ impl ConfigApp {
             Sequence::Running { next_at, .. } => *next_at,
             Sequence::None => None,
         };
-        crate::earliest(self.next_check_at.filter(|_| !self.check_running), seq)
+        let own = crate::earliest(self.next_check_at.filter(|_| !self.check_running), seq);
+        crate::earliest(own, self.live.poll_timeout(self.now))
     }
 
     /// True once after anything visible changed.
@@ -529,6 +684,9 @@ impl ConfigApp {
             lamp_tests: self.lamp_tests_possible(),
             no_lamp_note: self.health == HubHealth::Ok
                 && self.devices.as_ref().is_some_and(Vec::is_empty),
+            status: self.status_rows(self.lang),
+            copy: self.copy,
+            report: self.report.clone(),
         }
     }
 

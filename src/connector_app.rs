@@ -10,6 +10,7 @@ use crate::hub::{HubRequest, Method};
 use crate::myapps::session::SessionEvent;
 use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
 use crate::proto::{self, License, Request, Response};
+use crate::status::{StatusApi, API_STATUS};
 use crate::trace::{self, App};
 
 /// What the driver must do.
@@ -42,6 +43,10 @@ pub struct ConnectorApp {
     own_sip: Option<String>,
     unloading: bool,
     actions: Fifo<Action>,
+    /// The status API it provides to the config app (issue 14).
+    status: StatusApi,
+    /// The latest time an input brought (for what `poll_action` publishes).
+    now: u64,
 }
 
 impl ConnectorApp {
@@ -52,6 +57,8 @@ impl ConnectorApp {
             own_sip: None,
             unloading: false,
             actions: Fifo::new(),
+            status: StatusApi::default(),
+            now: 0,
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -68,10 +75,20 @@ impl ConnectorApp {
             launcher::consume_api(ma::API_CLIENT),
             launcher::consume_api(ma::API_PHONE),
             launcher::register_api(ma::API_PHONEINFO),
+            launcher::register_api(API_STATUS),
         ] {
             app.actions.push_back(Action::PostToParent(text));
         }
         app
+    }
+
+    /// The status API's side, for tests.
+    pub fn status_api(&self) -> &StatusApi {
+        &self.status
+    }
+
+    fn tick(&mut self, now_ms: u64) {
+        self.now = self.now.max(now_ms);
     }
 
     /// The engine, for its status.
@@ -80,13 +97,15 @@ impl ConnectorApp {
     }
 
     fn trace(&mut self, text: &str) {
-        self.actions
-            .push_back(Action::Trace(trace::line(App::Connector, text, &[])));
+        let line = trace::line(App::Connector, text, &[]);
+        self.engine.keep_trace(&line);
+        self.actions.push_back(Action::Trace(line));
     }
 
     /// A message from myApps (the launcher). Unusable messages are ignored: myApps also sends messages meant
     /// for other apps' concerns.
     pub fn handle_launcher(&mut self, now_ms: u64, text: &str) {
+        self.tick(now_ms);
         match LauncherMsg::parse(text) {
             Ok(LauncherMsg::Login(login)) => self.actions.push_back(Action::Login(login)),
             Ok(LauncherMsg::ApiUpdate(update)) => {
@@ -99,6 +118,11 @@ impl ConnectorApp {
                 }
                 for p in ma::phone_calls(&update) {
                     self.engine.handle_phone_calls(now_ms, &p.provider, p.calls);
+                }
+            }
+            Ok(LauncherMsg::ApiRequest(req)) if req.api == API_STATUS => {
+                for t in self.status.handle_request(self.now, &req, &self.engine) {
+                    self.actions.push_back(Action::PostToParent(t));
                 }
             }
             Ok(LauncherMsg::ApiRequest(req)) => {
@@ -115,12 +139,13 @@ impl ConnectorApp {
                     self.engine.handle_own_presence(now_ms, p);
                 }
             }
-            Ok(_) | Err(_) => {}
+            Ok(_) | Err(_) => self.status.handle_other_launcher_msg(text),
         }
     }
 
     /// What the app websocket session reported.
     pub fn handle_session(&mut self, now_ms: u64, ev: SessionEvent) {
+        self.tick(now_ms);
         match ev {
             SessionEvent::Connected => {
                 self.trace("Instance Connected");
@@ -188,15 +213,23 @@ impl ConnectorApp {
         outcome: HubOutcome,
         jitter: u32,
     ) {
+        self.tick(now_ms);
+        let engine = &self.engine;
+        if let Some(kind) = engine.request_kind(id) {
+            self.status
+                .on_outcome(now_ms, kind, &outcome, |t| engine.redact(t));
+        }
         self.engine.handle_hub_result(now_ms, id, outcome, jitter);
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.tick(now_ms);
         self.engine.handle_timeout(now_ms);
     }
 
     /// The page is being unloaded: `Logout` and presence restore go out now, hub POSTs as beacons.
     pub fn handle_shutdown(&mut self, now_ms: u64) {
+        self.tick(now_ms);
         if !self.unloading {
             self.unloading = true;
             self.engine.handle_shutdown(now_ms);
@@ -208,7 +241,12 @@ impl ConnectorApp {
             if let Some(a) = self.actions.pop_front() {
                 return Some(a);
             }
-            let a = match self.engine.poll_action()? {
+            let Some(a) = self.engine.poll_action() else {
+                // Quiet when nobody looks: only with a watcher, only what changed.
+                let model = self.status.poll_publish(self.now, &self.engine);
+                return model.map(Action::PostToParent);
+            };
+            let a = match a {
                 engine::Action::Hub {
                     id,
                     request,
@@ -228,7 +266,10 @@ impl ConnectorApp {
                     note: p.note,
                 }),
                 engine::Action::Trace(line) => Action::Trace(line),
-                engine::Action::Status(_) => continue,
+                engine::Action::Status(st) => {
+                    self.status.on_status(self.now, st);
+                    continue;
+                }
             };
             return Some(a);
         }
@@ -281,6 +322,7 @@ mod tests {
                 launcher::consume_api(ma::API_CLIENT),
                 launcher::consume_api(ma::API_PHONE),
                 launcher::register_api(ma::API_PHONEINFO),
+                launcher::register_api(API_STATUS),
             ]
         );
     }

@@ -106,6 +106,16 @@ texts! {
     Devices => "Busylights connected:", "Angeschlossene Busylights:";
     TestDone => "Test finished; the lamp is released.", "Test beendet; die Lampe ist freigegeben.";
     NotLoaded => "Loading settings…", "Einstellungen werden geladen…";
+    SectionStatus => "What the connector sees", "Was der Connector sieht";
+    CopyDiagnosis => "Copy diagnosis", "Diagnose kopieren";
+    Collecting => "Collecting…", "Sammle…";
+    Copied => "Copied to the clipboard: paste it into your support request. It contains no access token.",
+        "In die Zwischenablage kopiert: in die Support-Anfrage einfügen. Sie enthält kein Zugriffstoken.";
+    Downloaded => "The clipboard was not available: saved as kuando-diagnosis.txt. It contains no access token.",
+        "Zwischenablage nicht verfügbar: als kuando-diagnosis.txt gespeichert. Sie enthält kein Zugriffstoken.";
+    CopyFailed => "Could not copy or save: select the report below and copy it.",
+        "Kopieren und Speichern nicht möglich: den Bericht unten markieren und kopieren.";
+    ShowReport => "Show the report", "Bericht anzeigen";
 }
 
 /// German for the core's validation and hub messages (which are English); unknown texts stay English.

@@ -6,6 +6,8 @@
 #   config-light.png      the same after myApps switches to light (SetScheme)
 #   manager-light.png     the simulated PBX Manager with the connector's plugin (both app objects ticked)
 #   manager-dark.png      the same in the dark scheme
+#   status-dark.png       the config app's live status panel during that call (dark)
+#   status-light.png      the same, light
 # Sourced by build.sh, which provides say, build_wasm and ensure_browser. Wire it up there with
 #   . tools/screenshots.sh        and the case line   screenshots) shift; run_screenshots "$@" ;;
 # Everything runs on 127.0.0.1: both simulators in-process on free ports, headless Chromium via chromedriver.

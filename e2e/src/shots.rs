@@ -175,3 +175,41 @@ pub async fn manager_plugin(
     .await?;
     story.browser.screenshot(path).await
 }
+
+/// The config app's live status panel (issue 14) in the scheme it shows now, as `path`: the `#status`
+/// section, scrolled into view.
+pub async fn status_panel(story: &Story, path: &Path) -> Result<(), String> {
+    story.browser.enter("config").await?;
+    story
+        .browser
+        .js("document.getElementById('status').scrollIntoView({block: 'start'}); return true;")
+        .await?;
+    let shot = story.browser.screenshot_of("#status", path).await;
+    story.browser.top().await?;
+    shot
+}
+
+/// The panel in both schemes: dark (as the launcher opened), then light after `SetScheme`. Files
+/// `status-dark.png` and `status-light.png` in `dir`.
+pub async fn status_both_schemes(story: &Story, dir: &Path) -> Result<[PathBuf; 2], String> {
+    let dark = dir.join("status-dark.png");
+    let light = dir.join("status-light.png");
+    for (scheme, path) in [("dark", &dark), ("light", &light)] {
+        story.sims.set_scheme(&story.user, scheme).await?;
+        wait_until(
+            &format!("the config app in the {scheme} scheme"),
+            Duration::from_secs(10),
+            || async {
+                let v = story.config_view().await?;
+                if v.scheme == scheme {
+                    Ok(())
+                } else {
+                    Err(format!("scheme {:?}", v.scheme))
+                }
+            },
+        )
+        .await?;
+        status_panel(story, path).await?;
+    }
+    Ok([dark, light])
+}

@@ -28,6 +28,7 @@
 
 mod calls;
 mod presence;
+mod report;
 
 pub use calls::{call_slot, call_state_name, presence_slot, Calls, MAX_CALLS};
 pub use presence::{
@@ -200,6 +201,8 @@ struct Out {
     flags: TraceFlags,
     /// The hub token: masked wherever it might stand.
     secret: String,
+    /// Every line, whatever the flags say, for the diagnosis (see [`crate::ring`]).
+    ring: crate::ring::TraceRing,
 }
 
 impl Out {
@@ -215,12 +218,13 @@ impl Out {
             Level::Presence => self.flags.presence,
             Level::Debug => self.flags.debug,
         };
+        let line = if self.secret.is_empty() {
+            trace::line(App::Connector, text, &[])
+        } else {
+            trace::line(App::Connector, text, &[self.secret.as_str()])
+        };
+        self.ring.push(&line);
         if on {
-            let line = if self.secret.is_empty() {
-                trace::line(App::Connector, text, &[])
-            } else {
-                trace::line(App::Connector, text, &[self.secret.as_str()])
-            };
             self.actions.push_back(Action::Trace(line));
         }
     }

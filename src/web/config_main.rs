@@ -12,8 +12,8 @@ use web_sys::{Event, Window};
 use super::config_ui::{Ui, UiEvent};
 use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
-use super::{clock, console, http, parent, timer::Wakeup};
-use crate::config_app::{Action, ConfigApp};
+use super::{clipboard, clock, console, http, parent, timer::Wakeup};
+use crate::config_app::{Action, Button, ConfigApp};
 use crate::hub::Outcome;
 use crate::i18n::Lang;
 use crate::myapps::session::AppSession;
@@ -78,7 +78,13 @@ fn on_ui(shared: &Shared, ev: UiEvent) {
         let now = clock::now_ms();
         match ev {
             UiEvent::Input(field, value) => d.app.handle_input(&field, &value),
-            UiEvent::Click(b) => d.app.handle_click(now, b),
+            UiEvent::Click(b) => {
+                if b == Button::CopyDiagnosis {
+                    let env = browser_facts(&d.window);
+                    d.app.handle_env(env);
+                }
+                d.app.handle_click(now, b)
+            }
         }
     }
     pump(shared);
@@ -92,6 +98,8 @@ fn on_parent(shared: &Shared, text: &str) {
             Ok(LauncherMsg::Login(login)) => d.link.session.handle_login(now, &login),
             Ok(LauncherMsg::SetLang(l)) => d.app.handle_lang(Lang::parse(&l)),
             Ok(LauncherMsg::SetScheme(s)) => d.app.handle_scheme(s != Scheme::Light),
+            Ok(LauncherMsg::ApiUpdate(u)) => d.app.handle_api_update(now, &u),
+            Ok(LauncherMsg::ApiResult(r)) => d.app.handle_api_result(now, &r),
             Ok(_) | Err(_) => {}
         }
     }
@@ -188,5 +196,37 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
             }
         }
         Action::Trace(line) => console::log(&line),
+        Action::PostToParent(t) => parent::post(&d.window, &t),
+        Action::Copy(report) => {
+            let w = weak.clone();
+            clipboard::copy_or_download(
+                &d.window,
+                &report,
+                crate::diagnosis::FILE_NAME,
+                move |result| {
+                    if let Some(s) = w.upgrade() {
+                        s.borrow_mut().app.handle_copied(result);
+                        pump(&s);
+                    }
+                },
+            );
+        }
     }
+}
+
+/// What the diagnosis says about the browser: the time (the browser's own clock, as support compares it with
+/// other logs), the user agent and the language.
+fn browser_facts(window: &Window) -> Vec<(String, String)> {
+    let nav = window.navigator();
+    vec![
+        (
+            "time".into(),
+            String::from(js_sys::Date::new_0().to_iso_string()),
+        ),
+        ("user agent".into(), nav.user_agent().unwrap_or_default()),
+        (
+            "browser language".into(),
+            nav.language().unwrap_or_default(),
+        ),
+    ]
 }

@@ -9,9 +9,10 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlInputElement, HtmlSelectElement};
 
 use crate::config::{Effect, LampSlot};
-use crate::config_app::{Banner, Button, SaveState, TestStatus, View};
+use crate::config_app::{Banner, Button, CopyState, SaveState, TestStatus, View};
 use crate::hub::Sound;
 use crate::i18n::{Lang, Text};
+use crate::live::Tone;
 
 /// What the user did.
 pub enum UiEvent {
@@ -48,6 +49,11 @@ pub struct Ui {
     save_status: Element,
     test_status: Element,
     lamp_note: Element,
+    /// The live status panel (issue 14).
+    status_rows: Element,
+    copy_status: Element,
+    report: Element,
+    report_text: Element,
     lang: Option<Lang>,
     _listeners: Vec<Closure<dyn FnMut(Event)>>,
 }
@@ -84,6 +90,7 @@ fn button_text(b: Button) -> Text {
         Button::TestConnection => Text::TestConnection,
         Button::TestLamp => Text::TestLamp,
         Button::TestSound => Text::TestSound,
+        Button::CopyDiagnosis => Text::CopyDiagnosis,
     }
 }
 
@@ -112,6 +119,10 @@ impl Ui {
             save_status: el("span", "status")?,
             test_status: el("p", "status")?,
             lamp_note: el("p", "note")?,
+            status_rows: el("dl", "status-rows")?,
+            copy_status: el("span", "status")?,
+            report: el("details", "report")?,
+            report_text: el("pre", "")?,
             lang: None,
             _listeners: Vec::new(),
             root: root.clone(),
@@ -122,6 +133,24 @@ impl Ui {
         root.append_child(&ui.banners).ok()?;
         ui.labels.push((ui.loading.clone(), Text::NotLoaded));
         root.append_child(&ui.loading).ok()?;
+
+        // What the hidden app on this client sees, live; and the diagnosis for support.
+        let live = ui.section(&root, Text::SectionStatus)?;
+        live.set_id("status");
+        ui.status_rows.set_id("status-rows");
+        live.append_child(&ui.status_rows).ok()?;
+        let row = el("div", "buttons")?;
+        ui.button(&row, Button::CopyDiagnosis, &handler)?;
+        ui.copy_status.set_id("copy-status");
+        row.append_child(&ui.copy_status).ok()?;
+        live.append_child(&row).ok()?;
+        ui.report.set_id("diagnosis");
+        let summary = el("summary", "")?;
+        ui.labels.push((summary.clone(), Text::ShowReport));
+        ui.report.append_child(&summary).ok()?;
+        ui.report_text.set_id("diagnosis-text");
+        ui.report.append_child(&ui.report_text).ok()?;
+        live.append_child(&ui.report).ok()?;
 
         // kuandoHUB section.
         let hub = ui.section(&root, Text::SectionHub)?;
@@ -542,6 +571,7 @@ impl Ui {
                 Button::Save => view.can_save,
                 Button::TestLamp | Button::TestSound => view.lamp_tests,
                 Button::TestConnection => view.test != TestStatus::Running,
+                Button::CopyDiagnosis => view.copy != CopyState::Collecting,
                 Button::Defaults | Button::ToggleToken => true,
             };
             btn.set_disabled(!enabled);
@@ -564,6 +594,49 @@ impl Ui {
         };
         self.test_status.set_text_content(Some(&text));
         self.test_status.set_class_name(class);
+        self.render_status(view);
+    }
+
+    /// The live status rows (rebuilt: a dozen lines of text at most) and the diagnosis' state.
+    fn render_status(&mut self, view: &View) {
+        let lang = view.lang;
+        self.status_rows.set_text_content(None);
+        for r in &view.status {
+            let (Ok(line), Ok(dt), Ok(dd)) = (
+                self.doc.create_element("div"),
+                self.doc.create_element("dt"),
+                self.doc.create_element("dd"),
+            ) else {
+                return;
+            };
+            line.set_id(&format!("status-{}", r.key));
+            line.set_class_name(match r.tone {
+                Tone::Ok => "srow ok",
+                Tone::Bad => "srow bad",
+                Tone::Plain => "srow",
+            });
+            dt.set_text_content(Some(&r.label));
+            dd.set_text_content(Some(&r.value));
+            let _ = line.append_child(&dt);
+            let _ = line.append_child(&dd);
+            let _ = self.status_rows.append_child(&line);
+        }
+        let (text, class) = match view.copy {
+            CopyState::Idle | CopyState::Copying => (None, "status"),
+            CopyState::Collecting => (Some(Text::Collecting), "status"),
+            CopyState::Copied => (Some(Text::Copied), "status ok"),
+            CopyState::Downloaded => (Some(Text::Downloaded), "status ok"),
+            CopyState::Failed => (Some(Text::CopyFailed), "status failed"),
+        };
+        self.copy_status
+            .set_text_content(Some(text.map_or("", |t| t.get(lang))));
+        self.copy_status.set_class_name(class);
+        set_hidden(&self.report, view.report.is_none());
+        if let Some(r) = &view.report {
+            if self.report_text.text_content().as_deref() != Some(r.as_str()) {
+                self.report_text.set_text_content(Some(r));
+            }
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! wasm32 drivers: the only code that touches the browser. A driver decides nothing; it moves bytes
 //! between the browser and the sans-IO core.
 
+#[cfg(feature = "config-ui")]
+mod clipboard;
 pub mod clock;
 #[cfg(feature = "config-ui")]
 mod config_main;

@@ -1,7 +1,8 @@
 //! `kuando-screenshots` (`./build.sh screenshots`): PNGs of what a person sees, under `target/screenshots/`:
 //! - `myapps-launcher.png`: the myApps simulator's launcher for alice, a call ringing, the config app inside;
 //! - `hub-lamp.png`: the kuandoHUB simulator's lamp page (`/_sim/`) during that call;
-//! - `config-dark.png`, `config-light.png`: the config app in both schemes (start dark, then `SetScheme`).
+//! - `config-dark.png`, `config-light.png`: the config app in both schemes (start dark, then `SetScheme`);
+//! - `status-dark.png`, `status-light.png`: its live status panel during the call, in both schemes.
 //!
 //! Everything runs in this process: both simulators on free ports with the repository's `www/` and `pkg/`,
 //! and a headless Chromium through chromedriver.
@@ -79,6 +80,30 @@ async fn run() -> Result<Vec<String>, String> {
     let [(dark, _), (light, _)] = shots::config_both_schemes(&story, &dir).await?;
     files.push(dark);
     files.push(light);
+    if hidden.is_ok() {
+        // The panel shows the call once the hidden app published it.
+        wait_until(
+            "the status panel to show the call",
+            Duration::from_secs(5),
+            || async {
+                let v = story
+                    .browser
+                    .js_in(
+                        "config",
+                        "const r = document.querySelector('#status-lamp dd'); return r ? r.textContent : '';",
+                    )
+                    .await?;
+                match v.as_str() {
+                    Some(t) if t.contains("call") => Ok(()),
+                    other => Err(format!("{other:?}")),
+                }
+            },
+        )
+        .await?;
+    }
+    let [sdark, slight] = shots::status_both_schemes(&story, &dir).await?;
+    files.push(sdark);
+    files.push(slight);
 
     // The call is answered: a steady colour on the lamp page (a blinking lamp may be caught dark).
     story.sims.phone(&story.user, "answer").await?;

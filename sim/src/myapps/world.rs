@@ -18,6 +18,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedSender;
 
+mod apis;
+
 use super::ordered::Ordered;
 use super::pbx::Pbx;
 use super::{
@@ -93,6 +95,8 @@ struct Frame {
     registered: BTreeSet<String>,
     /// `SubscribePresence` requests: (sip, src of the request).
     subs: Vec<(String, Value)>,
+    /// The newest `ApiModel` per API this frame provides (see `apis`).
+    models: BTreeMap<String, Value>,
 }
 
 /// A launcher page (one myApps client of one user).
@@ -726,15 +730,21 @@ impl World {
                 let text = v.get("text").and_then(Value::as_str).unwrap_or("");
                 self.log(Some(&user), "console", obj.frame, "note", text);
             }
-            (Some("reset"), Some(obj)) => {
-                if let Some(f) = self
+            (Some(t @ ("reset" | "closed")), Some(obj)) => {
+                let old = self
                     .sessions
                     .get_mut(&sid)
                     .and_then(|s| s.frames.get_mut(obj.frame))
-                {
-                    *f = Frame::default();
+                    .map(std::mem::take);
+                if let Some(old) = old {
+                    self.frame_gone(sid, obj, old);
                 }
-                self.note(Some(&user), obj.frame, &format!("loading {}.htm", obj.htm));
+                let what = if t == "reset" {
+                    format!("loading {}.htm", obj.htm)
+                } else {
+                    format!("{}.htm closed", obj.htm)
+                };
+                self.note(Some(&user), obj.frame, &what);
             }
             _ => self.note(
                 Some(&user),
@@ -806,9 +816,10 @@ impl World {
             }
             "ApiRequest" if !api.is_empty() => self.on_api_request(sid, user, obj, &api, &msg),
             "ApiResult" if !api.is_empty() => self.on_api_result(sid, user, obj, &api, &msg),
+            "ApiModel" if !api.is_empty() => self.on_api_model(sid, user, obj, &api, &msg),
             "getLogin" => self.on_get_login(sid, user, obj, &msg),
             "" => self.note(Some(user), obj.frame, "ignored: no mt"),
-            "ConsumeApi" | "RegisterApi" | "ApiRequest" | "ApiResult" => {
+            "ConsumeApi" | "RegisterApi" | "ApiRequest" | "ApiResult" | "ApiModel" => {
                 self.note(Some(user), obj.frame, &format!("ignored: {mt} without api"))
             }
             other => self.note(
@@ -873,7 +884,8 @@ impl World {
                         providers.insert(
                             o.name.into(),
                             json!({"title": o.title, "url": format!("{}{INSTANCE_PATH}{}", s.base, o.htm),
-                                   "info": {}, "model": {}}),
+                                   "info": {},
+                                   "model": other.models.get(api).cloned().unwrap_or_else(|| json!({}))}),
                         );
                         defaults.entry(api.clone()).or_insert(o.name.into());
                     }

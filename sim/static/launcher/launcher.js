@@ -208,6 +208,24 @@
     tryHook();
   }
 
+  // myApps knows when it closes an app. A frame removed from the page (by a test, or with the browser's
+  // tools) is reported as closed, so that the simulator withdraws its APIs as myApps does.
+  function watchRemovals() {
+    const observer = new MutationObserver((records) => {
+      for (const r of records) {
+        for (const n of r.removedNodes) {
+          for (const [name, f] of Object.entries(frames)) {
+            if (f.iframe === n) {
+              f.iframe = null;
+              send({ t: "closed", frame: name });
+            }
+          }
+        }
+      }
+    });
+    for (const host of [$("hidden-host"), $("config-host")]) observer.observe(host, { childList: true });
+  }
+
   // ---------------------------------------------------------------------------------------------------
   // rendering
 
@@ -395,6 +413,7 @@
     picker();
   } else {
     wire();
+    watchRemovals();
     connect();
   }
 })();

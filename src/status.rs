@@ -1,0 +1,318 @@
+//! The hidden app's status as a myApps API of its own (issue 14): the hidden app *provides*
+//! [`API_STATUS`] and publishes what it sees as the API's model (`ApiModel`; myApps hands it to consumers
+//! with `ApiUpdate`); the config app on the same client consumes it for its live status panel
+//! (`crate::live`) and asks it for the diagnosis. No service round trip: both apps run in the same myApps.
+//!
+//! The protocol (requests are `ApiRequest`s to the provider, answers `ApiResult`s):
+//! - `{"mt":"Watch"}` → the consumer watches: the model is published at once (fresh) and from then on on
+//!   every change, answered by `{"mt":"WatchResult"}` after that first model.
+//! - myApps' `ApiConsumerClosed` → the consumer stops watching.
+//! - `{"mt":"GetDiagnosis"}` → `{"mt":"GetDiagnosisResult","version":V,"lines":[…],"answers":[…],"now":T}`:
+//!   the trace ring (every trace group, redacted) and the hub's last answer per request kind as
+//!   `[kind, at, status, body]` (kind an index in [`KIND_NAMES`], status [`NO_ANSWER`] / [`NETWORK_ERROR`] when there was none).
+//! - anything else: no answer.
+//!
+//! Quiet when nobody looks: without a watcher nothing is built or posted, and with one the model goes out
+//! only when its content changed (never periodically). Times in the model are the hidden app's clock
+//! (`performance.now()` of its own frame) with that clock's `now` at publishing, so that the consumer, whose
+//! clock has another origin, can place them on its own.
+//!
+//! This module is in the hidden app: no `format!` (see [`crate::text`]), JSON through [`crate::json`].
+
+use crate::engine::{Connector, Status};
+use crate::hub::{Outcome, RequestKind};
+use crate::json::Json;
+use crate::myapps::{launcher, ApiMsg};
+use crate::text::{cat, num};
+
+/// The API the hidden app provides and the config app consumes. In innovaphone's naming style for client
+/// APIs; announced for the hidden app in the service's `config.json` (`apis.innovaphone-kuando`).
+pub const API_STATUS: &str = "com.innovaphone.kuando.status";
+/// Consumers watched at once (a config app per window at most; bounded for an app that runs all day).
+pub const MAX_WATCHERS: usize = 8;
+/// Longest hub answer body kept for the diagnosis (bytes; a device list of four lamps fits).
+pub const MAX_ANSWER_BYTES: usize = 1_000;
+
+/// The hub's last answer to one kind of request, for the diagnosis. Kept raw; the config app words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Answer {
+    at: u64,
+    /// The HTTP status, or [`NO_ANSWER`] / [`NETWORK_ERROR`].
+    status: u64,
+    /// The body, redacted; empty when longer than [`MAX_ANSWER_BYTES`].
+    body: String,
+}
+
+/// [`Answer::status`] of a request that got no answer in time.
+pub const NO_ANSWER: u64 = 0;
+/// [`Answer::status`] of a request the browser refused or could not send.
+pub const NETWORK_ERROR: u64 = 1;
+
+/// The provider side of [`API_STATUS`], held by the hidden app (`ConnectorApp`).
+#[derive(Debug, Default)]
+pub struct StatusApi {
+    watchers: Vec<String>,
+    /// The model last published, without its `now`: the same content is not published twice.
+    published: Option<String>,
+    /// Something the model shows may have changed since the last look.
+    dirty: bool,
+    /// The engine's status as it last told (its `Action::Status`, sent on every change).
+    last: Option<Status>,
+    hub_since: u64,
+    error_at: u64,
+    /// By [`kind_index`].
+    answers: [Option<Answer>; 6],
+}
+
+impl StatusApi {
+    /// Whether a consumer watches.
+    pub fn watched(&self) -> bool {
+        !self.watchers.is_empty()
+    }
+
+    /// The engine's status changed (its `Action::Status`): remember since when the hub and the last error
+    /// are what they are.
+    pub fn on_status(&mut self, now: u64, st: Status) {
+        let last = self.last.as_ref();
+        if last.map(|l| l.hub) != Some(st.hub) {
+            self.hub_since = now;
+        }
+        if last.map(|l| &l.last_error) != Some(&st.last_error) {
+            self.error_at = now;
+        }
+        self.last = Some(st);
+        self.dirty = true;
+    }
+
+    /// The outcome of a hub request of `kind` (asked from the engine before it takes the outcome).
+    /// `redact` masks the token.
+    pub fn on_outcome(
+        &mut self,
+        now: u64,
+        kind: RequestKind,
+        outcome: &Outcome,
+        redact: impl Fn(&str) -> String,
+    ) {
+        // Any answer may change what the hub reports; the model goes out only if its text changed.
+        self.dirty = true;
+        let (status, body) = match outcome {
+            Outcome::Answer { status, body } => {
+                // A longer body (or one that is not text) is left out: the status still tells.
+                let text = match core::str::from_utf8(body) {
+                    Ok(t) if t.len() <= MAX_ANSWER_BYTES => redact(t),
+                    _ => String::new(),
+                };
+                (u64::from(*status), text)
+            }
+            Outcome::Timeout => (NO_ANSWER, String::new()),
+            Outcome::Network => (NETWORK_ERROR, String::new()),
+        };
+        self.answers[kind_index(kind)] = Some(Answer {
+            at: now,
+            status,
+            body,
+        });
+    }
+
+    /// A request of a consumer (`ApiRequest` to [`API_STATUS`]). Returns the texts to post to myApps, in
+    /// order.
+    pub fn handle_request(&mut self, now: u64, req: &ApiMsg, engine: &Connector) -> Vec<String> {
+        let mut out = Vec::new();
+        let answer = match req.mt() {
+            "Watch" => {
+                if !self.watchers.contains(&req.consumer) && self.watchers.len() < MAX_WATCHERS {
+                    self.watchers.push(req.consumer.clone());
+                }
+                // A new watcher gets the model now, even if it did not change: the copy myApps kept may be old.
+                self.published = None;
+                self.dirty = true;
+                if let Some(t) = self.poll_publish(now, engine) {
+                    out.push(t);
+                }
+                Json::object(vec![("mt", "WatchResult".into())])
+            }
+            "GetDiagnosis" => self.diagnosis(now, engine),
+            // Nothing else is offered; an unknown request gets no answer.
+            _ => return out,
+        };
+        out.push(launcher::api_result(
+            API_STATUS,
+            &req.consumer,
+            req.src.as_deref(),
+            &answer,
+        ));
+        out
+    }
+
+    /// myApps says a consumer is gone (`ApiConsumerClosed`).
+    pub fn consumer_closed(&mut self, consumer: &str) {
+        if let Some(i) = self.watchers.iter().position(|w| w == consumer) {
+            self.watchers.swap_remove(i);
+        }
+        if self.watchers.is_empty() {
+            self.published = None;
+        }
+    }
+
+    /// Reads a launcher message that no other part of the app uses: `ApiConsumerClosed` for [`API_STATUS`]
+    /// ends that consumer's watch. Anything else is ignored.
+    pub fn handle_other_launcher_msg(&mut self, text: &str) {
+        let Ok(m) = Json::parse(text) else {
+            return;
+        };
+        let s = |k: &str| m.get(k).and_then(Json::as_str).unwrap_or("");
+        if s("mt") == "ApiConsumerClosed" && s("api") == API_STATUS {
+            self.consumer_closed(s("consumer"));
+        }
+    }
+
+    /// The `ApiModel` to post, when a consumer watches and the model changed.
+    pub fn poll_publish(&mut self, now: u64, _engine: &Connector) -> Option<String> {
+        if !self.dirty || self.watchers.is_empty() {
+            return None;
+        }
+        self.dirty = false;
+        let model = self.model_text(self.last.as_ref()?, _engine);
+        if self.published.as_deref() == Some(model.as_str()) {
+            return None;
+        }
+        let msg = cat(&[
+            r#"{"mt":"ApiModel","api":""#,
+            API_STATUS,
+            r#"","model":"#,
+            &model,
+            r#","now":"#,
+            &num(now),
+            "}}",
+        ]);
+        self.published = Some(model);
+        Some(msg)
+    }
+
+    /// The model as JSON text without its closing brace (`now` comes last). Written directly rather than
+    /// through a [`Json`] tree: in the hidden app that is a good deal less code. Absent fields are left out.
+    fn model_text(&self, st: &Status, engine: &Connector) -> String {
+        let mut m = String::from(r#"{"v":1"#);
+        let mut field = |k: &str, v: &str| {
+            m.push_str(",\"");
+            m.push_str(k);
+            m.push_str("\":");
+            m.push_str(v);
+        };
+        field("run", if st.running { "true" } else { "false" });
+        if let Some(l) = st.license {
+            field("lic", &quote(l.as_str()));
+        }
+        field("hub", &quote(st.hub.as_str()));
+        if let Some(u) = &st.hub_url {
+            field("url", &quote(u));
+        }
+        field("since", &num(self.hub_since));
+        if let Some(t) = st.next_retry_ms {
+            field("retry", &num(t));
+        }
+        if let Some(n) = st.devices {
+            field("lamps", &num(n as u64));
+        }
+        if st.no_device {
+            field("nolamp", "true");
+        }
+        if let Some(slot) = st.lamp {
+            field("lamp", &quote(slot.as_str()));
+        }
+        field("calls", &num(st.calls as u64));
+        for (k, p) in [("own", &st.presence_user), ("set", &st.presence_applied)] {
+            if let Some(p) = p {
+                field(
+                    k,
+                    &cat(&[
+                        r#"{"a":"#,
+                        &quote(&p.activity),
+                        r#","n":"#,
+                        &quote(&p.note),
+                        "}",
+                    ]),
+                );
+            }
+        }
+        if let Some((s, t, e)) = engine.hub_report() {
+            field(
+                "rc",
+                &cat(&[
+                    r#"{"s":"#,
+                    &quote(s),
+                    r#","t":"#,
+                    &quote(t),
+                    r#","e":"#,
+                    &quote(e),
+                    "}",
+                ]),
+            );
+        }
+        if let Some(e) = &st.last_error {
+            field("err", &quote(e));
+            field("errAt", &num(self.error_at));
+        }
+        m
+    }
+
+    fn diagnosis(&self, now: u64, engine: &Connector) -> Json {
+        let mut lines = Vec::new();
+        let (old, new) = engine.trace_ring().parts();
+        for part in [old, new] {
+            for l in part {
+                lines.push(Json::from(l.as_str()));
+            }
+        }
+        let mut answers = Vec::new();
+        for (what, a) in self.answers.iter().enumerate() {
+            let Some(a) = a else { continue };
+            answers.push(Json::Array(vec![
+                (what as u64).into(),
+                a.at.into(),
+                a.status.into(),
+                a.body.as_str().into(),
+            ]));
+        }
+        Json::object(vec![
+            ("mt", "GetDiagnosisResult".into()),
+            ("version", version().into()),
+            ("lines", Json::Array(lines)),
+            ("answers", Json::Array(answers)),
+            ("now", now.into()),
+        ])
+    }
+}
+
+/// `s` as a JSON string.
+fn quote(s: &str) -> String {
+    Json::from(s).to_text()
+}
+
+/// Index in [`KIND_NAMES`].
+fn kind_index(kind: RequestKind) -> usize {
+    match kind {
+        RequestKind::Probe => 0,
+        RequestKind::CurrentPresence => 1,
+        RequestKind::Devices => 2,
+        RequestKind::RegisterDataSource => 3,
+        RequestKind::CreateInitialPriority => 4,
+        RequestKind::Command(..) => 5,
+    }
+}
+
+/// The diagnosis' names of the request kinds, by the number the hidden app sends (the config app names
+/// them: fewer texts in the hidden app).
+pub const KIND_NAMES: [&str; 6] = [
+    "probe",
+    "currentpresence",
+    "busylightdevices",
+    "RegisterDataSource",
+    "CreateInitialPriority",
+    "lamp command",
+];
+
+/// The app's version (the crate's).
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
