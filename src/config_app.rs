@@ -37,8 +37,11 @@ pub enum HubHealth {
     Unreachable,
     /// 401: token rejected.
     Unauthorized,
-    /// Answers `GET /` but not `currentpresence` (spec: **[inferred]** capability check).
+    /// Answers `GET /` and `currentpresence` with a plain-text "unknown action" (spec: **[inferred]**
+    /// capability check; see `hub::unknown_action`).
     TooOld,
+    /// Answers, but `currentpresence` was garbage, HTML or a 5xx: a failure of the moment, not "too old".
+    BadAnswer,
 }
 
 /// A red banner at the top of the app.
@@ -50,6 +53,8 @@ pub enum Banner {
     TokenRejected,
     TooOld,
     NoBusylight,
+    /// The hub answers, but not understandably (garbage, HTML, 5xx).
+    BadAnswer,
 }
 
 impl Banner {
@@ -61,6 +66,7 @@ impl Banner {
             Banner::TokenRejected => Text::BannerToken,
             Banner::TooOld => Text::BannerTooOld,
             Banner::NoBusylight => Text::BannerNoBusylight,
+            Banner::BadAnswer => Text::BannerBadAnswer,
         }
     }
 }
@@ -500,6 +506,7 @@ impl ConfigApp {
                 HubHealth::Unreachable => banners.push(Banner::NoHub),
                 HubHealth::Unauthorized => banners.push(Banner::TokenRejected),
                 HubHealth::TooOld => banners.push(Banner::TooOld),
+                HubHealth::BadAnswer => banners.push(Banner::BadAnswer),
                 HubHealth::Ok | HubHealth::Unknown => {}
             }
             let no_lamp =
@@ -665,7 +672,7 @@ impl ConfigApp {
                 self.finish_check(now_ms, h);
             }
             (Step::Presence, Ok(_)) => self.send_hub(Purpose::Check(Step::Devices), ep.devices()),
-            (Step::Presence, Err(_)) => self.finish_check(now_ms, HubHealth::TooOld),
+            (Step::Presence, Err(h)) => self.finish_check(now_ms, h),
             (Step::Devices, Ok(names)) => {
                 self.devices = Some(names);
                 self.finish_check(now_ms, HubHealth::Ok);
@@ -711,6 +718,7 @@ impl ConfigApp {
                 let text = match h {
                     HubHealth::Unauthorized => Text::BannerToken.get(lang),
                     HubHealth::TooOld => Text::BannerTooOld.get(lang),
+                    HubHealth::BadAnswer => Text::BannerBadAnswer.get(lang),
                     _ => Text::BannerNoHub.get(lang),
                 };
                 self.test = TestStatus::Failed(text.to_string());
@@ -822,9 +830,22 @@ fn classify(step: Step, outcome: &Outcome) -> Result<Vec<String>, HubHealth> {
         Outcome::Timeout | Outcome::Network => return Err(HubHealth::Unreachable),
     };
     let result = match step {
-        Step::Probe => hub::parse_probe(status, body).map(|_| Vec::new()),
-        Step::Presence => hub::parse_current_presence(status, body).map(|_| Vec::new()),
-        Step::Devices => hub::parse_devices(status, body).map(|d| {
+        // "No Busylight" (404 or NO_DEVICE) still proves a kuandoHUB answers, as in the engine.
+        Step::Probe => match hub::parse_probe(status, body) {
+            Err(HubError::NoDevice) => Ok(()),
+            r => r,
+        }
+        .map(|_| Vec::new()),
+        Step::Presence => match hub::parse_current_presence(status, body) {
+            Err(HubError::NoDevice) => Ok(hub::CurrentPresence::default()),
+            r => r,
+        }
+        .map(|_| Vec::new()),
+        Step::Devices => match hub::parse_devices(status, body) {
+            Err(HubError::NoDevice) => Ok(Vec::new()),
+            r => r,
+        }
+        .map(|d| {
             d.into_iter()
                 .map(|d| {
                     if d.model.is_empty() {
@@ -839,7 +860,9 @@ fn classify(step: Step, outcome: &Outcome) -> Result<Vec<String>, HubHealth> {
     result.map_err(|e| match e {
         HubError::Unauthorized => HubHealth::Unauthorized,
         _ if step == Step::Probe => HubHealth::Unreachable,
-        _ => HubHealth::TooOld,
+        // Only a plain-text "unknown action" is a verdict on the hub's version (issue 12).
+        HubError::UnknownAction => HubHealth::TooOld,
+        _ => HubHealth::BadAnswer,
     })
 }
 
@@ -944,10 +967,7 @@ mod tests {
     fn too_old_and_token_rejected_are_their_own_banners() {
         let old = |r: &HubRequest| {
             if r.url.contains("currentpresence") {
-                Outcome::Answer {
-                    status: 404,
-                    body: b"Not Found".to_vec(),
-                }
+                ok("Unknown action")
             } else {
                 healthy(r)
             }
@@ -956,6 +976,30 @@ mod tests {
             started(License::Connector, &old).view().banners,
             vec![Banner::TooOld]
         );
+        // Garbage is not "too old" (issue 12): its own banner, which goes with the next good answer.
+        let broken = |r: &HubRequest| {
+            if r.url.contains("currentpresence") {
+                ok("<html><body>Internal Server Error</body></html>")
+            } else {
+                healthy(r)
+            }
+        };
+        let mut app = started(License::Connector, &broken);
+        assert_eq!(app.view().banners, vec![Banner::BadAnswer]);
+        app.handle_timeout(CHECK_INTERVAL_MS);
+        pump(&mut app, CHECK_INTERVAL_MS, &healthy);
+        assert_eq!(app.view().banners, vec![]);
+        // A hub without a lamp that says NO_DEVICE is neither.
+        let no_device = |r: &HubRequest| {
+            if r.url.contains("currentpresence") || r.url.contains("busylightdevices") {
+                ok("NO_DEVICE")
+            } else {
+                healthy(r)
+            }
+        };
+        let app = started(License::Connector, &no_device);
+        assert_eq!(app.view().banners, vec![]);
+        assert!(app.view().no_lamp_note);
         let locked = |_: &HubRequest| Outcome::Answer {
             status: 401,
             body: vec![],

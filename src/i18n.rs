@@ -54,6 +54,8 @@ texts! {
         "kuandoHUB zu alt: bitte aktualisieren (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 oder neuer).";
     BannerToken => "kuandoHUB rejected the access token. Enter the token from kuandoHUB's advanced settings.",
         "kuandoHUB hat das Zugriffstoken abgelehnt. Bitte das Token aus den erweiterten Einstellungen von kuandoHUB eintragen.";
+    BannerBadAnswer => "kuandoHUB answers, but not understandably (an error page or broken data). The connector keeps trying; restart kuandoHUB if this stays.",
+        "kuandoHUB antwortet, aber unverständlich (eine Fehlerseite oder kaputte Daten). Der Connector versucht es weiter; bleibt das so, kuandoHUB neu starten.";
     BannerNoBusylight => "No Busylight connected to kuandoHUB.", "Kein Busylight an kuandoHUB angeschlossen.";
     BannerService => "No connection to the app service: settings cannot be loaded or saved right now.",
         "Keine Verbindung zum App-Service: Einstellungen können gerade nicht geladen oder gespeichert werden.";

@@ -70,8 +70,12 @@ pub const DEVICE_RECHECK_MS: u64 = 300_000;
 /// "too old". One garbled answer is not a verdict.
 pub const TOO_OLD_AFTER: u32 = 2;
 /// Poll interval of a hub that is too old for `currentpresence`: it is only asked now and then in case it was
-/// updated.
+/// updated, first after [`TOO_OLD_FIRST_RECHECK_MS`], doubling up to this.
 pub const TOO_OLD_POLL_MS: u64 = 60_000;
+/// First re-check after a "too old" verdict.
+pub const TOO_OLD_FIRST_RECHECK_MS: u64 = 5_000;
+/// How the status text of an unusable `currentpresence` answer (garbage, HTML, 5xx) starts.
+const ANSWER_FAILED: &str = "kuandoHUB answer to currentpresence unusable";
 /// Extra time the engine grants the driver beyond a request's timeout before it gives up on the request.
 pub const DRIVER_GRACE_MS: u64 = 2_000;
 /// Smallest gap between the end of one poll and the next, so that a hub slower than the poll interval is not
@@ -299,7 +303,13 @@ pub struct Connector {
     /// When the failing hub is (or was last) tried again; kept while the retry's probe is in flight so that
     /// the status changes once per retry, not twice.
     retry_at: Option<u64>,
+    /// Consecutive plain-text "unknown action" answers to `currentpresence` (the "too old" evidence).
     bad_polls: u32,
+    /// Consecutive unusable (garbage, HTML, 5xx) `currentpresence` answers: the poll lane's back-off, capped
+    /// at the poll interval.
+    answer_failures: Backoff,
+    /// Re-checks of a hub found too old: 5 s doubling to 60 s.
+    too_old_rechecks: Backoff,
     last_running: Option<(String, String, String)>,
     /// At most `MAX_IGNORED` entries: a Vec is enough, and a B-tree would cost the hidden app ~5 KB.
     ignored: Vec<(String, String, String)>,
@@ -361,6 +371,8 @@ impl Connector {
             lamp_sent: None,
             retry_at: None,
             bad_polls: 0,
+            answer_failures: Backoff::new(RETRY_BASE_MS, RETRY_MAX_MS),
+            too_old_rechecks: Backoff::new(TOO_OLD_FIRST_RECHECK_MS, TOO_OLD_POLL_MS),
             last_running: None,
             ignored: Vec::new(),
             hub_unknown_since: None,
@@ -801,6 +813,8 @@ impl Connector {
         self.devices_check_at = None;
         self.need_devices = false;
         self.bad_polls = 0;
+        self.answer_failures.reset();
+        self.too_old_rechecks.reset();
         self.healthy = false;
         self.polled = false;
         self.last_running = None;
@@ -1117,16 +1131,31 @@ impl Connector {
 
     fn on_poll(&mut self, result: Result<hub::CurrentPresence, HubError>) {
         let now = self.now;
+        // The gap to the next poll: the poll interval, unless the answer says otherwise below.
+        let mut gap = self.interval_ms();
         match result {
             Ok(cp) => {
                 self.mark_healthy();
                 self.bad_polls = 0;
+                self.answer_failures.reset();
+                self.too_old_rechecks.reset();
                 if self.hub_status == HubStatus::TooOld {
                     self.hub_status = HubStatus::Reachable;
                     self.traced_link = HubStatus::Reachable;
                     self.last_error = None;
                     self.out
                         .trace(Level::Always, "kuandoHUB answers currentpresence now");
+                }
+                if self
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with(ANSWER_FAILED))
+                {
+                    self.last_error = None;
+                    self.out.trace(
+                        Level::Always,
+                        "kuandoHUB answers currentpresence properly again",
+                    );
                 }
                 self.hub_unknown_since = None;
                 self.on_running(cp.running);
@@ -1141,32 +1170,48 @@ impl Connector {
                 return;
             }
             Err(HubError::NoDevice) => {
-                // A hub that wants a lamp even for currentpresence: polling goes on, its state is unknown.
+                // A hub that wants a lamp even for currentpresence (or says NO_DEVICE): polling goes on, its
+                // state is unknown. Not "too old", not garbage.
                 self.mark_healthy();
+                self.bad_polls = 0;
                 self.hub_unknown_since.get_or_insert(now);
                 self.lamp_404 = true;
                 self.trace_no_device();
             }
-            Err(e) => {
+            Err(HubError::UnknownAction) => {
+                // The only answer that is a verdict on the hub's version, and only twice in a row.
                 self.mark_healthy();
+                self.answer_failures.reset();
                 self.hub_unknown_since.get_or_insert(now);
                 self.bad_polls = self.bad_polls.saturating_add(1);
-                if self.bad_polls >= TOO_OLD_AFTER && self.hub_status != HubStatus::TooOld {
-                    self.hub_status = HubStatus::TooOld;
-                    self.traced_link = HubStatus::TooOld;
-                    self.set_error(cat(&[
-                        "kuandoHUB too old: no usable answer to currentpresence (",
-                        &e.text(),
-                        "); the lamp works, presence sync does not",
-                    ]));
+                if self.bad_polls >= TOO_OLD_AFTER {
+                    if self.hub_status != HubStatus::TooOld {
+                        self.hub_status = HubStatus::TooOld;
+                        self.traced_link = HubStatus::TooOld;
+                        self.set_error(
+                            "kuandoHUB too old: it does not know currentpresence; the lamp works, presence sync does not"
+                                .to_string(),
+                        );
+                    }
+                    // Re-checked in case it was updated: from 5 s to once a minute.
+                    gap = self.too_old_rechecks.fail(0);
+                }
+            }
+            Err(e) => {
+                // Garbage, HTML, truncated JSON, 5xx: a failure of the moment, not a verdict. The hub process
+                // answers, so it is asked again with the ordinary back-off, but never less often than the
+                // poll interval: presence sync resumes within one poll interval of the hub answering properly.
+                self.mark_healthy();
+                self.bad_polls = 0;
+                self.hub_unknown_since.get_or_insert(now);
+                let n = self.answer_failures.failures().saturating_add(1);
+                self.answer_failures.fail(0);
+                gap = self.answer_failures.delay_for(n).min(gap);
+                if self.hub_status != HubStatus::TooOld {
+                    self.set_error(cat(&[ANSWER_FAILED, ": ", &e.text()]));
                 }
             }
         }
-        let gap = if self.hub_status == HubStatus::TooOld {
-            TOO_OLD_POLL_MS
-        } else {
-            self.interval_ms()
-        };
         self.next_poll_at = Some(
             self.last_poll_sent
                 .saturating_add(gap)

@@ -579,6 +579,7 @@ fn banner_id(b: Banner) -> &'static str {
         Banner::TokenRejected => "token-rejected",
         Banner::TooOld => "too-old",
         Banner::NoBusylight => "no-busylight",
+        Banner::BadAnswer => "bad-answer",
     }
 }
 
