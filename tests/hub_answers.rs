@@ -90,8 +90,10 @@ fn after_a_garbage_phase_presence_sync_resumes_within_two_poll_intervals() {
 
 #[test]
 fn garbage_is_retried_with_the_back_off_never_slower_than_the_poll_interval() {
-    let mut c = Config::default();
-    c.poll_interval = 10;
+    let c = Config {
+        poll_interval: 10,
+        ..Config::default()
+    };
     let mut w = World::started_with(c, kuando_connector::proto::License::Connector);
     w.run_for(10_100);
     w.hub.presence_reply = Some((200, b"<html>oops</html>".to_vec()));
