@@ -144,6 +144,8 @@ pub struct View {
     pub lamp_tests: bool,
     /// The note shown when the hub has no lamp.
     pub no_lamp_note: bool,
+    /// The hint under the hub URL when it names `127.0.0.1` (a hint, not an error; see [`loopback_ip_hint`]).
+    pub hub_url_hint: bool,
 }
 
 impl View {
@@ -536,6 +538,7 @@ impl ConfigApp {
             lamp_tests: self.lamp_tests_possible(),
             no_lamp_note: self.health == HubHealth::Ok
                 && self.devices.as_ref().is_some_and(Vec::is_empty),
+            hub_url_hint: loopback_ip_hint(&self.form.hub_url),
         }
     }
 
@@ -823,6 +826,28 @@ fn lamp_test_steps() -> VecDeque<(LampCommand, u64)> {
     ])
 }
 
+/// Whether the hub URL deserves the "kuandoHUB listens on localhost" hint: its host is an IPv4 loopback
+/// address (`127.x.x.x`). **[inferred]** kuandoHUB's default listen prefix is `http://localhost:8989/`
+/// (Windows `HttpListener` / http.sys), and http.sys matches a request's host name against the prefix, so a
+/// request to `http://127.0.0.1:8989/` may be refused ("Invalid Hostname") while `localhost` works
+/// (kuandohub-real-clients.md fact 6). A hint, never an error: a hub configured with a `+` or `*` prefix
+/// answers on both.
+pub fn loopback_ip_hint(url: &str) -> bool {
+    let rest = match crate::text::split_scheme(url.trim()) {
+        Some((_, rest)) => rest,
+        None => return false,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    let octets: Vec<&str> = host.split('.').collect();
+    octets.len() == 4
+        && octets[0] == "127"
+        && octets
+            .iter()
+            .all(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A check step's answer: `Ok(device names)` (empty for steps without devices) or the health it shows.
 fn classify(step: Step, outcome: &Outcome) -> Result<Vec<String>, HubHealth> {
     let (status, body) = match outcome {
@@ -961,6 +986,32 @@ mod tests {
             .text()
             .get(Lang::De)
             .starts_with("Keine Lizenz"));
+    }
+
+    #[test]
+    fn a_hub_url_with_127_0_0_1_gets_the_localhost_hint_not_an_error() {
+        let mut app = started(License::Connector, &healthy);
+        assert!(!app.view().hub_url_hint);
+        for (url, hint) in [
+            ("http://127.0.0.1:8989/", true),
+            ("http://127.0.0.1:8989", true),
+            ("HTTP://127.0.0.1/", true),
+            ("http://127.1.2.3:8989/", true),
+            ("http://localhost:8989/", false),
+            ("http://192.168.0.100:8989/", false),
+            ("http://127.example.com:8989/", false),
+            ("http://[::1]:8989/", false),
+            ("127.0.0.1:8989", false),
+        ] {
+            app.handle_input("hubUrl", url);
+            let v = app.view();
+            assert_eq!(v.hub_url_hint, hint, "{url}");
+            if url.starts_with("http") {
+                assert!(!v.errors.contains_key("hubUrl"), "{url}: {:?}", v.errors);
+            }
+        }
+        assert!(Text::HubUrlLoopbackHint.get(Lang::En).contains("localhost"));
+        assert!(Text::HubUrlLoopbackHint.get(Lang::De).contains("localhost"));
     }
 
     #[test]

@@ -65,6 +65,8 @@ texts! {
     HubUrl => "HTTP server URL", "HTTP-Server-URL";
     HubUrlHint => "http://localhost:8989/ for kuandoHUB on this PC; the address of the PC with the Busylight for a remote lamp.",
         "http://localhost:8989/ für kuandoHUB auf diesem PC; die Adresse des PCs mit dem Busylight für eine entfernte Lampe.";
+    HubUrlLoopbackHint => "Note: kuandoHUB listens on localhost by default and may refuse requests to 127.0.0.1. If the connection test fails, use http://localhost:8989/.",
+        "Hinweis: kuandoHUB wartet standardmäßig auf localhost und lehnt Anfragen an 127.0.0.1 unter Umständen ab. Schlägt der Verbindungstest fehl, http://localhost:8989/ verwenden.";
     Token => "HTTP server access token", "Zugriffstoken des HTTP-Servers";
     TokenHint => "Only needed for a remote kuandoHUB.", "Nur für einen entfernten kuandoHUB nötig.";
     Show => "Show", "Anzeigen";

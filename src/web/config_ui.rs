@@ -48,6 +48,8 @@ pub struct Ui {
     save_status: Element,
     test_status: Element,
     lamp_note: Element,
+    /// "kuandoHUB listens on localhost" under the hub URL (issue 12).
+    url_hint: Element,
     lang: Option<Lang>,
     _listeners: Vec<Closure<dyn FnMut(Event)>>,
 }
@@ -112,6 +114,7 @@ impl Ui {
             save_status: el("span", "status")?,
             test_status: el("p", "status")?,
             lamp_note: el("p", "note")?,
+            url_hint: el("p", "note")?,
             lang: None,
             _listeners: Vec::new(),
             root: root.clone(),
@@ -133,6 +136,10 @@ impl Ui {
             "url",
             &handler,
         )?;
+        ui.url_hint.set_id("hint-hub-url-localhost");
+        ui.labels
+            .push((ui.url_hint.clone(), Text::HubUrlLoopbackHint));
+        hub.append_child(&ui.url_hint).ok()?;
         let token_row = ui.text_field(
             &hub,
             "token",
@@ -547,6 +554,7 @@ impl Ui {
             btn.set_disabled(!enabled);
         }
         set_hidden(&self.lamp_note, !view.no_lamp_note);
+        set_hidden(&self.url_hint, !view.hub_url_hint);
 
         let (text, class) = match &view.save {
             SaveState::Idle => (String::new(), "status"),
