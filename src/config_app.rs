@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::config::{Config, FieldError};
 use crate::hub::{self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb, Sound, Volume};
 use crate::i18n::{message, Lang, Text};
+use crate::lna::Permission;
 use crate::proto::{ErrorCode, License, Request, Response, ServiceError};
 use crate::trace::{self, App};
 
@@ -55,6 +56,11 @@ pub enum Banner {
     NoBusylight,
     /// The hub answers, but not understandably (garbage, HTML, 5xx).
     BadAnswer,
+    /// The browser's Local Network Access permission is `prompt`: the button below makes the request from
+    /// the user's click so that the browser can ask.
+    LocalNetworkPrompt,
+    /// The permission is `denied`: what the user and the administrator can do.
+    LocalNetworkDenied,
 }
 
 impl Banner {
@@ -67,6 +73,8 @@ impl Banner {
             Banner::TooOld => Text::BannerTooOld,
             Banner::NoBusylight => Text::BannerNoBusylight,
             Banner::BadAnswer => Text::BannerBadAnswer,
+            Banner::LocalNetworkPrompt => Text::BannerLnaPrompt,
+            Banner::LocalNetworkDenied => Text::BannerLnaDenied,
         }
     }
 }
@@ -80,6 +88,8 @@ pub enum Button {
     TestConnection,
     TestLamp,
     TestSound,
+    /// "Allow access to kuandoHUB": a hub request from the user's click, so the browser can ask.
+    AllowLocalNetwork,
 }
 
 /// The app websocket's state, as the session reports it.
@@ -146,6 +156,8 @@ pub struct View {
     pub no_lamp_note: bool,
     /// The hint under the hub URL when it names `127.0.0.1` (a hint, not an error; see [`loopback_ip_hint`]).
     pub hub_url_hint: bool,
+    /// Show the "Allow access to kuandoHUB" button (permission `prompt`).
+    pub allow_local_network: bool,
 }
 
 impl View {
@@ -215,6 +227,11 @@ pub struct ConfigApp {
     next_id: u64,
     actions: VecDeque<Action>,
     changed: bool,
+    /// The browser's Local Network Access permission (see [`crate::lna`]).
+    lna: Permission,
+    /// Started by the driver, which reports the permission soon: no check before it did, so that no
+    /// request goes out on page load while the browser would ask (the Chrome guide's advice).
+    lna_pending: bool,
 }
 
 impl ConfigApp {
@@ -240,6 +257,8 @@ impl ConfigApp {
             next_id: 1,
             actions: VecDeque::new(),
             changed: true,
+            lna: Permission::Unknown,
+            lna_pending: false,
         }
     }
 
@@ -250,6 +269,7 @@ impl ConfigApp {
             Lang::parse(&start.lang),
             start.scheme != crate::myapps::Scheme::Light,
         );
+        app.lna_pending = true;
         if start.ws_url().is_none_or(|u| u.is_empty()) {
             app.trace("no start url: not running inside myApps");
             app.handle_service(now_ms, ServiceState::Down);
@@ -443,6 +463,10 @@ impl ConfigApp {
                 }
                 None => self.test = TestStatus::Failed(Text::FixErrors.get(self.lang).to_string()),
             },
+            Button::AllowLocalNetwork => {
+                self.trace("local network access requested by the user");
+                self.check_now();
+            }
             Button::TestLamp | Button::TestSound => {
                 if !self.lamp_tests_possible() {
                     return;
@@ -464,6 +488,25 @@ impl ConfigApp {
                 };
                 self.run_sequence(now_ms);
             }
+        }
+    }
+
+    /// The browser's Local Network Access permission (`PermissionStatus.state`, or `unknown`), at start and on
+    /// every change. While it is `prompt` or `denied` no check goes out from the background; allowed again,
+    /// the hub is checked at once.
+    pub fn handle_local_network(&mut self, now_ms: u64, state: &str) {
+        let p = Permission::parse(state);
+        let first = std::mem::take(&mut self.lna_pending);
+        if p == self.lna && !first {
+            return;
+        }
+        let was = if first { Permission::Prompt } else { self.lna };
+        self.lna = p;
+        self.changed = true;
+        let t = format!("local network permission: {}", p.as_str());
+        self.trace(&t);
+        if p.background_requests() && !was.background_requests() {
+            self.recheck(now_ms);
         }
     }
 
@@ -504,7 +547,16 @@ impl ConfigApp {
             if self.service == ServiceState::Down {
                 banners.push(Banner::ServiceDown);
             }
+            match self.lna {
+                Permission::Prompt => banners.push(Banner::LocalNetworkPrompt),
+                Permission::Denied => banners.push(Banner::LocalNetworkDenied),
+                Permission::Unknown | Permission::Granted => {}
+            }
+            // A blocked request looks exactly like "no kuandoHUB": while the browser blocks or asks, that
+            // banner would be wrong.
+            let blocked = !self.lna.background_requests();
             match self.health {
+                HubHealth::Unreachable if blocked => {}
                 HubHealth::Unreachable => banners.push(Banner::NoHub),
                 HubHealth::Unauthorized => banners.push(Banner::TokenRejected),
                 HubHealth::TooOld => banners.push(Banner::TooOld),
@@ -539,6 +591,7 @@ impl ConfigApp {
             no_lamp_note: self.health == HubHealth::Ok
                 && self.devices.as_ref().is_some_and(Vec::is_empty),
             hub_url_hint: loopback_ip_hint(&self.form.hub_url),
+            allow_local_network: self.lna == Permission::Prompt && !unlicensed,
         }
     }
 
@@ -638,6 +691,18 @@ impl ConfigApp {
     }
 
     fn start_check(&mut self) {
+        if self.lna_pending || !self.lna.background_requests() {
+            return;
+        }
+        self.check_now();
+    }
+
+    /// The banners' check, started now: from the background via [`ConfigApp::start_check`], or from the
+    /// user's click on "Allow access to kuandoHUB" (then the browser can ask).
+    fn check_now(&mut self) {
+        if self.check_running {
+            return;
+        }
         let Some(ep) = self.checked_endpoint() else {
             return;
         };
@@ -1177,6 +1242,59 @@ mod tests {
         assert!(v.sound_applies("lamp.ringing.sound") && v.sound_applies("lamp.ringing.volume"));
         assert!(!v.sound_applies("lamp.away.volume"));
         assert!(!v.sound_applies("hubUrl"));
+    }
+
+    #[test]
+    fn local_network_permission_prompt_denied_and_granted() {
+        use crate::myapps::StartParams;
+        // Started by the driver: no check before the permission is known.
+        let mut app = ConfigApp::started(&StartParams::parse("?lang=en"), 0);
+        app.handle_timeout(0);
+        let first = pump(&mut app, 0, &healthy);
+        assert!(
+            !first.iter().any(|a| matches!(a, Action::Hub { .. })),
+            "{first:?}"
+        );
+
+        // Prompt: a banner with the button, no background check, not "no kuandoHUB".
+        app.handle_local_network(0, "prompt");
+        app.handle_timeout(CHECK_INTERVAL_MS * 3);
+        let a = pump(&mut app, CHECK_INTERVAL_MS * 3, &|_| Outcome::Network);
+        assert!(!a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");
+        let v = app.view();
+        assert!(
+            v.banners.contains(&Banner::LocalNetworkPrompt),
+            "{:?}",
+            v.banners
+        );
+        assert!(!v.banners.contains(&Banner::NoHub));
+        assert!(v.allow_local_network);
+        for lang in [Lang::En, Lang::De] {
+            let t = Text::BannerLnaPrompt.get(lang);
+            assert!(t.contains("LocalNetworkAccessAllowedForUrls") && t.contains("Launcher"));
+        }
+        // The user's click makes the request (the browser can ask now).
+        app.handle_click(CHECK_INTERVAL_MS * 3, Button::AllowLocalNetwork);
+        let a = pump(&mut app, CHECK_INTERVAL_MS * 3, &|_| Outcome::Network);
+        assert!(a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");
+
+        // Denied: its own banner with what to do; still not "no kuandoHUB", no button, no checks.
+        app.handle_local_network(0, "denied");
+        let v = app.view();
+        assert_eq!(
+            v.banners,
+            vec![Banner::ServiceDown, Banner::LocalNetworkDenied]
+        );
+        assert!(!v.allow_local_network);
+        assert!(Text::BannerLnaDenied
+            .get(Lang::De)
+            .contains("LoopbackNetworkAllowedForUrls"));
+
+        // Granted: checked at once, the banners go.
+        app.handle_local_network(50_000, "granted");
+        let a = pump(&mut app, 50_000, &healthy);
+        assert!(a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");
+        assert_eq!(app.view().banners, vec![Banner::ServiceDown]);
     }
 
     #[test]

@@ -43,6 +43,7 @@ use crate::config::{Config, LampScheme, LampSlot, TraceFlags, DEFAULT_POLL_INTER
 use crate::hub::{
     self, Endpoint, HubError, HubRequest, LampCommand, Method, RequestKind, RunningCommand,
 };
+use crate::lna::Permission;
 use crate::mapping::{transform_running, Transform};
 use crate::proto::License;
 use crate::state::{CallEvent, CallInfo, Presence};
@@ -135,6 +136,11 @@ pub enum HubStatus {
     Unauthorized,
     /// It answers the probe but not `currentpresence`.
     TooOld,
+    /// The browser's Local Network Access permission is denied: the browser blocks access to the hub.
+    Blocked,
+    /// The browser will ask the user before the next request (permission `prompt`): nothing goes out from
+    /// the background; the config app's button makes the request.
+    NeedsPermission,
 }
 
 impl HubStatus {
@@ -146,6 +152,8 @@ impl HubStatus {
             HubStatus::Unreachable => "unreachable",
             HubStatus::Unauthorized => "unauthorized",
             HubStatus::TooOld => "too old",
+            HubStatus::Blocked => "blocked by the browser",
+            HubStatus::NeedsPermission => "needs the browser's permission",
         }
     }
 }
@@ -318,6 +326,9 @@ pub struct Connector {
     last_error: Option<String>,
     last_lamp: Option<(Option<LampSlot>, LampCommand)>,
 
+    /// The browser's Local Network Access permission (see [`crate::lna`]).
+    lna: Permission,
+
     calls: Calls,
     presence: PresenceSync,
     last_status: Option<Status>,
@@ -378,6 +389,7 @@ impl Connector {
             hub_unknown_since: None,
             last_error: None,
             last_lamp: None,
+            lna: Permission::Unknown,
             calls: Calls::default(),
             presence: PresenceSync::default(),
             last_status: None,
@@ -582,6 +594,30 @@ impl Connector {
         self.emit_status();
     }
 
+    /// The browser's Local Network Access permission, as the driver read it (again on every change). While it
+    /// is `denied` the hub is tried once per [`RETRY_MAX_MS`] only, while `prompt` not at all; back to
+    /// `granted` (or unknown), the hub is tried at once.
+    pub fn handle_local_network(&mut self, now_ms: u64, permission: Permission) {
+        self.tick(now_ms);
+        if self.shut_down || self.lna == permission {
+            return;
+        }
+        let was = self.lna;
+        self.lna = permission;
+        self.out.trace(
+            Level::Always,
+            &cat(&["local network permission: ", permission.as_str()]),
+        );
+        if self.link != Link::Off {
+            if !permission.background_requests() {
+                self.block_link();
+            } else if !was.background_requests() {
+                self.restart_link();
+            }
+        }
+        self.step();
+    }
+
     /// Time passed: call at (or after) [`Connector::poll_timeout`].
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.tick(now_ms);
@@ -614,7 +650,11 @@ impl Connector {
             at(f.deadline);
         }
         match self.link {
-            Link::Waiting { at: t } if self.poll_lane.is_none() => at(t),
+            Link::Waiting { at: t }
+                if self.poll_lane.is_none() && self.lna != Permission::Prompt =>
+            {
+                at(t)
+            }
             Link::Up if self.poll_lane.is_none() => {
                 if let Some(t) = self.next_poll_at {
                     at(t);
@@ -759,7 +799,7 @@ impl Connector {
         }
     }
 
-    /// Starts (again) from a probe now, with a fresh back-off.
+    /// Starts (again) from a probe now, with a fresh back-off (unless the browser's permission holds it back).
     fn restart_link(&mut self) {
         self.end_session();
         self.backoff.reset();
@@ -767,6 +807,33 @@ impl Connector {
         self.retry_at = None;
         self.hub_status = HubStatus::Unknown;
         self.traced_link = HubStatus::Unknown;
+        if !self.lna.background_requests() {
+            self.block_link();
+        }
+    }
+
+    /// The browser's permission is `denied` or `prompt`: the session ends (its hub state becomes unknown, so
+    /// rule 5 gives a presence from it back), and the status says why. Denied: one try per minute, in case the
+    /// browser let go without telling; prompt: nothing until the permission changes.
+    fn block_link(&mut self) {
+        self.end_session();
+        let (status, text) = if self.lna == Permission::Denied {
+            (
+                HubStatus::Blocked,
+                "the browser blocks access to kuandoHUB (local network permission denied)",
+            )
+        } else {
+            (
+                HubStatus::NeedsPermission,
+                "the browser asks before access to kuandoHUB: allow it in the config app",
+            )
+        };
+        let at = self.now.saturating_add(RETRY_MAX_MS);
+        self.link = Link::Waiting { at };
+        self.retry_at = (status == HubStatus::Blocked).then_some(at);
+        self.hub_status = status;
+        self.traced_link = status;
+        self.set_error(text.to_string());
     }
 
     /// Stops working with the hub: the lamp and any presence the connector set are given back.
@@ -921,7 +988,7 @@ impl Connector {
         match self.link {
             Link::Off | Link::Probing => {}
             Link::Waiting { at } => {
-                if now >= at && self.poll_lane.is_none() {
+                if now >= at && self.poll_lane.is_none() && self.lna != Permission::Prompt {
                     self.link = Link::Probing;
                     let t = self.poll_timeout_ms();
                     self.send(LaneId::Poll, ep.probe(), t);
@@ -1096,6 +1163,11 @@ impl Connector {
 
     fn link_failed(&mut self, e: HubError) {
         let now = self.now;
+        if self.lna == Permission::Denied && matches!(e, HubError::Network | HubError::Timeout) {
+            // The block, not the hub: the status stays "blocked", one try a minute.
+            self.block_link();
+            return;
+        }
         self.end_session();
         let unauthorized = e == HubError::Unauthorized;
         if unauthorized {
@@ -1377,7 +1449,10 @@ impl Connector {
                 .unwrap_or_else(|| p.activity.trim().to_string()),
         };
         let installed = match self.hub_status {
-            HubStatus::Unknown | HubStatus::NotConfigured => "undefined",
+            HubStatus::Unknown
+            | HubStatus::NotConfigured
+            | HubStatus::Blocked
+            | HubStatus::NeedsPermission => "undefined",
             HubStatus::Unreachable => "false",
             _ => "true",
         };

@@ -50,6 +50,8 @@ pub struct Ui {
     lamp_note: Element,
     /// "kuandoHUB listens on localhost" under the hub URL (issue 12).
     url_hint: Element,
+    /// The box of the "Allow access to kuandoHUB" button.
+    allow_box: Option<Element>,
     lang: Option<Lang>,
     _listeners: Vec<Closure<dyn FnMut(Event)>>,
 }
@@ -86,6 +88,7 @@ fn button_text(b: Button) -> Text {
         Button::TestConnection => Text::TestConnection,
         Button::TestLamp => Text::TestLamp,
         Button::TestSound => Text::TestSound,
+        Button::AllowLocalNetwork => Text::AllowLna,
     }
 }
 
@@ -115,6 +118,7 @@ impl Ui {
             test_status: el("p", "status")?,
             lamp_note: el("p", "note")?,
             url_hint: el("p", "note")?,
+            allow_box: None,
             lang: None,
             _listeners: Vec::new(),
             root: root.clone(),
@@ -123,6 +127,12 @@ impl Ui {
         ui.labels.push((title.clone(), Text::Title));
         root.append_child(&title).ok()?;
         root.append_child(&ui.banners).ok()?;
+        // "Allow access to kuandoHUB" under the banners (shown while the permission is `prompt`).
+        let allow = el("div", "actions")?;
+        allow.set_id("allow-local-network");
+        ui.button(&allow, Button::AllowLocalNetwork, &handler)?;
+        root.append_child(&allow).ok()?;
+        ui.allow_box = Some(allow);
         ui.labels.push((ui.loading.clone(), Text::NotLoaded));
         root.append_child(&ui.loading).ok()?;
 
@@ -549,12 +559,15 @@ impl Ui {
                 Button::Save => view.can_save,
                 Button::TestLamp | Button::TestSound => view.lamp_tests,
                 Button::TestConnection => view.test != TestStatus::Running,
-                Button::Defaults | Button::ToggleToken => true,
+                Button::Defaults | Button::ToggleToken | Button::AllowLocalNetwork => true,
             };
             btn.set_disabled(!enabled);
         }
         set_hidden(&self.lamp_note, !view.no_lamp_note);
         set_hidden(&self.url_hint, !view.hub_url_hint);
+        if let Some(b) = &self.allow_box {
+            set_hidden(b, !view.allow_local_network);
+        }
 
         let (text, class) = match &view.save {
             SaveState::Idle => (String::new(), "status"),
@@ -588,6 +601,8 @@ fn banner_id(b: Banner) -> &'static str {
         Banner::TooOld => "too-old",
         Banner::NoBusylight => "no-busylight",
         Banner::BadAnswer => "bad-answer",
+        Banner::LocalNetworkPrompt => "local-network-prompt",
+        Banner::LocalNetworkDenied => "local-network-denied",
     }
 }
 
