@@ -901,13 +901,21 @@ pub fn unknown_action(status: u16, body: &[u8]) -> bool {
     {
         return false;
     }
-    let t = text.to_ascii_lowercase();
-    t.contains("action")
-        && (t.contains("unknown")
-            || t.contains("unsupported")
-            || t.contains("not supported")
-            || t.contains("invalid")
-            || t.contains("not found"))
+    let has = |word: &[u8]| has_ci(text.as_bytes(), word);
+    has(b"action")
+        && (has(b"unknown")
+            || has(b"unsupported")
+            || has(b"not supported")
+            || has(b"invalid")
+            || has(b"not found"))
+}
+
+/// Whether `haystack` contains `needle`, ignoring ASCII case. Byte-wise on purpose: `str::contains` brings
+/// the two-way searcher into the hidden app's wasm.
+fn has_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The answer to a control command: the status decides (and a `NO_DEVICE` text); the body is undocumented

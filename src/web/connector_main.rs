@@ -67,7 +67,6 @@ pub fn start_connector(window: Window) {
     // The browser's Local Network Access permission, now and on every change.
     let weak = Rc::downgrade(&shared);
     super::lna::watch(
-        window.as_ref(),
         crate::lna::NAMES,
         Rc::new(move |state: &str| {
             if let Some(s) = weak.upgrade() {
