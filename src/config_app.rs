@@ -500,12 +500,15 @@ impl ConfigApp {
         if p == self.lna && !first {
             return;
         }
-        let was = if first { Permission::Prompt } else { self.lna };
+        let was = self.lna;
         self.lna = p;
         self.changed = true;
         let t = format!("local network permission: {}", p.as_str());
         self.trace(&t);
-        if p.background_requests() && !was.background_requests() {
+        if was == Permission::Denied
+            || first
+            || (was == Permission::Prompt && p != Permission::Prompt)
+        {
             self.recheck(now_ms);
         }
     }
@@ -547,14 +550,14 @@ impl ConfigApp {
             if self.service == ServiceState::Down {
                 banners.push(Banner::ServiceDown);
             }
+            let blocked = self.checks_held();
             match self.lna {
-                Permission::Prompt => banners.push(Banner::LocalNetworkPrompt),
+                Permission::Prompt if blocked => banners.push(Banner::LocalNetworkPrompt),
                 Permission::Denied => banners.push(Banner::LocalNetworkDenied),
-                Permission::Unknown | Permission::Granted => {}
+                _ => {}
             }
             // A blocked request looks exactly like "no kuandoHUB": while the browser blocks or asks, that
             // banner would be wrong.
-            let blocked = !self.lna.background_requests();
             match self.health {
                 HubHealth::Unreachable if blocked => {}
                 HubHealth::Unreachable => banners.push(Banner::NoHub),
@@ -591,7 +594,9 @@ impl ConfigApp {
             no_lamp_note: self.health == HubHealth::Ok
                 && self.devices.as_ref().is_some_and(Vec::is_empty),
             hub_url_hint: loopback_ip_hint(&self.form.hub_url),
-            allow_local_network: self.lna == Permission::Prompt && !unlicensed,
+            allow_local_network: self.lna == Permission::Prompt
+                && self.checks_held()
+                && !unlicensed,
         }
     }
 
@@ -690,8 +695,15 @@ impl ConfigApp {
         });
     }
 
+    /// No check from the background: the permission is denied, or a check failed while the browser would ask
+    /// (`prompt` alone is reported also where the permission does not apply, and there the hub answers).
+    fn checks_held(&self) -> bool {
+        self.lna == Permission::Denied
+            || (self.lna == Permission::Prompt && self.health == HubHealth::Unreachable)
+    }
+
     fn start_check(&mut self) {
-        if self.lna_pending || !self.lna.background_requests() {
+        if self.lna_pending || self.checks_held() {
             return;
         }
         self.check_now();
@@ -1256,8 +1268,11 @@ mod tests {
             "{first:?}"
         );
 
-        // Prompt: a banner with the button, no background check, not "no kuandoHUB".
+        // Prompt: one check (the permission may not apply here); it fails: a banner with the button, no more
+        // background checks, not "no kuandoHUB".
         app.handle_local_network(0, "prompt");
+        let a = pump(&mut app, 0, &|_| Outcome::Network);
+        assert!(a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");
         app.handle_timeout(CHECK_INTERVAL_MS * 3);
         let a = pump(&mut app, CHECK_INTERVAL_MS * 3, &|_| Outcome::Network);
         assert!(!a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");

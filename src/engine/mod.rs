@@ -595,8 +595,8 @@ impl Connector {
     }
 
     /// The browser's Local Network Access permission, as the driver read it (again on every change). While it
-    /// is `denied` the hub is tried once per [`RETRY_MAX_MS`] only, while `prompt` not at all; back to
-    /// `granted` (or unknown), the hub is tried at once.
+    /// is `denied` the hub is tried once per [`RETRY_MAX_MS`] only; while `prompt`, once a request failed,
+    /// not at all from the background; on a change away from these, the hub is tried at once.
     pub fn handle_local_network(&mut self, now_ms: u64, permission: Permission) {
         self.tick(now_ms);
         if self.shut_down || self.lna == permission {
@@ -608,10 +608,13 @@ impl Connector {
             Level::Always,
             &cat(&["local network permission: ", permission.as_str()]),
         );
+        // `prompt` alone holds nothing back: browsers report it also where the permission does not apply (a
+        // page in the hub's own address space), and there the hub answers. Only a request that failed while
+        // the browser would ask holds the background requests (see `link_failed`).
         if self.link != Link::Off {
-            if !permission.background_requests() {
+            if permission == Permission::Denied {
                 self.block_link();
-            } else if !was.background_requests() {
+            } else if was == Permission::Denied || self.hub_status == HubStatus::NeedsPermission {
                 self.restart_link();
             }
         }
@@ -807,9 +810,14 @@ impl Connector {
         self.retry_at = None;
         self.hub_status = HubStatus::Unknown;
         self.traced_link = HubStatus::Unknown;
-        if !self.lna.background_requests() {
+        if self.lna == Permission::Denied {
             self.block_link();
         }
+    }
+
+    /// Background requests are held: a request failed while the browser would ask (permission `prompt`).
+    fn held(&self) -> bool {
+        self.hub_status == HubStatus::NeedsPermission && self.lna == Permission::Prompt
     }
 
     /// The browser's permission is `denied` or `prompt`: the session ends (its hub state becomes unknown, so
@@ -988,7 +996,7 @@ impl Connector {
         match self.link {
             Link::Off | Link::Probing => {}
             Link::Waiting { at } => {
-                if now >= at && self.poll_lane.is_none() && self.lna != Permission::Prompt {
+                if now >= at && self.poll_lane.is_none() && !self.held() {
                     self.link = Link::Probing;
                     let t = self.poll_timeout_ms();
                     self.send(LaneId::Poll, ep.probe(), t);
@@ -1163,8 +1171,9 @@ impl Connector {
 
     fn link_failed(&mut self, e: HubError) {
         let now = self.now;
-        if self.lna == Permission::Denied && matches!(e, HubError::Network | HubError::Timeout) {
-            // The block, not the hub: the status stays "blocked", one try a minute.
+        if !self.lna.background_requests() && matches!(e, HubError::Network | HubError::Timeout) {
+            // The browser's block, not the hub: "blocked" (one try a minute), or, while the browser would ask,
+            // nothing more from the background until the permission changes.
             self.block_link();
             return;
         }
