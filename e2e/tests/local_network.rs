@@ -83,10 +83,13 @@ async fn local_network_access_granted_denied_prompt() -> Result<(), String> {
     set_permission(&story, "denied").await;
     hidden_saw(&story, "denied").await?;
     story
-        .config_banner("local-network-denied", true, secs(10))
+        .config_banner("banner-local-network-denied", true, secs(10))
         .await?;
     let v = story.config_view().await?;
-    assert!(!v.has("no-hub"), "denied shown as no kuandoHUB: {v:?}");
+    assert!(
+        !v.has("banner-no-hub"),
+        "denied shown as no kuandoHUB: {v:?}"
+    );
     let n = hub_requests_during(&story, secs(5)).await?;
     say(&format!(
         "e2e [local network] hub requests in 5 s while denied: {n}"
@@ -101,7 +104,7 @@ async fn local_network_access_granted_denied_prompt() -> Result<(), String> {
     set_permission(&story, "prompt").await;
     hidden_saw(&story, "prompt").await?;
     story
-        .config_banner("local-network-prompt", true, secs(10))
+        .config_banner("banner-local-network-prompt", true, secs(10))
         .await?;
     let n = hub_requests_during(&story, secs(5)).await?;
     say(&format!(
@@ -130,7 +133,7 @@ async fn local_network_access_granted_denied_prompt() -> Result<(), String> {
     let seq = story.hub_seq()?;
     story.polls_after(seq, 1).await?;
     story
-        .config_banner("local-network-prompt", false, secs(10))
+        .config_banner("banner-local-network-prompt", false, secs(10))
         .await?;
     story.done("granted again → polls resume at once");
     story.finish().await;
