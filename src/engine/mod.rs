@@ -595,8 +595,8 @@ impl Connector {
     }
 
     /// The browser's Local Network Access permission, as the driver read it (again on every change). While it
-    /// is `denied` the hub is tried once per [`RETRY_MAX_MS`] only; while `prompt`, once a request failed,
-    /// not at all from the background; on a change away from these, the hub is tried at once.
+    /// is `denied`, or `prompt` and a request failed, the hub is tried once per [`RETRY_MAX_MS`] only; on a
+    /// change away from these, the hub is tried at once.
     pub fn handle_local_network(&mut self, now_ms: u64, permission: Permission) {
         self.tick(now_ms);
         if self.shut_down || self.lna == permission {
@@ -653,11 +653,7 @@ impl Connector {
             at(f.deadline);
         }
         match self.link {
-            Link::Waiting { at: t }
-                if self.poll_lane.is_none() && self.lna != Permission::Prompt =>
-            {
-                at(t)
-            }
+            Link::Waiting { at: t } if self.poll_lane.is_none() => at(t),
             Link::Up if self.poll_lane.is_none() => {
                 if let Some(t) = self.next_poll_at {
                     at(t);
@@ -815,14 +811,14 @@ impl Connector {
         }
     }
 
-    /// Background requests are held: a request failed while the browser would ask (permission `prompt`).
-    fn held(&self) -> bool {
-        self.hub_status == HubStatus::NeedsPermission && self.lna == Permission::Prompt
-    }
+    // `prompt` never holds background requests back completely: Chromium reports it also where the permission
+    // does not apply (a page in the hub's own address space), so a failed request while `prompt` may be an
+    // ordinary hub outage, and a connector that then never tried again would stay dead all day. It tries once
+    // a minute instead (`block_link`), like while `denied`.
 
-    /// The browser's permission is `denied` or `prompt`: the session ends (its hub state becomes unknown, so
-    /// rule 5 gives a presence from it back), and the status says why. Denied: one try per minute, in case the
-    /// browser let go without telling; prompt: nothing until the permission changes.
+    /// The browser's permission is `denied`, or `prompt` and a request failed: the session ends (its hub state
+    /// becomes unknown, so rule 5 gives a presence from it back), the status says why, and the hub is tried
+    /// once a minute only (in case the browser let go without telling, or it was an ordinary outage).
     fn block_link(&mut self) {
         self.end_session();
         let (status, text) = if self.lna == Permission::Denied {
@@ -833,12 +829,12 @@ impl Connector {
         } else {
             (
                 HubStatus::NeedsPermission,
-                "the browser asks before access to kuandoHUB: allow it in the config app",
+                "kuandoHUB not reachable, or the browser asks before access to it: allow it in the config app",
             )
         };
         let at = self.now.saturating_add(RETRY_MAX_MS);
         self.link = Link::Waiting { at };
-        self.retry_at = (status == HubStatus::Blocked).then_some(at);
+        self.retry_at = Some(at);
         self.hub_status = status;
         self.traced_link = status;
         self.set_error(text.to_string());
@@ -996,7 +992,7 @@ impl Connector {
         match self.link {
             Link::Off | Link::Probing => {}
             Link::Waiting { at } => {
-                if now >= at && self.poll_lane.is_none() && !self.held() {
+                if now >= at && self.poll_lane.is_none() {
                     self.link = Link::Probing;
                     let t = self.poll_timeout_ms();
                     self.send(LaneId::Poll, ep.probe(), t);
