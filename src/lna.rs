@@ -7,9 +7,9 @@
 //! [`NAMES`]); the decisions are here and in the engine / config app:
 //! - `denied`: the hidden app does not hammer the hub (one try per [`crate::engine::RETRY_MAX_MS`]) and says
 //!   "the browser blocks access to kuandoHUB", not "no kuandoHUB detected";
-//! - `prompt`: no request from the background at all (the Chrome guide's advice: a background request
-//!   would make the browser ask out of nowhere, or fail); the config app shows a banner with a button whose
-//!   click makes the request, so the browser can ask;
+//! - `prompt`: failures show as "not reachable, or the browser asks" with the ordinary back-off (Chromium
+//!   reports `prompt` also where the permission does not apply, so nothing is held back; see ARCHITECTURE.md);
+//!   the config app shows a banner with a button whose click makes the request, so the browser can ask;
 //! - `granted`, or a browser that does not know the permission (`unknown`): as before.
 
 /// The permission names to ask for, most specific first: `loopback-network` and `local-network` from
@@ -49,11 +49,6 @@ impl Permission {
             Permission::Denied => "denied",
         }
     }
-
-    /// Whether requests may go out from the background (timers, start-up).
-    pub fn background_requests(self) -> bool {
-        matches!(self, Permission::Unknown | Permission::Granted)
-    }
 }
 
 #[cfg(test)]
@@ -72,9 +67,5 @@ mod tests {
         }
         assert_eq!(Permission::parse("GRANTED"), Permission::Unknown);
         assert_eq!(Permission::parse(""), Permission::Unknown);
-        assert!(Permission::Granted.background_requests());
-        assert!(Permission::Unknown.background_requests());
-        assert!(!Permission::Prompt.background_requests());
-        assert!(!Permission::Denied.background_requests());
     }
 }

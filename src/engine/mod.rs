@@ -595,8 +595,8 @@ impl Connector {
     }
 
     /// The browser's Local Network Access permission, as the driver read it (again on every change). While it
-    /// is `denied`, or `prompt` and a request failed, the hub is tried once per [`RETRY_MAX_MS`] only; on a
-    /// change away from these, the hub is tried at once.
+    /// is `denied` the hub is tried once per [`RETRY_MAX_MS`] only; while `prompt`, failures keep the ordinary
+    /// back-off and show as `NeedsPermission`; on a change away from these, the hub is tried at once.
     pub fn handle_local_network(&mut self, now_ms: u64, permission: Permission) {
         self.tick(now_ms);
         if self.shut_down || self.lna == permission {
@@ -811,27 +811,20 @@ impl Connector {
         }
     }
 
-    // `prompt` never holds background requests back completely: Chromium reports it also where the permission
-    // does not apply (a page in the hub's own address space), so a failed request while `prompt` may be an
-    // ordinary hub outage, and a connector that then never tried again would stay dead all day. It tries once
-    // a minute instead (`block_link`), like while `denied`.
+    // `prompt` holds no background request back: Chromium reports it also where the permission does not apply
+    // (a page in the hub's own address space), so a failed request while `prompt` may be an ordinary hub
+    // outage, and a connector that then stopped trying would stay dead all day. Failures while `prompt` keep
+    // the ordinary back-off (at most one try a minute once it has grown) and the status `NeedsPermission`.
 
-    /// The browser's permission is `denied`, or `prompt` and a request failed: the session ends (its hub state
-    /// becomes unknown, so rule 5 gives a presence from it back), the status says why, and the hub is tried
-    /// once a minute only (in case the browser let go without telling, or it was an ordinary outage).
+    /// The browser's permission is `denied`: the session ends (its hub state becomes unknown, so rule 5 gives a
+    /// presence from it back), the status says why, and the hub is tried once a minute only (in case the
+    /// browser let go without telling).
     fn block_link(&mut self) {
         self.end_session();
-        let (status, text) = if self.lna == Permission::Denied {
-            (
-                HubStatus::Blocked,
-                "the browser blocks access to kuandoHUB (local network permission denied)",
-            )
-        } else {
-            (
-                HubStatus::NeedsPermission,
-                "kuandoHUB not reachable, or the browser asks before access to it: allow it in the config app",
-            )
-        };
+        let (status, text) = (
+            HubStatus::Blocked,
+            "the browser blocks access to kuandoHUB (local network permission denied)",
+        );
         let at = self.now.saturating_add(RETRY_MAX_MS);
         self.link = Link::Waiting { at };
         self.retry_at = Some(at);
@@ -1167,9 +1160,9 @@ impl Connector {
 
     fn link_failed(&mut self, e: HubError) {
         let now = self.now;
-        if !self.lna.background_requests() && matches!(e, HubError::Network | HubError::Timeout) {
-            // The browser's block, not the hub: "blocked" (one try a minute), or, while the browser would ask,
-            // nothing more from the background until the permission changes.
+        let blockable = matches!(e, HubError::Network | HubError::Timeout);
+        if self.lna == Permission::Denied && blockable {
+            // The browser's block, not the hub: "blocked", one try a minute.
             self.block_link();
             return;
         }
@@ -1191,9 +1184,18 @@ impl Connector {
         let status = if unauthorized {
             HubStatus::Unauthorized
         } else if self.backoff.failures() >= UNREACHABLE_AFTER
-            || self.hub_status == HubStatus::Unreachable
+            || matches!(
+                self.hub_status,
+                HubStatus::Unreachable | HubStatus::NeedsPermission
+            )
         {
-            HubStatus::Unreachable
+            // While the browser would ask, a failed request may be its doing: the status says so (the
+            // ordinary back-off goes on; see `block_link` on why `prompt` holds nothing back).
+            if self.lna == Permission::Prompt && blockable {
+                HubStatus::NeedsPermission
+            } else {
+                HubStatus::Unreachable
+            }
         } else {
             self.out.trace(Level::Hub, &text);
             return;
@@ -1203,7 +1205,12 @@ impl Connector {
             self.traced_link = status;
             self.out.trace(Level::Always, &text);
         }
-        self.last_error = Some(e.text());
+        self.last_error = Some(if status == HubStatus::NeedsPermission {
+            "kuandoHUB not reachable, or the browser asks before access to it: allow it in the config app"
+                .to_string()
+        } else {
+            e.text()
+        });
     }
 
     fn on_poll(&mut self, result: Result<hub::CurrentPresence, HubError>) {
