@@ -100,7 +100,8 @@ async fn local_network_access_granted_denied_prompt() -> Result<(), String> {
     );
     story.done("denied → no requests, own status and banner");
 
-    // Prompt: nothing from the background; the config app offers the button that asks from a click.
+    // Prompt: the browser holds the requests (none reaches the hub); the config app says the browser may be
+    // asking and offers the button that makes the request from a click.
     set_permission(&story, "prompt").await;
     hidden_saw(&story, "prompt").await?;
     story
@@ -110,7 +111,7 @@ async fn local_network_access_granted_denied_prompt() -> Result<(), String> {
     say(&format!(
         "e2e [local network] hub requests in 5 s while prompt: {n}"
     ));
-    assert_eq!(n, 0, "background requests while the browser would ask");
+    assert_eq!(n, 0, "requests reached the hub while the browser would ask");
     story.browser.enter("config").await?;
     story.browser.click("#btn-allowlocalnetwork").await?;
     story.browser.top().await?;
@@ -125,7 +126,7 @@ async fn local_network_access_granted_denied_prompt() -> Result<(), String> {
         }
     })
     .await?;
-    story.done("prompt → no background requests, banner with the allow button");
+    story.done("prompt → nothing reaches the hub, banner with the allow button");
 
     // Granted again (as after the user's yes): the hidden app connects at once.
     set_permission(&story, "granted").await;
