@@ -15,6 +15,7 @@ use crate::config::{Config, FieldError};
 use crate::hub::{self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb, Sound, Volume};
 use crate::i18n::{message, Lang, Text};
 use crate::live::{LiveOut, LiveStatus, StatusRow};
+use crate::lna::Permission;
 use crate::proto::{ErrorCode, License, Request, Response, ServiceError};
 use crate::trace::{self, App};
 
@@ -38,8 +39,11 @@ pub enum HubHealth {
     Unreachable,
     /// 401: token rejected.
     Unauthorized,
-    /// Answers `GET /` but not `currentpresence` (spec: **[inferred]** capability check).
+    /// Answers `GET /` and `currentpresence` with a plain-text "unknown action" (spec: **[inferred]**
+    /// capability check; see `hub::unknown_action`).
     TooOld,
+    /// Answers, but `currentpresence` was garbage, HTML or a 5xx: a failure of the moment, not "too old".
+    BadAnswer,
 }
 
 /// A red banner at the top of the app.
@@ -51,6 +55,13 @@ pub enum Banner {
     TokenRejected,
     TooOld,
     NoBusylight,
+    /// The hub answers, but not understandably (garbage, HTML, 5xx).
+    BadAnswer,
+    /// The browser's Local Network Access permission is `prompt`: the button below makes the request from
+    /// the user's click so that the browser can ask.
+    LocalNetworkPrompt,
+    /// The permission is `denied`: what the user and the administrator can do.
+    LocalNetworkDenied,
 }
 
 impl Banner {
@@ -62,6 +73,9 @@ impl Banner {
             Banner::TokenRejected => Text::BannerToken,
             Banner::TooOld => Text::BannerTooOld,
             Banner::NoBusylight => Text::BannerNoBusylight,
+            Banner::BadAnswer => Text::BannerBadAnswer,
+            Banner::LocalNetworkPrompt => Text::BannerLnaPrompt,
+            Banner::LocalNetworkDenied => Text::BannerLnaDenied,
         }
     }
 }
@@ -77,6 +91,8 @@ pub enum Button {
     TestSound,
     /// Builds the diagnosis for support and copies it (issue 14).
     CopyDiagnosis,
+    /// "Allow access to kuandoHUB": a hub request from the user's click, so the browser can ask.
+    AllowLocalNetwork,
 }
 
 /// What became of the last "Copy diagnosis".
@@ -166,6 +182,10 @@ pub struct View {
     pub copy: CopyState,
     /// The last diagnosis report, shown for reading (and copying by hand).
     pub report: Option<String>,
+    /// The hint under the hub URL when it names `127.0.0.1` (a hint, not an error; see [`loopback_ip_hint`]).
+    pub hub_url_hint: bool,
+    /// Show the "Allow access to kuandoHUB" button (permission `prompt`).
+    pub allow_local_network: bool,
 }
 
 impl View {
@@ -242,6 +262,11 @@ pub struct ConfigApp {
     report: Option<String>,
     /// Browser facts for the diagnosis, from the driver.
     env: Vec<(String, String)>,
+    /// The browser's Local Network Access permission (see [`crate::lna`]).
+    lna: Permission,
+    /// Started by the driver, which reports the permission soon: no check before it did, so that no
+    /// request goes out on page load while the browser would ask (the Chrome guide's advice).
+    lna_pending: bool,
 }
 
 impl ConfigApp {
@@ -281,6 +306,8 @@ impl ConfigApp {
             next_id: 1,
             actions,
             changed: true,
+            lna: Permission::Unknown,
+            lna_pending: false,
         }
     }
 
@@ -293,6 +320,7 @@ impl ConfigApp {
             start.scheme != crate::myapps::Scheme::Light,
             outside,
         );
+        app.lna_pending = true;
         if outside {
             app.trace("no start url: not running inside myApps");
             app.handle_service(now_ms, ServiceState::Down);
@@ -496,6 +524,10 @@ impl ConfigApp {
                 }
                 None => self.test = TestStatus::Failed(Text::FixErrors.get(self.lang).to_string()),
             },
+            Button::AllowLocalNetwork => {
+                self.trace("local network access requested by the user");
+                self.check_now();
+            }
             Button::TestLamp | Button::TestSound => {
                 if !self.lamp_tests_possible() {
                     return;
@@ -517,6 +549,28 @@ impl ConfigApp {
                 };
                 self.run_sequence(now_ms);
             }
+        }
+    }
+
+    /// The browser's Local Network Access permission (`PermissionStatus.state`, or `unknown`), at start and on
+    /// every change. While it is `prompt` or `denied` no check goes out from the background; allowed again,
+    /// the hub is checked at once.
+    pub fn handle_local_network(&mut self, now_ms: u64, state: &str) {
+        let p = Permission::parse(state);
+        let first = std::mem::take(&mut self.lna_pending);
+        if p == self.lna && !first {
+            return;
+        }
+        let was = self.lna;
+        self.lna = p;
+        self.changed = true;
+        let t = format!("local network permission: {}", p.as_str());
+        self.trace(&t);
+        if was == Permission::Denied
+            || first
+            || (was == Permission::Prompt && p != Permission::Prompt)
+        {
+            self.recheck(now_ms);
         }
     }
 
@@ -651,10 +705,23 @@ impl ConfigApp {
             if self.service == ServiceState::Down {
                 banners.push(Banner::ServiceDown);
             }
+            // A blocked request looks exactly like "no kuandoHUB". Denied: that banner would be wrong. Prompt
+            // and no answer: either may be true (Chromium reports `prompt` also where the permission does not
+            // apply), so both banners show, the permission's with its button.
+            let blocked = self.checks_held();
+            match self.lna {
+                Permission::Denied => banners.push(Banner::LocalNetworkDenied),
+                Permission::Prompt if self.health == HubHealth::Unreachable => {
+                    banners.push(Banner::LocalNetworkPrompt)
+                }
+                _ => {}
+            }
             match self.health {
+                HubHealth::Unreachable if blocked => {}
                 HubHealth::Unreachable => banners.push(Banner::NoHub),
                 HubHealth::Unauthorized => banners.push(Banner::TokenRejected),
                 HubHealth::TooOld => banners.push(Banner::TooOld),
+                HubHealth::BadAnswer => banners.push(Banner::BadAnswer),
                 HubHealth::Ok | HubHealth::Unknown => {}
             }
             let no_lamp =
@@ -687,6 +754,10 @@ impl ConfigApp {
             status: self.status_rows(self.lang),
             copy: self.copy,
             report: self.report.clone(),
+            hub_url_hint: loopback_ip_hint(&self.form.hub_url),
+            allow_local_network: self.lna == Permission::Prompt
+                && self.health == HubHealth::Unreachable
+                && !unlicensed,
         }
     }
 
@@ -785,7 +856,25 @@ impl ConfigApp {
         });
     }
 
+    /// No check from the background while the permission is denied. While `prompt` the checks go on: the app
+    /// is open, the user looks at it, and `prompt` is reported also where the permission does not apply.
+    fn checks_held(&self) -> bool {
+        self.lna == Permission::Denied
+    }
+
     fn start_check(&mut self) {
+        if self.lna_pending || self.checks_held() {
+            return;
+        }
+        self.check_now();
+    }
+
+    /// The banners' check, started now: from the background via [`ConfigApp::start_check`], or from the
+    /// user's click on "Allow access to kuandoHUB" (then the browser can ask).
+    fn check_now(&mut self) {
+        if self.check_running {
+            return;
+        }
         let Some(ep) = self.checked_endpoint() else {
             return;
         };
@@ -823,7 +912,7 @@ impl ConfigApp {
                 self.finish_check(now_ms, h);
             }
             (Step::Presence, Ok(_)) => self.send_hub(Purpose::Check(Step::Devices), ep.devices()),
-            (Step::Presence, Err(_)) => self.finish_check(now_ms, HubHealth::TooOld),
+            (Step::Presence, Err(h)) => self.finish_check(now_ms, h),
             (Step::Devices, Ok(names)) => {
                 self.devices = Some(names);
                 self.finish_check(now_ms, HubHealth::Ok);
@@ -869,6 +958,7 @@ impl ConfigApp {
                 let text = match h {
                     HubHealth::Unauthorized => Text::BannerToken.get(lang),
                     HubHealth::TooOld => Text::BannerTooOld.get(lang),
+                    HubHealth::BadAnswer => Text::BannerBadAnswer.get(lang),
                     _ => Text::BannerNoHub.get(lang),
                 };
                 self.test = TestStatus::Failed(text.to_string());
@@ -973,6 +1063,28 @@ fn lamp_test_steps() -> VecDeque<(LampCommand, u64)> {
     ])
 }
 
+/// Whether the hub URL deserves the "kuandoHUB listens on localhost" hint: its host is an IPv4 loopback
+/// address (`127.x.x.x`). **[inferred]** kuandoHUB's default listen prefix is `http://localhost:8989/`
+/// (Windows `HttpListener` / http.sys), and http.sys matches a request's host name against the prefix, so a
+/// request to `http://127.0.0.1:8989/` may be refused ("Invalid Hostname") while `localhost` works
+/// (kuandohub-real-clients.md fact 6). A hint, never an error: a hub configured with a `+` or `*` prefix
+/// answers on both.
+pub fn loopback_ip_hint(url: &str) -> bool {
+    let rest = match crate::text::split_scheme(url.trim()) {
+        Some((_, rest)) => rest,
+        None => return false,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = host.split(':').next().unwrap_or("");
+    let octets: Vec<&str> = host.split('.').collect();
+    octets.len() == 4
+        && octets[0] == "127"
+        && octets
+            .iter()
+            .all(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// A check step's answer: `Ok(device names)` (empty for steps without devices) or the health it shows.
 fn classify(step: Step, outcome: &Outcome) -> Result<Vec<String>, HubHealth> {
     let (status, body) = match outcome {
@@ -980,9 +1092,22 @@ fn classify(step: Step, outcome: &Outcome) -> Result<Vec<String>, HubHealth> {
         Outcome::Timeout | Outcome::Network => return Err(HubHealth::Unreachable),
     };
     let result = match step {
-        Step::Probe => hub::parse_probe(status, body).map(|_| Vec::new()),
-        Step::Presence => hub::parse_current_presence(status, body).map(|_| Vec::new()),
-        Step::Devices => hub::parse_devices(status, body).map(|d| {
+        // "No Busylight" (404 or NO_DEVICE) still proves a kuandoHUB answers, as in the engine.
+        Step::Probe => match hub::parse_probe(status, body) {
+            Err(HubError::NoDevice) => Ok(()),
+            r => r,
+        }
+        .map(|_| Vec::new()),
+        Step::Presence => match hub::parse_current_presence(status, body) {
+            Err(HubError::NoDevice) => Ok(hub::CurrentPresence::default()),
+            r => r,
+        }
+        .map(|_| Vec::new()),
+        Step::Devices => match hub::parse_devices(status, body) {
+            Err(HubError::NoDevice) => Ok(Vec::new()),
+            r => r,
+        }
+        .map(|d| {
             d.into_iter()
                 .map(|d| {
                     if d.model.is_empty() {
@@ -997,7 +1122,9 @@ fn classify(step: Step, outcome: &Outcome) -> Result<Vec<String>, HubHealth> {
     result.map_err(|e| match e {
         HubError::Unauthorized => HubHealth::Unauthorized,
         _ if step == Step::Probe => HubHealth::Unreachable,
-        _ => HubHealth::TooOld,
+        // Only a plain-text "unknown action" is a verdict on the hub's version (issue 12).
+        HubError::UnknownAction => HubHealth::TooOld,
+        _ => HubHealth::BadAnswer,
     })
 }
 
@@ -1099,13 +1226,36 @@ mod tests {
     }
 
     #[test]
+    fn a_hub_url_with_127_0_0_1_gets_the_localhost_hint_not_an_error() {
+        let mut app = started(License::Connector, &healthy);
+        assert!(!app.view().hub_url_hint);
+        for (url, hint) in [
+            ("http://127.0.0.1:8989/", true),
+            ("http://127.0.0.1:8989", true),
+            ("HTTP://127.0.0.1/", true),
+            ("http://127.1.2.3:8989/", true),
+            ("http://localhost:8989/", false),
+            ("http://192.168.0.100:8989/", false),
+            ("http://127.example.com:8989/", false),
+            ("http://[::1]:8989/", false),
+            ("127.0.0.1:8989", false),
+        ] {
+            app.handle_input("hubUrl", url);
+            let v = app.view();
+            assert_eq!(v.hub_url_hint, hint, "{url}");
+            if url.starts_with("http") {
+                assert!(!v.errors.contains_key("hubUrl"), "{url}: {:?}", v.errors);
+            }
+        }
+        assert!(Text::HubUrlLoopbackHint.get(Lang::En).contains("localhost"));
+        assert!(Text::HubUrlLoopbackHint.get(Lang::De).contains("localhost"));
+    }
+
+    #[test]
     fn too_old_and_token_rejected_are_their_own_banners() {
         let old = |r: &HubRequest| {
             if r.url.contains("currentpresence") {
-                Outcome::Answer {
-                    status: 404,
-                    body: b"Not Found".to_vec(),
-                }
+                ok("Unknown action")
             } else {
                 healthy(r)
             }
@@ -1114,6 +1264,30 @@ mod tests {
             started(License::Connector, &old).view().banners,
             vec![Banner::TooOld]
         );
+        // Garbage is not "too old" (issue 12): its own banner, which goes with the next good answer.
+        let broken = |r: &HubRequest| {
+            if r.url.contains("currentpresence") {
+                ok("<html><body>Internal Server Error</body></html>")
+            } else {
+                healthy(r)
+            }
+        };
+        let mut app = started(License::Connector, &broken);
+        assert_eq!(app.view().banners, vec![Banner::BadAnswer]);
+        app.handle_timeout(CHECK_INTERVAL_MS);
+        pump(&mut app, CHECK_INTERVAL_MS, &healthy);
+        assert_eq!(app.view().banners, vec![]);
+        // A hub without a lamp that says NO_DEVICE is neither.
+        let no_device = |r: &HubRequest| {
+            if r.url.contains("currentpresence") || r.url.contains("busylightdevices") {
+                ok("NO_DEVICE")
+            } else {
+                healthy(r)
+            }
+        };
+        let app = started(License::Connector, &no_device);
+        assert_eq!(app.view().banners, vec![]);
+        assert!(app.view().no_lamp_note);
         let locked = |_: &HubRequest| Outcome::Answer {
             status: 401,
             body: vec![],
@@ -1240,6 +1414,59 @@ mod tests {
         assert!(v.sound_applies("lamp.ringing.sound") && v.sound_applies("lamp.ringing.volume"));
         assert!(!v.sound_applies("lamp.away.volume"));
         assert!(!v.sound_applies("hubUrl"));
+    }
+
+    #[test]
+    fn local_network_permission_prompt_denied_and_granted() {
+        use crate::myapps::StartParams;
+        // Started by the driver: no check before the permission is known.
+        let mut app = ConfigApp::started(&StartParams::parse("?lang=en"), 0);
+        app.handle_timeout(0);
+        let first = pump(&mut app, 0, &healthy);
+        assert!(
+            !first.iter().any(|a| matches!(a, Action::Hub { .. })),
+            "{first:?}"
+        );
+
+        // Prompt: the check fails; either the hub is missing or the browser holds the request: both banners,
+        // the permission's with the button.
+        app.handle_local_network(0, "prompt");
+        let a = pump(&mut app, 0, &|_| Outcome::Network);
+        assert!(a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");
+        let v = app.view();
+        assert!(
+            v.banners.contains(&Banner::LocalNetworkPrompt),
+            "{:?}",
+            v.banners
+        );
+        assert!(v.banners.contains(&Banner::NoHub));
+        assert!(v.allow_local_network);
+        for lang in [Lang::En, Lang::De] {
+            let t = Text::BannerLnaPrompt.get(lang);
+            assert!(t.contains("LocalNetworkAccessAllowedForUrls") && t.contains("Launcher"));
+        }
+        // The user's click makes the request (the browser can ask now).
+        app.handle_click(CHECK_INTERVAL_MS * 3, Button::AllowLocalNetwork);
+        let a = pump(&mut app, CHECK_INTERVAL_MS * 3, &|_| Outcome::Network);
+        assert!(a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");
+
+        // Denied: its own banner with what to do; still not "no kuandoHUB", no button, no checks.
+        app.handle_local_network(0, "denied");
+        let v = app.view();
+        assert_eq!(
+            v.banners,
+            vec![Banner::ServiceDown, Banner::LocalNetworkDenied]
+        );
+        assert!(!v.allow_local_network);
+        assert!(Text::BannerLnaDenied
+            .get(Lang::De)
+            .contains("LoopbackNetworkAllowedForUrls"));
+
+        // Granted: checked at once, the banners go.
+        app.handle_local_network(50_000, "granted");
+        let a = pump(&mut app, 50_000, &healthy);
+        assert!(a.iter().any(|a| matches!(a, Action::Hub { .. })), "{a:?}");
+        assert_eq!(app.view().banners, vec![Banner::ServiceDown]);
     }
 
     #[test]

@@ -227,6 +227,12 @@ impl ConnectorApp {
         self.engine.handle_timeout(now_ms);
     }
 
+    /// The browser's Local Network Access permission (`PermissionStatus.state`, or `unknown`).
+    pub fn handle_local_network(&mut self, now_ms: u64, state: &str) {
+        self.engine
+            .handle_local_network(now_ms, crate::lna::Permission::parse(state));
+    }
+
     /// The page is being unloaded: `Logout` and presence restore go out now, hub POSTs as beacons.
     pub fn handle_shutdown(&mut self, now_ms: u64) {
         self.tick(now_ms);

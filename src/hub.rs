@@ -824,6 +824,9 @@ pub enum HubError {
     Status(u16),
     /// 2xx with a body that is not what the request expects.
     Malformed(String),
+    /// A plain-text "unknown action" answer: a hub that does not know the action (see [`unknown_action`]).
+    /// Only this, twice in a row for `currentpresence`, makes the engine call a hub "too old".
+    UnknownAction,
 }
 
 impl HubError {
@@ -836,6 +839,7 @@ impl HubError {
             HubError::NoDevice => "no Busylight connected (404)".into(),
             HubError::Status(s) => cat(&["kuandoHUB answered HTTP ", &num((*s).into())]),
             HubError::Malformed(why) => cat(&["kuandoHUB answer not understood: ", why]),
+            HubError::UnknownAction => "kuandoHUB does not know the action".into(),
         }
     }
 }
@@ -858,15 +862,72 @@ pub fn check_status(status: u16) -> Result<(), HubError> {
     }
 }
 
-/// The answer to a control command: the status decides; the body is undocumented and ignored.
-pub fn parse_command_response(status: u16, _body: &[u8]) -> Result<(), HubError> {
+/// Whether an answer says `NO_DEVICE` anywhere, in any case: the macOS Busylight HTTP server's answers carry
+/// that text when no lamp is connected (kuandohub-real-clients.md fact 2; a public client relies on it).
+/// It means "no Busylight", whatever the status code, never "too old" and never garbage.
+pub fn says_no_device(body: &[u8]) -> bool {
+    body.windows(9)
+        .any(|w| w.eq_ignore_ascii_case(b"no_device"))
+}
+
+/// [`check_status`], but a `NO_DEVICE` text in the body is [`HubError::NoDevice`] first.
+fn check(status: u16, body: &[u8]) -> Result<(), HubError> {
+    if says_no_device(body) {
+        return Err(HubError::NoDevice);
+    }
     check_status(status)
+}
+
+/// Whether an answer is a hub's plain-text "unknown action" reply: a short, printable, single-line text (no
+/// JSON, no HTML, no binary) that names an unknown or unsupported action, with status 200 or 400.
+/// **[inferred]** No source shows what an old kuandoHUB answers to an action it does not know; a .NET
+/// `HttpListener` handler typically writes such a sentence with status 200 or 400. Kept narrow on purpose:
+/// an HTML error page, a truncated JSON text or a 5xx is a failure of the moment (retried with the ordinary
+/// back-off), not a verdict on the hub's version.
+pub fn unknown_action(status: u16, body: &[u8]) -> bool {
+    if !(200..=299).contains(&status) && status != 400 {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    let text = text.trim_start_matches('\u{feff}').trim();
+    if text.is_empty()
+        || text.len() > 200
+        || text.starts_with(['{', '[', '"', '<'])
+        || text
+            .chars()
+            .any(|c| c.is_control() || c == '<' || c == '\u{fffd}')
+    {
+        return false;
+    }
+    let has = |word: &[u8]| has_ci(text.as_bytes(), word);
+    has(b"action")
+        && (has(b"unknown")
+            || has(b"unsupported")
+            || has(b"not supported")
+            || has(b"invalid")
+            || has(b"not found"))
+}
+
+/// Whether `haystack` contains `needle`, ignoring ASCII case. Byte-wise on purpose: `str::contains` brings
+/// the two-way searcher into the hidden app's wasm.
+fn has_ci(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The answer to a control command: the status decides (and a `NO_DEVICE` text); the body is undocumented
+/// and otherwise ignored.
+pub fn parse_command_response(status: u16, body: &[u8]) -> Result<(), HubError> {
+    check(status, body)
 }
 
 /// The answer to the probe `GET /`: `{"response":"OK"}`. Any 2xx JSON object counts as alive (hub releases
 /// differ in spacing and case); a non-JSON body, e.g. some other web server on the port, does not.
 pub fn parse_probe(status: u16, body: &[u8]) -> Result<(), HubError> {
-    check_status(status)?;
+    check(status, body)?;
     match json_value(body)? {
         Json::Object(o) => {
             let ok = get_ci(&o, "response")
@@ -905,8 +966,15 @@ pub struct CurrentPresence {
 /// unknown fields, missing fields, `null`s, numbers where strings are expected, and `parameter` as a string
 /// or an object. Also accepts the whole answer double-encoded as a JSON string, since the manual calls it
 /// "the current presence as json string".
+///
+/// Answers are classified (issue 12): `NO_DEVICE` anywhere is [`HubError::NoDevice`]; a plain-text "unknown
+/// action" is [`HubError::UnknownAction`] (see [`unknown_action`]); everything else that is not the JSON
+/// object (HTML, truncated JSON, binary, 5xx) is [`HubError::Malformed`] or [`HubError::Status`].
 pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresence, HubError> {
-    check_status(status)?;
+    if unknown_action(status, body) && !says_no_device(body) {
+        return Err(HubError::UnknownAction);
+    }
+    check(status, body)?;
     let mut v = json_value(body)?;
     if let Json::String(s) = &v {
         v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
@@ -973,7 +1041,7 @@ pub struct Device {
 /// array, or double-encoded). Entries that are not objects are skipped; an empty list means no lamp, as with
 /// the kuandoHUB innovaphone Edition.
 pub fn parse_devices(status: u16, body: &[u8]) -> Result<Vec<Device>, HubError> {
-    check_status(status)?;
+    check(status, body)?;
     let mut v = json_value(body)?;
     if let Json::String(s) = &v {
         v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
@@ -1451,6 +1519,50 @@ mod tests {
             parse_current_presence(401, b"{}"),
             Err(HubError::Unauthorized)
         );
+    }
+
+    #[test]
+    fn answers_are_classified_garbage_is_not_a_verdict() {
+        let cp = |status: u16, body: &[u8]| parse_current_presence(status, body);
+        // A plain-text unknown-action answer is the one "too old" evidence.
+        for t in [
+            &b"Unknown action"[..],
+            b"unknown action: currentpresence\r\n",
+            b"Action not supported",
+            b"\xef\xbb\xbfInvalid action",
+        ] {
+            assert_eq!(cp(200, t), Err(HubError::UnknownAction), "{t:?}");
+        }
+        assert_eq!(cp(400, b"Unknown action"), Err(HubError::UnknownAction));
+        // Garbage, HTML, truncated JSON and 5xx are failures, never that verdict.
+        for (status, t) in [
+            (200, &b"<html><body>Unknown action</body></html>"[..]),
+            (200, br#"{"runningcommand":{"action":"Light""#),
+            (200, b"\x00\x01unknown action"),
+            (200, b""),
+            (200, b"OK"),
+            (500, b"Unknown action"),
+            (503, b"<html>Service Unavailable</html>"),
+            (200, b"\"Unknown action\""),
+        ] {
+            let r = cp(status, t);
+            assert!(
+                matches!(r, Err(HubError::Malformed(_) | HubError::Status(_))),
+                "{t:?}: {r:?}"
+            );
+        }
+        // NO_DEVICE anywhere, in any case: no Busylight.
+        for t in [
+            &b"NO_DEVICE"[..],
+            b"error: no_device",
+            br#"{"response":"No_Device"}"#,
+        ] {
+            assert_eq!(cp(200, t), Err(HubError::NoDevice), "{t:?}");
+            assert_eq!(parse_command_response(200, t), Err(HubError::NoDevice));
+            assert_eq!(parse_devices(200, t), Err(HubError::NoDevice));
+            assert_eq!(parse_probe(200, t), Err(HubError::NoDevice));
+        }
+        assert!(!says_no_device(b"NO DEVICE"));
     }
 
     #[test]

@@ -54,6 +54,13 @@ texts! {
         "kuandoHUB zu alt: bitte aktualisieren (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 oder neuer).";
     BannerToken => "kuandoHUB rejected the access token. Enter the token from kuandoHUB's advanced settings.",
         "kuandoHUB hat das Zugriffstoken abgelehnt. Bitte das Token aus den erweiterten Einstellungen von kuandoHUB eintragen.";
+    BannerBadAnswer => "kuandoHUB answers, but not understandably (an error page or broken data). The connector keeps trying; restart kuandoHUB if this stays.",
+        "kuandoHUB antwortet, aber unverständlich (eine Fehlerseite oder kaputte Daten). Der Connector versucht es weiter; bleibt das so, kuandoHUB neu starten.";
+    BannerLnaPrompt => "Your browser asks before this app may reach kuandoHUB on your PC. Click \"Allow access to kuandoHUB\" and allow it when the browser asks. If the browser does not ask, your administrator can let myApps delegate the permission (iframe allow=\"local-network-access\"), allow the AppPlatform's address with the policies LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls, or use the myApps Launcher.",
+        "Ihr Browser fragt, bevor diese App kuandoHUB auf Ihrem PC erreichen darf. Auf \"Zugriff auf kuandoHUB erlauben\" klicken und die Frage des Browsers bestätigen. Fragt der Browser nicht, kann Ihr Administrator myApps die Berechtigung weitergeben lassen (iframe allow=\"local-network-access\"), die Adresse der AppPlatform mit den Richtlinien LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls erlauben oder den myApps Launcher einsetzen.";
+    BannerLnaDenied => "The browser blocks access to kuandoHUB (local network access denied). Allow \"local network access\" in the browser's site settings for this app, or ask your administrator: myApps can delegate the permission (iframe allow=\"local-network-access\"), the policies LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls can allow the AppPlatform's address, or use the myApps Launcher.",
+        "Der Browser blockiert den Zugriff auf kuandoHUB (Zugriff auf das lokale Netzwerk verweigert). In den Website-Einstellungen des Browsers für diese App den Zugriff auf das lokale Netzwerk erlauben oder den Administrator fragen: myApps kann die Berechtigung weitergeben (iframe allow=\"local-network-access\"), die Richtlinien LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls können die Adresse der AppPlatform erlauben, oder den myApps Launcher einsetzen.";
+    AllowLna => "Allow access to kuandoHUB", "Zugriff auf kuandoHUB erlauben";
     BannerNoBusylight => "No Busylight connected to kuandoHUB.", "Kein Busylight an kuandoHUB angeschlossen.";
     BannerService => "No connection to the app service: settings cannot be loaded or saved right now.",
         "Keine Verbindung zum App-Service: Einstellungen können gerade nicht geladen oder gespeichert werden.";
@@ -63,6 +70,8 @@ texts! {
     HubUrl => "HTTP server URL", "HTTP-Server-URL";
     HubUrlHint => "http://localhost:8989/ for kuandoHUB on this PC; the address of the PC with the Busylight for a remote lamp.",
         "http://localhost:8989/ für kuandoHUB auf diesem PC; die Adresse des PCs mit dem Busylight für eine entfernte Lampe.";
+    HubUrlLoopbackHint => "Note: kuandoHUB listens on localhost by default and may refuse requests to 127.0.0.1. If the connection test fails, use http://localhost:8989/.",
+        "Hinweis: kuandoHUB wartet standardmäßig auf localhost und lehnt Anfragen an 127.0.0.1 unter Umständen ab. Schlägt der Verbindungstest fehl, http://localhost:8989/ verwenden.";
     Token => "HTTP server access token", "Zugriffstoken des HTTP-Servers";
     TokenHint => "Only needed for a remote kuandoHUB.", "Nur für einen entfernten kuandoHUB nötig.";
     Show => "Show", "Anzeigen";

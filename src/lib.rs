@@ -16,6 +16,7 @@ pub mod hub;
 pub mod i18n;
 pub mod json;
 pub mod live;
+pub mod lna;
 pub mod mapping;
 pub mod myapps;
 pub mod proto;

@@ -2,8 +2,13 @@
 //! running command) becomes which myApps state.
 //!
 //! Matching is tolerant the way real senders are inconsistent (the concept's own table spells "Call Alert",
-//! "Call alert" and "Call-Alert"): ASCII case is ignored, `-`, `_` and spaces are alike (runs of them count as
-//! one), and surrounding blanks are ignored.
+//! "Call alert" and "Call-Alert"; plugins write "On-The-Phone" or "OnThePhone"): ASCII case is ignored, and
+//! so are `-`, `_` and blanks (kuandohub-real-clients.md fact 5).
+//!
+//! One source has several names ([`SOURCE_ALIASES`]): Plenom's own screens call the manual presence source
+//! "Manual Controls", the manual's text "Manual Changer" (once "Manuel Changer"), and no source shows which
+//! one `currentpresence` reports (fact 1). All three get the concept's "Manual Changer" rows. Traces show the
+//! names as the hub sent them; only the matching uses the table's name.
 
 use crate::hub::SENDER;
 use crate::state::MyAppsState::{self, Away, Busy, Dnd, Free, Lunch, OnThePhone};
@@ -123,6 +128,20 @@ pub const TABLE: &[(&str, &[&str], MyAppsState)] = &[
     ("Manual Changer", &["Lunch"], Lunch),
 ];
 
+/// Other names of a source in [`TABLE`]: (the table's name, the names the hub may report instead).
+pub const SOURCE_ALIASES: &[(&str, &[&str])] =
+    &[("Manual Changer", &["Manual Controls", "Manuel Changer"])];
+
+/// The table's name for a source the hub reported, or the name itself.
+fn table_name(platform: &str) -> &str {
+    for (name, aliases) in SOURCE_ALIASES {
+        if aliases.iter().any(|a| same(a, platform)) {
+            return name;
+        }
+    }
+    platform
+}
+
 /// What a running command of the hub means for myApps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transform {
@@ -149,22 +168,12 @@ impl Transform {
     }
 }
 
-/// Compares two names the tolerant way without allocating.
-fn same(a: &str, b: &str) -> bool {
+/// Compares two names the tolerant way without allocating: ASCII case, `-`, `_` and blanks do not count.
+pub fn same(a: &str, b: &str) -> bool {
     fn norm(s: &str) -> impl Iterator<Item = char> + '_ {
-        let mut sep = false;
-        s.trim().chars().filter_map(move |c| {
-            if matches!(c, '-' | '_') || c.is_whitespace() {
-                if sep {
-                    return None;
-                }
-                sep = true;
-                Some(' ')
-            } else {
-                sep = false;
-                Some(c.to_ascii_lowercase())
-            }
-        })
+        s.chars()
+            .filter(|c| !(matches!(c, '-' | '_') || c.is_whitespace()))
+            .map(|c| c.to_ascii_lowercase())
     }
     norm(a).eq(norm(b))
 }
@@ -174,6 +183,7 @@ pub fn transform(platform: &str, event: &str) -> Transform {
     if same(platform, SENDER) {
         return Transform::Own;
     }
+    let platform = table_name(platform);
     let mut known_platform = false;
     for (p, events, state) in TABLE {
         if same(p, platform) {
@@ -267,6 +277,46 @@ mod tests {
             ("manual changer", "dnd"),
         ] {
             assert!(matches!(transform(p, e), State(_)), "{p} / {e}");
+        }
+    }
+
+    #[test]
+    fn the_manual_source_has_three_names_and_one_set_of_rows() {
+        use Transform::State;
+        for source in [
+            "Manual Changer",
+            "Manual Controls",
+            "Manuel Changer",
+            "manual-controls",
+            " MANUAL  CONTROLS ",
+            "ManualControls",
+        ] {
+            assert_eq!(transform(source, "Busy"), State(Busy), "{source}");
+            assert_eq!(transform(source, "DND"), State(Dnd), "{source}");
+            assert_eq!(transform(source, "Away"), State(Away), "{source}");
+            assert_eq!(transform(source, "Lunch"), State(Lunch), "{source}");
+            assert_eq!(transform(source, "Available"), State(Free), "{source}");
+            assert_eq!(transform(source, "Purple"), Transform::UnknownEvent);
+        }
+        assert_eq!(transform("Manual", "Busy"), Transform::UnknownApplication);
+        assert_eq!(
+            transform("Manual Controller", "Busy"),
+            Transform::UnknownApplication
+        );
+    }
+
+    #[test]
+    fn blanks_and_hyphens_do_not_count_in_event_names() {
+        use Transform::State;
+        for (p, e) in [
+            ("MS Teams", "OnThePhone"),
+            ("MS Teams", "on the phone"),
+            ("MSTeams", "In-A-Conference"),
+            ("Zoom", "InAZoomMeeting"),
+            ("Slack", "callalert"),
+            ("Avaya Workplace", "In-a-Call"),
+        ] {
+            assert_eq!(transform(p, e), State(OnThePhone), "{p} / {e}");
         }
     }
 

@@ -12,6 +12,7 @@ use common::{HubMode, Journal, Ranking, World, USER_PROVIDER};
 use kuando_connector::config::{Config, Effect};
 use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId};
 use kuando_connector::hub::RequestKind;
+use kuando_connector::lna::Permission;
 use kuando_connector::proto::License;
 use kuando_connector::state::{
     CallEvent, CallInfo, CallKey, CallState, Direction, MyAppsState, Presence,
@@ -501,6 +502,8 @@ enum Raw {
     Backwards(u64),
     Shutdown,
     Dump,
+    /// The browser's Local Network Access permission changed.
+    Lna(u8),
 }
 
 fn raw() -> impl Strategy<Value = Raw> {
@@ -520,6 +523,7 @@ fn raw() -> impl Strategy<Value = Raw> {
         1 => (0u64..100_000).prop_map(Raw::Backwards),
         1 => Just(Raw::Shutdown),
         1 => Just(Raw::Dump),
+        1 => (0u8..4).prop_map(Raw::Lna),
     ]
 }
 
@@ -580,6 +584,11 @@ proptest! {
                 Raw::Backwards(ms) => c.handle_timeout(now.saturating_sub(ms)),
                 Raw::Shutdown => c.handle_shutdown(now),
                 Raw::Dump => c.request_debug_dump(),
+                Raw::Lna(i) => c.handle_local_network(
+                    now,
+                    [Permission::Unknown, Permission::Granted, Permission::Prompt, Permission::Denied]
+                        [usize::from(i)],
+                ),
             }
             while let Some(a) = c.poll_action() {
                 match a {

@@ -340,6 +340,8 @@ async fn hub_port_where_nothing_listens_is_a_network_error() {
 #[wasm_bindgen_test]
 async fn hub_accepts_a_cross_origin_post_command_without_preflight() {
     reset_hub().await;
+    // A hub set up as the concept recommends (a fresh one has no line for the connector yet).
+    sim("priorities", Some(r#"{"preset":"concept"}"#)).await;
     let page_origin = window().location().origin().expect("page origin");
     assert!(
         !hub_url().starts_with(&page_origin),

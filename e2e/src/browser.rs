@@ -224,6 +224,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Result<Browser, String> {
+        Browser::start_with(&[]).await
+    }
+
+    /// A session with extra Chromium flags, e.g. `--ip-address-space-overrides=127.0.0.1:PORT=public` (Local
+    /// Network Access tests: the page counts as public, the hub stays loopback).
+    pub async fn start_with(extra: &[String]) -> Result<Browser, String> {
         let driver = Driver::start()?;
         let profile = tempfile::Builder::new()
             .prefix("kuando-e2e-chromium-")
@@ -232,6 +238,7 @@ impl Browser {
         let mut args: Vec<String> = CHROME_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         args.push(format!("--window-size={},{}", WINDOW.0, WINDOW.1));
+        args.extend(extra.iter().cloned());
         let mut options = json!({ "args": args });
         let chromium = program("CHROMIUM", "chromium", "/usr/bin/chromium");
         if chromium.is_file() {

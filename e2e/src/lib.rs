@@ -201,6 +201,33 @@ impl Story {
         })
     }
 
+    /// Like [`Story::start`], but the myApps simulator's pages count as a *public* origin for Chromium
+    /// (`--ip-address-space-overrides`), so its requests to the hub on loopback fall under Local Network
+    /// Access, as from an AppPlatform on the internet.
+    pub async fn start_public(name: &str, setup: Setup) -> Result<Story, String> {
+        check_built()?;
+        let started = Instant::now();
+        let user = setup
+            .users
+            .first()
+            .cloned()
+            .unwrap_or_else(|| USER.to_string());
+        let sims = Sims::start(&setup).await?;
+        let port = sims.myapps.addr.port();
+        let browser = Browser::start_with(&[format!(
+            "--ip-address-space-overrides=127.0.0.1:{port}=public"
+        )])
+        .await?;
+        Ok(Story {
+            name: name.to_string(),
+            sims,
+            browser,
+            user,
+            started,
+            step_started: Instant::now(),
+        })
+    }
+
     /// Marks the start of a timed step.
     pub fn begin(&mut self) {
         self.step_started = Instant::now();

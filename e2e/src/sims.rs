@@ -28,6 +28,9 @@ impl Default for Setup {
         Setup {
             hub: hub::Options {
                 hub_port: 0,
+                // The stories run on a hub set up as the concept recommends (issue 12: a fresh hub has no
+                // lines for the connector's event types).
+                hub_priorities: Some(hub::model::Preset::Concept),
                 ..Default::default()
             },
             users: vec!["alice".into()],

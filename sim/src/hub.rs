@@ -6,7 +6,7 @@
 //! - [`control`] is `/_sim/`: the state as JSON, setting sources, faults, lamps, and the page.
 //!
 //! Judgement calls (each explained where it is made): the default priority list
-//! ([`model::default_lines`]), `ownpriority` as the name of the asking sender's own command in
+//! ([`model::fresh_lines`], the `concept` preset [`model::concept_lines`]), `ownpriority` as the name of the asking sender's own command in
 //! `currentpresence`, colour values above 100 clamped, the too-old hub answering `currentpresence` with
 //! plain text, unusable requests answered 200 with plain text (the manual defines only 200, 401 and 404).
 
@@ -44,6 +44,19 @@ pub struct Options {
     /// Behave like a hub too old for `currentpresence` (it answers with plain text, not JSON).
     #[arg(long = "hub-too-old")]
     pub hub_too_old: bool,
+    /// The priority list at start: `fresh` (a factory-new hub: kuando TIMER and the manual source only;
+    /// a sender gets a line when it sends `CreateInitialPriority`) or `concept` (the concept's recommended
+    /// ordering). Default: `fresh` for `hub`, `concept` for `demo`.
+    #[arg(long = "hub-priorities", value_name = "PRESET")]
+    pub hub_priorities: Option<model::Preset>,
+    /// The name the hub reports for its manual presence source: Plenom's screens say "Manual Controls",
+    /// the manual's text "Manual Changer" (once "Manuel Changer").
+    #[arg(long = "hub-manual-name", default_value = model::MANUAL_CHANGER, value_name = "NAME")]
+    pub hub_manual_name: String,
+    /// Without a lamp, answer lamp commands and `currentpresence` with the text `NO_DEVICE` (as the macOS
+    /// Busylight HTTP server does) instead of 404.
+    #[arg(long = "hub-no-device-text")]
+    pub hub_no_device_text: bool,
 }
 
 impl Default for Options {
@@ -54,6 +67,9 @@ impl Default for Options {
             hub_require_token: false,
             hub_devices: 1,
             hub_too_old: false,
+            hub_priorities: None,
+            hub_manual_name: model::MANUAL_CHANGER.into(),
+            hub_no_device_text: false,
         }
     }
 }
@@ -67,6 +83,9 @@ impl fmt::Debug for Options {
             .field("hub_require_token", &self.hub_require_token)
             .field("hub_devices", &self.hub_devices)
             .field("hub_too_old", &self.hub_too_old)
+            .field("hub_priorities", &self.hub_priorities)
+            .field("hub_manual_name", &self.hub_manual_name)
+            .field("hub_no_device_text", &self.hub_no_device_text)
             .finish()
     }
 }

@@ -10,13 +10,17 @@ use kuando_connector::hub::{
     parse_current_presence, parse_devices, parse_probe, Endpoint, HubError, HubRequest,
     LampCommand, Method, Rgb, POST_CONTENT_TYPE,
 };
+use kuando_sim::hub::model::Preset;
 use kuando_sim::hub::{spawn, Options, Running};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
+/// Most tests here are about the priority behaviour of a hub set up as the concept recommends; the
+/// factory-new hub has its own tests (`a_fresh_hub_*`).
 fn options() -> Options {
     Options {
         hub_port: 0,
+        hub_priorities: Some(Preset::Concept),
         ..Options::default()
     }
 }
@@ -234,7 +238,8 @@ async fn the_manuals_get_examples() {
         .await;
     assert_eq!(t.lamp().await["flash"]["hex"], "#0000ff");
 
-    // currentpresence reports GET-driven states with sender HTTP and a JSON-string parameter. The manual's
+    // currentpresence reports GET-driven states with sender HTTP and a JSON-string parameter in the GET
+    // form (the query's own names and values, as the Stream Deck plugins read it back). The manual's
     // JavaScript sample has a blank after `action=`.
     t.get("?action=light&red=0&green=100&blue=0").await;
     let a = t.get("?action=%20currentpresence").await;
@@ -248,7 +253,7 @@ async fn the_manuals_get_examples() {
         serde_json::from_str(v["runningcommand"]["parameter"].as_str().unwrap()).unwrap();
     assert_eq!(
         p,
-        json!({"RedRgbValue": 0, "GreenRgbValue": 100, "BlueRgbValue": 0})
+        json!({"action": "light", "red": "0", "green": "100", "blue": "0"})
     );
     assert_eq!(v["ownpriority"]["sender"], "HTTP");
 

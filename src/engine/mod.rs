@@ -44,6 +44,7 @@ use crate::config::{Config, LampScheme, LampSlot, TraceFlags, DEFAULT_POLL_INTER
 use crate::hub::{
     self, Endpoint, HubError, HubRequest, LampCommand, Method, RequestKind, RunningCommand,
 };
+use crate::lna::Permission;
 use crate::mapping::{transform_running, Transform};
 use crate::proto::License;
 use crate::state::{CallEvent, CallInfo, Presence};
@@ -71,8 +72,12 @@ pub const DEVICE_RECHECK_MS: u64 = 300_000;
 /// "too old". One garbled answer is not a verdict.
 pub const TOO_OLD_AFTER: u32 = 2;
 /// Poll interval of a hub that is too old for `currentpresence`: it is only asked now and then in case it was
-/// updated.
+/// updated, first after [`TOO_OLD_FIRST_RECHECK_MS`], doubling up to this.
 pub const TOO_OLD_POLL_MS: u64 = 60_000;
+/// First re-check after a "too old" verdict.
+pub const TOO_OLD_FIRST_RECHECK_MS: u64 = 5_000;
+/// How the status text of an unusable `currentpresence` answer (garbage, HTML, 5xx) starts.
+const ANSWER_FAILED: &str = "kuandoHUB answer to currentpresence unusable";
 /// Extra time the engine grants the driver beyond a request's timeout before it gives up on the request.
 pub const DRIVER_GRACE_MS: u64 = 2_000;
 /// Smallest gap between the end of one poll and the next, so that a hub slower than the poll interval is not
@@ -132,6 +137,11 @@ pub enum HubStatus {
     Unauthorized,
     /// It answers the probe but not `currentpresence`.
     TooOld,
+    /// The browser's Local Network Access permission is denied: the browser blocks access to the hub.
+    Blocked,
+    /// The browser will ask the user before the next request (permission `prompt`): nothing goes out from
+    /// the background; the config app's button makes the request.
+    NeedsPermission,
 }
 
 impl HubStatus {
@@ -143,6 +153,8 @@ impl HubStatus {
             HubStatus::Unreachable => "unreachable",
             HubStatus::Unauthorized => "unauthorized",
             HubStatus::TooOld => "too old",
+            HubStatus::Blocked => "blocked by the browser",
+            HubStatus::NeedsPermission => "needs the browser's permission",
         }
     }
 }
@@ -303,7 +315,13 @@ pub struct Connector {
     /// When the failing hub is (or was last) tried again; kept while the retry's probe is in flight so that
     /// the status changes once per retry, not twice.
     retry_at: Option<u64>,
+    /// Consecutive plain-text "unknown action" answers to `currentpresence` (the "too old" evidence).
     bad_polls: u32,
+    /// Consecutive unusable (garbage, HTML, 5xx) `currentpresence` answers: the poll lane's back-off, capped
+    /// at the poll interval.
+    answer_failures: Backoff,
+    /// Re-checks of a hub found too old: 5 s doubling to 60 s.
+    too_old_rechecks: Backoff,
     last_running: Option<(String, String, String)>,
     /// At most `MAX_IGNORED` entries: a Vec is enough, and a B-tree would cost the hidden app ~5 KB.
     ignored: Vec<(String, String, String)>,
@@ -311,6 +329,9 @@ pub struct Connector {
     hub_unknown_since: Option<u64>,
     last_error: Option<String>,
     last_lamp: Option<(Option<LampSlot>, LampCommand)>,
+
+    /// The browser's Local Network Access permission (see [`crate::lna`]).
+    lna: Permission,
 
     calls: Calls,
     presence: PresenceSync,
@@ -365,11 +386,14 @@ impl Connector {
             lamp_sent: None,
             retry_at: None,
             bad_polls: 0,
+            answer_failures: Backoff::new(RETRY_BASE_MS, RETRY_MAX_MS),
+            too_old_rechecks: Backoff::new(TOO_OLD_FIRST_RECHECK_MS, TOO_OLD_POLL_MS),
             last_running: None,
             ignored: Vec::new(),
             hub_unknown_since: None,
             last_error: None,
             last_lamp: None,
+            lna: Permission::Unknown,
             calls: Calls::default(),
             presence: PresenceSync::default(),
             last_status: None,
@@ -574,6 +598,33 @@ impl Connector {
         self.emit_status();
     }
 
+    /// The browser's Local Network Access permission, as the driver read it (again on every change). While it
+    /// is `denied` the hub is tried once per [`RETRY_MAX_MS`] only; while `prompt`, failures keep the ordinary
+    /// back-off and show as `NeedsPermission`; on a change away from these, the hub is tried at once.
+    pub fn handle_local_network(&mut self, now_ms: u64, permission: Permission) {
+        self.tick(now_ms);
+        if self.shut_down || self.lna == permission {
+            return;
+        }
+        let was = self.lna;
+        self.lna = permission;
+        self.out.trace(
+            Level::Always,
+            &cat(&["local network permission: ", permission.as_str()]),
+        );
+        // `prompt` alone holds nothing back: browsers report it also where the permission does not apply (a
+        // page in the hub's own address space), and there the hub answers. Only a request that failed while
+        // the browser would ask holds the background requests (see `link_failed`).
+        if self.link != Link::Off {
+            if permission == Permission::Denied {
+                self.block_link();
+            } else if was == Permission::Denied || self.hub_status == HubStatus::NeedsPermission {
+                self.restart_link();
+            }
+        }
+        self.step();
+    }
+
     /// Time passed: call at (or after) [`Connector::poll_timeout`].
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.tick(now_ms);
@@ -751,7 +802,7 @@ impl Connector {
         }
     }
 
-    /// Starts (again) from a probe now, with a fresh back-off.
+    /// Starts (again) from a probe now, with a fresh back-off (unless the browser's permission holds it back).
     fn restart_link(&mut self) {
         self.end_session();
         self.backoff.reset();
@@ -759,6 +810,31 @@ impl Connector {
         self.retry_at = None;
         self.hub_status = HubStatus::Unknown;
         self.traced_link = HubStatus::Unknown;
+        if self.lna == Permission::Denied {
+            self.block_link();
+        }
+    }
+
+    // `prompt` holds no background request back: Chromium reports it also where the permission does not apply
+    // (a page in the hub's own address space), so a failed request while `prompt` may be an ordinary hub
+    // outage, and a connector that then stopped trying would stay dead all day. Failures while `prompt` keep
+    // the ordinary back-off (at most one try a minute once it has grown) and the status `NeedsPermission`.
+
+    /// The browser's permission is `denied`: the session ends (its hub state becomes unknown, so rule 5 gives a
+    /// presence from it back), the status says why, and the hub is tried once a minute only (in case the
+    /// browser let go without telling).
+    fn block_link(&mut self) {
+        self.end_session();
+        let (status, text) = (
+            HubStatus::Blocked,
+            "the browser blocks access to kuandoHUB (local network permission denied)",
+        );
+        let at = self.now.saturating_add(RETRY_MAX_MS);
+        self.link = Link::Waiting { at };
+        self.retry_at = Some(at);
+        self.hub_status = status;
+        self.traced_link = status;
+        self.set_error(text.to_string());
     }
 
     /// Stops working with the hub: the lamp and any presence the connector set are given back.
@@ -805,6 +881,8 @@ impl Connector {
         self.devices_check_at = None;
         self.need_devices = false;
         self.bad_polls = 0;
+        self.answer_failures.reset();
+        self.too_old_rechecks.reset();
         self.healthy = false;
         self.polled = false;
         self.last_running = None;
@@ -1086,6 +1164,12 @@ impl Connector {
 
     fn link_failed(&mut self, e: HubError) {
         let now = self.now;
+        let blockable = matches!(e, HubError::Network | HubError::Timeout);
+        if self.lna == Permission::Denied && blockable {
+            // The browser's block, not the hub: "blocked", one try a minute.
+            self.block_link();
+            return;
+        }
         self.end_session();
         let unauthorized = e == HubError::Unauthorized;
         if unauthorized {
@@ -1104,9 +1188,18 @@ impl Connector {
         let status = if unauthorized {
             HubStatus::Unauthorized
         } else if self.backoff.failures() >= UNREACHABLE_AFTER
-            || self.hub_status == HubStatus::Unreachable
+            || matches!(
+                self.hub_status,
+                HubStatus::Unreachable | HubStatus::NeedsPermission
+            )
         {
-            HubStatus::Unreachable
+            // While the browser would ask, a failed request may be its doing: the status says so (the
+            // ordinary back-off goes on; see `block_link` on why `prompt` holds nothing back).
+            if self.lna == Permission::Prompt && blockable {
+                HubStatus::NeedsPermission
+            } else {
+                HubStatus::Unreachable
+            }
         } else {
             self.out.trace(Level::Hub, &text);
             return;
@@ -1116,21 +1209,41 @@ impl Connector {
             self.traced_link = status;
             self.out.trace(Level::Always, &text);
         }
-        self.last_error = Some(e.text());
+        self.last_error = Some(if status == HubStatus::NeedsPermission {
+            "kuandoHUB not reachable, or the browser asks before access to it: allow it in the config app"
+                .to_string()
+        } else {
+            e.text()
+        });
     }
 
     fn on_poll(&mut self, result: Result<hub::CurrentPresence, HubError>) {
         let now = self.now;
+        // The gap to the next poll: the poll interval, unless the answer says otherwise below.
+        let mut gap = self.interval_ms();
         match result {
             Ok(cp) => {
                 self.mark_healthy();
                 self.bad_polls = 0;
+                self.answer_failures.reset();
+                self.too_old_rechecks.reset();
                 if self.hub_status == HubStatus::TooOld {
                     self.hub_status = HubStatus::Reachable;
                     self.traced_link = HubStatus::Reachable;
                     self.last_error = None;
                     self.out
                         .trace(Level::Always, "kuandoHUB answers currentpresence now");
+                }
+                if self
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with(ANSWER_FAILED))
+                {
+                    self.last_error = None;
+                    self.out.trace(
+                        Level::Always,
+                        "kuandoHUB answers currentpresence properly again",
+                    );
                 }
                 self.hub_unknown_since = None;
                 self.on_running(cp.running);
@@ -1145,32 +1258,48 @@ impl Connector {
                 return;
             }
             Err(HubError::NoDevice) => {
-                // A hub that wants a lamp even for currentpresence: polling goes on, its state is unknown.
+                // A hub that wants a lamp even for currentpresence (or says NO_DEVICE): polling goes on, its
+                // state is unknown. Not "too old", not garbage.
                 self.mark_healthy();
+                self.bad_polls = 0;
                 self.hub_unknown_since.get_or_insert(now);
                 self.lamp_404 = true;
                 self.trace_no_device();
             }
-            Err(e) => {
+            Err(HubError::UnknownAction) => {
+                // The only answer that is a verdict on the hub's version, and only twice in a row.
                 self.mark_healthy();
+                self.answer_failures.reset();
                 self.hub_unknown_since.get_or_insert(now);
                 self.bad_polls = self.bad_polls.saturating_add(1);
-                if self.bad_polls >= TOO_OLD_AFTER && self.hub_status != HubStatus::TooOld {
-                    self.hub_status = HubStatus::TooOld;
-                    self.traced_link = HubStatus::TooOld;
-                    self.set_error(cat(&[
-                        "kuandoHUB too old: no usable answer to currentpresence (",
-                        &e.text(),
-                        "); the lamp works, presence sync does not",
-                    ]));
+                if self.bad_polls >= TOO_OLD_AFTER {
+                    if self.hub_status != HubStatus::TooOld {
+                        self.hub_status = HubStatus::TooOld;
+                        self.traced_link = HubStatus::TooOld;
+                        self.set_error(
+                            "kuandoHUB too old: it does not know currentpresence; the lamp works, presence sync does not"
+                                .to_string(),
+                        );
+                    }
+                    // Re-checked in case it was updated: from 5 s to once a minute.
+                    gap = self.too_old_rechecks.fail(0);
+                }
+            }
+            Err(e) => {
+                // Garbage, HTML, truncated JSON, 5xx: a failure of the moment, not a verdict. The hub process
+                // answers, so it is asked again with the ordinary back-off, but never less often than the
+                // poll interval: presence sync resumes within one poll interval of the hub answering properly.
+                self.mark_healthy();
+                self.bad_polls = 0;
+                self.hub_unknown_since.get_or_insert(now);
+                let n = self.answer_failures.failures().saturating_add(1);
+                self.answer_failures.fail(0);
+                gap = self.answer_failures.delay_for(n).min(gap);
+                if self.hub_status != HubStatus::TooOld {
+                    self.set_error(cat(&[ANSWER_FAILED, ": ", &e.text()]));
                 }
             }
         }
-        let gap = if self.hub_status == HubStatus::TooOld {
-            TOO_OLD_POLL_MS
-        } else {
-            self.interval_ms()
-        };
         self.next_poll_at = Some(
             self.last_poll_sent
                 .saturating_add(gap)
@@ -1336,7 +1465,10 @@ impl Connector {
                 .unwrap_or_else(|| p.activity.trim().to_string()),
         };
         let installed = match self.hub_status {
-            HubStatus::Unknown | HubStatus::NotConfigured => "undefined",
+            HubStatus::Unknown
+            | HubStatus::NotConfigured
+            | HubStatus::Blocked
+            | HubStatus::NeedsPermission => "undefined",
             HubStatus::Unreachable => "false",
             _ => "true",
         };

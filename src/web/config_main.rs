@@ -67,6 +67,19 @@ pub fn start_config(window: Window) {
         d._on_message = Some(listener);
     }
     parent::post(&window, &launcher::alive());
+    // The browser's Local Network Access permission, now and on every change.
+    let weak = Rc::downgrade(&shared);
+    super::lna::watch(
+        crate::lna::NAMES,
+        Rc::new(move |state: &str| {
+            if let Some(s) = weak.upgrade() {
+                s.borrow_mut()
+                    .app
+                    .handle_local_network(clock::now_ms(), state);
+                pump(&s);
+            }
+        }),
+    );
     pump(&shared);
     // The driver lives as long as the page: the closures it registered hold only weak references to it.
     std::mem::forget(shared);

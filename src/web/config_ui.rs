@@ -54,6 +54,10 @@ pub struct Ui {
     copy_status: Element,
     report: Element,
     report_text: Element,
+    /// "kuandoHUB listens on localhost" under the hub URL (issue 12).
+    url_hint: Element,
+    /// The box of the "Allow access to kuandoHUB" button.
+    allow_box: Option<Element>,
     lang: Option<Lang>,
     _listeners: Vec<Closure<dyn FnMut(Event)>>,
 }
@@ -91,6 +95,7 @@ fn button_text(b: Button) -> Text {
         Button::TestLamp => Text::TestLamp,
         Button::TestSound => Text::TestSound,
         Button::CopyDiagnosis => Text::CopyDiagnosis,
+        Button::AllowLocalNetwork => Text::AllowLna,
     }
 }
 
@@ -123,6 +128,8 @@ impl Ui {
             copy_status: el("span", "status")?,
             report: el("details", "report")?,
             report_text: el("pre", "")?,
+            url_hint: el("p", "note")?,
+            allow_box: None,
             lang: None,
             _listeners: Vec::new(),
             root: root.clone(),
@@ -131,6 +138,12 @@ impl Ui {
         ui.labels.push((title.clone(), Text::Title));
         root.append_child(&title).ok()?;
         root.append_child(&ui.banners).ok()?;
+        // "Allow access to kuandoHUB" under the banners (shown while the permission is `prompt`).
+        let allow = el("div", "actions")?;
+        allow.set_id("allow-local-network");
+        ui.button(&allow, Button::AllowLocalNetwork, &handler)?;
+        root.append_child(&allow).ok()?;
+        ui.allow_box = Some(allow);
         ui.labels.push((ui.loading.clone(), Text::NotLoaded));
         root.append_child(&ui.loading).ok()?;
 
@@ -162,6 +175,10 @@ impl Ui {
             "url",
             &handler,
         )?;
+        ui.url_hint.set_id("hint-hub-url-localhost");
+        ui.labels
+            .push((ui.url_hint.clone(), Text::HubUrlLoopbackHint));
+        hub.append_child(&ui.url_hint).ok()?;
         let token_row = ui.text_field(
             &hub,
             "token",
@@ -572,11 +589,15 @@ impl Ui {
                 Button::TestLamp | Button::TestSound => view.lamp_tests,
                 Button::TestConnection => view.test != TestStatus::Running,
                 Button::CopyDiagnosis => view.copy != CopyState::Collecting,
-                Button::Defaults | Button::ToggleToken => true,
+                Button::Defaults | Button::ToggleToken | Button::AllowLocalNetwork => true,
             };
             btn.set_disabled(!enabled);
         }
         set_hidden(&self.lamp_note, !view.no_lamp_note);
+        set_hidden(&self.url_hint, !view.hub_url_hint);
+        if let Some(b) = &self.allow_box {
+            set_hidden(b, !view.allow_local_network);
+        }
 
         let (text, class) = match &view.save {
             SaveState::Idle => (String::new(), "status"),
@@ -652,6 +673,9 @@ fn banner_id(b: Banner) -> &'static str {
         Banner::TokenRejected => "token-rejected",
         Banner::TooOld => "too-old",
         Banner::NoBusylight => "no-busylight",
+        Banner::BadAnswer => "bad-answer",
+        Banner::LocalNetworkPrompt => "local-network-prompt",
+        Banner::LocalNetworkDenied => "local-network-denied",
     }
 }
 

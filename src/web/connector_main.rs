@@ -64,6 +64,19 @@ pub fn start_connector(window: Window) {
         d._on_message = Some(listener);
         d._listeners.push(on_unload);
     }
+    // The browser's Local Network Access permission, now and on every change.
+    let weak = Rc::downgrade(&shared);
+    super::lna::watch(
+        crate::lna::NAMES,
+        Rc::new(move |state: &str| {
+            if let Some(s) = weak.upgrade() {
+                s.borrow_mut()
+                    .app
+                    .handle_local_network(clock::now_ms(), state);
+                pump(&s);
+            }
+        }),
+    );
     pump(&shared);
     // Lives as long as the page; every closure holds only a weak reference.
     std::mem::forget(shared);

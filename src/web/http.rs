@@ -23,12 +23,12 @@ extern "C" {
     #[wasm_bindgen(js_name = fetch)]
     fn fetch_with_init(url: &str, init: &RequestInit) -> Thenable;
 
-    /// A promise, as this driver uses it: only `then`, with plain functions.
-    type Thenable;
+    /// A promise, as this driver uses it: only `then`, with plain functions (also used by `lna.rs`).
+    pub(crate) type Thenable;
 
     /// `promise.then(onFulfilled, onRejected)`.
     #[wasm_bindgen(method, js_name = then)]
-    fn then_either(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
+    pub(crate) fn then_either(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
 }
 
 /// Sends `req`, giving up after `timeout_ms`, and calls `done` with what became of it: always exactly once,

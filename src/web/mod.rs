@@ -13,6 +13,7 @@ mod connector_main;
 pub mod console;
 pub mod http;
 pub mod link;
+pub mod lna;
 pub mod parent;
 pub mod socket;
 pub mod timer;

@@ -81,6 +81,10 @@ pub struct FakeHub {
     pub latency_ms: u64,
     /// Replace every answer body by this (garbage tests).
     pub garbage: Option<Vec<u8>>,
+    /// Answer `currentpresence` (only) with this status and body (answer classification tests).
+    pub presence_reply: Option<(u16, Vec<u8>)>,
+    /// Answer lamp commands (only) with this status and body.
+    pub command_reply: Option<(u16, Vec<u8>)>,
 }
 
 impl Default for FakeHub {
@@ -98,6 +102,8 @@ impl Default for FakeHub {
             lamp_latency_ms: 5,
             latency_ms: 5,
             garbage: None,
+            presence_reply: None,
+            command_reply: None,
         }
     }
 }
@@ -194,6 +200,14 @@ impl FakeHub {
                     body: g.clone(),
                 },
             );
+        }
+        let fixed = match req.kind {
+            RequestKind::CurrentPresence => self.presence_reply.clone(),
+            RequestKind::Command(..) => self.command_reply.clone(),
+            _ => None,
+        };
+        if let Some((status, body)) = fixed {
+            return (latency, HubOutcome::Answer { status, body });
         }
         let out = match req.kind {
             RequestKind::Probe => http(200, r#"{"response": "OK"}"#),

@@ -115,7 +115,7 @@ async fn devices(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
     })
 }
 
-/// `{"too_old": bool, "token": "T" | null, "require_token": bool}`, each optional.
+/// `{"too_old": bool, "token": "T" | null, "require_token": bool, "no_device_text": bool}`, each optional.
 async fn settings(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
     change(&hub, &body, apply_settings)
 }
@@ -125,6 +125,11 @@ pub fn apply_settings(s: &mut model::State, v: &Value) -> Result<(), String> {
     let mut next = s.settings.clone();
     if let Some(b) = get_ci(o, "too_old") {
         next.too_old = b.as_bool().ok_or("\"too_old\" must be true or false")?;
+    }
+    if let Some(b) = get_ci(o, "no_device_text") {
+        next.no_device_text = b
+            .as_bool()
+            .ok_or("\"no_device_text\" must be true or false")?;
     }
     if let Some(t) = get_ci(o, "token") {
         next.token = match t {

@@ -17,8 +17,33 @@ use super::Options;
 
 /// Sender of everything that came in through the GET interface (the hub's built-in `HTTP` data source).
 pub const HTTP_SENDER: &str = "HTTP";
-/// The hub's built-in manual control, which the concept's setup puts at the bottom, showing green.
+/// The hub's built-in manual control, which the concept's setup puts at the bottom, showing green. Its name
+/// in `currentpresence` is not shown by any source (kuandohub-real-clients.md fact 1): the default is the
+/// manual's text, `--hub-manual-name "Manual Controls"` gives the name of Plenom's screens.
 pub const MANUAL_CHANGER: &str = "Manual Changer";
+/// The hub's built-in timer source, as its priority screen shows it (fact 5).
+pub const KUANDO_TIMER: &str = "kuando TIMER";
+
+/// The priority list a simulated hub starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// A factory-new hub: `kuando TIMER` and the manual source only; a sender gets a line when it sends
+    /// `CreateInitialPriority` (or, for 3rd-party plugins and the GET interface, when it first shows
+    /// something).
+    Fresh,
+    /// The concept's recommended ordering ([`concept_lines`]), as an administrator sets it up.
+    Concept,
+}
+
+impl Preset {
+    pub fn parse(s: &str) -> Option<Preset> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fresh" => Some(Preset::Fresh),
+            "concept" => Some(Preset::Concept),
+            _ => None,
+        }
+    }
+}
 /// How many requests the log keeps (oldest dropped first).
 pub const LOG_CAPACITY: usize = 200;
 /// At most this many simulated lamps.
@@ -85,6 +110,17 @@ impl Reply {
             status: 404,
             content_type: "text/plain; charset=utf-8",
             body: "Busylight device is not connected".into(),
+            error: Some(why.into()),
+        }
+    }
+
+    /// The macOS Busylight HTTP server's way: status 200, the text `NO_DEVICE` **[inferred]** (a public
+    /// client only checks that the text is in the answer).
+    fn no_device_text(why: &str) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: "NO_DEVICE".into(),
             error: Some(why.into()),
         }
     }
@@ -230,6 +266,28 @@ fn post_form(effect: LampCommand) -> (String, String, String, String) {
     )
 }
 
+/// `parameter` of a GET-driven command as `currentpresence` reports it: a JSON string of the query's own
+/// names and values, e.g. `{"action":"light","green":"50"}` (kuandohub-real-clients.md fact 3: the Stream
+/// Deck plugins read `JSON.parse(parameter).action` and `.red` / `.green`). Values stay the query's text
+/// **[inferred]**: the hub keeps the query as a name/value collection of strings (one plugin `parseInt`s
+/// them). The access token is never echoed.
+fn get_form(p: &[(String, String)]) -> String {
+    let mut o = Map::new();
+    for (k, v) in p {
+        let k = k.trim();
+        if k.eq_ignore_ascii_case("accesstoken") || k.eq_ignore_ascii_case("http_token") {
+            continue;
+        }
+        let v = if k.eq_ignore_ascii_case("action") {
+            v.trim()
+        } else {
+            v.as_str()
+        };
+        o.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    Value::Object(o).to_string()
+}
+
 fn null_command() -> Value {
     json!({"action": null, "sender": null, "eventtype": null, "eventname": null, "parameter": null})
 }
@@ -289,21 +347,28 @@ impl Line {
 /// bottom (showing green while nothing else runs). So a Teams call shows over the connector's "away" light
 /// (and `currentpresence` reports it), while a myApps call shows over the Teams call.
 ///
-/// **[inferred]** A factory-new hub lists only `kuandoTIMER` and `Manual Changer` [M §2.3]; plugins and
-/// the connector add their lines when they first talk to the hub. The HTTP line is there because "the GET
+/// A factory-new hub lists only `kuando TIMER` and the manual source [M §2.3] ([`fresh_lines`]); plugins
+/// and the connector add their lines when they first talk to the hub. This is the preset `concept`. The HTTP line is there because "the GET
 /// interface requires the HTTP data source to be configured". The Teams presence line leaves out the
 /// "free" states, as the concept says to ("MS Teams / available" must be deactivated); the Teams presence
 /// event names are not published and are a guess. The connector's events that are neither `Call` nor
 /// `Presence` (`Light` / `Off` only releases) have no line, as on a hub where the admin ranked only the
 /// events the connector registered.
-pub fn default_lines() -> Vec<Line> {
+pub fn concept_lines(manual: &str) -> Vec<Line> {
     use kuando_connector::hub::{EVENT_TYPE_CALL, EVENT_TYPE_PRESENCE, SENDER};
     vec![
         Line::new(SENDER, Some(EVENT_TYPE_CALL), &[]),
+        // "In-A-Meeting" and "In-A-Call" as the hub's Teams screens show them (fact 5).
         Line::new(
             "MS Teams",
             None,
-            &["Call Alert", "On-The-Phone", "In-a-Conference"],
+            &[
+                "Call Alert",
+                "On-The-Phone",
+                "In-a-Conference",
+                "In-A-Meeting",
+                "In-A-Call",
+            ],
         ),
         Line::new("Zoom", None, &["Call Alert", "In-a-Zoom-Meeting"]),
         Line::new("Webex", None, &["Call Alert", "On-The-Phone"]),
@@ -314,9 +379,25 @@ pub fn default_lines() -> Vec<Line> {
             None,
             &["Busy", "Do-Not-Disturb", "Away", "Be-Right-Back"],
         ),
-        Line::new("kuandoTIMER", Some("Presence"), &[]),
-        Line::new(MANUAL_CHANGER, None, &[]),
+        Line::new(KUANDO_TIMER, Some("Presence"), &[]),
+        Line::new(manual, None, &[]),
     ]
+}
+
+/// A factory-new hub's list [M §2.3]: the timer and the manual source, nothing for any other sender.
+pub fn fresh_lines(manual: &str) -> Vec<Line> {
+    vec![
+        Line::new(KUANDO_TIMER, None, &[]),
+        Line::new(manual, None, &[]),
+    ]
+}
+
+/// The list of a preset.
+pub fn preset_lines(preset: Preset, manual: &str) -> Vec<Line> {
+    match preset {
+        Preset::Fresh => fresh_lines(manual),
+        Preset::Concept => concept_lines(manual),
+    }
 }
 
 /// A notification set with `StartNotification`.
@@ -506,6 +587,8 @@ pub struct Settings {
     pub token: Option<String>,
     pub require_token: bool,
     pub too_old: bool,
+    /// Without a lamp, answer with the text `NO_DEVICE` (macOS Busylight HTTP) instead of 404.
+    pub no_device_text: bool,
 }
 
 /// The whole simulated hub.
@@ -536,6 +619,7 @@ impl State {
                 token: None,
                 require_token: false,
                 too_old: false,
+                no_device_text: false,
             },
             devices: Vec::new(),
             lines: Vec::new(),
@@ -558,18 +642,30 @@ impl State {
             token: o.hub_token.clone().filter(|t| !t.is_empty()),
             require_token: o.hub_require_token,
             too_old: o.hub_too_old,
+            no_device_text: o.hub_no_device_text,
         };
         self.devices = (0..o.hub_devices.min(MAX_DEVICES))
             .map(Device::simulated)
             .collect();
-        self.lines = default_lines();
-        self.running = vec![presence_command(MANUAL_CHANGER, "Light", "Available")];
+        let manual = self.manual_name().to_string();
+        self.lines = preset_lines(o.hub_priorities.unwrap_or(Preset::Fresh), &manual);
+        self.running = vec![presence_command(&manual, "Light", "Available")];
         self.notifications.clear();
         self.data_sources.clear();
         self.fault = Fault::default();
         self.log.clear();
         self.requests = 0;
         self.seq += 1;
+    }
+
+    /// The manual presence source's name (`--hub-manual-name`).
+    pub fn manual_name(&self) -> &str {
+        let n = self.initial.hub_manual_name.trim();
+        if n.is_empty() {
+            MANUAL_CHANGER
+        } else {
+            n
+        }
     }
 
     pub fn elapsed_ms(&self) -> u64 {
@@ -658,10 +754,11 @@ impl State {
         if self.lines.iter().any(|l| l.sender == line.sender) {
             return false;
         }
+        let manual = self.manual_name();
         let at = self
             .lines
             .iter()
-            .rposition(|l| l.sender == MANUAL_CHANGER)
+            .rposition(|l| l.sender == manual)
             .unwrap_or(self.lines.len());
         self.lines.insert(at, line);
         self.seq += 1;
@@ -702,12 +799,26 @@ impl State {
                 effect,
             }
         };
+        // A 3rd-party plugin gets its line when it first shows something **[inferred]**: the manual adds
+        // lines "in the order [sources] first communicated"; the SDK plugins create their own.
+        self.add_line(Line::new(&cmd.sender.clone(), None, &[]));
         self.set_running(cmd);
         Ok(())
     }
 
-    /// Replaces the priority list (`POST /_sim/priorities`).
+    /// Replaces the priority list (`POST /_sim/priorities`): a list of lines, `{"lines": [...]}` or
+    /// `{"preset": "fresh" | "concept"}`.
     pub fn set_lines(&mut self, v: &Value) -> Result<(), String> {
+        if let Some(p) = v.as_object().and_then(|o| get_ci(o, "preset")) {
+            let preset = p
+                .as_str()
+                .and_then(Preset::parse)
+                .ok_or("\"preset\" must be \"fresh\" or \"concept\"")?;
+            let manual = self.manual_name().to_string();
+            self.lines = preset_lines(preset, &manual);
+            self.seq += 1;
+            return Ok(());
+        }
         let list = match v {
             Value::Object(o) => get_ci(o, "lines").cloned().unwrap_or(Value::Null),
             other => other.clone(),
@@ -785,7 +896,13 @@ impl State {
             }
             _ => return Reply::text("Unknown action"),
         };
-        self.apply(Command::canonical(HTTP_SENDER, effect), path)
+        let mut cmd = Command::canonical(HTTP_SENDER, effect);
+        cmd.parameter = get_form(p);
+        if path.is_none() && !self.devices.is_empty() {
+            // The built-in HTTP source gets its line with its first command **[inferred]**, like any source.
+            self.add_line(Line::new(HTTP_SENDER, None, &[]));
+        }
+        self.apply(cmd, path)
     }
 
     fn post(&mut self, o: &Map<String, Value>, notes: &mut Vec<String>) -> Reply {
@@ -901,7 +1018,7 @@ impl State {
     /// `path` the addressed lamp's direct command.
     fn apply(&mut self, cmd: Command, path: Option<&str>) -> Reply {
         if self.devices.is_empty() {
-            return Reply::no_device("no Busylight connected");
+            return self.no_lamp();
         }
         match path {
             None => {
@@ -935,11 +1052,20 @@ impl State {
             None => {
                 self.release(sender, logout);
                 if self.devices.is_empty() {
-                    Reply::no_device("no Busylight connected")
+                    self.no_lamp()
                 } else {
                     Reply::ok()
                 }
             }
+        }
+    }
+
+    /// The answer without a lamp: 404, or `NO_DEVICE` with `--hub-no-device-text`.
+    fn no_lamp(&self) -> Reply {
+        if self.settings.no_device_text {
+            Reply::no_device_text("no Busylight connected")
+        } else {
+            Reply::no_device("no Busylight connected")
         }
     }
 
@@ -957,6 +1083,9 @@ impl State {
     fn current_presence(&self, own: &str) -> Reply {
         if self.settings.too_old {
             return Reply::text("Unknown action");
+        }
+        if self.devices.is_empty() && self.settings.no_device_text {
+            return self.no_lamp();
         }
         let running = self
             .resolved()
@@ -1045,6 +1174,8 @@ impl State {
             "devices": devices,
             "fault": self.fault.to_json(),
             "too_old": self.settings.too_old,
+            "no_device_text": self.settings.no_device_text,
+            "manual_name": self.manual_name(),
             "token_set": self.settings.token.is_some(),
             "token_required": self.settings.require_token,
             "requests": self.requests,
@@ -1324,9 +1455,29 @@ mod tests {
         assert_eq!(s.lines[n - 1].sender, "SDK");
         assert_eq!(s.lines[n].sender, MANUAL_CHANGER);
 
-        // The connector's lines exist in the default list: its catch-all line changes nothing.
-        let before = s.lines.clone();
+        // A fresh hub has no line for the connector until its CreateInitialPriority; then exactly one.
+        assert!(s
+            .lines
+            .iter()
+            .all(|l| l.sender != kuando_connector::hub::SENDER));
         let p = json!({"enabled":true,"sender":kuando_connector::hub::SENDER,"eventtype":null,"eventnames":[],"IsAlertPriority":false});
+        let body =
+            json!({"action":"CreateInitialPriority","sender":null,"parameter":p.to_string()});
+        assert_eq!(post(&mut s, body.clone()).status, 200);
+        let after = s.lines.clone();
+        assert_eq!(post(&mut s, body).status, 200);
+        assert_eq!(s.lines, after);
+        assert_eq!(
+            after
+                .iter()
+                .filter(|l| l.sender == kuando_connector::hub::SENDER)
+                .count(),
+            1
+        );
+
+        // The concept's preset has the connector's lines: its catch-all line changes nothing there.
+        s.set_lines(&json!({"preset": "concept"})).unwrap();
+        let before = s.lines.clone();
         let body =
             json!({"action":"CreateInitialPriority","sender":null,"parameter":p.to_string()});
         assert_eq!(post(&mut s, body).status, 200);
