@@ -436,6 +436,27 @@ impl LiveStatus {
                 ),
                 Tone::Bad,
             ),
+            // Local Network Access (issue 12): a failure while the browser would still ask looks like an
+            // outage from inside the page, so both causes are named.
+            "needs the browser's permission" => (
+                format!(
+                    "{} {since} {}",
+                    tr("not reachable for", "nicht erreichbar seit"),
+                    tr(
+                        "(or the browser asks for permission to reach it)",
+                        "(oder der Browser fragt nach der Erlaubnis für den Zugriff)"
+                    )
+                ),
+                Tone::Bad,
+            ),
+            "blocked by the browser" => (
+                tr(
+                    "the browser blocks access to kuandoHUB",
+                    "der Browser blockiert den Zugriff auf kuandoHUB",
+                )
+                .to_string(),
+                Tone::Bad,
+            ),
             "unauthorized" => (
                 format!(
                     "{} {since}",

@@ -381,6 +381,39 @@ fn the_next_try_counts_down_on_the_config_apps_clock() {
 }
 
 #[test]
+fn the_panel_names_the_browser_when_it_blocks_or_asks_for_local_network_access() {
+    let mut w = World::new();
+    w.connect_service(configured());
+    w.run_for(2_000);
+    // Denied: the panel says the browser blocks access, not "not reachable".
+    let now = w.now;
+    if let Some(h) = w.hidden.as_mut() {
+        h.handle_local_network(now, "denied");
+    }
+    w.run_for(1_500);
+    let hub = w.row("hub");
+    assert!(
+        hub.starts_with(
+            "http://127.0.0.1:8989/ — the browser blocks access to kuandoHUB, next try in "
+        ),
+        "{hub}"
+    );
+    // The browser would ask and the hub does not answer: both causes are named.
+    let now = w.now;
+    if let Some(h) = w.hidden.as_mut() {
+        h.handle_local_network(now, "prompt");
+    }
+    w.hub.up = false;
+    w.run_for(6_000);
+    let hub = w.row("hub");
+    assert!(hub.contains("not reachable for "), "{hub}");
+    assert!(
+        hub.contains("(or the browser asks for permission to reach it)"),
+        "{hub}"
+    );
+}
+
+#[test]
 fn nothing_is_published_without_a_watcher_and_then_only_changes() {
     // The config app is not there: myApps never hands the hidden app a consumer.
     let mut w = World::new_with(false);
