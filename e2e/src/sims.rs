@@ -19,6 +19,8 @@ pub struct Setup {
     pub users: Vec<String>,
     pub unlicensed: Vec<String>,
     pub license_busylight: Vec<String>,
+    /// The connector's app object lacks the Admin option: the service cannot check licenses.
+    pub without_admin: bool,
 }
 
 impl Default for Setup {
@@ -31,6 +33,7 @@ impl Default for Setup {
             users: vec!["alice".into()],
             unlicensed: Vec::new(),
             license_busylight: Vec::new(),
+            without_admin: false,
         }
     }
 }
@@ -60,6 +63,8 @@ impl Sims {
             users: setup.users.clone(),
             unlicensed: setup.unlicensed.clone(),
             license_busylight: setup.license_busylight.clone(),
+            without_admin: setup.without_admin,
+            ..Default::default()
         })
         .await?;
         let http = reqwest::Client::builder()

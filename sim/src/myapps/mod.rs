@@ -10,7 +10,8 @@
 //! - `/_sim/…` — a control API for tests (see the README).
 
 mod ordered;
-mod service;
+mod pbx;
+pub mod runtime;
 mod world;
 
 use std::net::SocketAddr;
@@ -124,6 +125,20 @@ pub struct Options {
         value_name = "USER"
     )]
     pub license_busylight: Vec<String>,
+    /// The shipped app service: a directory with `config.json` and the files its `javascript.eval` names.
+    #[arg(id = "myapps_service", long = "service", value_name = "DIR", default_value_os_t = runtime::default_service())]
+    pub service: PathBuf,
+    /// The AppPlatform runtime host that runs the service in Node (`sim/runtime/host.js`).
+    #[arg(id = "myapps_runtime", long = "runtime-host", value_name = "FILE", default_value_os_t = runtime::default_host())]
+    pub runtime_host: PathBuf,
+    /// PostgreSQL for the instance's database (`postgres://user@127.0.0.1:PORT/postgres`); default
+    /// `KUANDO_PG_URL`, else the repository's cluster under target/pg (started by tools/pg.sh).
+    #[arg(id = "myapps_pg", long = "pg", value_name = "URL")]
+    pub pg: Option<String>,
+    /// The connector's app object lacks the Admin option: the service gets no PbxAdminApi connection and
+    /// cannot check licenses.
+    #[arg(id = "myapps_without_admin", long = "without-admin")]
+    pub without_admin: bool,
 }
 
 impl Default for Options {
@@ -135,6 +150,10 @@ impl Default for Options {
             users: vec!["alice".into(), "bob".into()],
             unlicensed: Vec::new(),
             license_busylight: Vec::new(),
+            service: runtime::default_service(),
+            runtime_host: runtime::default_host(),
+            pg: None,
+            without_admin: false,
         }
     }
 }
@@ -196,6 +215,8 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        // The runtime host's stdin closes: it drops the instance's database and exits.
+        self.shared.world().detach_runtime();
         let _ = self.shutdown.send(true);
         if let Some(t) = &self.task {
             t.abort();
@@ -225,6 +246,13 @@ pub async fn spawn(o: Options) -> Result<Running, String> {
         addr,
         shutdown: rx.clone(),
     });
+    // The app instance's service: the shipped kuando.js in the runtime host, on PostgreSQL. The PBX app
+    // object connects to it as soon as it is up.
+    let pg = match o.pg.clone() {
+        Some(u) => u,
+        None => runtime::pg_url()?,
+    };
+    runtime::start(&shared, &o.runtime_host, &o.service, &pg).await?;
     let app = router(shared.clone());
     let mut stop = rx;
     let task = tokio::spawn(async move {

@@ -1,6 +1,7 @@
 //! The simulated world behind the launcher page: the PBX (users, presence, licenses, the phone), the myApps
 //! client side of the `postMessage` protocol, and the AppPlatform's app websocket (challenge, login, routing
-//! to the connector's service in [`super::service`]).
+//! to the shipped service, which runs in the runtime host of [`super::runtime`]; the PBX side of the app
+//! object's connections to it is in [`super::pbx`]).
 //!
 //! Everything here is synchronous and runs under one lock: a handler mutates the state and queues the texts
 //! to send on unbounded channels, so every observer sees the events in one order.
@@ -10,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::BuildHasher;
 use std::time::Instant;
 
-use kuando_connector::config::Config;
 use kuando_connector::proto::License;
 use kuando_connector::state::{CallState, Presence};
 use serde::{Deserialize, Serialize};
@@ -45,8 +45,6 @@ pub(crate) struct User {
     pub license: License,
     pub calls: Vec<Call>,
     next_call: u32,
-    /// What the app service stored for this user (`None`: never saved, `GetConfig` gives the defaults).
-    pub config: Option<Config>,
 }
 
 impl User {
@@ -121,6 +119,8 @@ pub(crate) struct AppIdentity {
     pub user: String,
     pub app: String,
     pub pbx_obj: String,
+    /// `info.unlicensed` of the checked login, as the runtime hands it to the service (`conn.unlicensed`).
+    pub unlicensed: bool,
 }
 
 /// One line of the wire log.
@@ -157,9 +157,18 @@ pub(crate) struct World {
     entropy_counter: u64,
     /// `info` texts of issued logins by challenge, only to explain a failed `AppLogin` in the log.
     issued: VecDeque<(String, String)>,
+    /// The runtime host's stdin while it runs, and the APIs the service registered.
+    runtime: Option<UnboundedSender<String>>,
+    pub(crate) json_apis: Vec<String>,
+    pub(crate) pbx_apis: Vec<String>,
+    /// The PBX app object's connections to the service (PbxApi, PbxAdminApi).
+    pub(crate) pbx_conns: BTreeMap<u64, super::pbx::PbxConn>,
+    /// The hidden app's object has the Admin option (PbxAdminApi).
+    pub(crate) admin_option: bool,
 }
 
-/// SHA-256 hex of `app:domain:sip:guid:dn:info:challenge:password`, as the PBX computes it.
+/// SHA-256 hex of `app:domain:sip:guid:dn:info:challenge:password`, as the PBX computes it; without `:info`
+/// when there is no info (AppWebsocket.htm).
 // One argument per field of the documented formula reads better than a struct built for one call.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn digest(
@@ -168,11 +177,14 @@ pub(crate) fn digest(
     sip: &str,
     guid: &str,
     dn: &str,
-    info: &str,
+    info: Option<&str>,
     challenge: &str,
     password: &str,
 ) -> String {
-    let text = format!("{app}:{domain}:{sip}:{guid}:{dn}:{info}:{challenge}:{password}");
+    let text = match info {
+        Some(info) => format!("{app}:{domain}:{sip}:{guid}:{dn}:{info}:{challenge}:{password}"),
+        None => format!("{app}:{domain}:{sip}:{guid}:{dn}:{challenge}:{password}"),
+    };
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -370,6 +382,11 @@ impl World {
             entropy: RandomState::new(),
             entropy_counter: 0,
             issued: VecDeque::new(),
+            runtime: None,
+            json_apis: Vec::new(),
+            pbx_apis: Vec::new(),
+            pbx_conns: BTreeMap::new(),
+            admin_option: !o.without_admin,
         };
         w.password = w.random_hex(16);
         let mut names: Vec<String> = Vec::new();
@@ -427,7 +444,6 @@ impl World {
                     license,
                     calls: Vec::new(),
                     next_call: 1,
-                    config: None,
                 },
             );
         }
@@ -453,10 +469,18 @@ impl World {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn next_id(&mut self) -> u64 {
+    pub(super) fn next_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+
+    pub(crate) fn set_runtime(&mut self, tx: Option<UnboundedSender<String>>) {
+        self.runtime = tx;
+    }
+
+    pub(crate) fn runtime_tx(&self) -> Option<&UnboundedSender<String>> {
+        self.runtime.as_ref()
     }
 
     /// The instance password; only [`super::Running::app_password`] hands it out, for tests that check
@@ -468,7 +492,7 @@ impl World {
     // ---------------------------------------------------------------------------------------------------
     // Log and launcher views
 
-    fn log(
+    pub(super) fn log(
         &mut self,
         user: Option<&str>,
         via: &'static str,
@@ -498,7 +522,7 @@ impl World {
         }
     }
 
-    fn note(&mut self, user: Option<&str>, peer: &str, text: &str) {
+    pub(super) fn note(&mut self, user: Option<&str>, peer: &str, text: &str) {
         self.log(user, "sim", peer, "note", text);
     }
 
@@ -555,13 +579,6 @@ impl World {
             .users
             .values()
             .map(|u| {
-                let config = u.config.as_ref().map(|c| {
-                    let mut c = c.clone();
-                    if !c.token.is_empty() {
-                        c.token = kuando_connector::trace::MASK.to_string();
-                    }
-                    c
-                });
                 (
                     u.name.clone(),
                     json!({
@@ -569,7 +586,6 @@ impl World {
                         "presence": u.presence,
                         "license": license_name(u.license),
                         "calls": u.calls.iter().map(Call::model).collect::<Vec<_>>(),
-                        "config": config,
                     }),
                 )
             })
@@ -593,6 +609,13 @@ impl World {
             "users": users,
             "sessions": sessions,
             "apps": apps,
+            "service": {
+                "running": self.runtime.is_some(),
+                "jsonApis": self.json_apis,
+                "pbxApis": self.pbx_apis,
+                "pbxConnections": self.pbx_conns.iter().map(|(id, c)| json!({"id": id, "api": c.api})).collect::<Vec<_>>(),
+                "adminOption": self.admin_option,
+            },
             "log": self.log,
         })
     }
@@ -1009,7 +1032,7 @@ impl World {
             appdn: target.title,
             appurl: format!("{base}{INSTANCE_PATH}{}", target.htm),
             cn: &u.dn,
-            unlicensed: (u.license == License::None).then_some(true),
+            unlicensed: (!super::pbx::licensed_for(u.license, target.htm)).then_some(true),
             lics,
             apps: APP_OBJECTS
                 .iter()
@@ -1032,7 +1055,7 @@ impl World {
                 &u.sip,
                 &u.guid,
                 &u.dn,
-                &info_text,
+                Some(&info_text),
                 &challenge,
                 &self.password,
             ),
@@ -1102,6 +1125,7 @@ impl World {
             let text = self.presence_result(&sip, &src);
             self.post(sid, frame, text);
         }
+        self.notify_pbx_subscribers(&sip);
         self.push_views();
         Ok(())
     }
@@ -1369,6 +1393,9 @@ impl World {
 
     pub(crate) fn remove_conn(&mut self, cid: u64) {
         if let Some(c) = self.conns.remove(&cid) {
+            if c.login.is_some() {
+                self.send_runtime(json!({"t": "close", "id": cid}));
+            }
             let user = c.login.map(|l| l.user);
             self.note(
                 user.as_deref(),
@@ -1400,15 +1427,6 @@ impl World {
         self.note(user.as_deref(), &format!("app#{cid}"), text);
     }
 
-    /// The logged-in connections of a user.
-    pub(crate) fn user_conns(&self, user: &str) -> Vec<u64> {
-        self.conns
-            .iter()
-            .filter(|(_, c)| c.login.as_ref().is_some_and(|l| l.user == user))
-            .map(|(id, _)| *id)
-            .collect()
-    }
-
     /// A text frame from an app websocket.
     pub(crate) fn on_app(&mut self, cid: u64, text: &str) {
         let user = self.conn_user(cid);
@@ -1423,9 +1441,9 @@ impl World {
         if let Some(api) = v.get("api") {
             match (&user, api.as_str()) {
                 (None, _) => self.app_note(cid, "ignored: api message before AppLogin"),
-                (Some(u), Some(kuando_connector::proto::API)) => {
-                    let u = u.clone();
-                    super::service::handle(self, cid, &u, text);
+                (Some(_), Some(a)) if self.json_apis.iter().any(|j| j == a) => {
+                    // The runtime routes the message by its api to the service's JsonApi.
+                    self.send_runtime(json!({"t": "msg", "id": cid, "text": text}));
                 }
                 (Some(_), _) => {
                     self.app_note(cid, &format!("ignored: this app service has no api {api}"))
@@ -1485,14 +1503,14 @@ impl World {
             );
             return false;
         };
-        let info = m.info.as_ref().map(Ordered::to_compact).unwrap_or_default();
+        let info = m.info.as_ref().map(Ordered::to_compact);
         let expected = digest(
             &m.app,
             &m.domain,
             &m.sip,
             &m.guid,
             &m.dn,
-            &info,
+            info.as_deref(),
             &challenge,
             &self.password,
         );
@@ -1503,7 +1521,7 @@ impl World {
                 .find(|(c, _)| *c == challenge)
                 .map(|(_, i)| i.clone());
             let hint = match issued {
-                Some(i) if i != info => {
+                Some(i) if Some(&i) != info.as_ref() => {
                     " (info differs from the Login's: send it back unchanged, same key order)"
                 }
                 Some(_) => " (identity fields or digest differ from the Login's)",
@@ -1526,31 +1544,42 @@ impl World {
             .users
             .values()
             .find(|u| m.domain == DOMAIN && u.sip == m.sip && u.guid == m.guid)
-            .map(|u| (u.name.clone(), u.license));
-        let Some((user, license)) = found else {
+            .map(|u| u.name.clone());
+        let Some(user) = found else {
             self.app_note(cid, "AppLogin refused: no such user on the PBX");
             return false;
         };
-        if license == License::None {
-            self.note(
-                Some(&user),
-                &format!("app#{cid}"),
-                "AppLogin refused: the user has no license for the app",
-            );
-            return false;
-        }
+        // As the real runtime: an unlicensed user's login is accepted and flagged; the flag comes from the
+        // login's info, which the digest protects (licensing.htm, JsonApi.htm `unlicensed`).
+        let unlicensed = m
+            .info
+            .as_ref()
+            .and_then(|i| i.get("unlicensed"))
+            .is_some_and(|v| *v == Ordered::Bool(true));
         if let Some(c) = self.conns.get_mut(&cid) {
             c.login = Some(AppIdentity {
                 user: user.clone(),
                 app: m.app.clone(),
                 pbx_obj: m.pbx_obj.clone(),
+                unlicensed,
             });
         }
         self.note(
             Some(&user),
             &format!("app#{cid}"),
-            &format!("{} logged in as {user}", m.app),
+            &format!(
+                "{} logged in as {user}{}",
+                m.app,
+                if unlicensed { " (unlicensed)" } else { "" }
+            ),
         );
+        // The service's JsonApi connections for this app websocket ([inferred]: one per registered JsonApi,
+        // at login).
+        let conn = json!({"domain": m.domain, "sip": m.sip, "dn": m.dn, "guid": m.guid, "app": m.app,
+                          "info": info.unwrap_or_else(|| "{}".into()), "unlicensed": unlicensed});
+        for api in self.json_apis.clone() {
+            self.send_runtime(json!({"t": "json", "id": cid, "api": api, "conn": conn}));
+        }
         true
     }
 }
@@ -1571,6 +1600,7 @@ fn conn_json(id: u64, c: &AppConn) -> Value {
         "app": c.login.as_ref().map(|l| &l.app),
         "pbxObj": c.login.as_ref().map(|l| &l.pbx_obj),
         "loggedIn": c.login.is_some(),
+        "unlicensed": c.login.as_ref().map(|l| l.unlicensed),
         "keepAlives": c.keep_alives,
         "sinceMs": c.since_ms,
     })
@@ -1608,8 +1638,13 @@ mod tests {
         let w = World::new(&Options::default()).unwrap();
         assert_eq!(w.password().len(), 32);
         assert_eq!(
-            digest("a", "d", "s", "g", "n", "{}", "c", "p"),
+            digest("a", "d", "s", "g", "n", Some("{}"), "c", "p"),
             hex::encode(Sha256::digest(b"a:d:s:g:n:{}:c:p"))
+        );
+        assert_eq!(
+            digest("a", "d", "s", "g", "n", None, "c", "p"),
+            hex::encode(Sha256::digest(b"a:d:s:g:n:c:p")),
+            "no info: no :info in the formula"
         );
     }
 }

@@ -325,7 +325,8 @@
 
   function who(e) {
     if (e.via === "console") return `${e.peer} console`;
-    const side = e.via === "client" ? "myApps" : e.via === "app" ? "service" : "sim";
+    const side = e.via === "client" ? "myApps" : e.via === "app" ? "service" : e.via === "pbx" ? "PBX"
+      : e.via === "service" ? "kuando.js" : "sim";
     if (e.dir === "in") return `${e.peer} → ${side}`;
     if (e.dir === "out") return `${side} → ${e.peer}`;
     return `${side}: ${e.peer}`;
