@@ -79,20 +79,23 @@ function initStatements(config) {
 }
 
 /**
- * Connects to the instance's database (`url`, optionally with a schema of its own: the tests give every
- * runtime one) and applies config.json's database.init. Returns {client, Database, close}.
+ * Connects to the instance's database (`url`, optionally with a schema of its own; or a `client` already
+ * connected) and applies config.json's database.init. Returns {client, Database, whenIdle, busy, close}.
  *
  * `later(fn)` delivers a runtime callback; the runtime never calls back inside exec(). `hooks` lets a test
  * fail statements as a broken database would: hooks.fault(sql) returns {error, errorText, dbErrorCode} or
  * null, hooks.throws() makes exec itself throw (no database connection).
  */
-async function openDatabase({ url, schema, config, later, hooks = {}, onDbError }) {
-    const client = new Client({ connectionString: url, application_name: "kuando-appplatform-sim" });
-    await client.connect();
-    if (schema) {
-        ident(schema, "schema");
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-        await client.query(`SET search_path TO ${schema}`);
+async function openDatabase({ url, schema, config, later, hooks = {}, onDbError, client: given }) {
+    let client = given;
+    if (!client) {
+        client = new Client({ connectionString: url, application_name: "kuando-appplatform-sim" });
+        await client.connect();
+        if (schema) {
+            ident(schema, "schema");
+            await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+            await client.query(`SET search_path TO ${schema}`);
+        }
     }
     for (const sql of initStatements(config)) await client.query(sql);
 
