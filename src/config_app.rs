@@ -45,6 +45,10 @@ pub enum HubHealth {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Banner {
     NoLicense,
+    /// The license could not be checked: the app object lacks the Admin option.
+    LicenseNoAdmin,
+    /// The license could not be checked: the PBX did not answer or failed.
+    LicenseUnchecked,
     ServiceDown,
     NoHub,
     TokenRejected,
@@ -56,6 +60,8 @@ impl Banner {
     pub fn text(self) -> Text {
         match self {
             Banner::NoLicense => Text::BannerNoLicense,
+            Banner::LicenseNoAdmin => Text::BannerLicenseNoAdmin,
+            Banner::LicenseUnchecked => Text::BannerLicenseUnchecked,
             Banner::ServiceDown => Text::BannerService,
             Banner::NoHub => Text::BannerNoHub,
             Banner::TokenRejected => Text::BannerToken,
@@ -207,6 +213,9 @@ pub struct ConfigApp {
     next_id: u64,
     actions: VecDeque<Action>,
     changed: bool,
+    /// The PBX app object (`start.name`) whose `Login` tells this app's license flag; `None`: any.
+    obj_name: Option<String>,
+    license_rules: crate::license::LicenseRules,
 }
 
 impl ConfigApp {
@@ -232,6 +241,8 @@ impl ConfigApp {
             next_id: 1,
             actions: VecDeque::new(),
             changed: true,
+            obj_name: None,
+            license_rules: crate::license::LicenseRules::new(),
         }
     }
 
@@ -242,6 +253,7 @@ impl ConfigApp {
             Lang::parse(&start.lang),
             start.scheme != crate::myapps::Scheme::Light,
         );
+        app.obj_name = Some(start.name.clone());
         if start.ws_url().is_none_or(|u| u.is_empty()) {
             app.trace("no start url: not running inside myApps");
             app.handle_service(now_ms, ServiceState::Down);
@@ -315,6 +327,13 @@ impl ConfigApp {
         }
     }
 
+    /// The `Login` myApps handed over (the driver also gives it to the session): its `info.unlicensed`.
+    pub fn handle_login(&mut self, login: &crate::myapps::LoginMsg) {
+        if self.obj_name.as_ref().is_none_or(|n| *n == login.pbx_obj) {
+            self.license_rules.handle_login(login.unlicensed());
+        }
+    }
+
     /// A request could not be sent to the service (not connected).
     pub fn handle_send_failed(&mut self, why: &str) {
         self.trace(&format!("not sent: {why}"));
@@ -325,13 +344,19 @@ impl ConfigApp {
         self.changed = true;
         match msg {
             Response::GetLicenseResult { license, error } => {
-                if let Some(l) = license {
+                if let Some(e) = &error {
+                    self.service_error("license", e);
+                }
+                // The same rules as the hidden app (`license`): a check that cannot be made is no license,
+                // shown with its cause, and asked again with back-off.
+                let v = self
+                    .license_rules
+                    .handle_result(now_ms, license, error.as_ref());
+                if let Some(l) = v.license() {
                     self.license = Some(l);
                     if l == License::None {
                         self.stop_checks();
                     }
-                } else if let Some(e) = error {
-                    self.service_error("license", &e);
                 }
             }
             Response::GetConfigResult { config, error } => match config {
@@ -460,6 +485,9 @@ impl ConfigApp {
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
+        if self.license_rules.poll_retry(now_ms) {
+            self.actions.push_back(Action::Service(Request::GetLicense));
+        }
         if self.next_check_at.is_some_and(|t| t <= now_ms) && !self.check_running {
             self.next_check_at = None;
             self.start_check();
@@ -478,7 +506,10 @@ impl ConfigApp {
             Sequence::Running { next_at, .. } => *next_at,
             Sequence::None => None,
         };
-        crate::earliest(self.next_check_at.filter(|_| !self.check_running), seq)
+        crate::earliest(
+            crate::earliest(self.next_check_at.filter(|_| !self.check_running), seq),
+            self.license_rules.poll_timeout(),
+        )
     }
 
     /// True once after anything visible changed.
@@ -490,6 +521,12 @@ impl ConfigApp {
         let unlicensed =
             self.license == Some(License::None) || self.service == ServiceState::Unlicensed;
         let mut banners = Vec::new();
+        if let crate::license::Verdict::Unchecked(cause) = self.license_rules.verdict() {
+            banners.push(match cause {
+                crate::license::Cause::NoAdmin => Banner::LicenseNoAdmin,
+                crate::license::Cause::Pbx => Banner::LicenseUnchecked,
+            });
+        }
         if unlicensed {
             banners.push(Banner::NoLicense);
         } else {
@@ -924,6 +961,53 @@ mod tests {
         app.handle_timeout(t);
         pump(&mut app, t, &healthy);
         assert_eq!(app.view().banners, vec![]);
+    }
+
+    #[test]
+    fn a_license_that_cannot_be_checked_names_the_cause_and_is_asked_again() {
+        let start = crate::myapps::StartParams::parse(
+            "?name=kuando-config&url=https%3A%2F%2Fap%2Fd%2Fi%2Fx",
+        );
+        let mut app = ConfigApp::started(&start, 0);
+        let login = |flag: &str| match crate::myapps::LauncherMsg::parse(&format!(
+            r#"{{"mt":"Login","pbxObj":"kuando-config","info":{{"unlicensed":{flag}}},"digest":"d"}}"#
+        )) {
+            Ok(crate::myapps::LauncherMsg::Login(l)) => l,
+            other => panic!("{other:?}"),
+        };
+        app.handle_login(&login("true"));
+        app.handle_service(0, ServiceState::Up);
+        pump(&mut app, 0, &healthy);
+        let no_admin = ServiceError {
+            code: ErrorCode::NoAdmin,
+            text: "no PbxAdminApi".into(),
+            fields: vec![],
+        };
+        app.handle_response(
+            0,
+            Response::GetLicenseResult {
+                license: None,
+                error: Some(no_admin),
+            },
+        );
+        assert_eq!(app.view().banners, vec![Banner::LicenseNoAdmin]);
+        assert!(Banner::LicenseNoAdmin
+            .text()
+            .get(Lang::En)
+            .contains("needs the Admin option"));
+        let at = app.poll_timeout().unwrap();
+        assert!(at >= crate::license::RETRY_MIN_MS);
+        app.handle_timeout(at);
+        let a = pump(&mut app, at, &healthy);
+        assert!(a.contains(&Action::Service(Request::GetLicense)), "{a:?}");
+        app.handle_response(
+            at,
+            Response::GetLicenseResult {
+                license: Some(License::Connector),
+                error: None,
+            },
+        );
+        assert!(!app.view().banners.contains(&Banner::LicenseNoAdmin));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::text::cat;
 
 use crate::engine::{self, Connector, HubOutcome, RequestId};
 use crate::hub::{HubRequest, Method};
+use crate::license::{LicenseRules, Verdict};
 use crate::myapps::session::SessionEvent;
 use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
 use crate::proto::{self, License, Request, Response};
@@ -42,6 +43,9 @@ pub struct ConnectorApp {
     own_sip: Option<String>,
     unloading: bool,
     actions: Fifo<Action>,
+    /// The PBX app object's name (`start.name`): only its `Login` tells this app's license flag.
+    obj_name: String,
+    license: LicenseRules,
 }
 
 impl ConnectorApp {
@@ -52,6 +56,8 @@ impl ConnectorApp {
             own_sip: None,
             unloading: false,
             actions: Fifo::new(),
+            obj_name: start.name.clone(),
+            license: LicenseRules::new(),
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -88,7 +94,13 @@ impl ConnectorApp {
     /// for other apps' concerns.
     pub fn handle_launcher(&mut self, now_ms: u64, text: &str) {
         match LauncherMsg::parse(text) {
-            Ok(LauncherMsg::Login(login)) => self.actions.push_back(Action::Login(login)),
+            Ok(LauncherMsg::Login(login)) => {
+                // The session logs in only with the Login for our own app object; so does the flag.
+                if login.pbx_obj == self.obj_name {
+                    self.license.handle_login(login.unlicensed());
+                }
+                self.actions.push_back(Action::Login(login));
+            }
             Ok(LauncherMsg::ApiUpdate(update)) => {
                 if let Some(user) = ma::own_user(&update) {
                     if !user.sip.is_empty() && self.own_sip.as_deref() != Some(user.sip.as_str()) {
@@ -128,7 +140,10 @@ impl ConnectorApp {
                 self.actions.push_back(Action::Service(Request::GetLicense));
                 self.actions.push_back(Action::Service(Request::GetConfig));
             }
-            SessionEvent::Disconnected => self.engine.handle_service(now_ms, false),
+            SessionEvent::Disconnected => {
+                self.license.handle_disconnected();
+                self.engine.handle_service(now_ms, false);
+            }
             SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
             SessionEvent::LoginFailed(why) => self.trace(&cat(&["login failed: ", &why])),
             SessionEvent::Message(t) => match proto::parse_response(&t) {
@@ -153,13 +168,25 @@ impl ConnectorApp {
             }
             Response::ConfigChanged { config } => self.engine.handle_config(now_ms, config),
             Response::GetLicenseResult { license, error } => {
-                // The service logged this user in, so the PBX found a license: if the service cannot tell
-                // which one, the basic license is the safe reading.
-                if let Some(e) = &error {
-                    self.trace(&cat(&["license not known (", e.code.as_str(), ")"]));
+                // The rules of `license`: a login without `info.unlicensed` is licensed; a flagged one
+                // only if the service's check says so; a check that cannot be made is retried quietly.
+                let was = self.license.verdict();
+                match self.license.handle_result(now_ms, license, error.as_ref()) {
+                    Verdict::Licensed(l) => self.engine.handle_license(now_ms, l),
+                    Verdict::Unlicensed => self.engine.handle_license(now_ms, License::None),
+                    Verdict::Unchecked(_) => {
+                        // One line for the trace, not one per retry.
+                        if !matches!(was, Verdict::Unchecked(_)) {
+                            let code = error.as_ref().map_or("", |e| e.code.as_str());
+                            self.trace(&cat(&[
+                                "license could not be checked (",
+                                code,
+                                "): not started, retrying",
+                            ]));
+                        }
+                    }
+                    Verdict::Pending => {}
                 }
-                self.engine
-                    .handle_license(now_ms, license.unwrap_or(License::Connector));
             }
             Response::SetPresenceResult { error } => self.engine.handle_presence_result(
                 now_ms,
@@ -192,6 +219,9 @@ impl ConnectorApp {
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
+        if self.license.poll_retry(now_ms) {
+            self.actions.push_back(Action::Service(Request::GetLicense));
+        }
         self.engine.handle_timeout(now_ms);
     }
 
@@ -235,7 +265,12 @@ impl ConnectorApp {
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.engine.poll_timeout()
+        crate::earliest(self.engine.poll_timeout(), self.license.poll_timeout())
+    }
+
+    /// What is known about the license.
+    pub fn license(&self) -> Verdict {
+        self.license.verdict()
     }
 }
 
@@ -312,10 +347,111 @@ mod tests {
         assert!(matches!(&drain(&mut app)[..], [Action::Login(l)] if l.sip == "alice"));
     }
 
+    const LOGIN: &str = r#"{"mt":"Login","src":"1","app":"innovaphone-kuando","sip":"alice","pbxObj":"kuando","info":{"appobj":"kuando"},"digest":"d"}"#;
+    const LOGIN_FLAGGED: &str = r#"{"mt":"Login","src":"1","app":"innovaphone-kuando","sip":"alice","pbxObj":"kuando","info":{"appobj":"kuando","unlicensed":true},"digest":"d"}"#;
+
+    fn license_result(
+        app: &mut ConnectorApp,
+        now: u64,
+        license: Option<License>,
+        error: Option<ErrorCode>,
+    ) {
+        let error = error.map(|code| ServiceError {
+            code,
+            text: "x".into(),
+            fields: vec![],
+        });
+        let msg = Envelope::new(None, Response::GetLicenseResult { license, error }).to_json();
+        app.handle_session(now, SessionEvent::Message(msg));
+    }
+
+    fn traces(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Trace(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_flagged_login_whose_check_cannot_be_made_is_not_licensed_and_retries_quietly() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, LOGIN_FLAGGED);
+        app.handle_session(0, SessionEvent::Connected);
+        drain(&mut app);
+        license_result(&mut app, 0, None, Some(ErrorCode::NoAdmin));
+        let a = drain(&mut app);
+        assert_eq!(
+            traces(&a),
+            ["kuando-log: license could not be checked (noAdmin): not started, retrying"]
+        );
+        assert_eq!(
+            app.engine().status().license,
+            None,
+            "not treated as licensed"
+        );
+        assert!(!app.engine().status().running);
+        assert_eq!(
+            app.license(),
+            Verdict::Unchecked(crate::license::Cause::NoAdmin)
+        );
+        // Quietly again, with back-off: no trace for the retry or its failure.
+        let at = app.poll_timeout().unwrap();
+        assert_eq!(at, crate::license::RETRY_MIN_MS);
+        app.handle_timeout(at);
+        let a = drain(&mut app);
+        assert!(a.contains(&Action::Service(Request::GetLicense)), "{a:?}");
+        license_result(&mut app, at, None, Some(ErrorCode::Pbx));
+        assert!(traces(&drain(&mut app)).is_empty());
+        // The administrator fixes the app object: the next retry finds the with-Busylight license.
+        let at = app.poll_timeout().unwrap();
+        app.handle_timeout(at);
+        drain(&mut app);
+        license_result(&mut app, at, Some(License::WithBusylight), None);
+        assert_eq!(app.engine().status().license, Some(License::WithBusylight));
+    }
+
+    #[test]
+    fn a_flagged_login_the_service_finds_unlicensed_stops_with_the_concepts_trace() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, LOGIN_FLAGGED);
+        app.handle_session(0, SessionEvent::Connected);
+        drain(&mut app);
+        license_result(&mut app, 0, Some(License::None), None);
+        let a = drain(&mut app);
+        assert!(
+            traces(&a).contains(&"kuando-log: no app license, stop service".to_string()),
+            "{a:?}"
+        );
+        assert_eq!(app.engine().status().license, Some(License::None));
+        assert_eq!(app.poll_timeout(), None, "nothing retried, nothing polled");
+    }
+
+    #[test]
+    fn only_the_login_for_our_app_object_sets_the_flag() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, LOGIN);
+        app.handle_launcher(
+            0,
+            &LOGIN_FLAGGED.replace("\"pbxObj\":\"kuando\"", "\"pbxObj\":\"other\""),
+        );
+        app.handle_session(0, SessionEvent::Connected);
+        drain(&mut app);
+        license_result(&mut app, 0, None, Some(ErrorCode::Pbx));
+        assert_eq!(app.engine().status().license, Some(License::Connector));
+    }
+
     #[test]
     fn once_connected_it_asks_for_license_and_settings_and_falls_back_safely() {
         let mut app = start();
         drain(&mut app);
+        // A login without info.unlicensed: the PBX found App(innovaphone-kuando).
+        app.handle_launcher(0, LOGIN);
         app.handle_session(0, SessionEvent::Connected);
         let a = drain(&mut app);
         assert!(a.contains(&Action::Service(Request::GetLicense)));

@@ -55,6 +55,10 @@ texts! {
     BannerToken => "kuandoHUB rejected the access token. Enter the token from kuandoHUB's advanced settings.",
         "kuandoHUB hat das Zugriffstoken abgelehnt. Bitte das Token aus den erweiterten Einstellungen von kuandoHUB eintragen.";
     BannerNoBusylight => "No Busylight connected to kuandoHUB.", "Kein Busylight an kuandoHUB angeschlossen.";
+    BannerLicenseNoAdmin => "License could not be checked: the connector's app object needs the Admin option. Ask your administrator to tick it on the PBX app object.",
+        "Lizenz konnte nicht geprüft werden: das App-Objekt des Connectors braucht die Option Admin. Bitte den Administrator, sie am App-Objekt der PBX zu setzen.";
+    BannerLicenseUnchecked => "License could not be checked: the PBX did not answer. The connector waits and tries again.",
+        "Lizenz konnte nicht geprüft werden: die PBX hat nicht geantwortet. Der Connector wartet und versucht es erneut.";
     BannerService => "No connection to the app service: settings cannot be loaded or saved right now.",
         "Keine Verbindung zum App-Service: Einstellungen können gerade nicht geladen oder gespeichert werden.";
     NoLampNote => "No Busylight connected: the connector works without a lamp (e.g. kuandoHUB innovaphone Edition). Lamp tests are off.",

@@ -14,6 +14,7 @@ pub mod fifo;
 pub mod hub;
 pub mod i18n;
 pub mod json;
+pub mod license;
 pub mod mapping;
 pub mod myapps;
 pub mod proto;

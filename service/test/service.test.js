@@ -168,6 +168,17 @@ test.describe("licenses", () => {
         assert.deepEqual(admin.received, []);
     });
 
+    test("without a PbxAdminApi connection (no Admin option) GetLicense says noAdmin", async () => {
+        const rt = await createRuntime();
+        rt.connectPbx("PbxApi", () => undefined);
+        const alice = rt.connectApp({ sip: "alice", unlicensed: true });
+        alice.send({ api: "kuando", src: "l", mt: "GetLicense" });
+        await rt.run();
+        const [reply] = alice.take();
+        assert.equal(errorCode(reply), "noAdmin");
+        assert.match(reply.error.text, /Admin option/);
+    });
+
     test("a CheckAppLicResult without ok counts as no license", async () => {
         const rt = await createRuntime();
         answeringPbx(rt);

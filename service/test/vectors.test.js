@@ -52,7 +52,7 @@ async function setUp(env) {
                 ? { api: "PbxApi", mt: "SetPresenceResult", error: 7, errorText: "refused", src: msg.src }
                 : { api: "PbxApi", mt: "SetPresenceResult", error: 0, errorText: "", src: msg.src };
         });
-        rt.connectPbx("PbxAdminApi", (msg) => {
+        if (e.pbx !== "noAdmin") rt.connectPbx("PbxAdminApi", (msg) => {
             if (msg.mt !== "CheckAppLic") return undefined;
             const ok = e.licenses.some((l) => LICENSE_NAMES[l] === msg.lic) && msg.h323 === "alice";
             return { api: "PbxAdminApi", mt: "CheckAppLicResult", ok, src: msg.src };

@@ -89,7 +89,10 @@ fn on_parent(shared: &Shared, text: &str) {
         let mut d = shared.borrow_mut();
         let now = clock::now_ms();
         match LauncherMsg::parse(text) {
-            Ok(LauncherMsg::Login(login)) => d.link.session.handle_login(now, &login),
+            Ok(LauncherMsg::Login(login)) => {
+                d.app.handle_login(&login);
+                d.link.session.handle_login(now, &login)
+            }
             Ok(LauncherMsg::SetLang(l)) => d.app.handle_lang(Lang::parse(&l)),
             Ok(LauncherMsg::SetScheme(s)) => d.app.handle_scheme(s != Scheme::Light),
             Ok(_) | Err(_) => {}
