@@ -203,6 +203,20 @@ impl Sims {
             .map(drop)
     }
 
+    /// The user closes (`false`) or opens the softphone app.
+    pub async fn softphone(&self, user: &str, open: bool) -> Result<(), String> {
+        self.post("/_sim/softphone", json!({"user": user, "open": open}))
+            .await
+            .map(drop)
+    }
+
+    /// myApps prepares to reload an app frame (`hidden` / `config`): `PrepareReload`.
+    pub async fn prepare_reload(&self, user: &str, frame: &str) -> Result<(), String> {
+        self.post("/_sim/reload", json!({"user": user, "frame": frame}))
+            .await
+            .map(drop)
+    }
+
     /// myApps switches the apps' colour scheme (`SetScheme`).
     pub async fn set_scheme(&self, user: &str, scheme: &str) -> Result<(), String> {
         self.post("/_sim/scheme", json!({"user": user, "scheme": scheme}))

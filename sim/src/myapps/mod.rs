@@ -306,6 +306,8 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/license", post(set_license))
         .route("/_sim/scheme", post(set_scheme))
         .route("/_sim/lang", post(set_lang))
+        .route("/_sim/softphone", post(softphone))
+        .route("/_sim/reload", post(reload))
         .fallback(instance)
         .with_state(shared)
 }
@@ -581,6 +583,29 @@ async fn set_license(State(sh): State<Shared>, b: Bytes) -> Response {
             world::parse_license(name).ok_or("license must be none, connector or withBusylight")?;
         sh.world().set_license(user, l)?;
         Ok(json!({"user": user, "license": name}))
+    }))
+}
+
+/// `{"user":"alice","open":false}`: the user closes (or opens) the softphone app.
+async fn softphone(State(sh): State<Shared>, b: Bytes) -> Response {
+    result(body(&b).and_then(|v| {
+        let user = required(&v, "user")?;
+        let open = v
+            .get("open")
+            .and_then(Value::as_bool)
+            .ok_or("open missing (true or false)")?;
+        sh.world().softphone(user, open)?;
+        Ok(json!({"user": user, "open": open}))
+    }))
+}
+
+/// `{"user":"alice","frame":"hidden"}`: myApps prepares to reload that app (`PrepareReload`).
+async fn reload(State(sh): State<Shared>, b: Bytes) -> Response {
+    result(body(&b).and_then(|v| {
+        let user = required(&v, "user")?;
+        let frame = required(&v, "frame")?;
+        sh.world().prepare_reload(user, frame)?;
+        Ok(json!({"user": user, "frame": frame}))
     }))
 }
 

@@ -90,6 +90,8 @@ struct Frame {
     registered: BTreeSet<String>,
     /// `SubscribePresence` requests: (sip, src of the request).
     subs: Vec<(String, Value)>,
+    /// `PrepareReload` was posted; the app is reloaded once it answers `PrepareReloadComplete`.
+    reload_requested: bool,
 }
 
 /// A launcher page (one myApps client of one user).
@@ -102,6 +104,9 @@ pub(crate) struct Session {
     tx: UnboundedSender<String>,
     frames: BTreeMap<&'static str, Frame>,
     last_view: String,
+    /// The softphone app of this client was closed (it provides neither `com.innovaphone.phone` nor
+    /// phoneinfo events until it is opened again).
+    softphone_closed: bool,
 }
 
 /// An app websocket connection.
@@ -689,6 +694,7 @@ impl World {
                 tx,
                 frames,
                 last_view: String::new(),
+                softphone_closed: false,
             },
         );
         self.note(
@@ -814,6 +820,28 @@ impl World {
             "ApiRequest" if !api.is_empty() => self.on_api_request(sid, user, obj, &api, &msg),
             "ApiResult" if !api.is_empty() => self.on_api_result(sid, user, obj, &api, &msg),
             "getLogin" => self.on_get_login(sid, user, obj, &msg),
+            "PrepareReloadComplete" => {
+                let pending = self
+                    .frame_mut(sid, obj.frame)
+                    .is_some_and(|f| std::mem::take(&mut f.reload_requested));
+                if pending {
+                    self.note(
+                        Some(user),
+                        obj.frame,
+                        "reload prepared: loading the app again",
+                    );
+                    if let Some(s) = self.sessions.get(&sid) {
+                        let _ =
+                            s.tx.send(json!({"t": "reload", "frame": obj.frame}).to_string());
+                    }
+                } else {
+                    self.note(
+                        Some(user),
+                        obj.frame,
+                        "PrepareReloadComplete without PrepareReload",
+                    );
+                }
+            }
             "" => self.note(Some(user), obj.frame, "ignored: no mt"),
             "ConsumeApi" | "RegisterApi" | "ApiRequest" | "ApiResult" => {
                 self.note(Some(user), obj.frame, &format!("ignored: {mt} without api"))
@@ -865,7 +893,7 @@ impl World {
                 );
                 defaults.insert(api.clone(), CLIENT_PROVIDER.into());
             }
-            if api == API_PHONE {
+            if api == API_PHONE && !s.softphone_closed {
                 let calls: Vec<Value> = u.calls.iter().map(Call::model).collect();
                 providers.insert(
                     SOFTPHONE.into(),
@@ -1200,6 +1228,78 @@ impl World {
         Ok(())
     }
 
+    /// myApps is about to reload an app (e.g. attach/detach in myApps for Windows): `PrepareReload`, then the
+    /// iframe is loaded again when the app answers `PrepareReloadComplete` (lib1.htm).
+    pub(crate) fn prepare_reload(&mut self, user: &str, frame: &str) -> Result<(), String> {
+        let Some(obj) = obj_by_frame(frame) else {
+            return Err(format!("no app frame {frame:?}: hidden or config"));
+        };
+        let sids = self.user_sessions(user)?;
+        for sid in sids {
+            if let Some(f) = self.frame_mut(sid, obj.frame) {
+                f.reload_requested = true;
+            }
+            self.post(sid, obj.frame, wire(&json!({"mt": "PrepareReload"})));
+        }
+        self.push_views();
+        Ok(())
+    }
+
+    fn user_sessions(&self, user: &str) -> Result<Vec<u64>, String> {
+        if !self.user_exists(user) {
+            return Err(format!("no user {user:?}"));
+        }
+        Ok(self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user == user)
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
+    /// The user closes (`open: false`) or opens the softphone app. Closing: myApps tells the phoneinfo
+    /// provider `ApiConsumerClosed` and the phone API's consumers an `ApiUpdate` without the softphone; its
+    /// calls are gone with it.
+    pub(crate) fn softphone(&mut self, user: &str, open: bool) -> Result<(), String> {
+        let sids = self.user_sessions(user)?;
+        if !open {
+            if let Some(u) = self.users.get_mut(user) {
+                u.calls.clear();
+            }
+        }
+        for sid in sids {
+            let was_closed = match self.sessions.get_mut(&sid) {
+                Some(s) => std::mem::replace(&mut s.softphone_closed, !open),
+                None => continue,
+            };
+            if was_closed == !open {
+                continue;
+            }
+            if !open {
+                for frame in self.frames_where(sid, |f| f.registered.contains(API_PHONEINFO)) {
+                    let text = wire(&json!({"mt": "ApiConsumerClosed", "api": API_PHONEINFO,
+                                            "consumer": SOFTPHONE}));
+                    self.post(sid, frame, text);
+                }
+            }
+            for frame in self.frames_where(sid, |f| f.consumed.contains(API_PHONE)) {
+                let update = self.api_update(sid, frame);
+                self.post(sid, frame, update);
+            }
+        }
+        self.note(
+            Some(user),
+            "phone",
+            if open {
+                "softphone app opened"
+            } else {
+                "softphone app closed"
+            },
+        );
+        self.push_views();
+        Ok(())
+    }
+
     /// The user works the simulated softphone. Returns the call.
     ///
     /// Like a real phone, answering or resuming a call puts the user's connected call on hold, and a
@@ -1212,6 +1312,13 @@ impl World {
         num: Option<&str>,
         dn: Option<&str>,
     ) -> Result<Value, String> {
+        if self
+            .sessions
+            .values()
+            .any(|s| s.user == user && s.softphone_closed)
+        {
+            return Err("the softphone app is closed (open it with /_sim/softphone)".into());
+        }
         let Some(u) = self.users.get_mut(user) else {
             return Err(format!("no user {user:?}"));
         };

@@ -146,6 +146,8 @@
           if (f && f.iframe && f.iframe.contentWindow) f.iframe.contentWindow.postMessage(m.msg, "*");
           break;
         }
+        // After the app answered PrepareReload: myApps loads it again in a new iframe.
+        case "reload": { const f = frames[m.frame]; if (f) loadFrame(f.info); break; }
         case "view": view = m; render(); break;
         case "logs": for (const entry of m.entries) addLog(entry); break;
         case "log": addLog(m.entry); break;
