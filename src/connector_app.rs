@@ -8,6 +8,7 @@ use crate::text::cat;
 use crate::engine::{self, Connector, HubOutcome, RequestId};
 use crate::hub::{HubRequest, Method};
 use crate::license::{LicenseRules, Verdict};
+use crate::myapps::domain::PhoneCalls as PhoneCallsProvider;
 use crate::myapps::session::SessionEvent;
 use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
 use crate::proto::{self, License, Request, Response};
@@ -46,6 +47,22 @@ pub struct ConnectorApp {
     /// The PBX app object's name (`start.name`): only its `Login` tells this app's license flag.
     obj_name: String,
     license: LicenseRules,
+    /// The `com.innovaphone.phone` providers of the last `ApiUpdate`: one that vanishes loses its calls.
+    phone_providers: Vec<String>,
+    /// `PrepareReload` is being answered (see [`ConnectorApp::handle_prepare_reload`]).
+    reload: Option<Reload>,
+}
+
+/// How long `PrepareReloadComplete` may wait for the service to confirm the presence given back. myApps
+/// reloads the app after the answer; the release requests are out by then, only their answers are awaited.
+pub const RELOAD_WAIT_MS: u64 = 2_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Reload {
+    deadline: u64,
+    /// A presence restore went to the service and its answer is awaited.
+    awaiting: bool,
+    answered: bool,
 }
 
 impl ConnectorApp {
@@ -58,6 +75,8 @@ impl ConnectorApp {
             actions: Fifo::new(),
             obj_name: start.name.clone(),
             license: LicenseRules::new(),
+            phone_providers: Vec::new(),
+            reload: None,
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -109,10 +128,28 @@ impl ConnectorApp {
                         self.own_sip = Some(user.sip);
                     }
                 }
-                for p in ma::phone_calls(&update) {
-                    self.engine.handle_phone_calls(now_ms, &p.provider, p.calls);
+                if update.apis.get(ma::API_PHONE).is_some() {
+                    let now: Vec<PhoneCallsProvider> = ma::phone_calls(&update);
+                    // A phone app that is gone from the phone API (closed, crashed) loses its calls.
+                    for old in std::mem::take(&mut self.phone_providers) {
+                        if !now.iter().any(|p| p.provider == old) {
+                            self.engine.handle_phone_calls(now_ms, &old, Vec::new());
+                        }
+                    }
+                    for p in now {
+                        self.phone_providers.push(p.provider.clone());
+                        self.engine.handle_phone_calls(now_ms, &p.provider, p.calls);
+                    }
                 }
             }
+            Ok(LauncherMsg::ApiConsumerClosed { api, consumer }) => {
+                // A phone app that reported calls through phoneinfo went away: its calls with it.
+                if api == ma::API_PHONEINFO {
+                    self.engine
+                        .handle_phone_calls(now_ms, &consumer, Vec::new());
+                }
+            }
+            Ok(LauncherMsg::PrepareReload) => self.handle_prepare_reload(now_ms),
             Ok(LauncherMsg::ApiRequest(req)) => {
                 if let Some(ev) = ma::call_event(&req) {
                     self.engine.handle_call(now_ms, ev);
@@ -188,10 +225,15 @@ impl ConnectorApp {
                     Verdict::Pending => {}
                 }
             }
-            Response::SetPresenceResult { error } => self.engine.handle_presence_result(
-                now_ms,
-                error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
-            ),
+            Response::SetPresenceResult { error } => {
+                if let Some(r) = &mut self.reload {
+                    r.awaiting = false;
+                }
+                self.engine.handle_presence_result(
+                    now_ms,
+                    error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
+                )
+            }
             Response::SetConfigResult { .. } => {}
             Response::Error { error } => {
                 self.trace(&cat(&["app service error: ", error.code.as_str()]))
@@ -219,10 +261,32 @@ impl ConnectorApp {
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
+        if let Some(r) = &mut self.reload {
+            if now_ms >= r.deadline {
+                r.awaiting = false;
+            }
+        }
         if self.license.poll_retry(now_ms) {
             self.actions.push_back(Action::Service(Request::GetLicense));
         }
         self.engine.handle_timeout(now_ms);
+    }
+
+    /// myApps will close and reload the app: give back the lamp and any presence set (as on unload: hub POSTs
+    /// as beacons, which the browser delivers even after the page is gone), then answer
+    /// `PrepareReloadComplete` — once the service confirmed the presence given back, or after
+    /// [`RELOAD_WAIT_MS`]. lib1 answers at once when an app registered nothing; this app has something to
+    /// release first (lib1.htm, `requestPrepareReload`).
+    pub fn handle_prepare_reload(&mut self, now_ms: u64) {
+        if self.reload.is_some() {
+            return;
+        }
+        self.reload = Some(Reload {
+            deadline: now_ms.saturating_add(RELOAD_WAIT_MS),
+            awaiting: false,
+            answered: false,
+        });
+        self.handle_shutdown(now_ms);
     }
 
     /// The page is being unloaded: `Logout` and presence restore go out now, hub POSTs as beacons.
@@ -238,7 +302,10 @@ impl ConnectorApp {
             if let Some(a) = self.actions.pop_front() {
                 return Some(a);
             }
-            let a = match self.engine.poll_action()? {
+            let Some(next) = self.engine.poll_action() else {
+                return self.reload_complete();
+            };
+            let a = match next {
                 engine::Action::Hub {
                     id,
                     request,
@@ -253,10 +320,15 @@ impl ConnectorApp {
                         timeout_ms,
                     },
                 },
-                engine::Action::SetPresence(p) => Action::Service(Request::SetPresence {
-                    activity: p.activity,
-                    note: p.note,
-                }),
+                engine::Action::SetPresence(p) => {
+                    if let Some(r) = &mut self.reload {
+                        r.awaiting = true;
+                    }
+                    Action::Service(Request::SetPresence {
+                        activity: p.activity,
+                        note: p.note,
+                    })
+                }
                 engine::Action::Trace(line) => Action::Trace(line),
                 engine::Action::Status(_) => continue,
             };
@@ -264,8 +336,25 @@ impl ConnectorApp {
         }
     }
 
+    /// `PrepareReloadComplete`, once, when everything to release is out and nothing is awaited any more.
+    fn reload_complete(&mut self) -> Option<Action> {
+        let r = self.reload.as_mut()?;
+        if r.answered || r.awaiting {
+            return None;
+        }
+        r.answered = true;
+        Some(Action::PostToParent(launcher::prepare_reload_complete()))
+    }
+
     pub fn poll_timeout(&self) -> Option<u64> {
-        crate::earliest(self.engine.poll_timeout(), self.license.poll_timeout())
+        let reload = self
+            .reload
+            .filter(|r| r.awaiting && !r.answered)
+            .map(|r| r.deadline);
+        crate::earliest(
+            crate::earliest(self.engine.poll_timeout(), self.license.poll_timeout()),
+            reload,
+        )
     }
 
     /// What is known about the license.
@@ -494,6 +583,71 @@ mod tests {
         assert!(!app.engine().status().running);
     }
 
+    fn calls(app: &ConnectorApp) -> usize {
+        app.engine().status().calls
+    }
+
+    #[test]
+    fn api_consumer_closed_drops_that_phone_apps_calls_only() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, UPDATE);
+        let call = |consumer: &str, mt: &str| {
+            format!(
+                r#"{{"mt":"ApiRequest","api":"com.innovaphone.phoneinfo","consumer":"{consumer}","src":"1","msg":{{"mt":"{mt}","id":7}}}}"#
+            )
+        };
+        app.handle_launcher(1, &call("phone2", "CallAdded"));
+        assert_eq!(calls(&app), 2);
+        // Another API's consumer closing changes nothing.
+        app.handle_launcher(
+            2,
+            r#"{"mt":"ApiConsumerClosed","api":"com.innovaphone.other","consumer":"phone2"}"#,
+        );
+        assert_eq!(calls(&app), 2);
+        app.handle_launcher(
+            3,
+            r#"{"mt":"ApiConsumerClosed","api":"com.innovaphone.phoneinfo","consumer":"phone2"}"#,
+        );
+        assert_eq!(
+            calls(&app),
+            1,
+            "phone2's call is gone, the softphone's stays"
+        );
+        app.handle_launcher(4, r#"{"mt":"ApiConsumerClosed","api":"com.innovaphone.phoneinfo","consumer":"softphone"}"#);
+        assert_eq!(calls(&app), 0);
+    }
+
+    #[test]
+    fn a_phone_provider_that_vanishes_from_the_phone_api_loses_its_calls() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, UPDATE);
+        assert_eq!(calls(&app), 1);
+        // An update that does not mention the phone API says nothing about it.
+        app.handle_launcher(
+            1,
+            r#"{"mt":"ApiUpdate","apis":{"com.innovaphone.client":{}}}"#,
+        );
+        assert_eq!(calls(&app), 1);
+        app.handle_launcher(
+            2,
+            r#"{"mt":"ApiUpdate","apis":{"com.innovaphone.phone":{}}}"#,
+        );
+        assert_eq!(calls(&app), 0);
+    }
+
+    #[test]
+    fn prepare_reload_with_nothing_held_is_answered_at_once_and_once() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, r#"{"mt":"PrepareReload"}"#);
+        let a = posted(&drain(&mut app));
+        assert_eq!(a, [launcher::prepare_reload_complete()]);
+        app.handle_launcher(1, r#"{"mt":"PrepareReload"}"#);
+        assert!(posted(&drain(&mut app)).is_empty());
+    }
+
     #[test]
     fn after_unload_hub_posts_go_out_as_beacons() {
         let mut app = start();
@@ -551,5 +705,69 @@ mod tests {
             "{a:?}"
         );
         assert!(!a.iter().any(|a| matches!(a, Action::Hub { .. })));
+    }
+
+    #[test]
+    fn prepare_reload_gives_the_lamp_back_before_it_answers() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_session(0, SessionEvent::Connected);
+        let msg = |r: Response| Envelope::new(None, r).to_json();
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetLicenseResult {
+                license: Some(License::Connector),
+                error: None,
+            })),
+        );
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetConfigResult {
+                config: Some(Config::default()),
+                error: None,
+            })),
+        );
+        // Let the engine reach the hub: answer its probe.
+        let mut now = 0;
+        let mut connected = false;
+        for _ in 0..20 {
+            for a in drain(&mut app) {
+                if let Action::Hub { id, request, .. } = a {
+                    let body = if request.url.contains("currentpresence") {
+                        r#"{"runningcommand":null}"#
+                    } else if request.url.contains("busylightdevices") {
+                        r#"[{"ModelName":"x"}]"#
+                    } else {
+                        r#"{"response":"OK"}"#
+                    };
+                    connected = true;
+                    app.handle_hub_result(
+                        now,
+                        id,
+                        HubOutcome::Answer {
+                            status: 200,
+                            body: body.as_bytes().to_vec(),
+                        },
+                        0,
+                    );
+                }
+            }
+            now += 100;
+            app.handle_timeout(now);
+        }
+        assert!(connected);
+        drain(&mut app);
+        app.handle_launcher(now, r#"{"mt":"PrepareReload"}"#);
+        let a = drain(&mut app);
+        let logout = a
+            .iter()
+            .position(|a| matches!(a, Action::Beacon(r) if r.body.as_deref().is_some_and(|b| b.contains("Logout"))));
+        let complete = a.iter().position(
+            |a| matches!(a, Action::PostToParent(t) if *t == launcher::prepare_reload_complete()),
+        );
+        assert!(
+            matches!((logout, complete), (Some(l), Some(c)) if l < c),
+            "{a:?}"
+        );
     }
 }

@@ -95,6 +95,13 @@ fn on_parent(shared: &Shared, text: &str) {
             }
             Ok(LauncherMsg::SetLang(l)) => d.app.handle_lang(Lang::parse(&l)),
             Ok(LauncherMsg::SetScheme(s)) => d.app.handle_scheme(s != Scheme::Light),
+            // Nothing to release in the config app: answered at once, as lib1 does for an app that did not
+            // register for reload preparation.
+            Ok(LauncherMsg::PrepareReload) => {
+                if let Some(w) = web_sys::window() {
+                    parent::post(&w, &launcher::prepare_reload_complete());
+                }
+            }
             Ok(_) | Err(_) => {}
         }
     }

@@ -1272,7 +1272,7 @@ impl World {
                 Some(s) => std::mem::replace(&mut s.softphone_closed, !open),
                 None => continue,
             };
-            if was_closed == !open {
+            if was_closed != open {
                 continue;
             }
             if !open {
