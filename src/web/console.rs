@@ -4,92 +4,89 @@
 //! when the user agent contains "myApps" and the parent offers `console.custom`, and the myApps apps for
 //! Windows/macOS/iOS take console lines through `webkit.messageHandlers.console_message_`
 //! (shared/spec/appplatform-deployment.md §5.2). So the concept's "trace output in the browser console, or in
-//! the myApps log" holds. Every probe is guarded: touching a cross-origin parent throws, and then the app
-//! writes to its own console.
+//! the myApps log" holds. Every probe is guarded (`catch`): touching a cross-origin parent throws, and then the
+//! app writes to its own console.
+//!
+//! Four imports only (`Reflect.get`, `Function.call`, `String.includes` and the console), and no Rust string
+//! search: the hidden app's size budget.
 
-use js_sys::{Function, Reflect};
+use js_sys::{Function, JsString, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+/// `obj[key]`, or `undefined` when `obj` is not an object or the access throws (cross-origin).
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    if !obj.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `obj[method](arg)`; false when it is not a function or throws.
+fn call(obj: &JsValue, method: &str, arg: &JsValue) -> bool {
+    let f = get(obj, method);
+    f.is_function() && f.unchecked_ref::<Function>().call1(obj, arg).is_ok()
+}
+
 /// Where trace lines go.
-#[derive(Clone)]
 pub enum Target {
     /// The app window's own console.
-    Own(JsValue),
+    Own,
     /// The parent's console (`window.parent.console`, which has `custom`).
     Parent(JsValue),
     /// `window.parent.webkit.messageHandlers.console_message_` (its `postMessage`).
     Webkit(JsValue),
 }
 
-fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
-    if obj.is_undefined() || obj.is_null() {
-        return None;
-    }
-    // A cross-origin object throws on access: that is "not there".
-    Reflect::get(obj, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
 impl Target {
     /// Picks the target for `window` (any object shaped like one: the browser tests pass fakes).
     pub fn detect(window: &JsValue) -> Target {
-        let own = get(window, "console").unwrap_or(JsValue::UNDEFINED);
-        let ua = get(window, "navigator")
-            .and_then(|n| get(&n, "userAgent"))
-            .and_then(|u| u.as_string())
-            .unwrap_or_default();
-        if !ua.contains("myApps") {
-            return Target::Own(own);
+        let ua = get(&get(window, "navigator"), "userAgent");
+        let myapps = ua.is_string() && ua.unchecked_ref::<JsString>().includes("myApps", 0);
+        if !myapps {
+            return Target::Own;
         }
-        let parent = get(window, "parent").unwrap_or(JsValue::UNDEFINED);
-        if let Some(console) = get(&parent, "console") {
-            if get(&console, "custom").is_some_and(|c| c.is_truthy()) {
-                return Target::Parent(console);
-            }
+        let parent = get(window, "parent");
+        let console = get(&parent, "console");
+        if get(&console, "custom").is_truthy() {
+            return Target::Parent(console);
         }
-        let handler = get(&parent, "webkit")
-            .and_then(|w| get(&w, "messageHandlers"))
-            .and_then(|h| get(&h, "console_message_"));
-        match handler {
-            Some(h) => Target::Webkit(h),
-            None => Target::Own(own),
+        let handler = get(
+            &get(&get(&parent, "webkit"), "messageHandlers"),
+            "console_message_",
+        );
+        if handler.is_object() {
+            Target::Webkit(handler)
+        } else {
+            Target::Own
         }
     }
 
-    /// Writes one line; if the chosen target fails, to `fallback` (the own console).
-    pub fn write(&self, line: &str, fallback: &JsValue) {
+    /// Writes one line; if the chosen target fails, to `own` (the app's console object).
+    pub fn write(&self, line: &str, own: &JsValue) {
         let line = JsValue::from_str(line);
         let ok = match self {
-            Target::Own(c) | Target::Parent(c) => call(c, "log", &line),
+            Target::Own => false,
+            Target::Parent(c) => call(c, "log", &line),
             Target::Webkit(h) => call(h, "postMessage", &line),
         };
         if !ok {
-            call(fallback, "log", &line);
+            call(own, "log", &line);
         }
     }
 }
 
-fn call(obj: &JsValue, method: &str, arg: &JsValue) -> bool {
-    get(obj, method)
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .is_some_and(|f| f.call1(obj, arg).is_ok())
-}
-
 thread_local! {
-    static TARGET: Target = {
-        let w = web_sys::window().map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
-        Target::detect(&w)
+    static TARGET: Target = match web_sys::window() {
+        Some(w) => Target::detect(&w.into()),
+        None => Target::Own,
     };
 }
 
 pub fn log(line: &str) {
     TARGET.with(|t| match t {
-        Target::Own(_) => web_sys::console::log_1(&line.into()),
+        Target::Own => web_sys::console::log_1(&line.into()),
         other => {
-            let own = web_sys::window()
-                .and_then(|w| get(&w.into(), "console"))
-                .unwrap_or(JsValue::UNDEFINED);
+            let own = web_sys::window().map_or(JsValue::UNDEFINED, |w| get(&w.into(), "console"));
             other.write(line, &own);
         }
     });
