@@ -470,7 +470,7 @@ async fn without_the_admin_option_the_license_cannot_be_checked() {
     let mut client = Client::open(&sim, "alice").await;
     let mut app = logged_in(&sim, &mut client, "kuando").await;
     let r = app.kuando("1", json!({"mt": "GetLicense"})).await;
-    assert_eq!(r["error"]["code"], "pbx", "{r}");
+    assert_eq!(r["error"]["code"], "noAdmin", "{r}");
     let s = state(&sim).await;
     assert_eq!(s["service"]["pbxApis"], json!(["PbxApi", "PbxAdminApi"]));
     assert_eq!(
