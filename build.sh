@@ -98,6 +98,34 @@ ensure_node() {
   have npm || { say "installing npm"; apt_install npm; }
 }
 
+# The simulated AppPlatform runtime (sim/runtime/) and its PostgreSQL client (npm pg, pinned in its lock),
+# and PostgreSQL itself (tools/pg.sh): the shipped service runs on them in the simulator and in its tests.
+ensure_service_runtime() {
+  ensure_node
+  if [ ! -f sim/runtime/node_modules/pg/package.json ]; then
+    say "installing the runtime host's PostgreSQL client (npm pg)"
+    (cd sim/runtime && npm ci --silent --no-audit --no-fund)
+  fi
+  pg_ensure
+}
+
+# Starts the private PostgreSQL cluster under $1 for this run and exports KUANDO_PG_URL; stopped when
+# build.sh exits.
+start_pg() {
+  ensure_service_runtime
+  KUANDO_PG_URL=$(pg_start "$1")
+  export KUANDO_PG_URL
+  PG_DIR=$1
+  EXIT_HOOKS+=("pg_stop $1")
+}
+
+EXIT_HOOKS=()
+run_exit_hooks() {
+  local h
+  for h in "${EXIT_HOOKS[@]}"; do eval "$h" || true; done
+}
+trap run_exit_hooks EXIT
+
 # One app's release wasm: cargo feature $1, output name $2 (pkg/$2.js + pkg/$2_bg.wasm). Stable Rust only:
 # the release profile (opt-level z, LTO, one codegen unit, panic=abort) and wasm-opt below do the shrinking.
 # Each app has its own target directory: both build the same crate into the same file name, and sharing one
@@ -175,10 +203,13 @@ run_tests() {
   check_hidden_app_size
   say "package check (httpfiles.zip read back)"
   check_package
+  # The shipped service runs on PostgreSQL in the simulator's stories and in its own tests.
+  say "PostgreSQL for the app service"
+  start_pg target/pg-test
   say "native tests and end-to-end stories"
   cargo test --workspace
   if [ -d service/test ]; then
-    say "app service tests (node --test)"
+    say "app service tests (node --test, on PostgreSQL)"
     node --test service/test/
   fi
   say "PBX Manager plugin tests (node --test)"
@@ -197,7 +228,7 @@ start_test_hub() {
   cargo build -q -p kuando-sim # no-op after `cargo test --workspace`
   target/debug/kuando-sim hub --hub-port 0 >"$log" 2>&1 &
   TEST_HUB_PID=$!
-  trap 'kill "$TEST_HUB_PID" 2>/dev/null || true' EXIT
+  EXIT_HOOKS+=('kill "$TEST_HUB_PID" 2>/dev/null')
   TEST_HUB_PORT=""
   for _ in $(seq 100); do
     # The line `kuandoHUB simulator: http://127.0.0.1:PORT/ ...` comes once the port is bound.
@@ -252,6 +283,8 @@ run_demo() {
   build_wasm
   say "building the simulators"
   cargo build -q --release -p kuando-sim
+  say "PostgreSQL for the app service"
+  start_pg target/pg
   say "starting the demo (Ctrl-C stops it)"
   cat <<'GUIDE'
 Open the two pages side by side:
@@ -269,11 +302,13 @@ Then try:
   4. In the config app, "Test lamp" and "Test sound"; change a colour and save.
 (Other ports: ./build.sh demo --hub-port N --myapps-port M, then set the hub URL in the config app.)
 GUIDE
-  exec target/release/kuando-sim demo --www www --pkg pkg "$@"
+  # Not exec: PostgreSQL is stopped when the demo ends.
+  target/release/kuando-sim demo --www www --pkg pkg "$@"
 }
 
 . tools/screenshots.sh
 . tools/bench.sh
+. tools/pg.sh
 
 case "${1:-build}" in
   build | "") build_wasm ;;

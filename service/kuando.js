@@ -35,7 +35,7 @@ var LICENSE_WITH_BUSYLIGHT = "App(innovaphone-kuando-with-busylight)";
 var LOG_PREFIX = "kuando-service: ";
 
 /* The error codes of proto::ErrorCode and the names of proto::License, as serde spells them. */
-var ERROR_CODES = ["malformed", "tooLarge", "invalidConfig", "unlicensed", "pbx", "database"];
+var ERROR_CODES = ["malformed", "tooLarge", "invalidConfig", "unlicensed", "pbx", "database", "noAdmin"];
 var LICENSES = ["none", "connector", "withBusylight"];
 
 var REQUEST_KINDS = ["GetConfig", "SetConfig", "SetPresence", "GetLicense"];
@@ -1067,6 +1067,13 @@ function checkLicense(sip, cb) {
 }
 
 function getLicense(client, req) {
+    if (pbxConns.PbxAdminApi.length === 0 && pbxConns.PbxApi.length > 0) {
+        // The app object is connected but grants no PbxAdminApi: its Admin option is off. Say so, so that
+        // the config app can tell the user what the administrator must change.
+        sendError(client, req.src, "GetLicenseResult", "noAdmin",
+            "no PbxAdminApi connection: the connector's app object needs the Admin option");
+        return;
+    }
     checkLicense(client.sip, function (err, license) {
         if (err) {
             sendError(client, req.src, "GetLicenseResult", "pbx", err);

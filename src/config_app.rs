@@ -50,6 +50,10 @@ pub enum HubHealth {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Banner {
     NoLicense,
+    /// The license could not be checked: the app object lacks the Admin option.
+    LicenseNoAdmin,
+    /// The license could not be checked: the PBX did not answer or failed.
+    LicenseUnchecked,
     ServiceDown,
     NoHub,
     TokenRejected,
@@ -68,6 +72,8 @@ impl Banner {
     pub fn text(self) -> Text {
         match self {
             Banner::NoLicense => Text::BannerNoLicense,
+            Banner::LicenseNoAdmin => Text::BannerLicenseNoAdmin,
+            Banner::LicenseUnchecked => Text::BannerLicenseUnchecked,
             Banner::ServiceDown => Text::BannerService,
             Banner::NoHub => Text::BannerNoHub,
             Banner::TokenRejected => Text::BannerToken,
@@ -267,6 +273,9 @@ pub struct ConfigApp {
     /// Started by the driver, which reports the permission soon: no check before it did, so that no
     /// request goes out on page load while the browser would ask (the Chrome guide's advice).
     lna_pending: bool,
+    /// The PBX app object (`start.name`) whose `Login` tells this app's license flag; `None`: any.
+    obj_name: Option<String>,
+    license_rules: crate::license::LicenseRules,
 }
 
 impl ConfigApp {
@@ -308,6 +317,8 @@ impl ConfigApp {
             changed: true,
             lna: Permission::Unknown,
             lna_pending: false,
+            obj_name: None,
+            license_rules: crate::license::LicenseRules::new(),
         }
     }
 
@@ -321,6 +332,7 @@ impl ConfigApp {
             outside,
         );
         app.lna_pending = true;
+        app.obj_name = Some(start.name.clone());
         if outside {
             app.trace("no start url: not running inside myApps");
             app.handle_service(now_ms, ServiceState::Down);
@@ -395,6 +407,13 @@ impl ConfigApp {
         }
     }
 
+    /// The `Login` myApps handed over (the driver also gives it to the session): its `info.unlicensed`.
+    pub fn handle_login(&mut self, login: &crate::myapps::LoginMsg) {
+        if self.obj_name.as_ref().is_none_or(|n| *n == login.pbx_obj) {
+            self.license_rules.handle_login(login.unlicensed());
+        }
+    }
+
     /// A request could not be sent to the service (not connected).
     pub fn handle_send_failed(&mut self, why: &str) {
         self.trace(&format!("not sent: {why}"));
@@ -405,13 +424,19 @@ impl ConfigApp {
         self.changed = true;
         match msg {
             Response::GetLicenseResult { license, error } => {
-                if let Some(l) = license {
+                if let Some(e) = &error {
+                    self.service_error("license", e);
+                }
+                // The same rules as the hidden app (`license`): a check that cannot be made is no license,
+                // shown with its cause, and asked again with back-off.
+                let v = self
+                    .license_rules
+                    .handle_result(now_ms, license, error.as_ref());
+                if let Some(l) = v.license() {
                     self.license = Some(l);
                     if l == License::None {
                         self.stop_checks();
                     }
-                } else if let Some(e) = error {
-                    self.service_error("license", &e);
                 }
             }
             Response::GetConfigResult { config, error } => match config {
@@ -582,6 +607,9 @@ impl ConfigApp {
         }
         let out = self.live.handle_timeout(now_ms);
         self.live_out(out);
+        if self.license_rules.poll_retry(now_ms) {
+            self.actions.push_back(Action::Service(Request::GetLicense));
+        }
         if self.next_check_at.is_some_and(|t| t <= now_ms) && !self.check_running {
             self.next_check_at = None;
             self.start_check();
@@ -687,7 +715,10 @@ impl ConfigApp {
             Sequence::None => None,
         };
         let own = crate::earliest(self.next_check_at.filter(|_| !self.check_running), seq);
-        crate::earliest(own, self.live.poll_timeout(self.now))
+        crate::earliest(
+            crate::earliest(own, self.live.poll_timeout(self.now)),
+            self.license_rules.poll_timeout(),
+        )
     }
 
     /// True once after anything visible changed.
@@ -699,6 +730,12 @@ impl ConfigApp {
         let unlicensed =
             self.license == Some(License::None) || self.service == ServiceState::Unlicensed;
         let mut banners = Vec::new();
+        if let crate::license::Verdict::Unchecked(cause) = self.license_rules.verdict() {
+            banners.push(match cause {
+                crate::license::Cause::NoAdmin => Banner::LicenseNoAdmin,
+                crate::license::Cause::Pbx => Banner::LicenseUnchecked,
+            });
+        }
         if unlicensed {
             banners.push(Banner::NoLicense);
         } else {
@@ -1209,6 +1246,53 @@ mod tests {
         app.handle_timeout(t);
         pump(&mut app, t, &healthy);
         assert_eq!(app.view().banners, vec![]);
+    }
+
+    #[test]
+    fn a_license_that_cannot_be_checked_names_the_cause_and_is_asked_again() {
+        let start = crate::myapps::StartParams::parse(
+            "?name=kuando-config&url=https%3A%2F%2Fap%2Fd%2Fi%2Fx",
+        );
+        let mut app = ConfigApp::started(&start, 0);
+        let login = |flag: &str| match crate::myapps::LauncherMsg::parse(&format!(
+            r#"{{"mt":"Login","pbxObj":"kuando-config","info":{{"unlicensed":{flag}}},"digest":"d"}}"#
+        )) {
+            Ok(crate::myapps::LauncherMsg::Login(l)) => l,
+            other => panic!("{other:?}"),
+        };
+        app.handle_login(&login("true"));
+        app.handle_service(0, ServiceState::Up);
+        pump(&mut app, 0, &healthy);
+        let no_admin = ServiceError {
+            code: ErrorCode::NoAdmin,
+            text: "no PbxAdminApi".into(),
+            fields: vec![],
+        };
+        app.handle_response(
+            0,
+            Response::GetLicenseResult {
+                license: None,
+                error: Some(no_admin),
+            },
+        );
+        assert_eq!(app.view().banners, vec![Banner::LicenseNoAdmin]);
+        assert!(Banner::LicenseNoAdmin
+            .text()
+            .get(Lang::En)
+            .contains("needs the Admin option"));
+        let at = app.poll_timeout().unwrap();
+        assert!(at >= crate::license::RETRY_MIN_MS);
+        app.handle_timeout(at);
+        let a = pump(&mut app, at, &healthy);
+        assert!(a.contains(&Action::Service(Request::GetLicense)), "{a:?}");
+        app.handle_response(
+            at,
+            Response::GetLicenseResult {
+                license: Some(License::Connector),
+                error: None,
+            },
+        );
+        assert!(!app.view().banners.contains(&Banner::LicenseNoAdmin));
     }
 
     #[test]

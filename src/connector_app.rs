@@ -7,6 +7,8 @@ use crate::text::cat;
 
 use crate::engine::{self, Connector, HubOutcome, RequestId};
 use crate::hub::{HubRequest, Method};
+use crate::license::{LicenseRules, Verdict};
+use crate::myapps::domain::PhoneCalls as PhoneCallsProvider;
 use crate::myapps::session::SessionEvent;
 use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
 use crate::proto::{self, License, Request, Response};
@@ -47,6 +49,25 @@ pub struct ConnectorApp {
     status: StatusApi,
     /// The latest time an input brought (for what `poll_action` publishes).
     now: u64,
+    /// The PBX app object's name (`start.name`): only its `Login` tells this app's license flag.
+    obj_name: String,
+    license: LicenseRules,
+    /// The `com.innovaphone.phone` providers of the last `ApiUpdate`: one that vanishes loses its calls.
+    phone_providers: Vec<String>,
+    /// `PrepareReload` is being answered (see [`ConnectorApp::handle_prepare_reload`]).
+    reload: Option<Reload>,
+}
+
+/// How long `PrepareReloadComplete` may wait for the service to confirm the presence given back. myApps
+/// reloads the app after the answer; the release requests are out by then, only their answers are awaited.
+pub const RELOAD_WAIT_MS: u64 = 2_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Reload {
+    deadline: u64,
+    /// A presence restore went to the service and its answer is awaited.
+    awaiting: bool,
+    answered: bool,
 }
 
 impl ConnectorApp {
@@ -59,6 +80,10 @@ impl ConnectorApp {
             actions: Fifo::new(),
             status: StatusApi::default(),
             now: 0,
+            obj_name: start.name.clone(),
+            license: LicenseRules::new(),
+            phone_providers: Vec::new(),
+            reload: None,
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -107,7 +132,13 @@ impl ConnectorApp {
     pub fn handle_launcher(&mut self, now_ms: u64, text: &str) {
         self.tick(now_ms);
         match LauncherMsg::parse(text) {
-            Ok(LauncherMsg::Login(login)) => self.actions.push_back(Action::Login(login)),
+            Ok(LauncherMsg::Login(login)) => {
+                // The session logs in only with the Login for our own app object; so does the flag.
+                if login.pbx_obj == self.obj_name {
+                    self.license.handle_login(login.unlicensed());
+                }
+                self.actions.push_back(Action::Login(login));
+            }
             Ok(LauncherMsg::ApiUpdate(update)) => {
                 if let Some(user) = ma::own_user(&update) {
                     if !user.sip.is_empty() && self.own_sip.as_deref() != Some(user.sip.as_str()) {
@@ -116,8 +147,18 @@ impl ConnectorApp {
                         self.own_sip = Some(user.sip);
                     }
                 }
-                for p in ma::phone_calls(&update) {
-                    self.engine.handle_phone_calls(now_ms, &p.provider, p.calls);
+                if update.apis.get(ma::API_PHONE).is_some() {
+                    let now: Vec<PhoneCallsProvider> = ma::phone_calls(&update);
+                    // A phone app that is gone from the phone API (closed, crashed) loses its calls.
+                    for old in std::mem::take(&mut self.phone_providers) {
+                        if !now.iter().any(|p| p.provider == old) {
+                            self.engine.handle_phone_calls(now_ms, &old, Vec::new());
+                        }
+                    }
+                    for p in now {
+                        self.phone_providers.push(p.provider.clone());
+                        self.engine.handle_phone_calls(now_ms, &p.provider, p.calls);
+                    }
                 }
             }
             Ok(LauncherMsg::ApiRequest(req)) if req.api == API_STATUS => {
@@ -125,6 +166,17 @@ impl ConnectorApp {
                     self.actions.push_back(Action::PostToParent(t));
                 }
             }
+            Ok(LauncherMsg::ApiConsumerClosed { api, consumer }) => {
+                // A phone app that reported calls through phoneinfo went away: its calls with it.
+                if api == ma::API_PHONEINFO {
+                    self.engine
+                        .handle_phone_calls(now_ms, &consumer, Vec::new());
+                } else if api == API_STATUS {
+                    // The config app that watched the status is gone: its watch ends.
+                    self.status.consumer_closed(&consumer);
+                }
+            }
+            Ok(LauncherMsg::PrepareReload) => self.handle_prepare_reload(now_ms),
             Ok(LauncherMsg::ApiRequest(req)) => {
                 if let Some(ev) = ma::call_event(&req) {
                     self.engine.handle_call(now_ms, ev);
@@ -139,7 +191,7 @@ impl ConnectorApp {
                     self.engine.handle_own_presence(now_ms, p);
                 }
             }
-            Ok(_) | Err(_) => self.status.handle_other_launcher_msg(text),
+            Ok(_) | Err(_) => {}
         }
     }
 
@@ -153,7 +205,10 @@ impl ConnectorApp {
                 self.actions.push_back(Action::Service(Request::GetLicense));
                 self.actions.push_back(Action::Service(Request::GetConfig));
             }
-            SessionEvent::Disconnected => self.engine.handle_service(now_ms, false),
+            SessionEvent::Disconnected => {
+                self.license.handle_disconnected();
+                self.engine.handle_service(now_ms, false);
+            }
             SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
             SessionEvent::LoginFailed(why) => self.trace(&cat(&["login failed: ", &why])),
             SessionEvent::Message(t) => match proto::parse_response(&t) {
@@ -178,18 +233,35 @@ impl ConnectorApp {
             }
             Response::ConfigChanged { config } => self.engine.handle_config(now_ms, config),
             Response::GetLicenseResult { license, error } => {
-                // The service logged this user in, so the PBX found a license: if the service cannot tell
-                // which one, the basic license is the safe reading.
-                if let Some(e) = &error {
-                    self.trace(&cat(&["license not known (", e.code.as_str(), ")"]));
+                // The rules of `license`: a login without `info.unlicensed` is licensed; a flagged one
+                // only if the service's check says so; a check that cannot be made is retried quietly.
+                let was = self.license.verdict();
+                match self.license.handle_result(now_ms, license, error.as_ref()) {
+                    Verdict::Licensed(l) => self.engine.handle_license(now_ms, l),
+                    Verdict::Unlicensed => self.engine.handle_license(now_ms, License::None),
+                    Verdict::Unchecked(_) => {
+                        // One line for the trace, not one per retry.
+                        if !matches!(was, Verdict::Unchecked(_)) {
+                            let code = error.as_ref().map_or("", |e| e.code.as_str());
+                            self.trace(&cat(&[
+                                "license could not be checked (",
+                                code,
+                                "): not started, retrying",
+                            ]));
+                        }
+                    }
+                    Verdict::Pending => {}
                 }
-                self.engine
-                    .handle_license(now_ms, license.unwrap_or(License::Connector));
             }
-            Response::SetPresenceResult { error } => self.engine.handle_presence_result(
-                now_ms,
-                error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
-            ),
+            Response::SetPresenceResult { error } => {
+                if let Some(r) = &mut self.reload {
+                    r.awaiting = false;
+                }
+                self.engine.handle_presence_result(
+                    now_ms,
+                    error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
+                )
+            }
             Response::SetConfigResult { .. } => {}
             Response::Error { error } => {
                 self.trace(&cat(&["app service error: ", error.code.as_str()]))
@@ -224,6 +296,14 @@ impl ConnectorApp {
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
         self.tick(now_ms);
+        if let Some(r) = &mut self.reload {
+            if now_ms >= r.deadline {
+                r.awaiting = false;
+            }
+        }
+        if self.license.poll_retry(now_ms) {
+            self.actions.push_back(Action::Service(Request::GetLicense));
+        }
         self.engine.handle_timeout(now_ms);
     }
 
@@ -231,6 +311,23 @@ impl ConnectorApp {
     pub fn handle_local_network(&mut self, now_ms: u64, state: &str) {
         self.engine
             .handle_local_network(now_ms, crate::lna::Permission::parse(state));
+    }
+
+    /// myApps will close and reload the app: give back the lamp and any presence set (as on unload: hub POSTs
+    /// as beacons, which the browser delivers even after the page is gone), then answer
+    /// `PrepareReloadComplete` — once the service confirmed the presence given back, or after
+    /// [`RELOAD_WAIT_MS`]. lib1 answers at once when an app registered nothing; this app has something to
+    /// release first (lib1.htm, `requestPrepareReload`).
+    pub fn handle_prepare_reload(&mut self, now_ms: u64) {
+        if self.reload.is_some() {
+            return;
+        }
+        self.reload = Some(Reload {
+            deadline: now_ms.saturating_add(RELOAD_WAIT_MS),
+            awaiting: false,
+            answered: false,
+        });
+        self.handle_shutdown(now_ms);
     }
 
     /// The page is being unloaded: `Logout` and presence restore go out now, hub POSTs as beacons.
@@ -247,12 +344,15 @@ impl ConnectorApp {
             if let Some(a) = self.actions.pop_front() {
                 return Some(a);
             }
-            let Some(a) = self.engine.poll_action() else {
+            let Some(next) = self.engine.poll_action() else {
+                if let Some(done) = self.reload_complete() {
+                    return Some(done);
+                }
                 // Quiet when nobody looks: only with a watcher, only what changed.
                 let model = self.status.poll_publish(self.now, &self.engine);
                 return model.map(Action::PostToParent);
             };
-            let a = match a {
+            let a = match next {
                 engine::Action::Hub {
                     id,
                     request,
@@ -267,10 +367,15 @@ impl ConnectorApp {
                         timeout_ms,
                     },
                 },
-                engine::Action::SetPresence(p) => Action::Service(Request::SetPresence {
-                    activity: p.activity,
-                    note: p.note,
-                }),
+                engine::Action::SetPresence(p) => {
+                    if let Some(r) = &mut self.reload {
+                        r.awaiting = true;
+                    }
+                    Action::Service(Request::SetPresence {
+                        activity: p.activity,
+                        note: p.note,
+                    })
+                }
                 engine::Action::Trace(line) => Action::Trace(line),
                 engine::Action::Status(st) => {
                     self.status.on_status(self.now, st);
@@ -281,8 +386,30 @@ impl ConnectorApp {
         }
     }
 
+    /// `PrepareReloadComplete`, once, when everything to release is out and nothing is awaited any more.
+    fn reload_complete(&mut self) -> Option<Action> {
+        let r = self.reload.as_mut()?;
+        if r.answered || r.awaiting {
+            return None;
+        }
+        r.answered = true;
+        Some(Action::PostToParent(launcher::prepare_reload_complete()))
+    }
+
     pub fn poll_timeout(&self) -> Option<u64> {
-        self.engine.poll_timeout()
+        let reload = self
+            .reload
+            .filter(|r| r.awaiting && !r.answered)
+            .map(|r| r.deadline);
+        crate::earliest(
+            crate::earliest(self.engine.poll_timeout(), self.license.poll_timeout()),
+            reload,
+        )
+    }
+
+    /// What is known about the license.
+    pub fn license(&self) -> Verdict {
+        self.license.verdict()
     }
 }
 
@@ -360,10 +487,111 @@ mod tests {
         assert!(matches!(&drain(&mut app)[..], [Action::Login(l)] if l.sip == "alice"));
     }
 
+    const LOGIN: &str = r#"{"mt":"Login","src":"1","app":"innovaphone-kuando","sip":"alice","pbxObj":"kuando","info":{"appobj":"kuando"},"digest":"d"}"#;
+    const LOGIN_FLAGGED: &str = r#"{"mt":"Login","src":"1","app":"innovaphone-kuando","sip":"alice","pbxObj":"kuando","info":{"appobj":"kuando","unlicensed":true},"digest":"d"}"#;
+
+    fn license_result(
+        app: &mut ConnectorApp,
+        now: u64,
+        license: Option<License>,
+        error: Option<ErrorCode>,
+    ) {
+        let error = error.map(|code| ServiceError {
+            code,
+            text: "x".into(),
+            fields: vec![],
+        });
+        let msg = Envelope::new(None, Response::GetLicenseResult { license, error }).to_json();
+        app.handle_session(now, SessionEvent::Message(msg));
+    }
+
+    fn traces(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Trace(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_flagged_login_whose_check_cannot_be_made_is_not_licensed_and_retries_quietly() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, LOGIN_FLAGGED);
+        app.handle_session(0, SessionEvent::Connected);
+        drain(&mut app);
+        license_result(&mut app, 0, None, Some(ErrorCode::NoAdmin));
+        let a = drain(&mut app);
+        assert_eq!(
+            traces(&a),
+            ["kuando-log: license could not be checked (noAdmin): not started, retrying"]
+        );
+        assert_eq!(
+            app.engine().status().license,
+            None,
+            "not treated as licensed"
+        );
+        assert!(!app.engine().status().running);
+        assert_eq!(
+            app.license(),
+            Verdict::Unchecked(crate::license::Cause::NoAdmin)
+        );
+        // Quietly again, with back-off: no trace for the retry or its failure.
+        let at = app.poll_timeout().unwrap();
+        assert_eq!(at, crate::license::RETRY_MIN_MS);
+        app.handle_timeout(at);
+        let a = drain(&mut app);
+        assert!(a.contains(&Action::Service(Request::GetLicense)), "{a:?}");
+        license_result(&mut app, at, None, Some(ErrorCode::Pbx));
+        assert!(traces(&drain(&mut app)).is_empty());
+        // The administrator fixes the app object: the next retry finds the with-Busylight license.
+        let at = app.poll_timeout().unwrap();
+        app.handle_timeout(at);
+        drain(&mut app);
+        license_result(&mut app, at, Some(License::WithBusylight), None);
+        assert_eq!(app.engine().status().license, Some(License::WithBusylight));
+    }
+
+    #[test]
+    fn a_flagged_login_the_service_finds_unlicensed_stops_with_the_concepts_trace() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, LOGIN_FLAGGED);
+        app.handle_session(0, SessionEvent::Connected);
+        drain(&mut app);
+        license_result(&mut app, 0, Some(License::None), None);
+        let a = drain(&mut app);
+        assert!(
+            traces(&a).contains(&"kuando-log: no app license, stop service".to_string()),
+            "{a:?}"
+        );
+        assert_eq!(app.engine().status().license, Some(License::None));
+        assert_eq!(app.poll_timeout(), None, "nothing retried, nothing polled");
+    }
+
+    #[test]
+    fn only_the_login_for_our_app_object_sets_the_flag() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, LOGIN);
+        app.handle_launcher(
+            0,
+            &LOGIN_FLAGGED.replace("\"pbxObj\":\"kuando\"", "\"pbxObj\":\"other\""),
+        );
+        app.handle_session(0, SessionEvent::Connected);
+        drain(&mut app);
+        license_result(&mut app, 0, None, Some(ErrorCode::Pbx));
+        assert_eq!(app.engine().status().license, Some(License::Connector));
+    }
+
     #[test]
     fn once_connected_it_asks_for_license_and_settings_and_falls_back_safely() {
         let mut app = start();
         drain(&mut app);
+        // A login without info.unlicensed: the PBX found App(innovaphone-kuando).
+        app.handle_launcher(0, LOGIN);
         app.handle_session(0, SessionEvent::Connected);
         let a = drain(&mut app);
         assert!(a.contains(&Action::Service(Request::GetLicense)));
@@ -404,6 +632,71 @@ mod tests {
         app.handle_session(0, SessionEvent::Unlicensed);
         assert_eq!(app.engine().status().license, Some(License::None));
         assert!(!app.engine().status().running);
+    }
+
+    fn calls(app: &ConnectorApp) -> usize {
+        app.engine().status().calls
+    }
+
+    #[test]
+    fn api_consumer_closed_drops_that_phone_apps_calls_only() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, UPDATE);
+        let call = |consumer: &str, mt: &str| {
+            format!(
+                r#"{{"mt":"ApiRequest","api":"com.innovaphone.phoneinfo","consumer":"{consumer}","src":"1","msg":{{"mt":"{mt}","id":7}}}}"#
+            )
+        };
+        app.handle_launcher(1, &call("phone2", "CallAdded"));
+        assert_eq!(calls(&app), 2);
+        // Another API's consumer closing changes nothing.
+        app.handle_launcher(
+            2,
+            r#"{"mt":"ApiConsumerClosed","api":"com.innovaphone.other","consumer":"phone2"}"#,
+        );
+        assert_eq!(calls(&app), 2);
+        app.handle_launcher(
+            3,
+            r#"{"mt":"ApiConsumerClosed","api":"com.innovaphone.phoneinfo","consumer":"phone2"}"#,
+        );
+        assert_eq!(
+            calls(&app),
+            1,
+            "phone2's call is gone, the softphone's stays"
+        );
+        app.handle_launcher(4, r#"{"mt":"ApiConsumerClosed","api":"com.innovaphone.phoneinfo","consumer":"softphone"}"#);
+        assert_eq!(calls(&app), 0);
+    }
+
+    #[test]
+    fn a_phone_provider_that_vanishes_from_the_phone_api_loses_its_calls() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, UPDATE);
+        assert_eq!(calls(&app), 1);
+        // An update that does not mention the phone API says nothing about it.
+        app.handle_launcher(
+            1,
+            r#"{"mt":"ApiUpdate","apis":{"com.innovaphone.client":{}}}"#,
+        );
+        assert_eq!(calls(&app), 1);
+        app.handle_launcher(
+            2,
+            r#"{"mt":"ApiUpdate","apis":{"com.innovaphone.phone":{}}}"#,
+        );
+        assert_eq!(calls(&app), 0);
+    }
+
+    #[test]
+    fn prepare_reload_with_nothing_held_is_answered_at_once_and_once() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(0, r#"{"mt":"PrepareReload"}"#);
+        let a = posted(&drain(&mut app));
+        assert_eq!(a, [launcher::prepare_reload_complete()]);
+        app.handle_launcher(1, r#"{"mt":"PrepareReload"}"#);
+        assert!(posted(&drain(&mut app)).is_empty());
     }
 
     #[test]
@@ -463,5 +756,69 @@ mod tests {
             "{a:?}"
         );
         assert!(!a.iter().any(|a| matches!(a, Action::Hub { .. })));
+    }
+
+    #[test]
+    fn prepare_reload_gives_the_lamp_back_before_it_answers() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_session(0, SessionEvent::Connected);
+        let msg = |r: Response| Envelope::new(None, r).to_json();
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetLicenseResult {
+                license: Some(License::Connector),
+                error: None,
+            })),
+        );
+        app.handle_session(
+            0,
+            SessionEvent::Message(msg(Response::GetConfigResult {
+                config: Some(Config::default()),
+                error: None,
+            })),
+        );
+        // Let the engine reach the hub: answer its probe.
+        let mut now = 0;
+        let mut connected = false;
+        for _ in 0..20 {
+            for a in drain(&mut app) {
+                if let Action::Hub { id, request, .. } = a {
+                    let body = if request.url.contains("currentpresence") {
+                        r#"{"runningcommand":null}"#
+                    } else if request.url.contains("busylightdevices") {
+                        r#"[{"ModelName":"x"}]"#
+                    } else {
+                        r#"{"response":"OK"}"#
+                    };
+                    connected = true;
+                    app.handle_hub_result(
+                        now,
+                        id,
+                        HubOutcome::Answer {
+                            status: 200,
+                            body: body.as_bytes().to_vec(),
+                        },
+                        0,
+                    );
+                }
+            }
+            now += 100;
+            app.handle_timeout(now);
+        }
+        assert!(connected);
+        drain(&mut app);
+        app.handle_launcher(now, r#"{"mt":"PrepareReload"}"#);
+        let a = drain(&mut app);
+        let logout = a
+            .iter()
+            .position(|a| matches!(a, Action::Beacon(r) if r.body.as_deref().is_some_and(|b| b.contains("Logout"))));
+        let complete = a.iter().position(
+            |a| matches!(a, Action::PostToParent(t) if *t == launcher::prepare_reload_complete()),
+        );
+        assert!(
+            matches!((logout, complete), (Some(l), Some(c)) if l < c),
+            "{a:?}"
+        );
     }
 }

@@ -62,6 +62,10 @@ texts! {
         "Der Browser blockiert den Zugriff auf kuandoHUB (Zugriff auf das lokale Netzwerk verweigert). In den Website-Einstellungen des Browsers für diese App den Zugriff auf das lokale Netzwerk erlauben oder den Administrator fragen: myApps kann die Berechtigung weitergeben (iframe allow=\"local-network-access\"), die Richtlinien LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls können die Adresse der AppPlatform erlauben, oder den myApps Launcher einsetzen.";
     AllowLna => "Allow access to kuandoHUB", "Zugriff auf kuandoHUB erlauben";
     BannerNoBusylight => "No Busylight connected to kuandoHUB.", "Kein Busylight an kuandoHUB angeschlossen.";
+    BannerLicenseNoAdmin => "License could not be checked: the connector's app object needs the Admin option. Ask your administrator to tick it on the PBX app object.",
+        "Lizenz konnte nicht geprüft werden: das App-Objekt des Connectors braucht die Option Admin. Bitte den Administrator, sie am App-Objekt der PBX zu setzen.";
+    BannerLicenseUnchecked => "License could not be checked: the PBX did not answer. The connector waits and tries again.",
+        "Lizenz konnte nicht geprüft werden: die PBX hat nicht geantwortet. Der Connector wartet und versucht es erneut.";
     BannerService => "No connection to the app service: settings cannot be loaded or saved right now.",
         "Keine Verbindung zum App-Service: Einstellungen können gerade nicht geladen oder gespeichert werden.";
     NoLampNote => "No Busylight connected: the connector works without a lamp (e.g. kuandoHUB innovaphone Edition). Lamp tests are off.",

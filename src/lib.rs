@@ -15,6 +15,7 @@ pub mod fifo;
 pub mod hub;
 pub mod i18n;
 pub mod json;
+pub mod license;
 pub mod live;
 pub mod lna;
 pub mod mapping;

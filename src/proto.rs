@@ -71,6 +71,9 @@ pub enum ErrorCode {
     Pbx,
     /// The database failed.
     Database,
+    /// `GetLicense`: the service has no PbxAdminApi connection (the app object lacks the Admin option), so
+    /// the license cannot be checked.
+    NoAdmin,
 }
 
 /// An error in a result.
@@ -327,13 +330,14 @@ impl License {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 6] = [
+    pub const ALL: [ErrorCode; 7] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::InvalidConfig,
         ErrorCode::Unlicensed,
         ErrorCode::Pbx,
         ErrorCode::Database,
+        ErrorCode::NoAdmin,
     ];
 
     /// The JSON name.
@@ -345,6 +349,7 @@ impl ErrorCode {
             ErrorCode::Unlicensed => "unlicensed",
             ErrorCode::Pbx => "pbx",
             ErrorCode::Database => "database",
+            ErrorCode::NoAdmin => "noAdmin",
         }
     }
 

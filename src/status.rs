@@ -154,18 +154,6 @@ impl StatusApi {
         }
     }
 
-    /// Reads a launcher message that no other part of the app uses: `ApiConsumerClosed` for [`API_STATUS`]
-    /// ends that consumer's watch. Anything else is ignored.
-    pub fn handle_other_launcher_msg(&mut self, text: &str) {
-        let Ok(m) = Json::parse(text) else {
-            return;
-        };
-        let s = |k: &str| m.get(k).and_then(Json::as_str).unwrap_or("");
-        if s("mt") == "ApiConsumerClosed" && s("api") == API_STATUS {
-            self.consumer_closed(s("consumer"));
-        }
-    }
-
     /// The `ApiModel` to post, when a consumer watches and the model changed.
     pub fn poll_publish(&mut self, now: u64, _engine: &Connector) -> Option<String> {
         if !self.dirty || self.watchers.is_empty() {

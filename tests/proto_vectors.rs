@@ -48,6 +48,8 @@ enum Pbx {
     Down,
     /// Connected, but `SetPresence` is answered with an error.
     Refuses,
+    /// PbxApi connected, no PbxAdminApi: the app object lacks the Admin option.
+    NoAdmin,
 }
 
 /// The environment of one vector. The default: nothing stored, database working, PBX answering and granting
@@ -127,6 +129,9 @@ impl Env {
             }
             Pbx::Refuses => {
                 o.insert("pbx".into(), json!("refuses"));
+            }
+            Pbx::NoAdmin => {
+                o.insert("pbx".into(), json!("noAdmin"));
             }
         }
         if self.licenses != d.licenses {
@@ -322,8 +327,8 @@ fn contract(text: &str, env: &Env) -> Outcome {
             // A connection the runtime marks unlicensed may still belong to a user with the with-busylight
             // license (the runtime checks only the license named after the app): the service asks the PBX
             // before refusing, and refuses when it cannot ask.
-            let licensed =
-                !env.unlicensed || (env.pbx != Pbx::Down && env.license() != License::None);
+            let licensed = !env.unlicensed
+                || (!matches!(env.pbx, Pbx::Down | Pbx::NoAdmin) && env.license() != License::None);
             let error = if !licensed {
                 err(ErrorCode::Unlicensed)
             } else if matches!(env.pbx, Pbx::Down | Pbx::Refuses) {
@@ -343,6 +348,11 @@ fn contract(text: &str, env: &Env) -> Outcome {
                 Response::GetLicenseResult {
                     license: None,
                     error: err(ErrorCode::Pbx),
+                }
+            } else if env.pbx == Pbx::NoAdmin {
+                Response::GetLicenseResult {
+                    license: None,
+                    error: err(ErrorCode::NoAdmin),
                 }
             } else {
                 Response::GetLicenseResult {
@@ -598,8 +608,18 @@ fn message_exchanges() -> Vec<Exchange> {
         ),
         ex_env(
             "SetPresence, unlicensed connection and PBX down",
-            presence,
+            presence.clone(),
             Env::unlicensed(&[License::Connector], Pbx::Down),
+        ),
+        ex_env(
+            "SetPresence, unlicensed connection and no Admin option",
+            presence.clone(),
+            Env::unlicensed(&[License::Connector], Pbx::NoAdmin),
+        ),
+        ex_env(
+            "SetPresence, licensed connection and no Admin option",
+            presence,
+            Env::pbx(Pbx::NoAdmin),
         ),
         ex("GetLicense, both licenses", license.clone()),
         ex_env(
@@ -622,7 +642,12 @@ fn message_exchanges() -> Vec<Exchange> {
             license.clone(),
             Env::unlicensed(&[License::Connector], Pbx::Answers),
         ),
-        ex_env("GetLicense, PBX down", license, Env::pbx(Pbx::Down)),
+        ex_env("GetLicense, PBX down", license.clone(), Env::pbx(Pbx::Down)),
+        ex_env(
+            "GetLicense, app object without the Admin option",
+            license,
+            Env::pbx(Pbx::NoAdmin),
+        ),
     ]
 }
 
@@ -1349,6 +1374,7 @@ fn all_error_codes() -> Vec<ErrorCode> {
         ErrorCode::Unlicensed,
         ErrorCode::Pbx,
         ErrorCode::Database,
+        ErrorCode::NoAdmin,
     ];
     for c in &all {
         match c {
@@ -1357,7 +1383,8 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | ErrorCode::InvalidConfig
             | ErrorCode::Unlicensed
             | ErrorCode::Pbx
-            | ErrorCode::Database => {}
+            | ErrorCode::Database
+            | ErrorCode::NoAdmin => {}
         }
     }
     all

@@ -569,3 +569,82 @@ async fn clock_is_monotonic_milliseconds_and_jitter_varies() {
         "jitter is constant: {draws:?}"
     );
 }
+
+// Trace output (web::console): under a myApps user agent the lines go to the parent's console, as lib1 hands
+// an app the launcher's console; otherwise to the app's own. The windows here are fakes with the shape the
+// driver reads (navigator.userAgent, console, parent), so both consoles can be told apart.
+
+fn fake_window(ua: &str, parent: &str) -> JsValue {
+    let js = format!(
+        r#"return (() => {{ const own = [], par = [];
+            const parent = ({parent});
+            const d = parent && Object.getOwnPropertyDescriptor(parent, "console");
+            if (d && !d.get && parent.console) parent.console.log = (l) => par.push(l);
+            if (parent && parent.webkit) parent.webkit.messageHandlers.console_message_ = {{ postMessage: (l) => par.push(l) }};
+            return {{ own, par, navigator: {{ userAgent: {ua:?} }}, console: {{ log: (l) => own.push(l) }}, parent }}; }})()"#
+    );
+    js_sys::Function::new_no_args(&js)
+        .call0(&JsValue::NULL)
+        .expect("fake window")
+}
+
+fn lines(w: &JsValue, which: &str) -> Vec<String> {
+    let a: js_sys::Array = Reflect::get(w, &which.into()).unwrap().unchecked_into();
+    a.iter().filter_map(|v| v.as_string()).collect()
+}
+
+fn trace_into(w: &JsValue, line: &str) {
+    use kuando_connector::web::console::Target;
+    let own = Reflect::get(w, &"console".into()).unwrap();
+    Target::detect(w).write(line, &own);
+}
+
+const MYAPPS_UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 myApps/1420";
+
+#[wasm_bindgen_test]
+fn traces_go_to_the_parents_console_under_a_myapps_user_agent() {
+    let w = fake_window(MYAPPS_UA, "{ console: { custom: true } }");
+    trace_into(&w, "kuando-log: in the myApps log");
+    assert_eq!(lines(&w, "par"), ["kuando-log: in the myApps log"]);
+    assert!(lines(&w, "own").is_empty());
+}
+
+#[wasm_bindgen_test]
+fn traces_stay_in_the_own_console_outside_myapps_or_without_a_custom_console() {
+    let w = fake_window("Mozilla/5.0 Chrome/140", "{ console: { custom: true } }");
+    trace_into(&w, "kuando-log: a browser tab");
+    assert_eq!(lines(&w, "own"), ["kuando-log: a browser tab"]);
+    assert!(lines(&w, "par").is_empty());
+
+    let w = fake_window(MYAPPS_UA, "{ console: {} }");
+    trace_into(&w, "kuando-log: parent without console.custom");
+    assert_eq!(
+        lines(&w, "own"),
+        ["kuando-log: parent without console.custom"]
+    );
+}
+
+#[wasm_bindgen_test]
+fn a_cross_origin_parent_never_breaks_the_trace() {
+    // Access to a cross-origin parent's properties throws a SecurityError; the getters here do the same.
+    let w = fake_window(
+        MYAPPS_UA,
+        r#"Object.defineProperty({}, "console", { get() { throw new DOMException("Blocked a frame", "SecurityError"); } })"#,
+    );
+    trace_into(&w, "kuando-log: still here");
+    assert_eq!(lines(&w, "own"), ["kuando-log: still here"]);
+    // The real page (a top-level window, Chromium's own user agent) writes to its own console.
+    let real = web_sys::window().unwrap();
+    assert!(matches!(
+        kuando_connector::web::console::Target::detect(&real.into()),
+        kuando_connector::web::console::Target::Own
+    ));
+}
+
+#[wasm_bindgen_test]
+fn the_myapps_native_apps_message_handler_is_the_fallback() {
+    let w = fake_window(MYAPPS_UA, "{ webkit: { messageHandlers: {} } }");
+    trace_into(&w, "kuando-log: to the native app");
+    assert_eq!(lines(&w, "par"), ["kuando-log: to the native app"]);
+    assert!(lines(&w, "own").is_empty());
+}

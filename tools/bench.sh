@@ -11,6 +11,7 @@
 run_bench() {
   build_wasm
   ensure_browser
+  start_pg target/pg-test # the shipped service runs on PostgreSQL in the myApps simulator
   say "measuring the hidden app in headless Chromium (10 min by default; --minutes N to change)"
   cargo run -q -p kuando-e2e --bin kuando-bench -- "$@"
 }

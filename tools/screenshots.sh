@@ -14,6 +14,7 @@
 run_screenshots() {
   build_wasm
   ensure_browser
+  start_pg target/pg-test # the shipped service runs on PostgreSQL in the myApps simulator
   say "screenshots (headless Chromium) into target/screenshots/"
   cargo run -q -p kuando-e2e --bin kuando-screenshots -- "$@"
 }

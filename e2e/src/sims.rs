@@ -21,6 +21,8 @@ pub struct Setup {
     pub license_busylight: Vec<String>,
     /// A PBX without the connector's App objects (the PBX Manager plugin creates them).
     pub fresh_pbx: bool,
+    /// The connector's app object lacks the Admin option: the service cannot check licenses.
+    pub without_admin: bool,
 }
 
 impl Default for Setup {
@@ -37,6 +39,7 @@ impl Default for Setup {
             unlicensed: Vec::new(),
             license_busylight: Vec::new(),
             fresh_pbx: false,
+            without_admin: false,
         }
     }
 }
@@ -68,6 +71,8 @@ impl Sims {
             license_busylight: setup.license_busylight.clone(),
             fresh_pbx: setup.fresh_pbx,
             manager: crate::repo_root().join("manager"),
+            without_admin: setup.without_admin,
+            ..Default::default()
         })
         .await?;
         let http = reqwest::Client::builder()
@@ -202,6 +207,20 @@ impl Sims {
     /// The PBX admin changes the user's license: `none`, `connector`, `withBusylight`.
     pub async fn set_license(&self, user: &str, license: &str) -> Result<(), String> {
         self.post("/_sim/license", json!({"user": user, "license": license}))
+            .await
+            .map(drop)
+    }
+
+    /// The user closes (`false`) or opens the softphone app.
+    pub async fn softphone(&self, user: &str, open: bool) -> Result<(), String> {
+        self.post("/_sim/softphone", json!({"user": user, "open": open}))
+            .await
+            .map(drop)
+    }
+
+    /// myApps prepares to reload an app frame (`hidden` / `config`): `PrepareReload`.
+    pub async fn prepare_reload(&self, user: &str, frame: &str) -> Result<(), String> {
+        self.post("/_sim/reload", json!({"user": user, "frame": frame}))
             .await
             .map(drop)
     }

@@ -1,20 +1,24 @@
 "use strict";
 /*
- * A stand-in for the innovaphone AppPlatform JavaScript runtime, enough to run service/kuando.js under Node.
- *
- * It provides exactly the globals the runtime documents for app services (JsonApi, PbxApi, Database, log and,
- * unless switched off, Timers) and nothing else: kuando.js is evaluated in a fresh vm context, so a use of
+ * The innovaphone AppPlatform JavaScript runtime for the service's Node tests: service/kuando.js evaluated
+ * with exactly the runtime's documented globals (JsonApi, PbxApi, Database, log and, unless switched off,
+ * Timers) by the same code as the myApps simulator's runtime host (sim/runtime/appplatform.js), so a use of
  * require, process, console, setTimeout or any other Node API fails the tests as it would fail on the
- * AppPlatform. Behaviour follows the runtime's documentation (JsonApi.htm, PbxApi.htm, Database.htm,
- * Timers.htm, appgeneric.htm); where the documentation is silent the choice is marked [inferred].
+ * AppPlatform.
  *
- * Everything is deterministic: the runtime's asynchronous callbacks (database results, PBX answers) are
- * queued and delivered by rt.run(); time is virtual and moves only with rt.advance(ms).
+ * The database is real: PostgreSQL (KUANDO_PG_URL, set by ./build.sh test; else the repository's cluster,
+ * started by tools/pg.sh), one schema per runtime with config.json's database.init applied as the
+ * AppPlatform applies it. Tests can still make it fail (rt.db.failure, failNext, throws), as a broken
+ * database would.
+ *
+ * The rest is deterministic: the runtime's callbacks are queued and delivered by `await rt.run()` (which also
+ * waits for the database), time is virtual and moves only with `await rt.advance(ms)`. The apps' and the
+ * PBX's connections are the test's ends.
  */
 
-const fs = require("node:fs");
 const path = require("node:path");
-const vm = require("node:vm");
+const { execFileSync } = require("node:child_process");
+const { openDatabase, readConfig, evaluate } = require("../../sim/runtime/appplatform.js");
 
 const SERVICE_DIR = path.join(__dirname, "..");
 const SERVICE_FILE = path.join(SERVICE_DIR, "kuando.js");
@@ -23,29 +27,65 @@ const CONFIG_FILE = path.join(SERVICE_DIR, "config.json");
 /** The AppWebsocket send limit (JsonApi.htm: "send takes at most 65535 characters"). */
 const SEND_LIMIT = 65535;
 
-/** Tables as config.json's database.init creates them: name → { columns: [{name, type}], key }. */
-function tablesFromConfig(config) {
-    const tables = new Map();
-    for (const cmd of (config.database && config.database.init) || []) {
-        if (cmd.cmd !== "table") continue;
-        const columns = (cmd.init || []).filter((c) => c.cmd === "column");
-        const key = columns.find((c) => /PRIMARY KEY/i.test(c.type));
-        tables.set(cmd.name, { columns, key: key && key.name, rows: new Map() });
+/** The PostgreSQL cluster: KUANDO_PG_URL, else the repository's own (started when it is not running). */
+let pgUrl = null;
+function clusterUrl() {
+    if (pgUrl) return pgUrl;
+    pgUrl = (process.env.KUANDO_PG_URL || "").trim();
+    if (!pgUrl) {
+        const root = path.join(__dirname, "..", "..");
+        pgUrl = execFileSync("bash", [path.join(root, "tools", "pg.sh"), "start", path.join(root, "target", "pg")], {
+            encoding: "utf8",
+            stdio: ["ignore", "pipe", "inherit"],
+        }).trim();
     }
-    return tables;
+    return pgUrl;
 }
 
-/** PostgreSQL's decode(hex) + convert_from(UTF8), strictly. */
-function fromHexUtf8(hex) {
-    if (hex.length % 2 !== 0) throw new Error("odd hex digits");
-    const text = Buffer.from(hex, "hex").toString("utf8");
-    if (Buffer.from(text, "utf8").toString("hex") !== hex.toLowerCase()) throw new Error("invalid UTF-8");
-    return text;
+/*
+ * Every runtime gets an empty database of its own. Connections and their schemas are reused from test to
+ * test (emptied with TRUNCATE, then database.init applied again as at every start of an instance): a fresh
+ * schema per runtime would cost PostgreSQL's catalog work 300 times per run.
+ */
+const open = [];
+const idle = [];
+let nextSchema = 1;
+
+async function takeClient(config) {
+    const reuse = idle.pop();
+    if (reuse) return reuse;
+    const { Client } = require(require.resolve("pg", { paths: [path.join(__dirname, "..", "..", "sim", "runtime")] }));
+    const client = new Client({ connectionString: clusterUrl(), application_name: "kuando-service-tests" });
+    await client.connect();
+    const schema = `kuando_test_${process.pid}_${nextSchema++}`;
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.query(`CREATE SCHEMA ${schema}`);
+    await client.query(`SET search_path TO ${schema}`);
+    return { client, schema, tables: config.database.init.filter((c) => c.cmd === "table").map((c) => c.name) };
 }
 
-const TEXT = String.raw`convert_from\(decode\('([0-9a-f]*)','hex'\),'UTF8'\)`;
+/** Ends every runtime of the test (afterEach) and, at the end of the file, the connections (after). */
+async function closeAll() {
+    for (const slot of open.splice(0)) {
+        try {
+            await slot.database.whenIdle();
+            if (slot.tables.length > 0) await slot.client.query(`TRUNCATE ${slot.tables.join(", ")}`);
+            idle.push(slot);
+        } catch (e) {
+            await slot.client.end().catch(() => {});
+        }
+    }
+}
 
-function createRuntime(options = {}) {
+async function endAll() {
+    await closeAll();
+    for (const slot of idle.splice(0)) {
+        await slot.client.query(`DROP SCHEMA IF EXISTS ${slot.schema} CASCADE`).catch(() => {});
+        await slot.client.end().catch(() => {});
+    }
+}
+
+async function createRuntime(options = {}) {
     const rt = {
         logs: [],
         /** Runtime callbacks waiting to be delivered. */
@@ -57,18 +97,24 @@ function createRuntime(options = {}) {
         pbxApis: new Map(),
         /** Everything the service sent on a closed connection (the runtime would drop it). */
         sendsAfterClose: [],
-        /** Statements the stand-in database does not know: a test failure. */
-        unknownSql: [],
+        /** Statements PostgreSQL refused without a test asking for it: a test failure. */
+        dbErrors: [],
         sql: [],
     };
 
     rt.later = (fn) => rt.queue.push(fn);
 
-    /** Delivers every queued runtime callback (and those they queue). */
-    rt.run = () => {
-        for (let n = 0; rt.queue.length > 0; n++) {
+    /** Delivers every queued runtime callback (and those they queue), waiting for the database's answers. */
+    rt.run = async () => {
+        for (let n = 0; ; n++) {
             if (n > 100000) throw new Error("the service keeps the runtime busy forever");
-            rt.queue.shift()();
+            if (rt.queue.length > 0) {
+                rt.queue.shift()();
+            } else if (rt.database.busy) {
+                await rt.database.whenIdle();
+            } else {
+                break;
+            }
         }
     };
 
@@ -98,9 +144,9 @@ function createRuntime(options = {}) {
     };
 
     /** Moves virtual time, firing due timers in order; queued callbacks run between them. */
-    rt.advance = (ms) => {
+    rt.advance = async (ms) => {
         const end = rt.now + ms;
-        rt.run();
+        await rt.run();
         for (;;) {
             const due = rt.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
             if (!due) break;
@@ -108,15 +154,14 @@ function createRuntime(options = {}) {
             if (due.every > 0) due.at += due.every;
             else rt.timers = rt.timers.filter((t) => t !== due);
             due.fn();
-            rt.run();
+            await rt.run();
         }
         rt.now = end;
     };
 
-    // ---- Database (Database.htm) ------------------------------------------------------------------------
-    const config = JSON.parse(fs.readFileSync(CONFIG_FILE, "utf8"));
+    // ---- Database (Database.htm), on PostgreSQL ---------------------------------------------------------
+    const config = readConfig(SERVICE_DIR);
     const db = {
-        tables: tablesFromConfig(config),
         /** Every statement fails while set: {error, errorText, dbErrorCode}. */
         failure: null,
         /** The next statements fail, one entry each. */
@@ -125,116 +170,46 @@ function createRuntime(options = {}) {
         throws: false,
     };
     rt.db = db;
-
-    db.put = (table, row) => {
-        const t = db.tables.get(table);
-        t.rows.set(row[t.key], { ...row });
-    };
-    db.get = (table, key) => {
-        const row = db.tables.get(table).rows.get(key);
-        return row ? { ...row } : undefined;
-    };
-
-    /** Runs one statement the way PostgreSQL would, for the statements the service uses. */
-    function execute(sql) {
-        let m = new RegExp(`^SELECT (\\w+) FROM (\\w+) WHERE (\\w+)=${TEXT}$`).exec(sql);
-        if (m) {
-            const [, col, table, keyCol, keyHex] = m;
-            const t = db.tables.get(table);
-            if (!t || t.key !== keyCol || !t.columns.some((c) => c.name === col)) {
-                throw { error: "sql", errorText: `no such table or column in: ${sql}`, dbErrorCode: "42703" };
-            }
-            const row = t.rows.get(fromHexUtf8(keyHex));
-            // [inferred] oncomplete gets an array of row objects keyed by column name.
-            return row ? [{ [col]: row[col] }] : [];
-        }
-        m = new RegExp(
-            `^INSERT INTO (\\w+) \\((\\w+),(\\w+)\\) VALUES \\(${TEXT},${TEXT}\\) ` +
-                `ON CONFLICT \\((\\w+)\\) DO UPDATE SET (\\w+)=EXCLUDED\\.(\\w+)$`
-        ).exec(sql);
-        if (m) {
-            const [, table, keyCol, valCol, keyHex, valHex, conflictCol, setCol, excludedCol] = m;
-            const t = db.tables.get(table);
-            const ok =
-                t &&
-                t.key === keyCol &&
-                conflictCol === keyCol &&
-                setCol === valCol &&
-                excludedCol === valCol &&
-                t.columns.some((c) => c.name === valCol);
-            if (!ok) throw { error: "sql", errorText: `no such table or column in: ${sql}`, dbErrorCode: "42703" };
-            const key = fromHexUtf8(keyHex);
-            const keyType = t.columns.find((c) => c.name === keyCol).type;
-            const limit = /VARCHAR\((\d+)\)/i.exec(keyType);
-            if (limit && [...key].length > Number(limit[1])) {
-                throw { error: "sql", errorText: "value too long for type character varying", dbErrorCode: "22001" };
-            }
-            t.rows.set(key, { [keyCol]: key, [valCol]: fromHexUtf8(valHex) });
-            return [];
-        }
-        rt.unknownSql.push(sql);
-        throw { error: "sql", errorText: `syntax error (stand-in does not know): ${sql}`, dbErrorCode: "42601" };
-    }
-
-    function operation(sql) {
-        rt.sql.push(sql);
-        const op = { complete: null, error: null };
-        const handle = {
-            oncomplete(fn) {
-                op.complete = fn;
-                return handle;
-            },
-            onerror(fn) {
-                op.error = fn;
-                return handle;
-            },
-        };
-        // The runtime answers later, never inside exec().
-        rt.later(() => {
+    const hooks = {
+        fault(sql) {
+            rt.sql.push(sql);
             const fail = db.failNext.length > 0 ? db.failNext.shift() : db.failure;
-            let result;
-            let err = fail
-                ? {
-                      error: fail.error || "db",
-                      // Like PostgreSQL, the text may quote the statement.
-                      errorText: fail.errorText || `failed: ${sql}`,
-                      dbErrorCode: fail.dbErrorCode || "XX000",
-                  }
-                : null;
-            if (!err) {
-                try {
-                    result = execute(sql);
-                } catch (e) {
-                    err = e;
-                }
-            }
-            if (err) {
-                if (op.error) op.error(err.error, err.errorText, err.dbErrorCode);
-            } else if (op.complete) {
-                op.complete(result);
-            }
-        });
-        return handle;
-    }
-
-    const Database = {
-        exec(sql) {
-            if (db.throws) throw new Error("no database connection");
-            if (typeof sql !== "string") throw new TypeError("Database.exec needs a string");
-            return operation(sql);
+            if (!fail) return null;
+            return {
+                error: fail.error || "db",
+                // Like PostgreSQL, the text may quote the statement.
+                errorText: fail.errorText || `failed: ${sql}`,
+                dbErrorCode: fail.dbErrorCode || "XX000",
+            };
         },
-        insert(sql) {
-            if (db.throws) throw new Error("no database connection");
-            // Database.htm: the library appends " RETURNING id;".
-            return operation(`${sql} RETURNING id;`);
-        },
-        escape(s) {
-            // [inferred] Doubles single quotes; the service does not rely on it.
-            return String(s).replace(/'/g, "''");
-        },
-        transaction() {
-            throw new Error("Database.transaction is not part of the stand-in: the service does not use it");
-        },
+        throws: () => db.throws,
+    };
+    const slot = await takeClient(config);
+    rt.database = await openDatabase({
+        client: slot.client,
+        config,
+        later: rt.later,
+        hooks,
+        onDbError: (sql, err) => rt.dbErrors.push({ sql, ...err }),
+    });
+    slot.database = rt.database;
+    open.push(slot);
+    const tableKey = (table) => {
+        const t = config.database.init.find((c) => c.cmd === "table" && c.name === table);
+        const key = t && t.init.find((c) => c.cmd === "column" && /PRIMARY KEY/i.test(c.type));
+        if (!key) throw new Error(`no table ${table} with a primary key in config.json`);
+        return key.name;
+    };
+    /** A row written straight into the table (as an older version of the service might have left it). */
+    db.put = async (table, row) => {
+        const cols = Object.keys(row);
+        const sql = `INSERT INTO ${table} (${cols.join(",")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(",")})`;
+        await rt.database.client.query(sql, cols.map((c) => row[c]));
+    };
+    /** The row of `key` as PostgreSQL has it, or undefined. */
+    db.get = async (table, key) => {
+        const res = await rt.database.client.query(`SELECT * FROM ${table} WHERE ${tableKey(table)}=$1`, [key]);
+        return res.rows[0];
     };
 
     // ---- JsonApi (JsonApi.htm) ----------------------------------------------------------------------------
@@ -411,12 +386,10 @@ function createRuntime(options = {}) {
     };
 
     // ---- the service --------------------------------------------------------------------------------------
-    const globals = { JsonApi, PbxApi, Database, log };
+    const globals = { JsonApi, PbxApi, Database: rt.database.Database, log };
     if (options.timers !== false) globals.Timers = Timers;
-    rt.context = vm.createContext(globals);
-    const source = fs.readFileSync(SERVICE_FILE, "utf8");
-    vm.runInContext(source, rt.context, { filename: SERVICE_FILE });
+    rt.context = evaluate(SERVICE_DIR, config, globals);
     return rt;
 }
 
-module.exports = { createRuntime, SERVICE_DIR, SERVICE_FILE, CONFIG_FILE, SEND_LIMIT };
+module.exports = { createRuntime, closeAll, endAll, SERVICE_DIR, SERVICE_FILE, CONFIG_FILE, SEND_LIMIT };

@@ -8,7 +8,10 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const { createRuntime, SERVICE_FILE, CONFIG_FILE } = require("./runtime.js");
+const { createRuntime, closeAll, endAll, SERVICE_FILE, CONFIG_FILE } = require("./runtime.js");
+
+test.afterEach(closeAll);
+test.after(endAll);
 
 const LIC_CONNECTOR = "App(innovaphone-kuando)";
 const LIC_BUSYLIGHT = "App(innovaphone-kuando-with-busylight)";
@@ -42,12 +45,12 @@ function errorCode(msg) {
 }
 
 test.describe("identity: the connection's login, never the message", () => {
-    test("SetPresence acts for the logged-in user whatever sip and guid the message names", () => {
-        const rt = createRuntime();
+    test("SetPresence acts for the logged-in user whatever sip and guid the message names", async () => {
+        const rt = await createRuntime();
         const { pbx } = answeringPbx(rt);
         const alice = rt.connectApp({ sip: "alice", guid: "guid-alice" });
         alice.send({ ...presence("1"), sip: "bob", guid: "guid-bob", contact: "im:", domain: "evil.com" });
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take(), [{ api: "kuando", src: "1", mt: "SetPresenceResult" }]);
         assert.equal(pbx.received.length, 1);
         const sent = pbx.received[0];
@@ -56,29 +59,29 @@ test.describe("identity: the connection's login, never the message", () => {
         assert.equal(sent.contact, "tel:");
     });
 
-    test("settings are stored for the logged-in user, not for a sip in the message or the settings", () => {
-        const rt = createRuntime();
+    test("settings are stored for the logged-in user, not for a sip in the message or the settings", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         const bob = rt.connectApp({ sip: "bob" });
         alice.send({ ...settings({ pollInterval: 9, sip: "bob" }), sip: "bob", user: "bob" });
-        rt.run();
+        await rt.run();
         assert.equal(alice.take()[0].config.pollInterval, 9);
-        assert.equal(rt.db.get("user_config", "bob"), undefined);
-        assert.equal(JSON.parse(rt.db.get("user_config", "alice").config).pollInterval, 9);
-        assert.equal(JSON.parse(rt.db.get("user_config", "alice").config).sip, undefined, "no stray field stored");
+        assert.equal((await rt.db.get("user_config", "bob")), undefined);
+        assert.equal(JSON.parse((await rt.db.get("user_config", "alice")).config).pollInterval, 9);
+        assert.equal(JSON.parse((await rt.db.get("user_config", "alice")).config).sip, undefined, "no stray field stored");
         assert.deepEqual(bob.take(), [], "bob's apps are not told");
 
         bob.send({ api: "kuando", src: "g", mt: "GetConfig", sip: "alice" });
-        rt.run();
+        await rt.run();
         assert.equal(bob.take()[0].config.pollInterval, 2, "bob cannot read alice's settings");
     });
 
-    test("GetLicense asks the PBX about the logged-in user", () => {
-        const rt = createRuntime();
+    test("GetLicense asks the PBX about the logged-in user", async () => {
+        const rt = await createRuntime();
         const { admin } = answeringPbx(rt);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send({ api: "kuando", src: "l", mt: "GetLicense", sip: "bob", h323: "bob" });
-        rt.run();
+        await rt.run();
         assert.deepEqual(
             admin.received.map((m) => [m.mt, m.h323, m.lic]),
             [
@@ -89,111 +92,122 @@ test.describe("identity: the connection's login, never the message", () => {
         assert.equal(alice.take()[0].license, "connector");
     });
 
-    test("a sip with quotes and non-ASCII is stored and read back exactly", () => {
-        const rt = createRuntime();
+    test("a sip with quotes and non-ASCII is stored and read back exactly", async () => {
+        const rt = await createRuntime();
         const sip = "o'hara\"; DROP TABLE user_config; --ü😀";
         const a = rt.connectApp({ sip });
         a.send(settings({ pollInterval: 3, token: "it's" }));
-        rt.run();
+        await rt.run();
         a.take();
         a.send({ api: "kuando", src: "g", mt: "GetConfig" });
-        rt.run();
+        await rt.run();
         const [got] = a.take();
         assert.equal(got.config.pollInterval, 3);
         assert.equal(got.config.token, "it's");
-        assert.ok(rt.db.get("user_config", sip));
+        assert.ok((await rt.db.get("user_config", sip)));
         for (const sql of rt.sql) assert.ok(!sql.includes("DROP") && !sql.includes("it's"), sql);
     });
 
-    test("a connection without a user is refused, not served as somebody", () => {
-        const rt = createRuntime();
+    test("a connection without a user is refused, not served as somebody", async () => {
+        const rt = await createRuntime();
         answeringPbx(rt);
         const anon = rt.connectApp({ sip: undefined });
         anon.send(presence("1"));
         anon.send({ api: "kuando", src: "2", mt: "GetConfig" });
-        rt.run();
+        await rt.run();
         assert.deepEqual(anon.take().map(errorCode), ["unlicensed", "unlicensed"]);
         assert.deepEqual(rt.sql, []);
     });
 });
 
 test.describe("licenses", () => {
-    test("an unlicensed connection cannot set presence; the PBX never hears of it", () => {
-        const rt = createRuntime();
+    test("an unlicensed connection cannot set presence; the PBX never hears of it", async () => {
+        const rt = await createRuntime();
         const { pbx } = answeringPbx(rt, { licenses: [] });
         const eve = rt.connectApp({ sip: "eve", unlicensed: true });
         eve.send(presence("1"));
-        rt.run();
+        await rt.run();
         const [reply] = eve.take();
         assert.equal(reply.mt, "SetPresenceResult");
         assert.equal(errorCode(reply), "unlicensed");
         assert.deepEqual(pbx.received, []);
     });
 
-    test("a with-busylight user flagged unlicensed by the runtime is confirmed once, then served", () => {
-        const rt = createRuntime();
+    test("a with-busylight user flagged unlicensed by the runtime is confirmed once, then served", async () => {
+        const rt = await createRuntime();
         const { pbx, admin } = answeringPbx(rt, { licenses: [LIC_BUSYLIGHT] });
         const carol = rt.connectApp({ sip: "carol", unlicensed: true });
         carol.send(presence("1"));
-        rt.run();
+        await rt.run();
         carol.send(presence("2", ""));
-        rt.run();
+        await rt.run();
         assert.deepEqual(carol.take().map((m) => [m.src, m.error]), [["1", undefined], ["2", undefined]]);
         assert.equal(pbx.received.length, 2);
         assert.equal(admin.received.length, 2, "the license is checked for the first request only");
     });
 
-    test("an unlicensed connection is refused while the PBX cannot be asked, and served once it can", () => {
-        const rt = createRuntime();
+    test("an unlicensed connection is refused while the PBX cannot be asked, and served once it can", async () => {
+        const rt = await createRuntime();
         const carol = rt.connectApp({ sip: "carol", unlicensed: true });
         carol.send(presence("1"));
-        rt.run();
+        await rt.run();
         assert.equal(errorCode(carol.take()[0]), "unlicensed");
         answeringPbx(rt, { licenses: [LIC_CONNECTOR] });
         carol.send(presence("2"));
-        rt.run();
+        await rt.run();
         assert.deepEqual(carol.take(), [{ api: "kuando", src: "2", mt: "SetPresenceResult" }]);
     });
 
-    test("a licensed connection needs no license check for presence", () => {
-        const rt = createRuntime();
+    test("a licensed connection needs no license check for presence", async () => {
+        const rt = await createRuntime();
         const { admin } = answeringPbx(rt);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
-        rt.run();
+        await rt.run();
         assert.equal(alice.take()[0].error, undefined);
         assert.deepEqual(admin.received, []);
     });
 
-    test("a CheckAppLicResult without ok counts as no license", () => {
-        const rt = createRuntime();
+    test("without a PbxAdminApi connection (no Admin option) GetLicense says noAdmin", async () => {
+        const rt = await createRuntime();
+        rt.connectPbx("PbxApi", () => undefined);
+        const alice = rt.connectApp({ sip: "alice", unlicensed: true });
+        alice.send({ api: "kuando", src: "l", mt: "GetLicense" });
+        await rt.run();
+        const [reply] = alice.take();
+        assert.equal(errorCode(reply), "noAdmin");
+        assert.match(reply.error.text, /Admin option/);
+    });
+
+    test("a CheckAppLicResult without ok counts as no license", async () => {
+        const rt = await createRuntime();
         answeringPbx(rt);
         rt.connectPbx("PbxAdminApi", (m) => ({ api: "PbxAdminApi", mt: "CheckAppLicResult", src: m.src }));
         const alice = rt.connectApp({ sip: "alice" });
         alice.send({ api: "kuando", src: "l", mt: "GetLicense" });
-        rt.run();
+        await rt.run();
         assert.equal(alice.take()[0].license, "none");
     });
 
-    test("one license check failing does not hide the other license", () => {
-        const rt = createRuntime();
+    test("one license check failing does not hide the other license", async () => {
+        const rt = await createRuntime();
         rt.connectPbx("PbxAdminApi", (m) =>
             m.lic === LIC_CONNECTOR ? { api: "PbxAdminApi", mt: "CheckAppLicResult", ok: true, src: m.src } : undefined
         );
         const alice = rt.connectApp({ sip: "alice" });
         alice.send({ api: "kuando", src: "l", mt: "GetLicense" });
-        rt.advance(10000);
+        await rt.advance(10000);
         assert.equal(alice.take()[0].license, "connector");
     });
 
-    test("a failed check and a 'no' make an error, not a wrong 'none'", () => {
-        const rt = createRuntime();
+    test("a failed check and a 'no' make an error, not a wrong 'none'", async () => {
+        const rt = await createRuntime();
         rt.connectPbx("PbxAdminApi", (m) =>
             m.lic === LIC_CONNECTOR ? { api: "PbxAdminApi", mt: "CheckAppLicResult", ok: false, src: m.src } : undefined
         );
         const alice = rt.connectApp({ sip: "alice" });
         alice.send({ api: "kuando", src: "l", mt: "GetLicense" });
-        rt.advance(10000);
+        await rt.advance(10000);
         const [reply] = alice.take();
         assert.equal(reply.license, undefined);
         assert.equal(errorCode(reply), "pbx");
@@ -201,8 +215,8 @@ test.describe("licenses", () => {
 });
 
 test.describe("a lost PBX connection", () => {
-    test("requests fail at once while the PBX is away and work again when it is back", () => {
-        const rt = createRuntime();
+    test("requests fail at once while the PBX is away and work again when it is back", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
         alice.send({ api: "kuando", src: "2", mt: "GetLicense" });
@@ -214,7 +228,7 @@ test.describe("a lost PBX connection", () => {
         const { pbx, admin } = answeringPbx(rt);
         alice.send(presence("3"));
         alice.send({ api: "kuando", src: "4", mt: "GetLicense" });
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take().map((m) => [m.src, m.error, m.license]), [
             ["3", undefined, undefined],
             ["4", undefined, "connector"],
@@ -223,67 +237,67 @@ test.describe("a lost PBX connection", () => {
         pbx.drop();
         admin.drop();
         alice.send(presence("5"));
-        rt.run();
+        await rt.run();
         assert.equal(errorCode(alice.take()[0]), "pbx");
 
         answeringPbx(rt);
         alice.send(presence("6"));
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take(), [{ api: "kuando", src: "6", mt: "SetPresenceResult" }]);
         assert.deepEqual(Object.keys(rt.context.pending), [], "nothing left waiting");
         assert.deepEqual(rt.timers, [], "no timer left running");
     });
 
-    test("a request waiting for the PBX fails as soon as the connection is lost", () => {
-        const rt = createRuntime();
+    test("a request waiting for the PBX fails as soon as the connection is lost", async () => {
+        const rt = await createRuntime();
         const silent = rt.connectPbx("PbxApi", () => undefined);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take(), [], "still waiting");
         silent.drop();
         const [reply] = alice.take();
         assert.equal(reply.src, "1");
         assert.equal(errorCode(reply), "pbx");
-        rt.advance(60000);
+        await rt.advance(60000);
         assert.deepEqual(alice.take(), [], "no second answer at the timeout");
     });
 
-    test("a PBX that never answers: an error after the timeout, and a late answer is ignored", () => {
-        const rt = createRuntime();
+    test("a PBX that never answers: an error after the timeout, and a late answer is ignored", async () => {
+        const rt = await createRuntime();
         const silent = rt.connectPbx("PbxApi", () => undefined);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
-        rt.advance(9999);
+        await rt.advance(9999);
         assert.deepEqual(alice.take(), []);
-        rt.advance(1);
+        await rt.advance(1);
         const [reply] = alice.take();
         assert.equal(errorCode(reply), "pbx");
         silent.deliver({ api: "PbxApi", mt: "SetPresenceResult", error: 0, src: silent.received[0].src });
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take(), []);
         assert.ok(rt.logs.some((l) => /did not answer/.test(l)));
     });
 
-    test("without Timers in the runtime a hung request fails when its connection closes", () => {
-        const rt = createRuntime({ timers: false });
+    test("without Timers in the runtime a hung request fails when its connection closes", async () => {
+        const rt = await createRuntime({ timers: false });
         const silent = rt.connectPbx("PbxApi", () => undefined);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take(), []);
         silent.drop();
         assert.equal(errorCode(alice.take()[0]), "pbx");
     });
 
-    test("answers are paired by src, in any order; an answer without src goes to the oldest request", () => {
-        const rt = createRuntime();
+    test("answers are paired by src, in any order; an answer without src goes to the oldest request", async () => {
+        const rt = await createRuntime();
         const pbx = rt.connectPbx("PbxApi", () => undefined);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("a", "busy"));
         alice.send(presence("b", "away"));
         alice.send(presence("c", "dnd"));
-        rt.run();
+        await rt.run();
         const [ra, rb] = pbx.received;
         pbx.deliver({ api: "PbxApi", mt: "SetPresenceResult", error: 5, errorText: "b failed", src: rb.src });
         pbx.deliver({ api: "PbxApi", mt: "SetPresenceResult", error: 0, src: ra.src });
@@ -297,46 +311,46 @@ test.describe("a lost PBX connection", () => {
         ]);
     });
 
-    test("the newest PBX connection is used; when it goes, the older one takes over", () => {
-        const rt = createRuntime();
+    test("the newest PBX connection is used; when it goes, the older one takes over", async () => {
+        const rt = await createRuntime();
         const old = rt.connectPbx("PbxApi", (m) => ({ mt: "SetPresenceResult", error: 0, src: m.src }), "old");
         const fresh = rt.connectPbx("PbxApi", (m) => ({ mt: "SetPresenceResult", error: 0, src: m.src }), "new");
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
-        rt.run();
+        await rt.run();
         assert.equal(fresh.received.length, 1);
         assert.equal(old.received.length, 0);
         fresh.drop();
         alice.send(presence("2"));
-        rt.run();
+        await rt.run();
         assert.equal(old.received.length, 1);
         assert.deepEqual(alice.take().map((m) => m.error), [undefined, undefined]);
     });
 
-    test("the PBX refusing is passed back as a pbx error with its reason", () => {
-        const rt = createRuntime();
+    test("the PBX refusing is passed back as a pbx error with its reason", async () => {
+        const rt = await createRuntime();
         answeringPbx(rt, { refuse: true });
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
-        rt.run();
+        await rt.run();
         const [reply] = alice.take();
         assert.equal(errorCode(reply), "pbx");
         assert.match(reply.error.text, /no/);
     });
 
-    test("an app that closes while the PBX works gets nothing sent after close", () => {
-        const rt = createRuntime();
+    test("an app that closes while the PBX works gets nothing sent after close", async () => {
+        const rt = await createRuntime();
         const pbx = rt.connectPbx("PbxApi", () => undefined);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
         alice.close();
         pbx.deliver({ mt: "SetPresenceResult", error: 0, src: pbx.received[0].src });
-        rt.advance(20000);
+        await rt.advance(20000);
         assert.deepEqual(rt.sendsAfterClose, []);
     });
 
-    test("an answer of the wrong type for a request is a failure, not a success", () => {
-        const rt = createRuntime();
+    test("an answer of the wrong type for a request is a failure, not a success", async () => {
+        const rt = await createRuntime();
         const pbx = rt.connectPbx("PbxApi", () => undefined);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
@@ -344,8 +358,8 @@ test.describe("a lost PBX connection", () => {
         assert.equal(errorCode(alice.take()[0]), "pbx");
     });
 
-    test("garbage from the PBX is ignored", () => {
-        const rt = createRuntime();
+    test("garbage from the PBX is ignored", async () => {
+        const rt = await createRuntime();
         const pbx = rt.connectPbx("PbxApi", () => undefined);
         const alice = rt.connectApp({ sip: "alice" });
         alice.send(presence("1"));
@@ -359,14 +373,14 @@ test.describe("a lost PBX connection", () => {
 });
 
 test.describe("the database", () => {
-    test("a failing database gives database errors, stores nothing, pushes nothing, and recovers", () => {
-        const rt = createRuntime();
+    test("a failing database gives database errors, stores nothing, pushes nothing, and recovers", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         const other = rt.connectApp({ sip: "alice", app: "innovaphone-kuando-config" });
         rt.db.failure = { error: "db", dbErrorCode: "08006" };
         alice.send(settings({ pollInterval: 7 }));
         alice.send({ api: "kuando", src: "g", mt: "GetConfig" });
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take().map((m) => [m.mt, errorCode(m)]), [
             ["SetConfigResult", "database"],
             ["GetConfigResult", "database"],
@@ -375,13 +389,13 @@ test.describe("the database", () => {
 
         rt.db.failure = null;
         alice.send(settings({ pollInterval: 7 }));
-        rt.run();
+        await rt.run();
         assert.equal(alice.take()[0].config.pollInterval, 7);
         assert.equal(other.take()[0].mt, "ConfigChanged");
     });
 
-    test("Database.exec throwing is a database error, not a crash", () => {
-        const rt = createRuntime();
+    test("Database.exec throwing is a database error, not a crash", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         rt.db.throws = true;
         alice.send({ api: "kuando", src: "g", mt: "GetConfig" });
@@ -389,21 +403,21 @@ test.describe("the database", () => {
         assert.deepEqual(alice.take().map(errorCode), ["database", "database"]);
     });
 
-    test("a sip too long for the table is a database error for that user only", () => {
-        const rt = createRuntime();
+    test("a sip too long for the table is a database error for that user only", async () => {
+        const rt = await createRuntime();
         const long = rt.connectApp({ sip: "x".repeat(300) });
         long.send(settings());
-        rt.run();
+        await rt.run();
         assert.equal(errorCode(long.take()[0]), "database");
     });
 
-    test("one failing statement fails one request", () => {
-        const rt = createRuntime();
+    test("one failing statement fails one request", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         rt.db.failNext.push({ error: "db" });
         alice.send({ api: "kuando", src: "1", mt: "GetConfig" });
         alice.send({ api: "kuando", src: "2", mt: "GetConfig" });
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take().map((m) => [m.src, errorCode(m)]), [
             ["1", "database"],
             ["2", undefined],
@@ -412,8 +426,8 @@ test.describe("the database", () => {
 });
 
 test.describe("ConfigChanged", () => {
-    test("goes to every other open connection of the same user, and to nobody else", () => {
-        const rt = createRuntime();
+    test("goes to every other open connection of the same user, and to nobody else", async () => {
+        const rt = await createRuntime();
         const hidden1 = rt.connectApp({ sip: "alice", app: "innovaphone-kuando" });
         const hidden2 = rt.connectApp({ sip: "alice", app: "innovaphone-kuando" });
         const config = rt.connectApp({ sip: "alice", app: "innovaphone-kuando-config" });
@@ -421,7 +435,7 @@ test.describe("ConfigChanged", () => {
         const bob = rt.connectApp({ sip: "bob" });
         closed.close();
         config.send(settings({ hubUrl: "http://192.168.0.100:8989", token: TOKEN }));
-        rt.run();
+        await rt.run();
         const [reply] = config.take();
         assert.equal(reply.mt, "SetConfigResult");
         for (const app of [hidden1, hidden2]) {
@@ -431,19 +445,19 @@ test.describe("ConfigChanged", () => {
         assert.deepEqual(rt.sendsAfterClose, []);
     });
 
-    test("is not sent for refused settings", () => {
-        const rt = createRuntime();
+    test("is not sent for refused settings", async () => {
+        const rt = await createRuntime();
         const a = rt.connectApp({ sip: "alice" });
         const b = rt.connectApp({ sip: "alice" });
         a.send(settings({ pollInterval: 0 }));
         a.send(settings({ pollInterval: "2" }));
-        rt.run();
+        await rt.run();
         assert.deepEqual(a.take().map(errorCode), ["invalidConfig", "malformed"]);
         assert.deepEqual(b.take(), []);
     });
 
-    test("closed connections are forgotten: a service running for months does not grow", () => {
-        const rt = createRuntime();
+    test("closed connections are forgotten: a service running for months does not grow", async () => {
+        const rt = await createRuntime();
         for (let i = 0; i < 50; i++) rt.connectApp({ sip: `user${i}` }).close();
         const a = rt.connectApp({ sip: "alice" });
         assert.deepEqual(Object.keys(rt.context.clientsBySip), ["alice"]);
@@ -451,21 +465,21 @@ test.describe("ConfigChanged", () => {
         assert.deepEqual(Object.keys(rt.context.clientsBySip), []);
     });
 
-    test("a closed connection is forgotten: a new one of the same user gets the next push", () => {
-        const rt = createRuntime();
+    test("a closed connection is forgotten: a new one of the same user gets the next push", async () => {
+        const rt = await createRuntime();
         const a = rt.connectApp({ sip: "alice" });
         const b = rt.connectApp({ sip: "alice" });
         b.close();
         const c = rt.connectApp({ sip: "alice" });
         a.send(settings({ pollInterval: 4 }));
-        rt.run();
+        await rt.run();
         assert.equal(c.take()[0].config.pollInterval, 4);
     });
 });
 
 test.describe("malformed input", () => {
-    test("every kind of bad message is answered, and the connection keeps working", () => {
-        const rt = createRuntime();
+    test("every kind of bad message is answered, and the connection keeps working", async () => {
+        const rt = await createRuntime();
         answeringPbx(rt);
         const alice = rt.connectApp({ sip: "alice" });
         const bad = [
@@ -478,7 +492,7 @@ test.describe("malformed input", () => {
             "x".repeat(70000),
         ];
         for (const t of bad) alice.send(t);
-        rt.run();
+        await rt.run();
         const replies = alice.take();
         assert.equal(replies.length, bad.length);
         assert.deepEqual(replies.map((m) => [m.mt, m.src, errorCode(m)]), [
@@ -491,12 +505,12 @@ test.describe("malformed input", () => {
             ["Error", undefined, "tooLarge"],
         ]);
         alice.send(presence("ok"));
-        rt.run();
+        await rt.run();
         assert.deepEqual(alice.take(), [{ api: "kuando", src: "ok", mt: "SetPresenceResult" }]);
     });
 
-    test("a message that is not text is answered", () => {
-        const rt = createRuntime();
+    test("a message that is not text is answered", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         alice.conn._message(Buffer.from("{}"));
         alice.conn._message(undefined);
@@ -506,27 +520,27 @@ test.describe("malformed input", () => {
         ]);
     });
 
-    test("a huge message is refused without being read", () => {
-        const rt = createRuntime();
+    test("a huge message is refused without being read", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         const huge = `{"api":"kuando","src":"s","mt":"GetConfig","x":"${"y".repeat(2 * 1024 * 1024)}"}`;
         alice.send(huge);
         assert.deepEqual(alice.take().map((m) => [m.mt, m.src, errorCode(m)]), [["Error", undefined, "tooLarge"]]);
     });
 
-    test("JSON built to confuse a JavaScript object is handled as data", () => {
-        const rt = createRuntime();
+    test("JSON built to confuse a JavaScript object is handled as data", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         alice.send('{"api":"kuando","src":"p","mt":"SetConfig","config":{"__proto__":{"pollInterval":0},"toString":1}}');
-        rt.run();
+        await rt.run();
         alice.send('{"__proto__":{"mt":"GetConfig"},"api":"kuando","src":"q"}');
         const [set, odd] = alice.take();
         assert.equal(set.config.pollInterval, 2);
         assert.deepEqual([odd.mt, odd.src, errorCode(odd)], ["Error", "q", "malformed"]);
     });
 
-    test("no answer is larger than the runtime can send", () => {
-        const rt = createRuntime();
+    test("no answer is larger than the runtime can send", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         const everythingBad = {
             hubUrl: "ftp://x",
@@ -540,7 +554,7 @@ test.describe("malformed input", () => {
             ),
         };
         alice.send(settings(everythingBad));
-        rt.run();
+        await rt.run();
         const [reply] = alice.take();
         assert.equal(reply.error.fields.length, 1 + 3 + 1 + 24);
     });
@@ -556,8 +570,8 @@ test.describe("logging", () => {
         }
     }
 
-    test("a token never reaches the log, whatever goes wrong", () => {
-        const rt = createRuntime();
+    test("a token never reaches the log, whatever goes wrong", async () => {
+        const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         // The database error text quotes the statement, as PostgreSQL's may.
         rt.db.failNext.push({ error: "db" });
@@ -567,7 +581,7 @@ test.describe("logging", () => {
         alice.send(`{"api":"kuando","src":"s","mt":"SetConfig","config":{"token":"${TOKEN}"`);
         alice.send(`{"api":"kuando","src":"s","mt":"SetConfig","config":{"token":"${TOKEN}","token":"${TOKEN}"}}`);
         alice.send(`{"api":"kuando","src":"s","mt":"SetConfig","config":{"token":"${TOKEN}","pad":"${"z".repeat(70000)}"}}`);
-        rt.run();
+        await rt.run();
         for (const m of alice.take()) {
             assert.ok(!JSON.stringify(m.error || {}).includes(TOKEN), JSON.stringify(m));
         }
@@ -575,19 +589,19 @@ test.describe("logging", () => {
         tokenFree(rt);
     });
 
-    test("stored settings that cannot be read are logged without their content", () => {
-        const rt = createRuntime();
-        rt.db.put("user_config", { sip: "alice", config: `{"token":"${TOKEN}","pollInterval":"x"}` });
+    test("stored settings that cannot be read are logged without their content", async () => {
+        const rt = await createRuntime();
+        await rt.db.put("user_config", { sip: "alice", config: `{"token":"${TOKEN}","pollInterval":"x"}` });
         const alice = rt.connectApp({ sip: "alice" });
         alice.send({ api: "kuando", src: "g", mt: "GetConfig" });
-        rt.run();
+        await rt.run();
         assert.equal(alice.take()[0].config.token, "");
         assert.ok(rt.logs.some((l) => /unreadable/.test(l)));
         tokenFree(rt);
     });
 
-    test("the redaction helper masks token parameters and known secrets", () => {
-        const rt = createRuntime();
+    test("the redaction helper masks token parameters and known secrets", async () => {
+        const rt = await createRuntime();
         const redact = rt.context.redact;
         assert.equal(
             redact("GET http://h:8989/?action=x&http_token=abc&accesstoken=def#f", []),
@@ -597,8 +611,8 @@ test.describe("logging", () => {
         assert.equal(redact(`a ${TOKEN} b ${TOKEN}`, [TOKEN, ""]), "a *** b ***");
     });
 
-    test("ordinary traffic is not logged: an always-running app must stay quiet", () => {
-        const rt = createRuntime();
+    test("ordinary traffic is not logged: an always-running app must stay quiet", async () => {
+        const rt = await createRuntime();
         answeringPbx(rt);
         const before = rt.logs.length;
         const alice = rt.connectApp({ sip: "alice" });
@@ -606,7 +620,7 @@ test.describe("logging", () => {
         alice.send({ api: "kuando", src: "2", mt: "GetConfig" });
         alice.send(settings({ pollInterval: 5 }));
         alice.send({ api: "kuando", src: "3", mt: "GetLicense" });
-        rt.run();
+        await rt.run();
         alice.close();
         assert.equal(rt.logs.length, before);
     });
@@ -615,7 +629,7 @@ test.describe("logging", () => {
 test.describe("the package", () => {
     const config = JSON.parse(fs.readFileSync(CONFIG_FILE, "utf8"));
 
-    test("config.json evaluates kuando.js and creates the per-user settings table keyed by sip", () => {
+    test("config.json evaluates kuando.js and creates the per-user settings table keyed by sip", async () => {
         assert.deepEqual(config.javascript.eval, ["kuando.js"]);
         const [table] = config.database.init;
         assert.equal(table.cmd, "table");
@@ -625,7 +639,7 @@ test.describe("the package", () => {
         assert.match(cols.config, /TEXT/);
     });
 
-    test("config.json: the hidden app provides phoneinfo and autostarts; the config app is visible", () => {
+    test("config.json: the hidden app provides phoneinfo and autostarts; the config app is visible", async () => {
         const hidden = config.apis["innovaphone-kuando"];
         assert.equal(hidden.hidden, true);
         assert.ok(hidden["com.innovaphone.phoneinfo"]);
@@ -635,7 +649,7 @@ test.describe("the package", () => {
         assert.notEqual(visible.hidden, true);
     });
 
-    test("kuando.js is old-style JavaScript: no let/const, arrows, classes, template strings or modules", () => {
+    test("kuando.js is old-style JavaScript: no let/const, arrows, classes, template strings or modules", async () => {
         const code = fs
             .readFileSync(SERVICE_FILE, "utf8")
             // Drop comments and string/regex literals before looking for syntax.
@@ -657,8 +671,38 @@ test.describe("the package", () => {
         }
     });
 
-    test("the service registers exactly its APIs and no more", () => {
-        const rt = createRuntime();
+    test("database.init made the table in PostgreSQL as config.json says, and the service's SQL runs on it", async () => {
+        const rt = await createRuntime();
+        const cols = await rt.database.client.query(
+            "SELECT column_name, data_type, character_maximum_length, is_nullable FROM information_schema.columns " +
+                "WHERE table_schema = current_schema() AND table_name = 'user_config' ORDER BY ordinal_position"
+        );
+        assert.deepEqual(
+            cols.rows.map((r) => [r.column_name, r.data_type, r.character_maximum_length, r.is_nullable]),
+            [
+                ["sip", "character varying", 255, "NO"],
+                ["config", "text", null, "NO"],
+            ]
+        );
+        const alice = rt.connectApp({ sip: "alice" });
+        alice.send(settings({ pollInterval: 6 }));
+        await rt.run();
+        alice.send(settings({ pollInterval: 7 }));
+        await rt.run();
+        const rows = await rt.database.client.query("SELECT sip, config FROM user_config");
+        assert.equal(rows.rows.length, 1, "one row per user, updated in place");
+        assert.equal(JSON.parse(rows.rows[0].config).pollInterval, 7);
+        assert.deepEqual(rt.dbErrors, []);
+    });
+
+    test("an unknown database.init command is refused at start, not ignored", () => {
+        const { initStatements } = require("../../sim/runtime/appplatform.js");
+        assert.throws(() => initStatements({ database: { init: [{ cmd: "statement", name: "x" }] } }), /not simulated/);
+        assert.throws(() => initStatements({ database: { init: [{ cmd: "table", name: "a;b", init: [] }] } }), /identifier/);
+    });
+
+    test("the service registers exactly its APIs and no more", async () => {
+        const rt = await createRuntime();
         assert.deepEqual([...rt.jsonApis.keys()], ["kuando"]);
         assert.deepEqual([...rt.pbxApis.keys()].sort(), ["PbxAdminApi", "PbxApi"]);
     });

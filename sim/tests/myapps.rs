@@ -383,19 +383,42 @@ async fn a_wrong_digest_or_a_changed_identity_is_refused() {
 }
 
 #[tokio::test]
-async fn an_unlicensed_user_gets_info_unlicensed_and_no_login() {
+async fn an_unlicensed_user_is_logged_in_flagged_and_refused_presence_by_the_service() {
     let sim = start().await;
     let mut client = Client::open(&sim, "carol").await;
     let mut app = App::open(&sim).await;
     let ch = app.challenge().await;
     let login = get_login(&mut client, "hidden", "kuando", &ch).await;
     assert_eq!(login["info"]["unlicensed"], true);
+    // As the real runtime: the login is accepted and flagged (conn.unlicensed), not refused.
     assert_eq!(
         app.app_login(&login).await,
-        json!({"mt": "AppLoginResult", "ok": false})
+        json!({"mt": "AppLoginResult", "ok": true})
+    );
+    let s = state(&sim).await;
+    assert!(
+        s["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["user"] == "carol" && a["unlicensed"] == true),
+        "{}",
+        s["apps"]
+    );
+    assert_eq!(
+        app.kuando("1", json!({"mt": "GetLicense"})).await["license"],
+        "none"
+    );
+    let r = app
+        .kuando("2", json!({"mt": "SetPresence", "activity": "busy"}))
+        .await;
+    assert_eq!(r["error"]["code"], "unlicensed");
+    assert_eq!(
+        state(&sim).await["users"]["carol"]["presence"]["activity"],
+        ""
     );
 
-    // Licensing her on the PBX lets the next login through.
+    // Licensing her on the PBX: the next login carries no flag.
     let (status, _) = control(
         &sim,
         "/_sim/license",
@@ -403,9 +426,92 @@ async fn an_unlicensed_user_gets_info_unlicensed_and_no_login() {
     )
     .await;
     assert_eq!(status, 200);
+    let mut app = App::open(&sim).await;
+    let ch = app.challenge().await;
+    let login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    assert!(login["info"].get("unlicensed").is_none(), "{}", login.v);
+    assert_eq!(app.app_login(&login).await["ok"], true);
+    let r = app.kuando("3", json!({"mt": "GetLicense"})).await;
+    assert_eq!(r["license"], "connector");
+}
+
+#[tokio::test]
+async fn a_with_busylight_user_is_flagged_by_head_match_and_the_service_confirms_the_license() {
+    let sim = start().await;
+    let mut client = Client::open(&sim, "bob").await;
+    let mut app = App::open(&sim).await;
+    let ch = app.challenge().await;
+    let login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    // App(innovaphone-kuando-with-busylight) does not head-match the app name innovaphone-kuando.
+    assert_eq!(login["info"]["unlicensed"], true);
+    assert_eq!(app.app_login(&login).await["ok"], true);
+    let r = app
+        .kuando("1", json!({"mt": "SetPresence", "activity": "busy"}))
+        .await;
+    assert_eq!(
+        r,
+        json!({"api": "kuando", "src": "1", "mt": "SetPresenceResult"})
+    );
+    assert_eq!(
+        state(&sim).await["users"]["bob"]["presence"]["activity"],
+        "busy"
+    );
+}
+
+#[tokio::test]
+async fn without_the_admin_option_the_license_cannot_be_checked() {
+    let sim = start_with(Options {
+        port: 0,
+        users: vec!["alice".into()],
+        without_admin: true,
+        ..Options::default()
+    })
+    .await;
+    let mut client = Client::open(&sim, "alice").await;
     let mut app = logged_in(&sim, &mut client, "kuando").await;
     let r = app.kuando("1", json!({"mt": "GetLicense"})).await;
-    assert_eq!(r["license"], "connector");
+    assert_eq!(r["error"]["code"], "noAdmin", "{r}");
+    let s = state(&sim).await;
+    assert_eq!(s["service"]["pbxApis"], json!(["PbxApi", "PbxAdminApi"]));
+    assert_eq!(
+        s["service"]["pbxConnections"],
+        json!([{"id": s["service"]["pbxConnections"][0]["id"], "api": "PbxApi"}])
+    );
+}
+
+#[tokio::test]
+async fn the_shipped_service_runs_and_its_log_lines_show_in_the_simulators_log() {
+    let sim = start().await;
+    let s = state(&sim).await;
+    assert_eq!(s["service"]["running"], true);
+    assert_eq!(s["service"]["jsonApis"], json!(["kuando"]));
+    // The PBX connects once the service is up; its log lines follow on their own time.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let lines = loop {
+        let lines: Vec<String> = state(&sim).await["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["via"] == "service")
+            .map(|e| e["text"].as_str().unwrap_or("").to_string())
+            .collect();
+        if lines.len() >= 2 || std::time::Instant::now() > deadline {
+            break lines;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "kuando-service: PbxApi connected (PBX pbx0)"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "kuando-service: PbxAdminApi connected (PBX pbx0)"),
+        "{lines:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -856,9 +962,8 @@ async fn config_is_validated_stored_and_pushed_to_the_users_other_connections() 
     let r = bobs_app.kuando("5", json!({"mt": "GetConfig"})).await;
     assert_eq!(r["config"]["pollInterval"], 2, "settings are per user");
 
-    // The state shows the stored settings, and nothing shows the token.
+    // The settings live in the service's database; nothing in the state shows the token.
     let s = state(&sim).await;
-    assert_eq!(s["users"]["alice"]["config"]["pollInterval"], 5);
     assert!(
         !s.to_string().contains("s3cret-token"),
         "token leaked into the state"
@@ -921,21 +1026,23 @@ async fn set_presence_through_the_service_changes_the_pbx_presence() {
     let r = app.kuando("2", json!({"mt": "GetLicense"})).await;
     assert_eq!(r["license"], "connector");
 
-    // The license is taken away while the app runs: presence is refused, nothing changes.
+    // The license is taken away while the app runs: the service says so at once; the connection keeps
+    // its login's flag (as on the AppPlatform), the next login is flagged and refused presence.
     control(
         &sim,
         "/_sim/license",
         json!({"user": "alice", "license": "none"}),
     )
     .await;
-    let r = app
-        .kuando("3", json!({"mt": "SetPresence", "activity": "busy"}))
-        .await;
-    assert_eq!(r["error"]["code"], "unlicensed");
     assert_eq!(
         app.kuando("4", json!({"mt": "GetLicense"})).await["license"],
         "none"
     );
+    let mut app = logged_in(&sim, &mut client, "kuando").await;
+    let r = app
+        .kuando("3", json!({"mt": "SetPresence", "activity": "busy"}))
+        .await;
+    assert_eq!(r["error"]["code"], "unlicensed");
     assert_eq!(
         state(&sim).await["users"]["alice"]["presence"]["activity"],
         "on-the-phone"

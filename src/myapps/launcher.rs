@@ -24,6 +24,13 @@ pub enum LauncherMsg {
     SetScheme(Scheme),
     /// New app arguments (scalar values as text; others are skipped).
     SetArgs(Vec<(String, String)>),
+    /// myApps is about to close and reload the app: answer [`prepare_reload_complete`] once done.
+    PrepareReload,
+    /// A consumer of an API this app provides went away (`{api, consumer}`).
+    ApiConsumerClosed {
+        api: String,
+        consumer: String,
+    },
 }
 
 /// Why a launcher message was not used. For traces; quotes at most a short piece of the message.
@@ -229,6 +236,11 @@ impl LauncherMsg {
                 Some(s) => LauncherMsg::SetScheme(s),
                 None => return Err(Ignored("SetScheme without a known scheme".into())),
             },
+            "PrepareReload" => LauncherMsg::PrepareReload,
+            "ApiConsumerClosed" => LauncherMsg::ApiConsumerClosed {
+                api: text(f("api")),
+                consumer: text(f("consumer")),
+            },
             "SetArgs" => LauncherMsg::SetArgs(match f("args") {
                 Some(Json::Object(m)) => {
                     // In the message's order; an argument given twice counts once, with its last value.
@@ -268,6 +280,11 @@ fn out(mt: &str, fields: &[(&str, Option<&str>)], msg: Option<&Json>) -> String 
 /// `{"mt":"Alive"}`: posted once the app is loaded.
 pub fn alive() -> String {
     out("Alive", &[], None)
+}
+
+/// `{"mt":"PrepareReloadComplete"}`: the answer to `PrepareReload` (lib1.htm).
+pub fn prepare_reload_complete() -> String {
+    out("PrepareReloadComplete", &[], None)
 }
 
 /// `{"mt":"ConsumeApi","api":A}`: myApps answers with `ApiUpdate`, now and on every change.
@@ -394,6 +411,27 @@ mod tests {
                 ("a".into(), "2".into()),
                 ("b".into(), "3".into())
             ]))
+        );
+    }
+
+    #[test]
+    fn prepare_reload_and_consumer_closed() {
+        assert_eq!(
+            LauncherMsg::parse(r#"{"mt":"PrepareReload","x":1}"#),
+            Ok(LauncherMsg::PrepareReload)
+        );
+        assert_eq!(
+            LauncherMsg::parse(
+                r#"{"mt":"ApiConsumerClosed","api":"com.innovaphone.phoneinfo","consumer":"softphone"}"#
+            ),
+            Ok(LauncherMsg::ApiConsumerClosed {
+                api: "com.innovaphone.phoneinfo".into(),
+                consumer: "softphone".into()
+            })
+        );
+        assert_eq!(
+            prepare_reload_complete(),
+            r#"{"mt":"PrepareReloadComplete"}"#
         );
     }
 

@@ -108,11 +108,21 @@ fn on_parent(shared: &Shared, text: &str) {
         let mut d = shared.borrow_mut();
         let now = clock::now_ms();
         match LauncherMsg::parse(text) {
-            Ok(LauncherMsg::Login(login)) => d.link.session.handle_login(now, &login),
+            Ok(LauncherMsg::Login(login)) => {
+                d.app.handle_login(&login);
+                d.link.session.handle_login(now, &login)
+            }
             Ok(LauncherMsg::SetLang(l)) => d.app.handle_lang(Lang::parse(&l)),
             Ok(LauncherMsg::SetScheme(s)) => d.app.handle_scheme(s != Scheme::Light),
             Ok(LauncherMsg::ApiUpdate(u)) => d.app.handle_api_update(now, &u),
             Ok(LauncherMsg::ApiResult(r)) => d.app.handle_api_result(now, &r),
+            // Nothing to release in the config app: answered at once, as lib1 does for an app that did not
+            // register for reload preparation.
+            Ok(LauncherMsg::PrepareReload) => {
+                if let Some(w) = web_sys::window() {
+                    parent::post(&w, &launcher::prepare_reload_complete());
+                }
+            }
             Ok(_) | Err(_) => {}
         }
     }

@@ -668,6 +668,8 @@ fn id_of(path: &str) -> String {
 fn banner_id(b: Banner) -> &'static str {
     match b {
         Banner::NoLicense => "no-license",
+        Banner::LicenseNoAdmin => "license-no-admin",
+        Banner::LicenseUnchecked => "license-unchecked",
         Banner::ServiceDown => "service-down",
         Banner::NoHub => "no-hub",
         Banner::TokenRejected => "token-rejected",

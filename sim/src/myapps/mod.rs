@@ -12,7 +12,8 @@
 mod manager_page;
 mod ordered;
 mod pbx;
-mod service;
+mod pbx_api;
+pub mod runtime;
 mod world;
 
 use std::net::SocketAddr;
@@ -138,6 +139,20 @@ pub struct Options {
         default_value = "manager"
     )]
     pub manager: PathBuf,
+    /// The shipped app service: a directory with `config.json` and the files its `javascript.eval` names.
+    #[arg(id = "myapps_service", long = "service", value_name = "DIR", default_value_os_t = runtime::default_service())]
+    pub service: PathBuf,
+    /// The AppPlatform runtime host that runs the service in Node (`sim/runtime/host.js`).
+    #[arg(id = "myapps_runtime", long = "runtime-host", value_name = "FILE", default_value_os_t = runtime::default_host())]
+    pub runtime_host: PathBuf,
+    /// PostgreSQL for the instance's database (`postgres://user@127.0.0.1:PORT/postgres`); default
+    /// `KUANDO_PG_URL`, else the repository's cluster under target/pg (started by tools/pg.sh).
+    #[arg(id = "myapps_pg", long = "pg", value_name = "URL")]
+    pub pg: Option<String>,
+    /// The connector's app object lacks the Admin option: the service gets no PbxAdminApi connection and
+    /// cannot check licenses.
+    #[arg(id = "myapps_without_admin", long = "without-admin")]
+    pub without_admin: bool,
 }
 
 impl Default for Options {
@@ -151,6 +166,10 @@ impl Default for Options {
             license_busylight: Vec::new(),
             fresh_pbx: false,
             manager: PathBuf::from("manager"),
+            service: runtime::default_service(),
+            runtime_host: runtime::default_host(),
+            pg: None,
+            without_admin: false,
         }
     }
 }
@@ -213,6 +232,8 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        // The runtime host's stdin closes: it drops the instance's database and exits.
+        self.shared.world().detach_runtime();
         let _ = self.shutdown.send(true);
         if let Some(t) = &self.task {
             t.abort();
@@ -244,6 +265,13 @@ pub async fn spawn(o: Options) -> Result<Running, String> {
         addr,
         shutdown: rx.clone(),
     });
+    // The app instance's service: the shipped kuando.js in the runtime host, on PostgreSQL. The PBX app
+    // object connects to it as soon as it is up.
+    let pg = match o.pg.clone() {
+        Some(u) => u,
+        None => runtime::pg_url()?,
+    };
+    runtime::start(&shared, &o.runtime_host, &o.service, &pg).await?;
     let app = router(shared.clone());
     let mut stop = rx;
     let task = tokio::spawn(async move {
@@ -303,6 +331,8 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/manager/controls", get(manager_page::controls))
         .route("/_sim/manager/socket", get(manager_page::socket))
         .route("/_sim/pbx", get(manager_page::pbx_state))
+        .route("/_sim/softphone", post(softphone))
+        .route("/_sim/reload", post(reload))
         .fallback(instance)
         .with_state(shared)
 }
@@ -585,6 +615,29 @@ async fn set_license(State(sh): State<Shared>, b: Bytes) -> Response {
             world::parse_license(name).ok_or("license must be none, connector or withBusylight")?;
         sh.world().set_license(user, l)?;
         Ok(json!({"user": user, "license": name}))
+    }))
+}
+
+/// `{"user":"alice","open":false}`: the user closes (or opens) the softphone app.
+async fn softphone(State(sh): State<Shared>, b: Bytes) -> Response {
+    result(body(&b).and_then(|v| {
+        let user = required(&v, "user")?;
+        let open = v
+            .get("open")
+            .and_then(Value::as_bool)
+            .ok_or("open missing (true or false)")?;
+        sh.world().softphone(user, open)?;
+        Ok(json!({"user": user, "open": open}))
+    }))
+}
+
+/// `{"user":"alice","frame":"hidden"}`: myApps prepares to reload that app (`PrepareReload`).
+async fn reload(State(sh): State<Shared>, b: Bytes) -> Response {
+    result(body(&b).and_then(|v| {
+        let user = required(&v, "user")?;
+        let frame = required(&v, "frame")?;
+        sh.world().prepare_reload(user, frame)?;
+        Ok(json!({"user": user, "frame": frame}))
     }))
 }
 

@@ -28,6 +28,14 @@ impl Ordered {
     pub(crate) fn to_compact(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// The member `key` of an object (the first, should it repeat).
+    pub(crate) fn get(&self, key: &str) -> Option<&Ordered> {
+        match self {
+            Ordered::Object(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
 }
 
 impl Serialize for Ordered {

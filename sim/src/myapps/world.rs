@@ -1,6 +1,7 @@
 //! The simulated world behind the launcher page: the PBX (users, presence, licenses, the phone), the myApps
 //! client side of the `postMessage` protocol, and the AppPlatform's app websocket (challenge, login, routing
-//! to the connector's service in [`super::service`]).
+//! to the shipped service, which runs in the runtime host of [`super::runtime`]; the PBX side of the app
+//! object's connections to it is in [`super::pbx_api`]).
 //!
 //! Everything here is synchronous and runs under one lock: a handler mutates the state and queues the texts
 //! to send on unbounded channels, so every observer sees the events in one order.
@@ -10,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::BuildHasher;
 use std::time::Instant;
 
-use kuando_connector::config::Config;
 use kuando_connector::proto::License;
 use kuando_connector::state::{CallState, Presence};
 use serde::{Deserialize, Serialize};
@@ -48,8 +48,6 @@ pub(crate) struct User {
     pub license: License,
     pub calls: Vec<Call>,
     next_call: u32,
-    /// What the app service stored for this user (`None`: never saved, `GetConfig` gives the defaults).
-    pub config: Option<Config>,
 }
 
 impl User {
@@ -97,6 +95,8 @@ struct Frame {
     subs: Vec<(String, Value)>,
     /// The newest `ApiModel` per API this frame provides (see `apis`).
     models: BTreeMap<String, Value>,
+    /// `PrepareReload` was posted; the app is reloaded once it answers `PrepareReloadComplete`.
+    reload_requested: bool,
 }
 
 /// A launcher page (one myApps client of one user).
@@ -109,6 +109,9 @@ pub(crate) struct Session {
     tx: UnboundedSender<String>,
     frames: BTreeMap<&'static str, Frame>,
     last_view: String,
+    /// The softphone app of this client was closed (it provides neither `com.innovaphone.phone` nor
+    /// phoneinfo events until it is opened again).
+    softphone_closed: bool,
 }
 
 /// An app websocket connection.
@@ -126,6 +129,8 @@ pub(crate) struct AppIdentity {
     pub user: String,
     pub app: String,
     pub pbx_obj: String,
+    /// `info.unlicensed` of the checked login, as the runtime hands it to the service (`conn.unlicensed`).
+    pub unlicensed: bool,
 }
 
 /// One line of the wire log.
@@ -164,11 +169,20 @@ pub(crate) struct World {
     issued: VecDeque<(String, String)>,
     /// The PBX's App objects and config templates (`pbx.rs`); the PBX Manager's side is in `world/manager.rs`.
     pub(crate) pbx: Pbx,
+    /// The runtime host's stdin while it runs, and the APIs the service registered.
+    runtime: Option<UnboundedSender<String>>,
+    pub(crate) json_apis: Vec<String>,
+    pub(crate) pbx_apis: Vec<String>,
+    /// The PBX app object's connections to the service (PbxApi, PbxAdminApi).
+    pub(crate) pbx_conns: BTreeMap<u64, super::pbx_api::PbxConn>,
+    /// The hidden app's object has the Admin option (PbxAdminApi).
+    pub(crate) admin_option: bool,
 }
 
 mod manager;
 
-/// SHA-256 hex of `app:domain:sip:guid:dn:info:challenge:password`, as the PBX computes it.
+/// SHA-256 hex of `app:domain:sip:guid:dn:info:challenge:password`, as the PBX computes it; without `:info`
+/// when there is no info (AppWebsocket.htm).
 // One argument per field of the documented formula reads better than a struct built for one call.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn digest(
@@ -177,11 +191,14 @@ pub(crate) fn digest(
     sip: &str,
     guid: &str,
     dn: &str,
-    info: &str,
+    info: Option<&str>,
     challenge: &str,
     password: &str,
 ) -> String {
-    let text = format!("{app}:{domain}:{sip}:{guid}:{dn}:{info}:{challenge}:{password}");
+    let text = match info {
+        Some(info) => format!("{app}:{domain}:{sip}:{guid}:{dn}:{info}:{challenge}:{password}"),
+        None => format!("{app}:{domain}:{sip}:{guid}:{dn}:{challenge}:{password}"),
+    };
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -380,6 +397,11 @@ impl World {
             entropy_counter: 0,
             issued: VecDeque::new(),
             pbx: Pbx::default(),
+            runtime: None,
+            json_apis: Vec::new(),
+            pbx_apis: Vec::new(),
+            pbx_conns: BTreeMap::new(),
+            admin_option: !o.without_admin,
         };
         w.password = w.random_hex(16);
         w.pbx = if o.fresh_pbx {
@@ -442,7 +464,6 @@ impl World {
                     license,
                     calls: Vec::new(),
                     next_call: 1,
-                    config: None,
                 },
             );
         }
@@ -468,10 +489,18 @@ impl World {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn next_id(&mut self) -> u64 {
+    pub(super) fn next_id(&mut self) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         id
+    }
+
+    pub(crate) fn set_runtime(&mut self, tx: Option<UnboundedSender<String>>) {
+        self.runtime = tx;
+    }
+
+    pub(crate) fn runtime_tx(&self) -> Option<&UnboundedSender<String>> {
+        self.runtime.as_ref()
     }
 
     /// The instance password; only [`super::Running::app_password`] hands it out, for tests that check
@@ -483,7 +512,7 @@ impl World {
     // ---------------------------------------------------------------------------------------------------
     // Log and launcher views
 
-    fn log(
+    pub(super) fn log(
         &mut self,
         user: Option<&str>,
         via: &'static str,
@@ -513,7 +542,7 @@ impl World {
         }
     }
 
-    fn note(&mut self, user: Option<&str>, peer: &str, text: &str) {
+    pub(super) fn note(&mut self, user: Option<&str>, peer: &str, text: &str) {
         self.log(user, "sim", peer, "note", text);
     }
 
@@ -570,13 +599,6 @@ impl World {
             .users
             .values()
             .map(|u| {
-                let config = u.config.as_ref().map(|c| {
-                    let mut c = c.clone();
-                    if !c.token.is_empty() {
-                        c.token = kuando_connector::trace::MASK.to_string();
-                    }
-                    c
-                });
                 (
                     u.name.clone(),
                     json!({
@@ -584,7 +606,6 @@ impl World {
                         "presence": u.presence,
                         "license": license_name(u.license),
                         "calls": u.calls.iter().map(Call::model).collect::<Vec<_>>(),
-                        "config": config,
                     }),
                 )
             })
@@ -608,6 +629,13 @@ impl World {
             "users": users,
             "sessions": sessions,
             "apps": apps,
+            "service": {
+                "running": self.runtime.is_some(),
+                "jsonApis": self.json_apis,
+                "pbxApis": self.pbx_apis,
+                "pbxConnections": self.pbx_conns.iter().map(|(id, c)| json!({"id": id, "api": c.api})).collect::<Vec<_>>(),
+                "adminOption": self.admin_option,
+            },
             "log": self.log,
         })
     }
@@ -686,6 +714,7 @@ impl World {
                 tx,
                 frames,
                 last_view: String::new(),
+                softphone_closed: false,
             },
         );
         self.note(
@@ -818,6 +847,28 @@ impl World {
             "ApiResult" if !api.is_empty() => self.on_api_result(sid, user, obj, &api, &msg),
             "ApiModel" if !api.is_empty() => self.on_api_model(sid, user, obj, &api, &msg),
             "getLogin" => self.on_get_login(sid, user, obj, &msg),
+            "PrepareReloadComplete" => {
+                let pending = self
+                    .frame_mut(sid, obj.frame)
+                    .is_some_and(|f| std::mem::take(&mut f.reload_requested));
+                if pending {
+                    self.note(
+                        Some(user),
+                        obj.frame,
+                        "reload prepared: loading the app again",
+                    );
+                    if let Some(s) = self.sessions.get(&sid) {
+                        let _ =
+                            s.tx.send(json!({"t": "reload", "frame": obj.frame}).to_string());
+                    }
+                } else {
+                    self.note(
+                        Some(user),
+                        obj.frame,
+                        "PrepareReloadComplete without PrepareReload",
+                    );
+                }
+            }
             "" => self.note(Some(user), obj.frame, "ignored: no mt"),
             "ConsumeApi" | "RegisterApi" | "ApiRequest" | "ApiResult" | "ApiModel" => {
                 self.note(Some(user), obj.frame, &format!("ignored: {mt} without api"))
@@ -869,7 +920,7 @@ impl World {
                 );
                 defaults.insert(api.clone(), CLIENT_PROVIDER.into());
             }
-            if api == API_PHONE {
+            if api == API_PHONE && !s.softphone_closed {
                 let calls: Vec<Value> = u.calls.iter().map(Call::model).collect();
                 providers.insert(
                     SOFTPHONE.into(),
@@ -1040,7 +1091,7 @@ impl World {
             appdn: target.title,
             appurl: format!("{base}{INSTANCE_PATH}{}", target.htm),
             cn: &u.dn,
-            unlicensed: (u.license == License::None).then_some(true),
+            unlicensed: (!super::pbx_api::licensed_for(u.license, target.htm)).then_some(true),
             lics,
             apps: APP_OBJECTS
                 .iter()
@@ -1063,7 +1114,7 @@ impl World {
                 &u.sip,
                 &u.guid,
                 &u.dn,
-                &info_text,
+                Some(&info_text),
                 &challenge,
                 // The PBX signs with the App object's password; the instance checks with its own.
                 &self
@@ -1138,6 +1189,7 @@ impl World {
             let text = self.presence_result(&sip, &src);
             self.post(sid, frame, text);
         }
+        self.notify_pbx_subscribers(&sip);
         self.push_views();
         Ok(())
     }
@@ -1212,6 +1264,78 @@ impl World {
         Ok(())
     }
 
+    /// myApps is about to reload an app (e.g. attach/detach in myApps for Windows): `PrepareReload`, then the
+    /// iframe is loaded again when the app answers `PrepareReloadComplete` (lib1.htm).
+    pub(crate) fn prepare_reload(&mut self, user: &str, frame: &str) -> Result<(), String> {
+        let Some(obj) = obj_by_frame(frame) else {
+            return Err(format!("no app frame {frame:?}: hidden or config"));
+        };
+        let sids = self.user_sessions(user)?;
+        for sid in sids {
+            if let Some(f) = self.frame_mut(sid, obj.frame) {
+                f.reload_requested = true;
+            }
+            self.post(sid, obj.frame, wire(&json!({"mt": "PrepareReload"})));
+        }
+        self.push_views();
+        Ok(())
+    }
+
+    fn user_sessions(&self, user: &str) -> Result<Vec<u64>, String> {
+        if !self.user_exists(user) {
+            return Err(format!("no user {user:?}"));
+        }
+        Ok(self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.user == user)
+            .map(|(id, _)| *id)
+            .collect())
+    }
+
+    /// The user closes (`open: false`) or opens the softphone app. Closing: myApps tells the phoneinfo
+    /// provider `ApiConsumerClosed` and the phone API's consumers an `ApiUpdate` without the softphone; its
+    /// calls are gone with it.
+    pub(crate) fn softphone(&mut self, user: &str, open: bool) -> Result<(), String> {
+        let sids = self.user_sessions(user)?;
+        if !open {
+            if let Some(u) = self.users.get_mut(user) {
+                u.calls.clear();
+            }
+        }
+        for sid in sids {
+            let was_closed = match self.sessions.get_mut(&sid) {
+                Some(s) => std::mem::replace(&mut s.softphone_closed, !open),
+                None => continue,
+            };
+            if was_closed != open {
+                continue;
+            }
+            if !open {
+                for frame in self.frames_where(sid, |f| f.registered.contains(API_PHONEINFO)) {
+                    let text = wire(&json!({"mt": "ApiConsumerClosed", "api": API_PHONEINFO,
+                                            "consumer": SOFTPHONE}));
+                    self.post(sid, frame, text);
+                }
+            }
+            for frame in self.frames_where(sid, |f| f.consumed.contains(API_PHONE)) {
+                let update = self.api_update(sid, frame);
+                self.post(sid, frame, update);
+            }
+        }
+        self.note(
+            Some(user),
+            "phone",
+            if open {
+                "softphone app opened"
+            } else {
+                "softphone app closed"
+            },
+        );
+        self.push_views();
+        Ok(())
+    }
+
     /// The user works the simulated softphone. Returns the call.
     ///
     /// Like a real phone, answering or resuming a call puts the user's connected call on hold, and a
@@ -1224,6 +1348,13 @@ impl World {
         num: Option<&str>,
         dn: Option<&str>,
     ) -> Result<Value, String> {
+        if self
+            .sessions
+            .values()
+            .any(|s| s.user == user && s.softphone_closed)
+        {
+            return Err("the softphone app is closed (open it with /_sim/softphone)".into());
+        }
         let Some(u) = self.users.get_mut(user) else {
             return Err(format!("no user {user:?}"));
         };
@@ -1406,6 +1537,9 @@ impl World {
     pub(crate) fn remove_conn(&mut self, cid: u64) {
         self.pbx.manager_conns.remove(&cid);
         if let Some(c) = self.conns.remove(&cid) {
+            if c.login.is_some() {
+                self.send_runtime(json!({"t": "close", "id": cid}));
+            }
             let user = c.login.map(|l| l.user);
             self.note(
                 user.as_deref(),
@@ -1437,15 +1571,6 @@ impl World {
         self.note(user.as_deref(), &format!("app#{cid}"), text);
     }
 
-    /// The logged-in connections of a user.
-    pub(crate) fn user_conns(&self, user: &str) -> Vec<u64> {
-        self.conns
-            .iter()
-            .filter(|(_, c)| c.login.as_ref().is_some_and(|l| l.user == user))
-            .map(|(id, _)| *id)
-            .collect()
-    }
-
     /// A text frame from an app websocket.
     pub(crate) fn on_app(&mut self, cid: u64, text: &str) {
         let user = self.conn_user(cid);
@@ -1460,9 +1585,9 @@ impl World {
         if let Some(api) = v.get("api") {
             match (&user, api.as_str()) {
                 (None, _) => self.app_note(cid, "ignored: api message before AppLogin"),
-                (Some(u), Some(kuando_connector::proto::API)) => {
-                    let u = u.clone();
-                    super::service::handle(self, cid, &u, text);
+                (Some(_), Some(a)) if self.json_apis.iter().any(|j| j == a) => {
+                    // The runtime routes the message by its api to the service's JsonApi.
+                    self.send_runtime(json!({"t": "msg", "id": cid, "text": text}));
                 }
                 (Some(_), _) => {
                     self.app_note(cid, &format!("ignored: this app service has no api {api}"))
@@ -1526,14 +1651,14 @@ impl World {
             );
             return false;
         };
-        let info = m.info.as_ref().map(Ordered::to_compact).unwrap_or_default();
+        let info = m.info.as_ref().map(Ordered::to_compact);
         let expected = digest(
             &m.app,
             &m.domain,
             &m.sip,
             &m.guid,
             &m.dn,
-            &info,
+            info.as_deref(),
             &challenge,
             &self.password,
         );
@@ -1544,7 +1669,7 @@ impl World {
                 .find(|(c, _)| *c == challenge)
                 .map(|(_, i)| i.clone());
             let hint = match issued {
-                Some(i) if i != info => {
+                Some(i) if Some(&i) != info.as_ref() => {
                     " (info differs from the Login's: send it back unchanged, same key order)"
                 }
                 Some(_) => " (identity fields or digest differ from the Login's)",
@@ -1567,31 +1692,42 @@ impl World {
             .users
             .values()
             .find(|u| m.domain == DOMAIN && u.sip == m.sip && u.guid == m.guid)
-            .map(|u| (u.name.clone(), u.license));
-        let Some((user, license)) = found else {
+            .map(|u| u.name.clone());
+        let Some(user) = found else {
             self.app_note(cid, "AppLogin refused: no such user on the PBX");
             return false;
         };
-        if license == License::None {
-            self.note(
-                Some(&user),
-                &format!("app#{cid}"),
-                "AppLogin refused: the user has no license for the app",
-            );
-            return false;
-        }
+        // As the real runtime: an unlicensed user's login is accepted and flagged; the flag comes from the
+        // login's info, which the digest protects (licensing.htm, JsonApi.htm `unlicensed`).
+        let unlicensed = m
+            .info
+            .as_ref()
+            .and_then(|i| i.get("unlicensed"))
+            .is_some_and(|v| *v == Ordered::Bool(true));
         if let Some(c) = self.conns.get_mut(&cid) {
             c.login = Some(AppIdentity {
                 user: user.clone(),
                 app: m.app.clone(),
                 pbx_obj: m.pbx_obj.clone(),
+                unlicensed,
             });
         }
         self.note(
             Some(&user),
             &format!("app#{cid}"),
-            &format!("{} logged in as {user}", m.app),
+            &format!(
+                "{} logged in as {user}{}",
+                m.app,
+                if unlicensed { " (unlicensed)" } else { "" }
+            ),
         );
+        // The service's JsonApi connections for this app websocket ([inferred]: one per registered JsonApi,
+        // at login).
+        let conn = json!({"domain": m.domain, "sip": m.sip, "dn": m.dn, "guid": m.guid, "app": m.app,
+                          "info": info.unwrap_or_else(|| "{}".into()), "unlicensed": unlicensed});
+        for api in self.json_apis.clone() {
+            self.send_runtime(json!({"t": "json", "id": cid, "api": api, "conn": conn}));
+        }
         true
     }
 }
@@ -1612,6 +1748,7 @@ fn conn_json(id: u64, c: &AppConn) -> Value {
         "app": c.login.as_ref().map(|l| &l.app),
         "pbxObj": c.login.as_ref().map(|l| &l.pbx_obj),
         "loggedIn": c.login.is_some(),
+        "unlicensed": c.login.as_ref().map(|l| l.unlicensed),
         "keepAlives": c.keep_alives,
         "sinceMs": c.since_ms,
     })
@@ -1649,8 +1786,13 @@ mod tests {
         let w = World::new(&Options::default()).unwrap();
         assert_eq!(w.password().len(), 32);
         assert_eq!(
-            digest("a", "d", "s", "g", "n", "{}", "c", "p"),
+            digest("a", "d", "s", "g", "n", Some("{}"), "c", "p"),
             hex::encode(Sha256::digest(b"a:d:s:g:n:{}:c:p"))
+        );
+        assert_eq!(
+            digest("a", "d", "s", "g", "n", None, "c", "p"),
+            hex::encode(Sha256::digest(b"a:d:s:g:n:c:p")),
+            "no info: no :info in the formula"
         );
     }
 }

@@ -146,6 +146,8 @@
           if (f && f.iframe && f.iframe.contentWindow) f.iframe.contentWindow.postMessage(m.msg, "*");
           break;
         }
+        // After the app answered PrepareReload: myApps loads it again in a new iframe.
+        case "reload": { const f = frames[m.frame]; if (f) loadFrame(f.info); break; }
         case "view": view = m; render(); break;
         case "logs": for (const entry of m.entries) addLog(entry); break;
         case "log": addLog(m.entry); break;
@@ -343,7 +345,8 @@
 
   function who(e) {
     if (e.via === "console") return `${e.peer} console`;
-    const side = e.via === "client" ? "myApps" : e.via === "app" ? "service" : "sim";
+    const side = e.via === "client" ? "myApps" : e.via === "app" ? "service" : e.via === "pbx" ? "PBX"
+      : e.via === "service" ? "kuando.js" : "sim";
     if (e.dir === "in") return `${e.peer} → ${side}`;
     if (e.dir === "out") return `${side} → ${e.peer}`;
     return `${side}: ${e.peer}`;

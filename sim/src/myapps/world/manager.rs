@@ -49,7 +49,7 @@ impl World {
                     .unwrap_or(MANAGER_APP);
                 let challenge = msg.get("challenge").and_then(Value::as_str).unwrap_or("");
                 json!({"app": app, "sip": MANAGER_SIP, "domain": DOMAIN, "guid": "", "dn": MANAGER_DN,
-                       "digest": digest(app, DOMAIN, MANAGER_SIP, "", MANAGER_DN, "", challenge, &self.password)})
+                       "digest": digest(app, DOMAIN, MANAGER_SIP, "", MANAGER_DN, None, challenge, &self.password)})
             }
             "SetInstancePassword" if path_is_instance(path) => {
                 match msg.get("pwd").and_then(Value::as_str) {
@@ -79,7 +79,7 @@ impl World {
                 &s("sip"),
                 &s("guid"),
                 &s("dn"),
-                "",
+                None,
                 &c,
                 &self.password,
             ))

@@ -1,0 +1,469 @@
+//! The AppPlatform's side towards the shipped service (lines to and from the runtime host of
+//! [`super::runtime`]) and the PBX's side of the app object's connections to it: PbxApi `SetPresence`,
+//! `SubscribePresence` / `UnsubscribePresence` with `PresenceUpdate`, and PbxAdminApi `CheckAppLic`
+//! (shared/spec/appplatform-deployment.md §3.4, §4.3, §4.4).
+
+use kuando_connector::proto::License;
+use kuando_connector::state::Presence;
+use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::world::World;
+use super::{APP_OBJECTS, DOMAIN};
+
+/// The two license names of the concept.
+pub(crate) const LIC_CONNECTOR: &str = "App(innovaphone-kuando)";
+pub(crate) const LIC_WITH_BUSYLIGHT: &str = "App(innovaphone-kuando-with-busylight)";
+
+/// A connection of the PBX app object to the service.
+pub(crate) struct PbxConn {
+    pub api: String,
+    /// `SubscribePresence`s on this connection: (sip, src of the request).
+    subs: Vec<(String, Value)>,
+}
+
+/// The license names a user holds.
+pub(crate) fn held(l: License) -> &'static [&'static str] {
+    match l {
+        License::None => &[],
+        License::Connector => &[LIC_CONNECTOR],
+        License::WithBusylight => &[LIC_WITH_BUSYLIGHT],
+    }
+}
+
+/// Whether the PBX finds an app license for the app `htm`: licenses head-match the app name, so
+/// `App(innovaphone-kuando)` licenses `innovaphone-kuando` and `innovaphone-kuando-config`, while
+/// `App(innovaphone-kuando-with-busylight)` licenses neither (licensing.htm: "App(example-app) also licenses
+/// example-app-light").
+pub(crate) fn licensed_for(l: License, htm: &str) -> bool {
+    held(l).iter().any(|lic| {
+        lic.strip_prefix("App(")
+            .and_then(|r| r.strip_suffix(')'))
+            .is_some_and(|name| htm.starts_with(name))
+    })
+}
+
+/// `CheckAppLic{lic}`: does the user hold that license. [inferred] By name, not by head-match: the service
+/// asks for each of the concept's licenses by its full name, and a user with `App(innovaphone-kuando)` must
+/// not read as holding the with-Busylight one (the concept: the basic license works with or without a lamp).
+fn holds(l: License, lic: &str) -> bool {
+    held(l).iter().any(|h| h.eq_ignore_ascii_case(lic.trim()))
+}
+
+fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+impl World {
+    // ---------------------------------------------------------------------------------------------------
+    // The runtime host
+
+    pub(crate) fn attach_runtime(&mut self, tx: UnboundedSender<String>) {
+        self.set_runtime(Some(tx));
+    }
+
+    /// The simulator stops: the host's stdin closes and it removes the instance.
+    pub(crate) fn detach_runtime(&mut self) {
+        self.set_runtime(None);
+    }
+
+    pub(crate) fn send_runtime(&mut self, v: Value) {
+        if let Some(tx) = self.runtime_tx() {
+            let _ = tx.send(v.to_string());
+        }
+    }
+
+    /// A line from the host. `Some` once the service is ready (or failed before).
+    pub(crate) fn on_runtime(&mut self, line: &str) -> Option<Result<(), String>> {
+        let v: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) => {
+                self.note(None, "service", &format!("runtime: {line}"));
+                return None;
+            }
+        };
+        let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
+        match v.get("t").and_then(Value::as_str).unwrap_or("") {
+            "ready" => {
+                let list = |k: &str| -> Vec<String> {
+                    v.get(k)
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                self.json_apis = list("json");
+                self.pbx_apis = list("pbx");
+                self.note(
+                    None,
+                    "service",
+                    &format!(
+                        "app service kuando.js running: JsonApi {:?}, PbxApi {:?}",
+                        self.json_apis, self.pbx_apis
+                    ),
+                );
+                self.connect_app_object();
+                self.push_views();
+                return Some(Ok(()));
+            }
+            "send" => {
+                let t = text("text");
+                if self.conns.contains_key(&id) {
+                    self.send_app(id, t);
+                } else if self.pbx_conns.contains_key(&id) {
+                    self.on_pbx(id, &t);
+                }
+            }
+            "detach" => {
+                if let Some(c) = self.pbx_conns.remove(&id) {
+                    self.note(
+                        None,
+                        "pbx",
+                        &format!("the service closed its {} connection", c.api),
+                    );
+                }
+            }
+            // The service's own log lines (`kuando-service: …`), as the instance log shows them.
+            "log" => self.log(None, "service", "log", "note", &text("text")),
+            "error" => {
+                let t = text("text");
+                self.note(None, "service", &format!("runtime failed: {t}"));
+                return Some(Err(t));
+            }
+            _ => self.note(None, "service", &format!("runtime: {line}")),
+        }
+        self.push_views();
+        None
+    }
+
+    pub(crate) fn runtime_stderr(&mut self, line: &str) {
+        self.note(None, "service", &format!("runtime stderr: {line}"));
+    }
+
+    pub(crate) fn runtime_exited(&mut self, status: &str) {
+        self.note(
+            None,
+            "service",
+            &format!("app service runtime stopped ({status})"),
+        );
+        self.set_runtime(None);
+        self.pbx_conns.clear();
+        self.push_views();
+    }
+
+    /// The PBX's app object connects to the service with the APIs its options grant: PbxApi always (the
+    /// object has the PbxApi option), PbxAdminApi only with the Admin option.
+    fn connect_app_object(&mut self) {
+        let Some(obj) = APP_OBJECTS.iter().find(|o| o.hidden) else {
+            return;
+        };
+        let mut apis = vec!["PbxApi"];
+        if self.admin_option {
+            apis.push("PbxAdminApi");
+        }
+        for api in apis {
+            if !self.pbx_apis.iter().any(|a| a == api) {
+                continue;
+            }
+            let id = self.next_id();
+            self.pbx_conns.insert(
+                id,
+                PbxConn {
+                    api: api.to_string(),
+                    subs: Vec::new(),
+                },
+            );
+            let info = json!({"appobj": obj.name, "lics": []}).to_string();
+            self.send_runtime(json!({"t": "pbx", "id": id, "api": api, "conn": {
+                "domain": DOMAIN, "pbx": "pbx0", "pbxDns": format!("pbx0.{DOMAIN}"),
+                "version": "14r2", "build": "1420000", "info": info}}));
+            self.note(
+                None,
+                "pbx",
+                &format!("app object {} connected its {api}", obj.name),
+            );
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // The PBX side of the app object's connections
+
+    fn pbx_send(&mut self, pid: u64, v: Value) {
+        self.log(None, "pbx", "kuando.js", "out", &v.to_string());
+        self.send_runtime(json!({"t": "msg", "id": pid, "text": v.to_string()}));
+    }
+
+    /// A message the service sent on PBX connection `pid`.
+    fn on_pbx(&mut self, pid: u64, text: &str) {
+        let Some(api) = self.pbx_conns.get(&pid).map(|c| c.api.clone()) else {
+            return;
+        };
+        self.log(None, "pbx", "kuando.js", "in", text);
+        let v: Value = match serde_json::from_str(text) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                self.note(None, "pbx", "ignored: not a JSON object");
+                return;
+            }
+        };
+        let mt = v
+            .get("mt")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let mut reply = json!({"api": api, "mt": format!("{mt}Result")});
+        if let Some(src) = v.get("src") {
+            reply["src"] = src.clone();
+        }
+        match (api.as_str(), mt.as_str()) {
+            ("PbxApi", "SetPresence") => {
+                let user = self.user_by(&v, &["sip", "guid"]);
+                let contact = v.get("contact").and_then(Value::as_str).unwrap_or("tel:");
+                let p = Presence::new(
+                    v.get("activity").and_then(Value::as_str).unwrap_or(""),
+                    v.get("note").and_then(Value::as_str).unwrap_or(""),
+                );
+                let result = match (user, contact) {
+                    (None, _) => Err("user not found".to_string()),
+                    // [inferred] The simulated PBX keeps the user-set `tel:` presence only.
+                    (Some(_), c) if c != "tel:" => Err(format!("contact {c:?} not simulated")),
+                    (Some(u), _) => self.set_presence(&u, p, "the app service"),
+                };
+                if let Err(e) = result {
+                    reply["error"] = json!(1);
+                    reply["errorText"] = json!(e);
+                }
+                self.pbx_send(pid, reply);
+            }
+            ("PbxApi", "SubscribePresence") => {
+                let user = self.user_by(&v, &["sip", "num"]);
+                let sip = user
+                    .as_ref()
+                    .and_then(|u| self.users.get(u))
+                    .map(|u| u.sip.clone())
+                    .or_else(|| str_of(&v, "sip").map(str::to_string))
+                    .unwrap_or_default();
+                let src = v.get("src").cloned().unwrap_or(Value::Null);
+                if let Some(c) = self.pbx_conns.get_mut(&pid) {
+                    c.subs.retain(|(s, _)| *s != sip);
+                    c.subs.push((sip.clone(), src.clone()));
+                }
+                self.pbx_send(pid, reply);
+                // PresenceUpdate after up, then on every change.
+                let update = self.pbx_presence_update(&sip, &src);
+                self.pbx_send(pid, update);
+            }
+            ("PbxApi", "UnsubscribePresence") => {
+                let sip = self
+                    .user_by(&v, &["sip", "num"])
+                    .and_then(|u| self.users.get(&u).map(|u| u.sip.clone()))
+                    .unwrap_or_default();
+                if let Some(c) = self.pbx_conns.get_mut(&pid) {
+                    c.subs.retain(|(s, _)| *s != sip);
+                }
+                self.pbx_send(pid, reply);
+            }
+            ("PbxAdminApi", "CheckAppLic") => {
+                let lic = v.get("lic").and_then(Value::as_str).unwrap_or("");
+                let ok = self
+                    .user_by(&v, &["h323", "guid", "cn"])
+                    .and_then(|u| self.users.get(&u))
+                    .is_some_and(|u| holds(u.license, lic));
+                reply["ok"] = json!(ok);
+                self.pbx_send(pid, reply);
+            }
+            _ => {
+                self.note(
+                    None,
+                    "pbx",
+                    &format!("not simulated: {api} {mt:?} (no answer)"),
+                );
+            }
+        }
+    }
+
+    /// The user a PBX request names by the first of `keys` it has (`sip`/`h323` by name, `guid`, `num`, `cn`).
+    fn user_by(&self, v: &Value, keys: &[&str]) -> Option<String> {
+        for k in keys {
+            if let Some(x) = str_of(v, k) {
+                return self
+                    .users
+                    .values()
+                    .find(|u| match *k {
+                        "sip" | "h323" => u.sip == x,
+                        "guid" => u.guid == x,
+                        "num" => u.num == x,
+                        _ => u.dn == x || u.name == x,
+                    })
+                    .map(|u| u.name.clone());
+            }
+        }
+        None
+    }
+
+    fn pbx_presence_update(&self, sip: &str, src: &Value) -> Value {
+        let presence = match self.users.values().find(|u| u.sip == sip) {
+            // First item is the newest: the user-set `tel:` one changes, the PBX's `im:` stays.
+            Some(u) => json!([
+                {"contact": "tel:", "status": "open", "activity": u.presence.activity, "note": u.presence.note},
+                {"contact": "im:", "status": "open", "activity": "", "note": ""},
+            ]),
+            None => json!([]),
+        };
+        let mut m =
+            json!({"api": "PbxApi", "mt": "PresenceUpdate", "sip": sip, "presence": presence});
+        if !src.is_null() {
+            m["src"] = src.clone();
+        }
+        m
+    }
+
+    /// Every PBX connection subscribed to `sip` gets its `PresenceUpdate`.
+    pub(crate) fn notify_pbx_subscribers(&mut self, sip: &str) {
+        let mut out = Vec::new();
+        for (pid, c) in &self.pbx_conns {
+            for (s, src) in &c.subs {
+                if s == sip {
+                    out.push((*pid, self.pbx_presence_update(sip, src)));
+                }
+            }
+        }
+        for (pid, m) in out {
+            self.pbx_send(pid, m);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::myapps::Options;
+
+    /// A world with the runtime host replaced by a channel, and the app object connected.
+    fn world() -> (World, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let mut w = World::new(&Options::default()).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        w.attach_runtime(tx);
+        let ready =
+            w.on_runtime(r#"{"t":"ready","json":["kuando"],"pbx":["PbxApi","PbxAdminApi"]}"#);
+        assert_eq!(ready, Some(Ok(())));
+        (w, rx)
+    }
+
+    fn sent(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Vec<Value> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|l| serde_json::from_str::<Value>(&l).unwrap())
+            .collect()
+    }
+
+    fn conn_of(msgs: &[Value], api: &str) -> u64 {
+        msgs.iter()
+            .find(|m| m["t"] == "pbx" && m["api"] == api)
+            .and_then(|m| m["id"].as_u64())
+            .unwrap()
+    }
+
+    fn texts(msgs: &[Value]) -> Vec<Value> {
+        msgs.iter()
+            .filter(|m| m["t"] == "msg")
+            .map(|m| serde_json::from_str(m["text"].as_str().unwrap()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_app_objects_pbxapi_connection_subscribes_presence_and_gets_every_change() {
+        let (mut w, mut rx) = world();
+        let pbx = conn_of(&sent(&mut rx), "PbxApi");
+        w.on_runtime(
+            &json!({"t": "send", "id": pbx, "text": json!({"api": "PbxApi",
+            "mt": "SubscribePresence", "sip": "alice", "src": "s1"}).to_string()})
+            .to_string(),
+        );
+        let got = texts(&sent(&mut rx));
+        assert_eq!(got[0]["mt"], "SubscribePresenceResult");
+        assert_eq!(got[1]["mt"], "PresenceUpdate");
+        assert_eq!(got[1]["src"], "s1");
+        assert_eq!(got[1]["presence"][0]["contact"], "tel:");
+
+        w.set_presence("alice", Presence::new("away", "lunch"), "hand")
+            .unwrap();
+        let got = texts(&sent(&mut rx));
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0]["mt"], "PresenceUpdate");
+        assert_eq!(got[0]["presence"][0]["activity"], "away");
+        assert_eq!(got[0]["presence"][0]["note"], "lunch");
+
+        w.on_runtime(
+            &json!({"t": "send", "id": pbx, "text": json!({"api": "PbxApi",
+            "mt": "UnsubscribePresence", "sip": "alice"}).to_string()})
+            .to_string(),
+        );
+        sent(&mut rx);
+        w.set_presence("alice", Presence::available(), "hand")
+            .unwrap();
+        assert!(
+            texts(&sent(&mut rx)).is_empty(),
+            "no update after unsubscribing"
+        );
+    }
+
+    #[test]
+    fn set_presence_and_check_app_lic_answer_with_src() {
+        let (mut w, mut rx) = world();
+        let msgs = sent(&mut rx);
+        let (pbx, admin) = (conn_of(&msgs, "PbxApi"), conn_of(&msgs, "PbxAdminApi"));
+        w.on_runtime(
+            &json!({"t": "send", "id": pbx, "text": json!({"api": "PbxApi",
+            "mt": "SetPresence", "sip": "bob", "contact": "tel:", "activity": "busy", "note": "x",
+            "src": "p"}).to_string()})
+            .to_string(),
+        );
+        w.on_runtime(
+            &json!({"t": "send", "id": pbx, "text": json!({"api": "PbxApi",
+            "mt": "SetPresence", "sip": "nobody", "activity": "busy", "src": "q"}).to_string()})
+            .to_string(),
+        );
+        for lic in [LIC_CONNECTOR, LIC_WITH_BUSYLIGHT] {
+            w.on_runtime(
+                &json!({"t": "send", "id": admin, "text": json!({"api": "PbxAdminApi",
+                "mt": "CheckAppLic", "h323": "alice", "lic": lic, "src": lic}).to_string()})
+                .to_string(),
+            );
+        }
+        let got = texts(&sent(&mut rx));
+        assert_eq!(
+            got[0],
+            json!({"api": "PbxApi", "mt": "SetPresenceResult", "src": "p"})
+        );
+        assert_eq!(got[1]["error"], 1);
+        assert_eq!(
+            got[2],
+            json!({"api": "PbxAdminApi", "mt": "CheckAppLicResult", "src": LIC_CONNECTOR, "ok": true})
+        );
+        assert_eq!(
+            got[3]["ok"], false,
+            "the basic license is not the with-Busylight one"
+        );
+        assert_eq!(w.users["bob"].presence, Presence::new("busy", "x"));
+    }
+
+    #[test]
+    fn licenses_head_match_the_app_name() {
+        assert!(licensed_for(License::Connector, "innovaphone-kuando"));
+        assert!(licensed_for(
+            License::Connector,
+            "innovaphone-kuando-config"
+        ));
+        assert!(!licensed_for(License::WithBusylight, "innovaphone-kuando"));
+        assert!(!licensed_for(
+            License::WithBusylight,
+            "innovaphone-kuando-config"
+        ));
+        assert!(!licensed_for(License::None, "innovaphone-kuando"));
+    }
+}
