@@ -5,7 +5,10 @@
  * and nothing else. The simulator (sim/src/myapps/runtime.rs) plays the AppPlatform's network side and the
  * PBX: it starts this process, and talks to it in JSON lines.
  *
- *   node host.js --service DIR --db URL --database NAME
+ *   node host.js --service DIR --db URL --database NAME [--config NAME=VALUE]...
+ *
+ * --config sets an instance config item (config.json config.init), as an administrator would; the service
+ * reads it from the Config global (e.g. guardGraceSeconds=3 for tests that must not wait 60 s).
  *
  * simulator → host (stdin)
  *   {"t":"json","id":N,"api":A,"conn":{domain,sip,dn,guid,app,info,unlicensed}}  an app logged in (JsonApi A)
@@ -24,7 +27,7 @@
 
 const readline = require("node:readline");
 const { Client } = require("pg");
-const { SEND_LIMIT, openDatabase, readConfig, evaluate } = require("./appplatform.js");
+const { SEND_LIMIT, openDatabase, readConfig, evaluate, configObject } = require("./appplatform.js");
 
 function arg(name) {
     const i = process.argv.indexOf(`--${name}`);
@@ -173,7 +176,15 @@ async function main() {
         };
     }
 
-    evaluate(serviceDir, config, { JsonApi, PbxApi, Database: db.Database, Timers, log });
+    const values = {};
+    process.argv.forEach((a, i) => {
+        if (a !== "--config") return;
+        const kv = String(process.argv[i + 1] || "");
+        const eq = kv.indexOf("=");
+        if (eq > 0) values[kv.slice(0, eq)] = kv.slice(eq + 1);
+    });
+    const Config = configObject(config, values);
+    evaluate(serviceDir, config, { JsonApi, PbxApi, Database: db.Database, Timers, log, Config });
     out({ t: "ready", json: [...jsonApis.keys()], pbx: [...pbxApis.keys()] });
 
     function onLine(line) {
