@@ -11,7 +11,8 @@ use crate::license::{LicenseRules, Verdict};
 use crate::myapps::domain::PhoneCalls as PhoneCallsProvider;
 use crate::myapps::session::SessionEvent;
 use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
-use crate::proto::{self, License, Request, Response};
+use crate::proto::{self, License, PresenceGuard, Request, Response};
+use crate::state::Presence;
 use crate::trace::{self, App};
 
 /// What the driver must do.
@@ -176,6 +177,11 @@ impl ConnectorApp {
                 self.engine.handle_service(now_ms, true);
                 self.actions.push_back(Action::Service(Request::GetLicense));
                 self.actions.push_back(Action::Service(Request::GetConfig));
+                // A new connection holds no claim: what the hub still shows is claimed again, so the
+                // service's presence guard does not restore it after its grace period (issue 13).
+                if let Some(claim) = self.claim_again() {
+                    self.actions.push_back(Action::Service(claim));
+                }
             }
             SessionEvent::Disconnected => {
                 self.license.handle_disconnected();
@@ -324,9 +330,11 @@ impl ConnectorApp {
                     if let Some(r) = &mut self.reload {
                         r.awaiting = true;
                     }
+                    let guard = Some(self.guard_for(&p));
                     Action::Service(Request::SetPresence {
                         activity: p.activity,
                         note: p.note,
+                        guard,
                     })
                 }
                 engine::Action::Trace(line) => Action::Trace(line),
@@ -334,6 +342,32 @@ impl ConnectorApp {
             };
             return Some(a);
         }
+    }
+
+    /// For the service's presence guard: a presence the engine sets because of the hub is a claim (with the
+    /// user's own presence to restore); anything else it sends is the user's presence given back, a release.
+    /// The service then decides across all of the user's connectors (ARCHITECTURE.md "The presence guard").
+    fn guard_for(&self, p: &Presence) -> PresenceGuard {
+        let st = self.engine.status();
+        match st.presence_applied {
+            Some(a) if a == *p => PresenceGuard::Claim {
+                restore: st.presence_user.unwrap_or_else(Presence::available),
+            },
+            _ => PresenceGuard::Release,
+        }
+    }
+
+    /// The claim to send on a new service connection, if the engine shows a presence because of the hub.
+    fn claim_again(&self) -> Option<Request> {
+        let st = self.engine.status();
+        let a = st.presence_applied?;
+        Some(Request::SetPresence {
+            activity: a.activity,
+            note: a.note,
+            guard: Some(PresenceGuard::Claim {
+                restore: st.presence_user.unwrap_or_else(Presence::available),
+            }),
+        })
     }
 
     /// `PrepareReloadComplete`, once, when everything to release is out and nothing is awaited any more.
