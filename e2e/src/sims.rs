@@ -21,6 +21,8 @@ pub struct Setup {
     pub license_busylight: Vec<String>,
     /// The connector's app object lacks the Admin option: the service cannot check licenses.
     pub without_admin: bool,
+    /// Instance config items of the service (`NAME=VALUE`), e.g. `guardGraceSeconds=5`.
+    pub service_config: Vec<String>,
 }
 
 impl Default for Setup {
@@ -34,6 +36,7 @@ impl Default for Setup {
             unlicensed: Vec::new(),
             license_busylight: Vec::new(),
             without_admin: false,
+            service_config: Vec::new(),
         }
     }
 }
@@ -64,6 +67,7 @@ impl Sims {
             unlicensed: setup.unlicensed.clone(),
             license_busylight: setup.license_busylight.clone(),
             without_admin: setup.without_admin,
+            service_config: setup.service_config.clone(),
             ..Default::default()
         })
         .await?;

@@ -15,12 +15,14 @@
  *   {"t":"pbx","id":N,"api":A,"conn":{domain,pbx,pbxDns,version,build,info}}      the PBX app object connected
  *   {"t":"msg","id":N,"text":T}                                                     a message on connection N
  *   {"t":"close","id":N}                                                           connection N went away
+ *   {"t":"stats"}                      the host's heap (after a GC when node runs with --expose-gc): benchmarks
  * host → simulator (stdout)
  *   {"t":"ready","json":[api…],"pbx":[api…]}  the service is evaluated; the APIs it registered
  *   {"t":"send","id":N,"text":T}               the service sent T on connection N
  *   {"t":"detach","id":N}                      the service closed its PbxApi connection N (PbxApiConnection.close)
  *   {"t":"log","text":T}                       log(T)
  *   {"t":"error","text":T}                     the host failed (then it exits)
+ *   {"t":"stats","heapUsed":B,"gc":bool}       the answer to stats
  * The database NAME is created in the cluster at URL on start and dropped when stdin closes (the instance
  * is removed); stdin closing stops the host.
  */
@@ -204,6 +206,10 @@ async function main() {
         } else if (m.t === "msg") {
             const conn = conns.get(m.id);
             if (conn && conn._message && !conn._closed) guard(conn._message)(m.text);
+        } else if (m.t === "stats") {
+            const gc = typeof global.gc === "function";
+            if (gc) global.gc();
+            out({ t: "stats", heapUsed: process.memoryUsage().heapUsed, gc });
         } else if (m.t === "close") {
             const conn = conns.get(m.id);
             if (!conn) return;
