@@ -298,7 +298,7 @@ case "${1:-build}" in
   screenshots) shift; run_screenshots "$@" ;;
   bench) shift; run_bench "$@" ;;
   bench-service) shift; run_bench_service "$@" ;;
-  help | -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+  help | -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "build.sh: unknown command '$1' (try ./build.sh help)" >&2
     exit 2
