@@ -348,10 +348,9 @@ impl ConnectorApp {
     /// user's own presence to restore); anything else it sends is the user's presence given back, a release.
     /// The service then decides across all of the user's connectors (ARCHITECTURE.md "The presence guard").
     fn guard_for(&self, p: &Presence) -> PresenceGuard {
-        let st = self.engine.status();
-        match st.presence_applied {
-            Some(a) if a == *p => PresenceGuard::Claim {
-                restore: st.presence_user.unwrap_or_else(Presence::available),
+        match self.engine.presence_claim() {
+            (Some(a), user) if a == p => PresenceGuard::Claim {
+                restore: user.cloned().unwrap_or_default(),
             },
             _ => PresenceGuard::Release,
         }
@@ -359,14 +358,12 @@ impl ConnectorApp {
 
     /// The claim to send on a new service connection, if the engine shows a presence because of the hub.
     fn claim_again(&self) -> Option<Request> {
-        let st = self.engine.status();
-        let a = st.presence_applied?;
+        let a = self.engine.presence_claim().0?.clone();
+        let guard = Some(self.guard_for(&a));
         Some(Request::SetPresence {
             activity: a.activity,
             note: a.note,
-            guard: Some(PresenceGuard::Claim {
-                restore: st.presence_user.unwrap_or_else(Presence::available),
-            }),
+            guard,
         })
     }
 

@@ -285,7 +285,7 @@ impl Browser {
                 .map(|a| String::from_utf8_lossy(a).into_owned())
                 .collect();
             // The browser process: our profile, and no --type= (renderers, GPU and utility processes have one).
-            if args.iter().any(|a| *a == mark) && !args.iter().any(|a| a.starts_with("--type=")) {
+            if args.contains(&mark) && !args.iter().any(|a| a.starts_with("--type=")) {
                 main = Some(pid);
                 break;
             }

@@ -72,7 +72,12 @@ async function main() {
 
     const rl = readline.createInterface({ input: host.stdout });
     rl.on("line", (line) => {
-        const m = JSON.parse(line);
+        let m;
+        try {
+            m = JSON.parse(line);
+        } catch (e) {
+            return; // a line cut off when the host exits
+        }
         if (m.t === "ready") ready = true;
         else if (m.t === "stats") stats = m;
         else if (m.t === "log") logs.push(m.text);
