@@ -1352,7 +1352,7 @@ function subscribe(g, conn) {
     var c = conn || newestPbx();
     if (!c) return;
     try {
-        c.send(JSON.stringify({ api: "PbxApi", mt: "SubscribePresence", sip: g.sip, src: "guard" }));
+        c.send(JSON.stringify({ api: "PbxApi", mt: "SubscribePresence", sip: g.sip, src: GUARD_SRC + g.sip }));
     } catch (e) {
         logLine("SubscribePresence for " + g.sip + " failed: " + e);
     }
@@ -1362,7 +1362,7 @@ function unsubscribe(sip) {
     var c = newestPbx();
     if (!c) return;
     try {
-        c.send(JSON.stringify({ api: "PbxApi", mt: "UnsubscribePresence", sip: sip, src: "guard" }));
+        c.send(JSON.stringify({ api: "PbxApi", mt: "UnsubscribePresence", sip: sip, src: GUARD_SRC + sip }));
     } catch (e) {
         // The subscription ends with the connection anyway.
     }
@@ -1412,9 +1412,15 @@ function telPresence(list) {
     return { activity: "", note: "" };
 }
 
+/* [inferred] PbxApi.htm does not say that PresenceUpdate names the user; services that use it match it by
+ * the src of their SubscribePresence. So the src carries the sip, and a sip in the update is used when there. */
+var GUARD_SRC = "guard:";
+
 function guardPresenceUpdate(m) {
-    if (typeof m.sip !== "string") return;
-    var g = guards[m.sip];
+    var sip = typeof m.sip === "string" ? m.sip
+        : typeof m.src === "string" && m.src.indexOf(GUARD_SRC) === 0 ? m.src.substring(GUARD_SRC.length) : null;
+    if (sip === null) return;
+    var g = guards[sip];
     if (!g) return;
     var p = telPresence(m.presence);
     if (p === null) return;

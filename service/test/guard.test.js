@@ -20,12 +20,12 @@ const AVAILABLE = { activity: "", note: "" };
 
 /** A PBX with users' presences; SubscribePresence/PresenceUpdate/SetPresence as PbxApi.htm describes. */
 function presencePbx(rt, initial = {}) {
-    const pbx = { presence: { ...initial }, subs: new Set(), sets: [], refuse: false, conn: null };
+    const pbx = { presence: { ...initial }, subs: new Set(), srcs: {}, sets: [], refuse: false, conn: null };
     const update = (sip) => ({
         api: "PbxApi",
         mt: "PresenceUpdate",
-        sip,
-        src: "guard",
+        // PbxApi.htm does not promise the sip in a PresenceUpdate: this PBX leaves it out, the src tells.
+        src: pbx.srcs[sip],
         presence: [
             { contact: "tel:", status: "open", ...(pbx.presence[sip] || AVAILABLE) },
             { contact: "im:", status: "open", activity: "", note: "" },
@@ -50,6 +50,7 @@ function presencePbx(rt, initial = {}) {
         }
         if (msg.mt === "SubscribePresence") {
             pbx.subs.add(msg.sip);
+            pbx.srcs[msg.sip] = msg.src;
             rt.later(() => pbx.conn.deliver(update(msg.sip)));
             return { api: "PbxApi", mt: "SubscribePresenceResult", src: msg.src };
         }
