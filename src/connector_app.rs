@@ -52,6 +52,11 @@ pub struct ConnectorApp {
     phone_providers: Vec<String>,
     /// `PrepareReload` is being answered (see [`ConnectorApp::handle_prepare_reload`]).
     reload: Option<Reload>,
+    /// What this connection claims at the service's presence guard (issue 13), and whether the service is
+    /// connected. The engine sends nothing when the PBX already shows what it wants (another client of the
+    /// user set it), yet the service must know this client claims it: see [`ConnectorApp::sync_claim`].
+    claimed: Option<Presence>,
+    service_up: bool,
 }
 
 /// How long `PrepareReloadComplete` may wait for the service to confirm the presence given back. myApps
@@ -78,6 +83,8 @@ impl ConnectorApp {
             license: LicenseRules::new(),
             phone_providers: Vec::new(),
             reload: None,
+            claimed: None,
+            service_up: false,
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -177,13 +184,14 @@ impl ConnectorApp {
                 self.engine.handle_service(now_ms, true);
                 self.actions.push_back(Action::Service(Request::GetLicense));
                 self.actions.push_back(Action::Service(Request::GetConfig));
-                // A new connection holds no claim: what the hub still shows is claimed again, so the
-                // service's presence guard does not restore it after its grace period (issue 13).
-                if let Some(claim) = self.claim_again() {
-                    self.actions.push_back(Action::Service(claim));
-                }
+                // A new connection holds no claim: what the hub still shows is claimed again (sync_claim),
+                // so the service's presence guard does not restore it after its grace period (issue 13).
+                self.claimed = None;
+                self.service_up = true;
             }
             SessionEvent::Disconnected => {
+                self.service_up = false;
+                self.claimed = None;
                 self.license.handle_disconnected();
                 self.engine.handle_service(now_ms, false);
             }
@@ -309,6 +317,9 @@ impl ConnectorApp {
                 return Some(a);
             }
             let Some(next) = self.engine.poll_action() else {
+                if let Some(req) = self.sync_claim() {
+                    return Some(Action::Service(req));
+                }
                 return self.reload_complete();
             };
             let a = match next {
@@ -330,7 +341,12 @@ impl ConnectorApp {
                     if let Some(r) = &mut self.reload {
                         r.awaiting = true;
                     }
-                    let guard = Some(self.guard_for(&p));
+                    let guard = self.guard_for(&p);
+                    self.claimed = match &guard {
+                        PresenceGuard::Claim { .. } => Some(p.clone()),
+                        PresenceGuard::Release => None,
+                    };
+                    let guard = Some(guard);
                     Action::Service(Request::SetPresence {
                         activity: p.activity,
                         note: p.note,
@@ -356,14 +372,32 @@ impl ConnectorApp {
         }
     }
 
-    /// The claim to send on a new service connection, if the engine shows a presence because of the hub.
-    fn claim_again(&self) -> Option<Request> {
-        let a = self.engine.presence_claim().0?.clone();
-        let guard = Some(self.guard_for(&a));
+    /// What the service must be told when the engine's hub presence changed without a `SetPresence` of its
+    /// own: it started showing a presence the PBX already showed (another client of the user set it), or it
+    /// stopped while the PBX shows the user's presence already, or the service connection is new. A claim
+    /// then, or a release; nothing while the service is not connected or the page is unloading.
+    fn sync_claim(&mut self) -> Option<Request> {
+        if !self.service_up || self.unloading {
+            return None;
+        }
+        let (applied, user) = self.engine.presence_claim();
+        if applied == self.claimed.as_ref() {
+            return None;
+        }
+        let (p, guard) = match applied {
+            Some(a) => (
+                a.clone(),
+                PresenceGuard::Claim {
+                    restore: user.cloned().unwrap_or_default(),
+                },
+            ),
+            None => (user.cloned().unwrap_or_default(), PresenceGuard::Release),
+        };
+        self.claimed = applied.cloned();
         Some(Request::SetPresence {
-            activity: a.activity,
-            note: a.note,
-            guard,
+            activity: p.activity,
+            note: p.note,
+            guard: Some(guard),
         })
     }
 

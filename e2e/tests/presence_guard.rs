@@ -100,3 +100,81 @@ async fn dnd_set_from_another_client_after_the_browser_died_stays() -> Result<()
     story.finish().await;
     Ok(())
 }
+
+/// Waits until `n` myApps sessions of the user run the hidden app (phoneinfo registered).
+async fn hidden_apps_running(story: &Story, n: usize) -> Result<(), String> {
+    kuando_e2e::wait_until(
+        &format!("{n} clients running the hidden app"),
+        secs(20),
+        || async {
+            let m = story.sims.myapps_state().await?;
+            let running = m["sessions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| {
+                    s["frames"]["hidden"]["registered"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(|a| a == "com.innovaphone.phoneinfo"))
+                })
+                .count();
+            if running >= n {
+                Ok(())
+            } else {
+                Err(format!("{running} running"))
+            }
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_in_a_call_one_killed_the_other_keeps_it_then_restores() -> Result<(), String> {
+    let mut story = Story::start("two clients, one killed mid-call", guarded()).await?;
+    story.start_product().await?;
+    // The user's second client (a laptop): another browser, the same user, the same settings.
+    let mut laptop = kuando_e2e::Browser::start().await?;
+    laptop
+        .goto(&format!(
+            "{}&scheme=dark",
+            story.sims.launcher_url(&story.user)
+        ))
+        .await?;
+    hidden_apps_running(&story, 2).await?;
+    let user = story.user.clone();
+    story.sims.set_presence(&user, "away", "back at 3").await?;
+    story.presence_until("away", "back at 3", secs(5)).await?;
+    story.begin();
+    story.sims.hub_source(
+        json!({"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}),
+    )?;
+    story
+        .presence_until("on-the-phone", "MS Teams", secs(5))
+        .await?;
+    story.done("MS Teams call seen by both clients → on the phone");
+
+    story.browser.kill()?;
+    holds_for(
+        "on the phone while the other client still sees the call",
+        secs(GRACE_S + 3),
+        || async {
+            let p = story.sims.presence(&story.user).await?;
+            if p["activity"] == "on-the-phone" {
+                Ok(())
+            } else {
+                Err(format!("restored although the laptop still claims: {p}"))
+            }
+        },
+    )
+    .await?;
+    story.done("one client killed mid-call → still on the phone past the grace period");
+
+    story
+        .sims
+        .hub_source(json!({"sender": "MS Teams", "clear": true}))?;
+    story.presence_until("away", "back at 3", secs(5)).await?;
+    story.done("the call ends on the remaining client → restored to away \"back at 3\"");
+    laptop.close().await;
+    story.finish().await;
+    Ok(())
+}
