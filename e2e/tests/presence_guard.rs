@@ -133,7 +133,7 @@ async fn two_clients_in_a_call_one_killed_the_other_keeps_it_then_restores() -> 
     let mut story = Story::start("two clients, one killed mid-call", guarded()).await?;
     story.start_product().await?;
     // The user's second client (a laptop): another browser, the same user, the same settings.
-    let mut laptop = kuando_e2e::Browser::start().await?;
+    let laptop = kuando_e2e::Browser::start().await?;
     laptop
         .goto(&format!(
             "{}&scheme=dark",
