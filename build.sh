@@ -7,6 +7,7 @@
 #   ./build.sh package [--runtime DIR]  build, then lay out the release tree in dist/<build>/ (see README)
 #   ./build.sh screenshots  PNGs of the simulators and the config app (light, dark) in target/screenshots/
 #   ./build.sh bench    the hidden app's measurements in a real browser (10 min; --minutes N)
+#   ./build.sh bench-service  the service's presence guard with 10,000 users (heap, claim latency, mass disconnect)
 #   ./build.sh help     this text
 set -euo pipefail
 
@@ -308,6 +309,7 @@ GUIDE
 
 . tools/screenshots.sh
 . tools/bench.sh
+. tools/bench-service.sh
 . tools/pg.sh
 
 case "${1:-build}" in
@@ -317,7 +319,8 @@ case "${1:-build}" in
   package) shift; run_package "$@" ;;
   screenshots) shift; run_screenshots "$@" ;;
   bench) shift; run_bench "$@" ;;
-  help | -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+  bench-service) shift; run_bench_service "$@" ;;
+  help | -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "build.sh: unknown command '$1' (try ./build.sh help)" >&2
     exit 2

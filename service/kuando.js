@@ -10,7 +10,9 @@
  *   GetConfig    the user's stored settings, or the defaults
  *   SetConfig    validate (the core's exact rules, below), store per user, push ConfigChanged to the user's
  *                other connections
- *   SetPresence  relay to the PBX as PbxApi SetPresence for the connection's own user, contact "tel:"
+ *   SetPresence  relay to the PBX as PbxApi SetPresence for the connection's own user, contact "tel:";
+ *                with guard "claim"/"release" through the presence guard (below): the service keeps what it
+ *                set because of a hub, and restores it when no connector of the user claims it any more
  *   GetLicense   PbxAdminApi CheckAppLic for both licenses of the concept
  * The user is always the connection's login (conn.sip, conn.guid), never a value from a message.
  * Every message gets an answer; nothing a client sends can throw out of the handler.
@@ -562,6 +564,7 @@ function readRequest(parsed) {
         req.activity = a === undefined ? "" : readString(a, "activity");
         var n = r.get(v, "note", "note");
         req.note = n === undefined ? "" : readString(n, "note");
+        readGuardFields(r, v, req);
     }
     return req;
 }
@@ -993,6 +996,10 @@ function onPbxMessage(conn, text) {
         return;
     }
     if (m === null || typeof m !== "object") return;
+    if (m.mt === "PresenceUpdate") {
+        guardPresenceUpdate(m);
+        return;
+    }
     var p = null;
     if (typeof m.src === "string") {
         p = pending[m.src] || null;
@@ -1011,6 +1018,7 @@ function onPbxMessage(conn, text) {
 function trackPbx(apiName) {
     new PbxApi(apiName).onconnected(function (conn) {
         pbxConns[apiName].push(conn);
+        if (apiName === "PbxApi") guardPbxConnected(conn);
         logLine(apiName + " connected" + (conn.pbx ? " (PBX " + conn.pbx + ")" : ""));
         conn.onmessage(function (text) {
             try {
@@ -1094,7 +1102,7 @@ function setPresence(client, req) {
         checkLicense(client.sip, function (err, license) {
             if (!err && license !== "none") {
                 client.licenseConfirmed = true;
-                relayPresence(client, req);
+                licensedPresence(client, req);
             } else {
                 sendError(client, req.src, "SetPresenceResult", "unlicensed",
                     "no license for Connector for kuando");
@@ -1102,7 +1110,7 @@ function setPresence(client, req) {
         });
         return;
     }
-    relayPresence(client, req);
+    licensedPresence(client, req);
 }
 
 function relayPresence(client, req) {
@@ -1149,5 +1157,497 @@ new JsonApi(API).onconnected(function (conn) {
     conn.onclose(function () {
         client.open = false;
         removeClient(client);
+        try {
+            guardConnectionClosed(client);
+        } catch (e) {
+            logLine("internal error in the presence guard: " + e);
+        }
     });
 });
+
+/* ======================================================================================================== */
+/* The presence guard: nobody is left "on the phone" when a PC dies.                                        */
+/*                                                                                                          */
+/* A hidden app sets a presence because of its hub with SetPresence guard "claim" (and the presence to      */
+/* restore), and gives it back with guard "release". The service is the one party that sees all of a user's */
+/* connectors and outlives them, so the arbitration lives here (ARCHITECTURE.md, "The presence guard"):     */
+/*   - per user one guard: what the service set, what to restore, and which connections claim it;          */
+/*   - the user shows the strongest live claim (a call over any other hub presence; the newest among       */
+/*     equals); a release, or a client that claims nothing, never undoes another connection's claim;       */
+/*   - the last claim released: restored at once; the last claiming connection closed without releasing:  */
+/*     restored after the grace period unless a connector of the user claims again;                         */
+/*   - restored only if the PBX still shows what the service set: the service follows the user's presence  */
+/*     (PbxApi SubscribePresence / PresenceUpdate) and drops the guard when the user changed it;           */
+/*   - kept in the database (presence_guard), so a restarted service still restores (after the grace      */
+/*     period from its start, since every connector reconnects and claims again within it);                */
+/*   - restores are paced (RESTORE_PER_S): a mass disconnect does not flood the PBX.                        */
+/* A SetPresence without guard (an older hidden app, the config app) is relayed as before.                  */
+/* ======================================================================================================== */
+
+/* Default grace period: long enough for a reload or a reconnect. The instance's config item
+ * guardGraceSeconds (config.json config.init) overrides it; tests use a short one. */
+var GUARD_GRACE_DEFAULT_S = 60;
+var GUARD_GRACE_MAX_S = 3600;
+/* After a failed restore (PBX down or refusing), the next try. */
+var GUARD_RETRY_MS = 10000;
+/* At most this many restores a second go to the PBX, in ticks of RESTORE_TICK_MS. */
+var RESTORE_PER_S = 200;
+var RESTORE_TICK_MS = 100;
+
+var GUARD_KINDS = ["claim", "release"];
+
+/* The user's guard, by sip. */
+var guards = Object.create(null);
+/* Guards whose grace period ended, waiting for their paced restore. */
+var restoreQueue = [];
+var restoreTimer = null;
+/* Claims are ordered by this (newest wins among equals). */
+var claimSeq = 0;
+/* The guards are loaded from the database (a restart): until then PbxApi subscriptions wait. */
+var guardsLoaded = false;
+
+/* SetPresence's guard fields, read like proto::PresenceGuard: guard absent, "claim" or "release"; restore an
+ * object {activity, note} (both default ""), only read with a claim. */
+function readGuardFields(r, v, req) {
+    var g = r.get(v, "guard", "guard");
+    if (g === undefined || g === null) return;
+    if (typeof g !== "string" || !contains(GUARD_KINDS, g)) {
+        throw new Malformed("guard", "must be one of " + GUARD_KINDS.join(", "));
+    }
+    req.guard = g;
+    if (g !== "claim") return;
+    req.restore = { activity: "", note: "" };
+    var x = r.get(v, "restore", "restore");
+    if (x === undefined || x === null) return;
+    if (!isObject(x)) throw new Malformed("restore", "must be an object");
+    var a = r.get(x, "activity", "restore.activity");
+    if (a !== undefined) req.restore.activity = readString(a, "restore.activity");
+    var n = r.get(x, "note", "restore.note");
+    if (n !== undefined) req.restore.note = readString(n, "restore.note");
+}
+
+function graceMs() {
+    var s = GUARD_GRACE_DEFAULT_S;
+    try {
+        if (typeof Config !== "undefined" && Config !== null) {
+            var v = Number(Config.guardGraceSeconds);
+            if (isFinite(v) && v >= 1 && v <= GUARD_GRACE_MAX_S) s = Math.floor(v);
+        }
+    } catch (e) {
+        // No config: the default.
+    }
+    return s * 1000;
+}
+
+/* An activity in one spelling, like presence::activity_key in the core: case and blanks ignored,
+ * "available" is "". */
+function activityKey(p) {
+    var a = String(p.activity).replace(/^\s+|\s+$/g, "").toLowerCase();
+    if (a === "available") return "";
+    if (a === "onthephone") return "on-the-phone";
+    return a;
+}
+
+/* presence::similar: the PBX may normalise what it stores; the note of "on the phone" does not count. */
+function similarPresence(a, b) {
+    var ka = activityKey(a);
+    if (ka !== activityKey(b)) return false;
+    return ka === "on-the-phone" || String(a.note).replace(/^\s+|\s+$/g, "") === String(b.note).replace(/^\s+|\s+$/g, "");
+}
+
+function samePresence(a, b) {
+    return a.activity === b.activity && a.note === b.note;
+}
+
+function showPresence(p) {
+    var a = p.activity || "available";
+    return p.note ? a + " \"" + p.note + "\"" : a;
+}
+
+/* Calls over presence (the concept's rule 3), across clients too. */
+function claimRank(c) {
+    return activityKey(c) === "on-the-phone" ? 1 : 0;
+}
+
+function strongestClaim(g) {
+    var best = null;
+    for (var i = 0; i < g.claims.length; i++) {
+        var c = g.claims[i];
+        if (best === null || claimRank(c) > claimRank(best) || (claimRank(c) === claimRank(best) && c.seq > best.seq)) {
+            best = c;
+        }
+    }
+    return best;
+}
+
+function newGuard(sip, guid, restore) {
+    return {
+        sip: sip,
+        guid: guid,
+        restore: { activity: restore.activity, note: restore.note },
+        set: null, // what the service set last (null: nothing yet)
+        dirty: false, // the last SetPresence failed: send again
+        confirmed: false, // the PBX reported what was set
+        pbx: null, // the user's tel: presence as the PBX reported it last
+        claims: [], // {client, activity, note, seq}
+        timer: null, // grace period running
+        queued: false, // waiting in restoreQueue
+        restoring: false
+    };
+}
+
+/* ---- the database -------------------------------------------------------------------------------------- */
+
+function saveGuard(g) {
+    if (g.set === null) return;
+    var sql = "INSERT INTO presence_guard (sip,guid,set_activity,set_note,restore_activity,restore_note) VALUES (" +
+        sqlText(g.sip) + "," + (g.guid === undefined ? "NULL" : sqlText(g.guid)) + "," +
+        sqlText(g.set.activity) + "," + sqlText(g.set.note) + "," +
+        sqlText(g.restore.activity) + "," + sqlText(g.restore.note) +
+        ") ON CONFLICT (sip) DO UPDATE SET guid=EXCLUDED.guid,set_activity=EXCLUDED.set_activity," +
+        "set_note=EXCLUDED.set_note,restore_activity=EXCLUDED.restore_activity,restore_note=EXCLUDED.restore_note";
+    dbExec(sql, function (err) {
+        if (err) logDbError("storing the presence guard", g.sip, err);
+    });
+}
+
+function deleteGuardRow(sip) {
+    dbExec("DELETE FROM presence_guard WHERE sip=" + sqlText(sip), function (err) {
+        if (err) logDbError("removing the presence guard", sip, err);
+    });
+}
+
+/* At start: the guards a previous run left. Every connector reconnects and claims again within the grace
+ * period; whatever nobody claims by then is restored (if the PBX still shows it). */
+function loadGuards() {
+    dbExec("SELECT sip,guid,set_activity,set_note,restore_activity,restore_note FROM presence_guard", function (err, rows) {
+        guardsLoaded = true;
+        if (err) {
+            logDbError("reading the presence guards", "all users", err);
+            return;
+        }
+        var n = 0;
+        for (var i = 0; rows && i < rows.length; i++) {
+            var row = rows[i];
+            if (typeof row.sip !== "string" || guards[row.sip]) continue;
+            var g = newGuard(row.sip, typeof row.guid === "string" ? row.guid : undefined,
+                { activity: String(row.restore_activity || ""), note: String(row.restore_note || "") });
+            g.set = { activity: String(row.set_activity || ""), note: String(row.set_note || "") };
+            // It was shown when the service stopped; a different report from the PBX is the user's change.
+            g.confirmed = true;
+            guards[row.sip] = g;
+            startGrace(g);
+            n++;
+        }
+        if (n > 0) logLine(n + " presence guard(s) from before the restart, restored unless claimed again");
+        for (var j = 0; j < pbxConns.PbxApi.length; j++) {
+            for (var sip in guards) subscribe(guards[sip], pbxConns.PbxApi[j]);
+        }
+    });
+}
+
+/* ---- the PBX ------------------------------------------------------------------------------------------- */
+
+function subscribe(g, conn) {
+    var c = conn || newestPbx();
+    if (!c) return;
+    try {
+        c.send(JSON.stringify({ api: "PbxApi", mt: "SubscribePresence", sip: g.sip, src: GUARD_SRC + g.sip }));
+    } catch (e) {
+        logLine("SubscribePresence for " + g.sip + " failed: " + e);
+    }
+}
+
+function unsubscribe(sip) {
+    var c = newestPbx();
+    if (!c) return;
+    try {
+        c.send(JSON.stringify({ api: "PbxApi", mt: "UnsubscribePresence", sip: sip, src: GUARD_SRC + sip }));
+    } catch (e) {
+        // The subscription ends with the connection anyway.
+    }
+}
+
+function newestPbx() {
+    var list = pbxConns.PbxApi;
+    return list.length > 0 ? list[list.length - 1] : null;
+}
+
+/* A PbxApi connection came up: follow every guarded user on it (subscriptions do not outlive a connection). */
+function guardPbxConnected(conn) {
+    if (!guardsLoaded) return; // loadGuards subscribes once it has them
+    for (var sip in guards) subscribe(guards[sip], conn);
+}
+
+function pbxSetPresence(sip, guid, p, cb) {
+    pbxRequest("PbxApi", {
+        api: "PbxApi", mt: "SetPresence", sip: sip, guid: guid, contact: "tel:", activity: p.activity, note: p.note
+    }, function (err, result) {
+        if (err) {
+            cb(err);
+            return;
+        }
+        if (result.error) {
+            cb("the PBX refused: " + (typeof result.errorText === "string" && result.errorText ? result.errorText
+                : "error " + String(result.error)));
+            return;
+        }
+        cb(null);
+    });
+}
+
+/* The user's tel: presence in a PresenceUpdate (the first such item: the newest). No tel: item is
+ * "available": the user has set nothing. */
+function telPresence(list) {
+    if (!(list instanceof Array)) return null;
+    for (var i = 0; i < list.length; i++) {
+        var it = list[i];
+        if (it !== null && typeof it === "object" && it.contact === "tel:") {
+            return {
+                activity: typeof it.activity === "string" ? it.activity : "",
+                note: typeof it.note === "string" ? it.note : ""
+            };
+        }
+    }
+    return { activity: "", note: "" };
+}
+
+/* [inferred] PbxApi.htm does not say that PresenceUpdate names the user; services that use it match it by
+ * the src of their SubscribePresence. So the src carries the sip, and a sip in the update is used when there. */
+var GUARD_SRC = "guard:";
+
+function guardPresenceUpdate(m) {
+    var sip = typeof m.sip === "string" ? m.sip
+        : typeof m.src === "string" && m.src.indexOf(GUARD_SRC) === 0 ? m.src.substring(GUARD_SRC.length) : null;
+    if (sip === null) return;
+    var g = guards[sip];
+    if (!g) return;
+    var p = telPresence(m.presence);
+    if (p === null) return;
+    g.pbx = p;
+    if (g.set === null || g.restoring) return;
+    if (similarPresence(p, g.set)) {
+        g.confirmed = true;
+        return;
+    }
+    // An update from before the service's SetPresence landed says nothing about the user.
+    if (!g.confirmed) return;
+    logLine("presence of " + g.sip + " changed to " + showPresence(p) + " while the connector showed " +
+        showPresence(g.set) + ": kept, nothing will be restored");
+    dropGuard(g);
+}
+
+/* ---- claims and releases ------------------------------------------------------------------------------- */
+
+/* A licensed SetPresence: plain, or through the guard. */
+function licensedPresence(client, req) {
+    if (req.guard === "claim") guardClaim(client, req);
+    else if (req.guard === "release") guardRelease(client, req);
+    else relayPresence(client, req);
+}
+
+function answerPresence(client, req) {
+    return function (err) {
+        if (err) sendError(client, req.src, "SetPresenceResult", "pbx", err);
+        else send(client, envelope(req.src, "SetPresenceResult"));
+    };
+}
+
+function findClaim(g, client) {
+    for (var i = 0; i < g.claims.length; i++) {
+        if (g.claims[i].client === client) return i;
+    }
+    return -1;
+}
+
+function stopGrace(g) {
+    if (g.timer !== null) {
+        try {
+            Timers.clearTimeout(g.timer);
+        } catch (e) {
+            // It fires into a guard with claims, which restores nothing.
+        }
+        g.timer = null;
+    }
+    if (g.queued) {
+        for (var i = 0; i < restoreQueue.length; i++) {
+            if (restoreQueue[i] === g) {
+                restoreQueue.splice(i, 1);
+                break;
+            }
+        }
+        g.queued = false;
+    }
+}
+
+function guardClaim(client, req) {
+    var g = guards[client.sip];
+    if (!g) {
+        g = newGuard(client.sip, client.guid, req.restore);
+        guards[client.sip] = g;
+        subscribe(g);
+    }
+    stopGrace(g);
+    var i = findClaim(g, client);
+    var c = { client: client, activity: req.activity, note: req.note, seq: ++claimSeq };
+    if (i >= 0) g.claims[i] = c;
+    else g.claims.push(c);
+    showStrongest(g, answerPresence(client, req));
+}
+
+/* Makes the PBX show the strongest claim; cb(err | null). */
+function showStrongest(g, cb) {
+    var c = strongestClaim(g);
+    if (c === null || (g.set !== null && !g.dirty && samePresence(g.set, c))) {
+        cb(null);
+        return;
+    }
+    g.set = { activity: c.activity, note: c.note };
+    g.confirmed = g.pbx !== null && similarPresence(g.pbx, g.set);
+    g.dirty = false;
+    pbxSetPresence(g.sip, g.guid, g.set, function (err) {
+        if (err) {
+            g.dirty = true;
+            logLine("the presence of " + g.sip + " could not be set: " + err);
+        }
+        cb(err);
+    });
+    saveGuard(g);
+}
+
+function guardRelease(client, req) {
+    var g = guards[client.sip];
+    if (!g || g.set === null) {
+        // Nothing guarded (an older service set it, or the user changed it since): as before.
+        if (g) dropGuard(g);
+        relayPresence(client, req);
+        return;
+    }
+    var i = findClaim(g, client);
+    if (i >= 0) g.claims.splice(i, 1);
+    if (g.claims.length > 0) {
+        // Another connector still shows a hub state: that one stays (or becomes) the user's presence.
+        showStrongest(g, answerPresence(client, req));
+        return;
+    }
+    stopGrace(g);
+    restoreGuard(g, answerPresence(client, req));
+}
+
+/* A connection closed: its claim ends without a release. The last one starts the grace period. */
+function guardConnectionClosed(client) {
+    var g = guards[client.sip];
+    if (!g) return;
+    var i = findClaim(g, client);
+    if (i < 0) return;
+    g.claims.splice(i, 1);
+    if (g.claims.length > 0) {
+        showStrongest(g, function () {});
+        return;
+    }
+    logLine("the last connector claiming the presence of " + g.sip + " went away: restored in " +
+        graceMs() / 1000 + " s unless it comes back");
+    startGrace(g);
+}
+
+function startGrace(g) {
+    stopGrace(g);
+    if (!timersAvailable()) {
+        queueRestore(g);
+        return;
+    }
+    g.timer = Timers.setTimeout(function () {
+        g.timer = null;
+        if (guards[g.sip] === g && g.claims.length === 0) queueRestore(g);
+    }, graceMs());
+}
+
+function queueRestore(g) {
+    if (g.queued) return;
+    g.queued = true;
+    restoreQueue.push(g);
+    pumpRestores();
+}
+
+/* Up to RESTORE_PER_S restores a second: a budget per tick of RESTORE_TICK_MS, refilled by the tick timer,
+ * which runs while restores go out. */
+var RESTORES_PER_TICK = Math.max(1, Math.floor(RESTORE_PER_S * RESTORE_TICK_MS / 1000));
+var restoreBudget = RESTORES_PER_TICK;
+
+function pumpRestores() {
+    var sent = false;
+    while (restoreQueue.length > 0 && (restoreBudget > 0 || !timersAvailable())) {
+        // Without timers nothing could pace them: all go at once, better than nobody restored.
+        var g = restoreQueue.shift();
+        g.queued = false;
+        if (guards[g.sip] !== g || g.claims.length > 0) continue;
+        restoreBudget--;
+        sent = true;
+        restoreGuard(g, function () {});
+    }
+    if ((sent || restoreQueue.length > 0) && restoreTimer === null && timersAvailable()) {
+        restoreTimer = Timers.setTimeout(function () {
+            restoreTimer = null;
+            restoreBudget = RESTORES_PER_TICK;
+            pumpRestores();
+        }, RESTORE_TICK_MS);
+    }
+}
+
+/* Gives the user their presence back, if the PBX still shows what the service set. cb(err | null). */
+function restoreGuard(g, cb) {
+    if (g.set === null) {
+        dropGuard(g);
+        cb(null);
+        return;
+    }
+    if (g.pbx !== null && !similarPresence(g.pbx, g.set)) {
+        // [inferred] Should no PresenceUpdate have come (no subscription possible), the restore goes ahead:
+        // a user left "on the phone" is the worse mistake.
+        logLine("presence of " + g.sip + " is " + showPresence(g.pbx) + ", not what the connector set: " +
+            "nothing restored");
+        dropGuard(g);
+        cb(null);
+        return;
+    }
+    g.restoring = true;
+    pbxSetPresence(g.sip, g.guid, g.restore, function (err) {
+        g.restoring = false;
+        if (guards[g.sip] !== g) {
+            cb(err);
+            return;
+        }
+        if (err) {
+            logLine("restoring the presence of " + g.sip + " failed: " + err + "; trying again");
+            if (g.claims.length === 0 && timersAvailable()) {
+                g.timer = Timers.setTimeout(function () {
+                    g.timer = null;
+                    if (guards[g.sip] === g && g.claims.length === 0) queueRestore(g);
+                }, GUARD_RETRY_MS);
+            }
+            cb(err);
+            return;
+        }
+        if (g.claims.length > 0) {
+            // Claimed again while the restore was on its way: show the claim again.
+            g.set = null;
+            showStrongest(g, function () {});
+            cb(null);
+            return;
+        }
+        logLine("presence of " + g.sip + " restored to " + showPresence(g.restore) + " (was " +
+            showPresence(g.set) + ")");
+        dropGuard(g);
+        cb(null);
+    });
+}
+
+function dropGuard(g) {
+    stopGrace(g);
+    if (guards[g.sip] !== g) return;
+    delete guards[g.sip];
+    deleteGuardRow(g.sip);
+    unsubscribe(g.sip);
+}
+
+loadGuards();

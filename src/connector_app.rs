@@ -11,7 +11,8 @@ use crate::license::{LicenseRules, Verdict};
 use crate::myapps::domain::PhoneCalls as PhoneCallsProvider;
 use crate::myapps::session::SessionEvent;
 use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
-use crate::proto::{self, License, Request, Response};
+use crate::proto::{self, License, PresenceGuard, Request, Response};
+use crate::state::Presence;
 use crate::status::{StatusApi, API_STATUS};
 use crate::trace::{self, App};
 
@@ -56,6 +57,11 @@ pub struct ConnectorApp {
     phone_providers: Vec<String>,
     /// `PrepareReload` is being answered (see [`ConnectorApp::handle_prepare_reload`]).
     reload: Option<Reload>,
+    /// What this connection claims at the service's presence guard (issue 13), and whether the service is
+    /// connected. The engine sends nothing when the PBX already shows what it wants (another client of the
+    /// user set it), yet the service must know this client claims it: see [`ConnectorApp::sync_claim`].
+    claimed: Option<Presence>,
+    service_up: bool,
 }
 
 /// How long `PrepareReloadComplete` may wait for the service to confirm the presence given back. myApps
@@ -84,6 +90,8 @@ impl ConnectorApp {
             license: LicenseRules::new(),
             phone_providers: Vec::new(),
             reload: None,
+            claimed: None,
+            service_up: false,
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -204,8 +212,14 @@ impl ConnectorApp {
                 self.engine.handle_service(now_ms, true);
                 self.actions.push_back(Action::Service(Request::GetLicense));
                 self.actions.push_back(Action::Service(Request::GetConfig));
+                // A new connection holds no claim: what the hub still shows is claimed again (sync_claim),
+                // so the service's presence guard does not restore it after its grace period (issue 13).
+                self.claimed = None;
+                self.service_up = true;
             }
             SessionEvent::Disconnected => {
+                self.service_up = false;
+                self.claimed = None;
                 self.license.handle_disconnected();
                 self.engine.handle_service(now_ms, false);
             }
@@ -345,6 +359,9 @@ impl ConnectorApp {
                 return Some(a);
             }
             let Some(next) = self.engine.poll_action() else {
+                if let Some(req) = self.sync_claim() {
+                    return Some(Action::Service(req));
+                }
                 if let Some(done) = self.reload_complete() {
                     return Some(done);
                 }
@@ -371,9 +388,16 @@ impl ConnectorApp {
                     if let Some(r) = &mut self.reload {
                         r.awaiting = true;
                     }
+                    let guard = self.guard_for(&p);
+                    self.claimed = match &guard {
+                        PresenceGuard::Claim { .. } => Some(p.clone()),
+                        PresenceGuard::Release => None,
+                    };
+                    let guard = Some(guard);
                     Action::Service(Request::SetPresence {
                         activity: p.activity,
                         note: p.note,
+                        guard,
                     })
                 }
                 engine::Action::Trace(line) => Action::Trace(line),
@@ -384,6 +408,47 @@ impl ConnectorApp {
             };
             return Some(a);
         }
+    }
+
+    /// For the service's presence guard: a presence the engine sets because of the hub is a claim (with the
+    /// user's own presence to restore); anything else it sends is the user's presence given back, a release.
+    /// The service then decides across all of the user's connectors (ARCHITECTURE.md "The presence guard").
+    fn guard_for(&self, p: &Presence) -> PresenceGuard {
+        match self.engine.presence_claim() {
+            (Some(a), user) if a == p => PresenceGuard::Claim {
+                restore: user.cloned().unwrap_or_default(),
+            },
+            _ => PresenceGuard::Release,
+        }
+    }
+
+    /// What the service must be told when the engine's hub presence changed without a `SetPresence` of its
+    /// own: it started showing a presence the PBX already showed (another client of the user set it), or it
+    /// stopped while the PBX shows the user's presence already, or the service connection is new. A claim
+    /// then, or a release; nothing while the service is not connected or the page is unloading.
+    fn sync_claim(&mut self) -> Option<Request> {
+        if !self.service_up || self.unloading {
+            return None;
+        }
+        let (applied, user) = self.engine.presence_claim();
+        if applied == self.claimed.as_ref() {
+            return None;
+        }
+        let (p, guard) = match applied {
+            Some(a) => (
+                a.clone(),
+                PresenceGuard::Claim {
+                    restore: user.cloned().unwrap_or_default(),
+                },
+            ),
+            None => (user.cloned().unwrap_or_default(), PresenceGuard::Release),
+        };
+        self.claimed = applied.cloned();
+        Some(Request::SetPresence {
+            activity: p.activity,
+            note: p.note,
+            guard: Some(guard),
+        })
     }
 
     /// `PrepareReloadComplete`, once, when everything to release is out and nothing is awaited any more.

@@ -11,6 +11,8 @@
 //! | `GetConfig`                         | `GetConfigResult {config}`                      |
 //! | `SetConfig {config}`                | `SetConfigResult {config}` + `ConfigChanged` to the user's other connections |
 //! | `SetPresence {activity, note}`      | `SetPresenceResult {}`                          |
+//! | `SetPresence {.., guard:"claim", restore:{activity, note}}` | `SetPresenceResult {}`: set, and guarded by the service |
+//! | `SetPresence {.., guard:"release"}` | `SetPresenceResult {}`: this connection's claim ends |
 //! | `GetLicense`                        | `GetLicenseResult {license}`                    |
 //! | anything unreadable                 | `Error {error}` (or `<mt>Result {error}` when `mt` was readable) |
 //!
@@ -24,6 +26,7 @@ use serde::Serialize;
 
 use crate::config::{Config, FieldError};
 use crate::json::{self, Json, JsonError, Members};
+use crate::state::Presence;
 use crate::text::cat;
 
 /// The JsonApi name of the connector's service.
@@ -39,10 +42,35 @@ pub enum Request {
     GetConfig,
     /// Validate and store the user's settings.
     SetConfig { config: Box<Config> },
-    /// Set the user's own PBX presence (`contact "tel:"`). Both fields default to `""`.
-    SetPresence { activity: String, note: String },
+    /// Set the user's own PBX presence (`contact "tel:"`). Both fields default to `""`. `guard` (absent: a
+    /// plain relay, what services and apps before the presence guard do) tells the service's presence guard
+    /// why: see [`PresenceGuard`].
+    SetPresence {
+        activity: String,
+        note: String,
+        guard: Option<PresenceGuard>,
+    },
     /// Which of the concept's licenses the user has.
     GetLicense,
+}
+
+/// Why a hidden app sets a presence, for the service's presence guard (issue 13; ARCHITECTURE.md "The
+/// presence guard"). The service keeps, per user and in its database, what it set because of a hub and what
+/// to restore, and which connections claim it; it restores when none claims it any more (a connection that
+/// closes without releasing: after the grace period), and only if the PBX still shows what it set.
+///
+/// Compatible both ways: a service without the guard ignores the fields (unknown fields are ignored) and
+/// relays the presence as before; a `SetPresence` without `guard` is relayed by the new service as before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PresenceGuard {
+    /// Set because of the connection's hub (`"guard":"claim"`). `restore` is the user's own presence as the
+    /// app knows it, written `"restore":{"activity","note"}` (both default `""`); the service keeps the one
+    /// of the first claim while its guard lasts.
+    Claim { restore: Presence },
+    /// The connection's hub no longer shows anything (`"guard":"release"`): its claim ends. The presence is
+    /// restored when no other connection of the user claims one; otherwise the strongest remaining claim
+    /// shows. `activity`/`note` are what to show when the service guards nothing.
+    Release,
 }
 
 /// The licenses of the concept.
@@ -209,9 +237,27 @@ impl Message for Request {
         match self {
             Request::GetConfig | Request::GetLicense => {}
             Request::SetConfig { config } => out.push("config", config.to_tree()),
-            Request::SetPresence { activity, note } => {
+            Request::SetPresence {
+                activity,
+                note,
+                guard,
+            } => {
                 out.push("activity", activity.as_str().into());
                 out.push("note", note.as_str().into());
+                match guard {
+                    None => {}
+                    Some(PresenceGuard::Release) => out.push("guard", "release".into()),
+                    Some(PresenceGuard::Claim { restore }) => {
+                        out.push("guard", "claim".into());
+                        out.push(
+                            "restore",
+                            Json::object(vec![
+                                ("activity", restore.activity.as_str().into()),
+                                ("note", restore.note.as_str().into()),
+                            ]),
+                        );
+                    }
+                }
             }
         }
     }
@@ -226,6 +272,7 @@ impl Message for Request {
             "SetPresence" => Request::SetPresence {
                 activity: json::string(o, "activity")?.unwrap_or_default(),
                 note: json::string(o, "note")?.unwrap_or_default(),
+                guard: PresenceGuard::read(o)?,
             },
             _ => return Ok(None),
         }))
@@ -395,6 +442,31 @@ impl ServiceError {
     }
 }
 
+impl PresenceGuard {
+    const KINDS: [&'static str; 2] = ["claim", "release"];
+
+    /// `guard` and, with a claim, `restore` from a `SetPresence`'s members (`null` counts as absent).
+    fn read(o: &Members) -> Result<Option<PresenceGuard>, JsonError> {
+        let Some(g) = json::optional(o, "guard")? else {
+            return Ok(None);
+        };
+        if json::one_of(g, "guard", &Self::KINDS)? == 1 {
+            return Ok(Some(PresenceGuard::Release));
+        }
+        let restore = match json::optional(o, "restore")? {
+            None => Presence::available(),
+            Some(r) => {
+                let r = json::object(r, "restore")?;
+                Presence {
+                    activity: json::string(r, "activity")?.unwrap_or_default(),
+                    note: json::string(r, "note")?.unwrap_or_default(),
+                }
+            }
+        };
+        Ok(Some(PresenceGuard::Claim { restore }))
+    }
+}
+
 #[cfg(feature = "serde")]
 json::serialize_via_tree!(License, ErrorCode, ServiceError);
 
@@ -427,6 +499,7 @@ mod tests {
             Request::SetPresence {
                 activity: "busy".into(),
                 note: "".into(),
+                guard: None,
             },
         );
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
@@ -441,6 +514,57 @@ mod tests {
         );
         let back = parse_request(&r.to_json()).unwrap();
         assert_eq!(back.msg, Request::GetConfig);
+    }
+
+    #[test]
+    fn guarded_presence_looks_as_documented_and_round_trips() {
+        let claim = Request::SetPresence {
+            activity: "on-the-phone".into(),
+            note: "MS Teams".into(),
+            guard: Some(PresenceGuard::Claim {
+                restore: Presence::new("away", "back at 3"),
+            }),
+        };
+        let text = Envelope::new(Some("9".into()), claim.clone()).to_json();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            json!({"api":"kuando","src":"9","mt":"SetPresence","activity":"on-the-phone","note":"MS Teams",
+                   "guard":"claim","restore":{"activity":"away","note":"back at 3"}})
+        );
+        assert_eq!(parse_request(&text).unwrap().msg, claim);
+        let release = Request::SetPresence {
+            activity: String::new(),
+            note: String::new(),
+            guard: Some(PresenceGuard::Release),
+        };
+        let text = Envelope::new(None, release.clone()).to_json();
+        assert_eq!(
+            text,
+            r#"{"api":"kuando","mt":"SetPresence","activity":"","note":"","guard":"release"}"#
+        );
+        assert_eq!(parse_request(&text).unwrap().msg, release);
+        // A claim without restore restores "available"; null counts as absent.
+        let bare =
+            parse_request(r#"{"api":"kuando","mt":"SetPresence","guard":"claim","restore":null}"#)
+                .unwrap();
+        assert_eq!(
+            bare.msg,
+            Request::SetPresence {
+                activity: String::new(),
+                note: String::new(),
+                guard: Some(PresenceGuard::Claim {
+                    restore: Presence::available()
+                }),
+            }
+        );
+        for bad in [
+            r#"{"api":"kuando","mt":"SetPresence","guard":"grab"}"#,
+            r#"{"api":"kuando","mt":"SetPresence","guard":true}"#,
+            r#"{"api":"kuando","mt":"SetPresence","guard":"claim","restore":"x"}"#,
+            r#"{"api":"kuando","mt":"SetPresence","guard":"claim","restore":{"note":1}}"#,
+        ] {
+            assert!(parse_request(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

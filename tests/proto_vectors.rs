@@ -21,8 +21,10 @@ use std::path::PathBuf;
 
 use kuando_connector::config::{Config, Effect, FieldError, LampSetting, MAX_TEXT_LEN};
 use kuando_connector::proto::{
-    self, Envelope, ErrorCode, License, Request, Response, ServiceError, API, MAX_MESSAGE_LEN,
+    self, Envelope, ErrorCode, License, PresenceGuard, Request, Response, ServiceError, API,
+    MAX_MESSAGE_LEN,
 };
+use kuando_connector::state::Presence;
 use serde_json::{json, Value};
 
 const UPDATE_ENV: &str = "UPDATE_VECTORS";
@@ -200,6 +202,7 @@ fn sample_requests() -> Vec<Request> {
         Request::SetPresence {
             activity: "busy".into(),
             note: String::new(),
+            guard: None,
         },
         Request::GetLicense,
     ]
@@ -323,7 +326,9 @@ fn contract(text: &str, env: &Env) -> Outcome {
                 pbx: None,
             }
         }
-        Request::SetPresence { activity, note } => {
+        // A claim or a release, as the first message of a fresh instance, is relayed like a plain one: the
+        // guard's behaviour across messages, connections and time is in service/test/guard.test.js.
+        Request::SetPresence { activity, note, .. } => {
             // A connection the runtime marks unlicensed may still belong to a user with the with-busylight
             // license (the runtime checks only the license named after the app): the service asks the PBX
             // before refusing, and refuses when it cannot ask.
@@ -501,6 +506,7 @@ fn message_exchanges() -> Vec<Exchange> {
         Request::SetPresence {
             activity: "busy".into(),
             note: "in a call".into(),
+            guard: None,
         },
     );
     let license = rust_request(Some("5"), Request::GetLicense);
@@ -564,6 +570,7 @@ fn message_exchanges() -> Vec<Exchange> {
                 Request::SetPresence {
                     activity: String::new(),
                     note: String::new(),
+                    guard: None,
                 },
             ),
         ),
@@ -578,8 +585,55 @@ fn message_exchanges() -> Vec<Exchange> {
                 Request::SetPresence {
                     activity: "dnd".into(),
                     note: "Bitte nicht stören #kuando ##1 😀".into(),
+                    guard: None,
                 },
             ),
+        ),
+        ex(
+            "SetPresence claimed for the presence guard (on the phone, away to restore)",
+            rust_request(
+                Some("9"),
+                Request::SetPresence {
+                    activity: "on-the-phone".into(),
+                    note: "MS Teams".into(),
+                    guard: Some(PresenceGuard::Claim {
+                        restore: Presence::new("away", "back at 3"),
+                    }),
+                },
+            ),
+        ),
+        ex(
+            "SetPresence claimed without restore (available is restored)",
+            r#"{"api":"kuando","src":"10","mt":"SetPresence","activity":"busy","guard":"claim","restore":null}"#,
+        ),
+        ex(
+            "SetPresence released with nothing guarded: relayed",
+            rust_request(
+                Some("11"),
+                Request::SetPresence {
+                    activity: "away".into(),
+                    note: String::new(),
+                    guard: Some(PresenceGuard::Release),
+                },
+            ),
+        ),
+        ex(
+            "SetPresence with guard null: a plain one",
+            r#"{"api":"kuando","src":"12","mt":"SetPresence","activity":"busy","guard":null}"#,
+        ),
+        ex_env(
+            "SetPresence claimed, PBX down",
+            rust_request(
+                Some("13"),
+                Request::SetPresence {
+                    activity: "on-the-phone".into(),
+                    note: "Zoom".into(),
+                    guard: Some(PresenceGuard::Claim {
+                        restore: Presence::available(),
+                    }),
+                },
+            ),
+            Env::pbx(Pbx::Down),
         ),
         ex_env(
             "SetPresence, PBX down",
@@ -924,6 +978,17 @@ fn malformed_exchanges() -> Vec<Exchange> {
         )
     };
     vec![
+        presence("guard of an unknown kind", r#","guard":"grab""#),
+        presence("guard not a string", r#","guard":true"#),
+        presence("guard given twice", r#","guard":"claim","guard":"claim""#),
+        presence(
+            "restore not an object",
+            r#","guard":"claim","restore":"available""#,
+        ),
+        presence(
+            "restore activity not a string",
+            r#","guard":"claim","restore":{"activity":7}"#,
+        ),
         ex("empty text", ""),
         ex("only whitespace", " \n"),
         ex("cut off", r#"{"api":"kuando","mt":"GetConfig""#),

@@ -269,6 +269,47 @@ impl Browser {
         })
     }
 
+    /// The browser process dies as in a crash, a power cut or a closed laptop lid: SIGKILL to Chromium's
+    /// main process (found by this session's own profile directory), so no unload handler runs. Returns its
+    /// pid. The session is gone with it; dropping the `Browser` then only stops chromedriver.
+    pub fn kill(&mut self) -> Result<u32, String> {
+        let mark = format!("--user-data-dir={}", self._profile.path().display());
+        let mut main = None;
+        for entry in std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))? {
+            let Ok(entry) = entry else { continue };
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            let args: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            // The browser process: our profile, and no --type= (renderers, GPU and utility processes have one).
+            if args.contains(&mark) && !args.iter().any(|a| a.starts_with("--type=")) {
+                main = Some(pid);
+                break;
+            }
+        }
+        let pid = main.ok_or("no Chromium process with this session's profile")?;
+        let status = Command::new("kill")
+            .arg("-KILL")
+            .arg(pid.to_string())
+            .status()
+            .map_err(|e| format!("kill -KILL {pid}: {e}"))?;
+        if !status.success() {
+            return Err(format!("kill -KILL {pid}: {status}"));
+        }
+        self.session = None;
+        Ok(pid)
+    }
+
     /// Ends the session (Chromium quits) and stops chromedriver.
     pub async fn close(mut self) {
         if self.client.clone().close().await.is_ok() {

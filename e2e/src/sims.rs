@@ -23,6 +23,8 @@ pub struct Setup {
     pub fresh_pbx: bool,
     /// The connector's app object lacks the Admin option: the service cannot check licenses.
     pub without_admin: bool,
+    /// Instance config items of the service (`NAME=VALUE`), e.g. `guardGraceSeconds=5`.
+    pub service_config: Vec<String>,
 }
 
 impl Default for Setup {
@@ -40,6 +42,7 @@ impl Default for Setup {
             license_busylight: Vec::new(),
             fresh_pbx: false,
             without_admin: false,
+            service_config: Vec::new(),
         }
     }
 }
@@ -72,6 +75,7 @@ impl Sims {
             fresh_pbx: setup.fresh_pbx,
             manager: crate::repo_root().join("manager"),
             without_admin: setup.without_admin,
+            service_config: setup.service_config.clone(),
             ..Default::default()
         })
         .await?;

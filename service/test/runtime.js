@@ -18,7 +18,7 @@
 
 const path = require("node:path");
 const { execFileSync } = require("node:child_process");
-const { openDatabase, readConfig, evaluate } = require("../../sim/runtime/appplatform.js");
+const { openDatabase, readConfig, evaluate, configObject } = require("../../sim/runtime/appplatform.js");
 
 const SERVICE_DIR = path.join(__dirname, "..");
 const SERVICE_FILE = path.join(SERVICE_DIR, "kuando.js");
@@ -184,7 +184,9 @@ async function createRuntime(options = {}) {
         },
         throws: () => db.throws,
     };
-    const slot = await takeClient(config);
+    // options.restartOf: the same instance started again (an AppPlatform restart): its database as it was.
+    const slot = options.restartOf ? options.restartOf.slot : await takeClient(config);
+    rt.slot = slot;
     rt.database = await openDatabase({
         client: slot.client,
         config,
@@ -193,7 +195,7 @@ async function createRuntime(options = {}) {
         onDbError: (sql, err) => rt.dbErrors.push({ sql, ...err }),
     });
     slot.database = rt.database;
-    open.push(slot);
+    if (!options.restartOf) open.push(slot);
     const tableKey = (table) => {
         const t = config.database.init.find((c) => c.cmd === "table" && c.name === table);
         const key = t && t.init.find((c) => c.cmd === "column" && /PRIMARY KEY/i.test(c.type));
@@ -386,7 +388,7 @@ async function createRuntime(options = {}) {
     };
 
     // ---- the service --------------------------------------------------------------------------------------
-    const globals = { JsonApi, PbxApi, Database: rt.database.Database, log };
+    const globals = { JsonApi, PbxApi, Database: rt.database.Database, log, Config: configObject(config, options.config || {}) };
     if (options.timers !== false) globals.Timers = Timers;
     rt.context = evaluate(SERVICE_DIR, config, globals);
     return rt;

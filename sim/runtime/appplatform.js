@@ -200,6 +200,34 @@ function readConfig(serviceDir) {
     return JSON.parse(fs.readFileSync(path.join(serviceDir, "config.json"), "utf8"));
 }
 
+/**
+ * The `Config` global (Config.htm): one property per config.json `config.init` item, its `default`, or the
+ * instance's value from `values` (name → text, as an administrator would set it); numeric items are clamped
+ * to min/max as the runtime's items are. save() and onchanged() are accepted; nothing changes them here.
+ */
+function configObject(config, values = {}) {
+    const items = (config && config.config && config.config.init) || [];
+    const c = {};
+    for (const it of items) {
+        if (!it || it.cmd !== "item" || typeof it.name !== "string") continue;
+        let v = Object.prototype.hasOwnProperty.call(values, it.name) ? values[it.name] : it.default;
+        if (["INT", "DWORD", "LONG64", "ULONG64"].includes(it.type)) {
+            v = Math.trunc(Number(v));
+            if (!Number.isFinite(v)) v = Number(it.default) || 0;
+            if (typeof it.min === "number") v = Math.max(it.min, v);
+            if (typeof it.max === "number") v = Math.min(it.max, v);
+        } else if (it.type === "BOOL") {
+            v = v === true || v === "true";
+        } else if (v !== undefined) {
+            v = String(v);
+        }
+        c[it.name] = v;
+    }
+    Object.defineProperty(c, "save", { value: () => {}, enumerable: false });
+    Object.defineProperty(c, "onchanged", { value: () => {}, enumerable: false });
+    return c;
+}
+
 /** Evaluates config.json's javascript.eval files, in order, in a fresh context with exactly `globals`. */
 function evaluate(serviceDir, config, globals) {
     const context = vm.createContext({ ...globals });
@@ -214,4 +242,4 @@ function evaluate(serviceDir, config, globals) {
     return context;
 }
 
-module.exports = { SEND_LIMIT, initStatements, openDatabase, readConfig, evaluate };
+module.exports = { SEND_LIMIT, initStatements, openDatabase, readConfig, evaluate, configObject };

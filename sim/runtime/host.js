@@ -5,26 +5,31 @@
  * and nothing else. The simulator (sim/src/myapps/runtime.rs) plays the AppPlatform's network side and the
  * PBX: it starts this process, and talks to it in JSON lines.
  *
- *   node host.js --service DIR --db URL --database NAME
+ *   node host.js --service DIR --db URL --database NAME [--config NAME=VALUE]...
+ *
+ * --config sets an instance config item (config.json config.init), as an administrator would; the service
+ * reads it from the Config global (e.g. guardGraceSeconds=3 for tests that must not wait 60 s).
  *
  * simulator → host (stdin)
  *   {"t":"json","id":N,"api":A,"conn":{domain,sip,dn,guid,app,info,unlicensed}}  an app logged in (JsonApi A)
  *   {"t":"pbx","id":N,"api":A,"conn":{domain,pbx,pbxDns,version,build,info}}      the PBX app object connected
  *   {"t":"msg","id":N,"text":T}                                                     a message on connection N
  *   {"t":"close","id":N}                                                           connection N went away
+ *   {"t":"stats"}                      the host's heap (after a GC when node runs with --expose-gc): benchmarks
  * host → simulator (stdout)
  *   {"t":"ready","json":[api…],"pbx":[api…]}  the service is evaluated; the APIs it registered
  *   {"t":"send","id":N,"text":T}               the service sent T on connection N
  *   {"t":"detach","id":N}                      the service closed its PbxApi connection N (PbxApiConnection.close)
  *   {"t":"log","text":T}                       log(T)
  *   {"t":"error","text":T}                     the host failed (then it exits)
+ *   {"t":"stats","heapUsed":B,"gc":bool}       the answer to stats
  * The database NAME is created in the cluster at URL on start and dropped when stdin closes (the instance
  * is removed); stdin closing stops the host.
  */
 
 const readline = require("node:readline");
 const { Client } = require("pg");
-const { SEND_LIMIT, openDatabase, readConfig, evaluate } = require("./appplatform.js");
+const { SEND_LIMIT, openDatabase, readConfig, evaluate, configObject } = require("./appplatform.js");
 
 function arg(name) {
     const i = process.argv.indexOf(`--${name}`);
@@ -173,7 +178,15 @@ async function main() {
         };
     }
 
-    evaluate(serviceDir, config, { JsonApi, PbxApi, Database: db.Database, Timers, log });
+    const values = {};
+    process.argv.forEach((a, i) => {
+        if (a !== "--config") return;
+        const kv = String(process.argv[i + 1] || "");
+        const eq = kv.indexOf("=");
+        if (eq > 0) values[kv.slice(0, eq)] = kv.slice(eq + 1);
+    });
+    const Config = configObject(config, values);
+    evaluate(serviceDir, config, { JsonApi, PbxApi, Database: db.Database, Timers, log, Config });
     out({ t: "ready", json: [...jsonApis.keys()], pbx: [...pbxApis.keys()] });
 
     function onLine(line) {
@@ -193,6 +206,10 @@ async function main() {
         } else if (m.t === "msg") {
             const conn = conns.get(m.id);
             if (conn && conn._message && !conn._closed) guard(conn._message)(m.text);
+        } else if (m.t === "stats") {
+            const gc = typeof global.gc === "function";
+            if (gc) global.gc();
+            out({ t: "stats", heapUsed: process.memoryUsage().heapUsed, gc });
         } else if (m.t === "close") {
             const conn = conns.get(m.id);
             if (!conn) return;

@@ -677,6 +677,12 @@ impl Connector {
         next
     }
 
+    /// The presence the connector shows because of the hub, and the user's own (to restore): what the
+    /// service's presence guard is told (`ConnectorApp::guard_for`). Cheaper than [`Connector::status`].
+    pub fn presence_claim(&self) -> (Option<&Presence>, Option<&Presence>) {
+        (self.presence.applied(), self.presence.user())
+    }
+
     /// The status snapshot now.
     pub fn status(&self) -> Status {
         Status {

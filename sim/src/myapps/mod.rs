@@ -153,6 +153,14 @@ pub struct Options {
     /// cannot check licenses.
     #[arg(id = "myapps_without_admin", long = "without-admin")]
     pub without_admin: bool,
+    /// An instance config item of the service (config.json `config.init`), as an administrator sets it:
+    /// `NAME=VALUE`, repeatable, e.g. `guardGraceSeconds=5` so the presence guard restores sooner.
+    #[arg(
+        id = "myapps_service_config",
+        long = "service-config",
+        value_name = "NAME=VALUE"
+    )]
+    pub service_config: Vec<String>,
 }
 
 impl Default for Options {
@@ -170,6 +178,7 @@ impl Default for Options {
             runtime_host: runtime::default_host(),
             pg: None,
             without_admin: false,
+            service_config: Vec::new(),
         }
     }
 }
@@ -271,7 +280,7 @@ pub async fn spawn(o: Options) -> Result<Running, String> {
         Some(u) => u,
         None => runtime::pg_url()?,
     };
-    runtime::start(&shared, &o.runtime_host, &o.service, &pg).await?;
+    runtime::start(&shared, &o.runtime_host, &o.service, &pg, &o.service_config).await?;
     let app = router(shared.clone());
     let mut stop = rx;
     let task = tokio::spawn(async move {

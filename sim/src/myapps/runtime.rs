@@ -73,15 +73,20 @@ pub(super) async fn start(
     host: &Path,
     service: &Path,
     pg: &str,
+    config: &[String],
 ) -> Result<(), String> {
-    let mut child = Command::new("node")
-        .arg(host)
+    let mut cmd = Command::new("node");
+    cmd.arg(host)
         .arg("--service")
         .arg(service)
         .arg("--db")
         .arg(pg)
         .arg("--database")
-        .arg(database_name())
+        .arg(database_name());
+    for item in config {
+        cmd.arg("--config").arg(item);
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
