@@ -36,6 +36,13 @@ pub fn decimal(mut n: u64, negative: bool) -> String {
     reversed.iter().rev().map(|&b| char::from(b)).collect()
 }
 
+/// `s[r]`, or `""` where `r` is out of range or not on character boundaries (never, where the callers'
+/// indices come from searching `s`). Indexing a `str` panics with a formatted message instead: its
+/// `slice_error_fail` and the `char` `Debug` it brings were some 3 KB of the hidden app.
+pub fn part<R: core::slice::SliceIndex<str, Output = str>>(s: &str, r: R) -> &str {
+    s.get(r).unwrap_or("")
+}
+
 /// `scheme://rest` as `(scheme, rest)`, split at the first `:`, which must be followed by `//`. The same as
 /// `split_once("://")` for every scheme the apps accept (a scheme has no `:`), without the substring searcher
 /// that `split_once(&str)` brings into the wasm (~2 KB).
