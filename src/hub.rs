@@ -477,7 +477,7 @@ fn split_port(authority: &str) -> Result<(&str, Option<u16>), UrlError> {
             .position(|w| w == b"]:")
             .map(|i| i + 1)
     } else {
-        authority.rfind(':')
+        crate::text::rfind_byte(authority, b':')
     };
     match colon {
         None => Ok((authority, None)),

@@ -43,6 +43,12 @@ pub fn part<R: core::slice::SliceIndex<str, Output = str>>(s: &str, r: R) -> &st
     s.get(r).unwrap_or("")
 }
 
+/// The index of the last `b` in `s` (an ASCII byte, so the index is a character boundary). `str::rfind`
+/// with a `char` runs the reverse character searcher, some 600 bytes of the hidden app.
+pub fn rfind_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().rposition(|c| c == b)
+}
+
 /// `scheme://rest` as `(scheme, rest)`, split at the first `:`, which must be followed by `//`. The same as
 /// `split_once("://")` for every scheme the apps accept (a scheme has no `:`), without the substring searcher
 /// that `split_once(&str)` brings into the wasm (~2 KB).

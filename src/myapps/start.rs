@@ -165,7 +165,7 @@ pub fn ws_url(url: &str) -> Option<String> {
         return None;
     }
     // `path` is empty or starts with `/`, so the last slash is always found when there is a path.
-    let dir = path.rfind('/').map_or("", |i| crate::text::part(path, ..i));
+    let dir = crate::text::rfind_byte(path, b'/').map_or("", |i| crate::text::part(path, ..i));
     Some(cat(&[ws, "://", host, dir]))
 }
 
