@@ -93,4 +93,21 @@ mod tests {
             assert!(!longer_than(s, n), "{s}");
         }
     }
+
+    #[test]
+    fn parts_and_last_bytes_agree_with_indexing_and_rfind() {
+        let s = "wss://h:1/a/ä/b";
+        for (a, b) in [(0, 3), (5, 9), (0, s.len()), (4, 4)] {
+            assert_eq!(part(s, a..b), &s[a..b]);
+        }
+        assert_eq!(part(s, 9..), &s[9..]);
+        assert_eq!(part(s, ..=2), &s[..=2]);
+        // Off a character boundary or out of range: empty rather than a panic.
+        let umlaut = s.find('ä').unwrap_or(0);
+        assert_eq!(part(s, umlaut + 1..), "");
+        assert_eq!(part(s, 3..99), "");
+        for (t, b) in [(s, b'/'), (s, b':'), ("", b'/'), ("abc", b'/'), ("/", b'/')] {
+            assert_eq!(rfind_byte(t, b), t.rfind(char::from(b)), "{t}");
+        }
+    }
 }
