@@ -100,7 +100,7 @@ impl Rgb {
             return None;
         }
         let byte = |i: usize| {
-            u8::from_str_radix(&h[i..i + 2], 16)
+            u8::from_str_radix(crate::text::part(h, i..i + 2), 16)
                 .ok()
                 .map(Level::from_byte)
         };
@@ -412,7 +412,7 @@ impl BaseUrl {
             return Err(UrlError::QueryOrFragment);
         }
         let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
+            Some(i) => (crate::text::part(rest, ..i), crate::text::part(rest, i..)),
             None => (rest, "/"),
         };
         // By bytes: `str::contains(char)` brings the substring searcher into the wasm.
@@ -477,18 +477,18 @@ fn split_port(authority: &str) -> Result<(&str, Option<u16>), UrlError> {
             .position(|w| w == b"]:")
             .map(|i| i + 1)
     } else {
-        authority.rfind(':')
+        crate::text::rfind_byte(authority, b':')
     };
     match colon {
         None => Ok((authority, None)),
         Some(i) => {
-            let digits = &authority[i + 1..];
+            let digits = crate::text::part(authority, i + 1..);
             if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit())
             {
                 return Err(UrlError::BadPort);
             }
             match digits.parse::<u16>() {
-                Ok(p) if p > 0 => Ok((&authority[..i], Some(p))),
+                Ok(p) if p > 0 => Ok((crate::text::part(authority, ..i), Some(p))),
                 _ => Err(UrlError::BadPort),
             }
         }

@@ -36,6 +36,19 @@ pub fn decimal(mut n: u64, negative: bool) -> String {
     reversed.iter().rev().map(|&b| char::from(b)).collect()
 }
 
+/// `s[r]`, or `""` where `r` is out of range or not on character boundaries (never, where the callers'
+/// indices come from searching `s`). Indexing a `str` panics with a formatted message instead: its
+/// `slice_error_fail` and the `char` `Debug` it brings were some 3 KB of the hidden app.
+pub fn part<R: core::slice::SliceIndex<str, Output = str>>(s: &str, r: R) -> &str {
+    s.get(r).unwrap_or("")
+}
+
+/// The index of the last `b` in `s` (an ASCII byte, so the index is a character boundary). `str::rfind`
+/// with a `char` runs the reverse character searcher, some 600 bytes of the hidden app.
+pub fn rfind_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().rposition(|c| c == b)
+}
+
 /// `scheme://rest` as `(scheme, rest)`, split at the first `:`, which must be followed by `//`. The same as
 /// `split_once("://")` for every scheme the apps accept (a scheme has no `:`), without the substring searcher
 /// that `split_once(&str)` brings into the wasm (~2 KB).
@@ -78,6 +91,23 @@ mod tests {
             let n = s.chars().count();
             assert!(longer_than(s, n.saturating_sub(1)) == (n > 0), "{s}");
             assert!(!longer_than(s, n), "{s}");
+        }
+    }
+
+    #[test]
+    fn parts_and_last_bytes_agree_with_indexing_and_rfind() {
+        let s = "wss://h:1/a/ä/b";
+        for (a, b) in [(0, 3), (5, 9), (0, s.len()), (4, 4)] {
+            assert_eq!(part(s, a..b), &s[a..b]);
+        }
+        assert_eq!(part(s, 9..), &s[9..]);
+        assert_eq!(part(s, ..=2), &s[..=2]);
+        // Off a character boundary or out of range: empty rather than a panic.
+        let umlaut = s.find('ä').unwrap_or(0);
+        assert_eq!(part(s, umlaut + 1..), "");
+        assert_eq!(part(s, 3..99), "");
+        for (t, b) in [(s, b'/'), (s, b':'), ("", b'/'), ("abc", b'/'), ("/", b'/')] {
+            assert_eq!(rfind_byte(t, b), t.rfind(char::from(b)), "{t}");
         }
     }
 }

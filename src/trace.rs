@@ -48,7 +48,7 @@ fn replace_all(text: &str, needle: &str, with: &str) -> String {
     let (mut i, mut copied) = (0, 0);
     while i + n.len() <= t.len() {
         if t[i..].starts_with(n) {
-            out.push_str(&text[copied..i]);
+            out.push_str(crate::text::part(text, copied..i));
             out.push_str(with);
             i += n.len();
             copied = i;
@@ -56,7 +56,7 @@ fn replace_all(text: &str, needle: &str, with: &str) -> String {
             i += 1;
         }
     }
-    out.push_str(&text[copied..]);
+    out.push_str(crate::text::part(text, copied..));
     out
 }
 
@@ -84,8 +84,8 @@ fn redact_params(text: &str) -> String {
                 && b[p.len()] == b'='
                 && !out.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
             {
-                out.push_str(&rest[..=p.len()]);
-                rest = &rest[p.len() + 1..];
+                out.push_str(crate::text::part(rest, ..=p.len()));
+                rest = crate::text::part(rest, p.len() + 1..);
                 let end = rest
                     .find(|c: char| {
                         c == '&' || c == '#' || c == '"' || c == '\'' || c.is_whitespace()
@@ -94,7 +94,7 @@ fn redact_params(text: &str) -> String {
                 if end > 0 {
                     out.push_str(MASK);
                 }
-                rest = &rest[end..];
+                rest = crate::text::part(rest, end..);
                 continue 'scan;
             }
         }

@@ -68,7 +68,7 @@ pub(crate) fn truthy(v: Option<&Json>) -> bool {
 /// At most `max` characters of `s`, for quoting outside text in a reason without flooding a trace.
 pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
-        Some((i, _)) => cat(&[&s[..i], "…"]),
+        Some((i, _)) => cat(&[crate::text::part(s, ..i), "…"]),
         None => s.to_string(),
     }
 }

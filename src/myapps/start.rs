@@ -158,14 +158,14 @@ pub fn ws_url(url: &str) -> Option<String> {
         return None;
     };
     let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
+        Some(i) => (crate::text::part(rest, ..i), crate::text::part(rest, i..)),
         None => (rest, ""),
     };
     if host.is_empty() {
         return None;
     }
     // `path` is empty or starts with `/`, so the last slash is always found when there is a path.
-    let dir = path.rfind('/').map_or("", |i| &path[..i]);
+    let dir = crate::text::rfind_byte(path, b'/').map_or("", |i| crate::text::part(path, ..i));
     Some(cat(&[ws, "://", host, dir]))
 }
 
