@@ -329,14 +329,16 @@ impl Message for Response {
                 .transpose()
         };
         Ok(Some(match mt {
-            "GetConfigResult" => Response::GetConfigResult {
-                config: config()?,
-                error: error()?,
-            },
-            "SetConfigResult" => Response::SetConfigResult {
-                config: config()?,
-                error: error()?,
-            },
+            // One read of config and error for both results: each `config()?`/`error()?` is inlined
+            // where it is used, so reading them once is smaller in the hidden app.
+            "GetConfigResult" | "SetConfigResult" => {
+                let (config, error) = (config()?, error()?);
+                if mt == "GetConfigResult" {
+                    Response::GetConfigResult { config, error }
+                } else {
+                    Response::SetConfigResult { config, error }
+                }
+            }
             "SetPresenceResult" => Response::SetPresenceResult { error: error()? },
             "GetLicenseResult" => Response::GetLicenseResult {
                 license: json::optional(o, "license")?

@@ -22,14 +22,22 @@ impl TraceRing {
         if self.lines.len() < TRACE_RING_LINES {
             self.lines.push(line.to_string());
         } else {
-            self.lines[self.next] = line.to_string();
+            // `get_mut` rather than indexing: no bounds-check panic path in the hidden app (`next` is always
+            // below the bound here).
+            if let Some(slot) = self.lines.get_mut(self.next) {
+                *slot = line.to_string();
+            }
             self.next = (self.next + 1) % TRACE_RING_LINES;
         }
     }
 
     /// The lines kept, oldest first: the older part, then the newer one.
     pub fn parts(&self) -> (&[String], &[String]) {
-        let (new, old) = self.lines.split_at(self.next);
+        // `split_at_checked`: no panic path (`next` never exceeds the length).
+        let (new, old) = self
+            .lines
+            .split_at_checked(self.next)
+            .unwrap_or((&self.lines, &[]));
         (old, new)
     }
 
