@@ -764,10 +764,10 @@ mod tests {
         assert!(posted(&drain(&mut app)).is_empty());
     }
 
-    #[test]
-    fn after_unload_hub_posts_go_out_as_beacons() {
-        let mut app = start();
-        drain(&mut app);
+    /// Licensed, default settings, and the hub's probe answered: the connector runs against the hub. Returns the
+    /// time reached; the actions so far are drained.
+    fn running_against_the_hub(app: &mut ConnectorApp) -> u64 {
+        drain(app);
         app.handle_session(0, SessionEvent::Connected);
         let msg = |r: Response| Envelope::new(None, r).to_json();
         app.handle_session(
@@ -788,7 +788,7 @@ mod tests {
         let mut now = 0;
         let mut connected = false;
         for _ in 0..20 {
-            for a in drain(&mut app) {
+            for a in drain(app) {
                 if let Action::Hub { id, request, .. } = a {
                     let body = if request.url.contains("currentpresence") {
                         r#"{"runningcommand":null}"#
@@ -813,7 +813,14 @@ mod tests {
             app.handle_timeout(now);
         }
         assert!(connected);
-        drain(&mut app);
+        drain(app);
+        now
+    }
+
+    #[test]
+    fn after_unload_hub_posts_go_out_as_beacons() {
+        let mut app = start();
+        let now = running_against_the_hub(&mut app);
         app.handle_shutdown(now);
         let a = drain(&mut app);
         assert!(
@@ -826,53 +833,7 @@ mod tests {
     #[test]
     fn prepare_reload_gives_the_lamp_back_before_it_answers() {
         let mut app = start();
-        drain(&mut app);
-        app.handle_session(0, SessionEvent::Connected);
-        let msg = |r: Response| Envelope::new(None, r).to_json();
-        app.handle_session(
-            0,
-            SessionEvent::Message(msg(Response::GetLicenseResult {
-                license: Some(License::Connector),
-                error: None,
-            })),
-        );
-        app.handle_session(
-            0,
-            SessionEvent::Message(msg(Response::GetConfigResult {
-                config: Some(Config::default()),
-                error: None,
-            })),
-        );
-        // Let the engine reach the hub: answer its probe.
-        let mut now = 0;
-        let mut connected = false;
-        for _ in 0..20 {
-            for a in drain(&mut app) {
-                if let Action::Hub { id, request, .. } = a {
-                    let body = if request.url.contains("currentpresence") {
-                        r#"{"runningcommand":null}"#
-                    } else if request.url.contains("busylightdevices") {
-                        r#"[{"ModelName":"x"}]"#
-                    } else {
-                        r#"{"response":"OK"}"#
-                    };
-                    connected = true;
-                    app.handle_hub_result(
-                        now,
-                        id,
-                        HubOutcome::Answer {
-                            status: 200,
-                            body: body.as_bytes().to_vec(),
-                        },
-                        0,
-                    );
-                }
-            }
-            now += 100;
-            app.handle_timeout(now);
-        }
-        assert!(connected);
-        drain(&mut app);
+        let now = running_against_the_hub(&mut app);
         app.handle_launcher(now, r#"{"mt":"PrepareReload"}"#);
         let a = drain(&mut app);
         let logout = a

@@ -462,6 +462,16 @@ impl Story {
         .await
     }
 
+    /// MS Teams starts a call on the hub, and the user's PBX presence becomes "on the phone (MS Teams)"
+    /// within 5 s: the whole path hub → hidden app → service → PBX.
+    pub async fn teams_call_on_the_phone(&self) -> Result<(), String> {
+        self.sims.hub_source(serde_json::json!(
+            {"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}
+        ))?;
+        self.presence_until("on-the-phone", "MS Teams", Duration::from_secs(5))
+            .await
+    }
+
     /// The number of the newest hub request so far (requests are numbered from 1 by the hub).
     pub fn hub_seq(&self) -> Result<u64, String> {
         self.sims.hub_requests()

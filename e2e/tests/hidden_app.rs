@@ -94,12 +94,7 @@ async fn teams_call_sets_on_the_phone_and_restores_the_previous_presence() -> Re
     story.presence_until("", "in the office", secs(5)).await?;
     story.begin();
 
-    story.sims.hub_source(
-        json!({"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}),
-    )?;
-    story
-        .presence_until("on-the-phone", "MS Teams", secs(5))
-        .await?;
+    story.teams_call_on_the_phone().await?;
     story.done("MS Teams call on the hub → PBX presence on-the-phone");
 
     // It stays so (no flicker between the connector's presence and its own lamp).

@@ -43,12 +43,7 @@ fn on_the_hub(story: &Story) -> Result<bool, String> {
 
 /// The hub's MS Teams call reaches the PBX presence: the whole path through the service's SetPresence.
 async fn presence_follows_teams(story: &mut Story) -> Result<(), String> {
-    story.sims.hub_source(
-        json!({"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}),
-    )?;
-    story
-        .presence_until("on-the-phone", "MS Teams", secs(5))
-        .await?;
+    story.teams_call_on_the_phone().await?;
     story
         .sims
         .hub_source(json!({"sender": "MS Teams", "clear": true}))?;

@@ -30,12 +30,7 @@ async fn in_a_teams_call(name: &str) -> Result<Story, String> {
     story.sims.set_presence(&user, "away", "back at 3").await?;
     story.presence_until("away", "back at 3", secs(5)).await?;
     story.begin();
-    story.sims.hub_source(
-        json!({"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}),
-    )?;
-    story
-        .presence_until("on-the-phone", "MS Teams", secs(5))
-        .await?;
+    story.teams_call_on_the_phone().await?;
     story.done("MS Teams call → on the phone (MS Teams)");
     Ok(story)
 }
@@ -145,12 +140,7 @@ async fn two_clients_in_a_call_one_killed_the_other_keeps_it_then_restores() -> 
     story.sims.set_presence(&user, "away", "back at 3").await?;
     story.presence_until("away", "back at 3", secs(5)).await?;
     story.begin();
-    story.sims.hub_source(
-        json!({"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}),
-    )?;
-    story
-        .presence_until("on-the-phone", "MS Teams", secs(5))
-        .await?;
+    story.teams_call_on_the_phone().await?;
     story.done("MS Teams call seen by both clients → on the phone");
 
     story.browser.kill()?;

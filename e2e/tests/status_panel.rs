@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use kuando_e2e::{screenshots_dir, shots, wait_until, Setup, Story};
 use kuando_sim::hub;
-use serde_json::json;
 
 const TOKEN: &str = "e2e-S3cret-T0ken";
 
@@ -80,12 +79,7 @@ async fn the_status_panel_follows_the_connector_and_the_diagnosis_has_no_token(
     story.sims.set_presence(&user, "", "in the office").await?;
     story.presence_until("", "in the office", secs(5)).await?;
     story.begin();
-    story.sims.hub_source(
-        json!({"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}),
-    )?;
-    story
-        .presence_until("on-the-phone", "MS Teams", secs(5))
-        .await?;
+    story.teams_call_on_the_phone().await?;
     let seen = Instant::now();
     row_until(&story, "presence", secs(1), |t| {
         t == "on the phone \"MS Teams\""
