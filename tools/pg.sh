@@ -39,7 +39,8 @@ pg_ensure() {
 # Runs a command as the postgres user when we are root (else as ourselves).
 pg_as() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    # From /: postgres may not be allowed into the current directory.
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -74,16 +75,19 @@ pg_start() {
   t0=$(date +%s%N)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  data="$dir/data"
-  if [ "$(id -u)" -eq 0 ]; then
-    chown postgres:postgres "$dir"
-    # postgres must reach the directory through the worktree.
-    local up=$dir
-    while [ "$up" != / ]; do
-      up=$(dirname "$up")
-      [ -x "$up" ] || chmod o+x "$up"
-    done
+  # The server runs as postgres, which must be able to reach its data directory. Under a checkout it may not
+  # (a clone below a root-only directory, e.g. mktemp -d): then the data lives in a postgres-owned directory
+  # under /tmp named after this one, and nothing above the checkout is touched.
+  local home=$dir
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+  if ! pg_as test -w "$dir" 2>/dev/null; then
+    home="${TMPDIR:-/tmp}/kuando-pg-$(printf '%s' "$dir" | cksum | cut -d' ' -f1)"
+    mkdir -p "$home"
+    chmod 700 "$home"
+    if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$home"; fi
   fi
+  data="$home/data"
+  printf '%s\n' "$data" >"$dir/datadir"
   if [ ! -f "$data/PG_VERSION" ]; then
     pg_as "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
       { echo "pg.sh: initdb failed:" >&2; cat "$dir/initdb.log" >&2; return 1; }
@@ -91,7 +95,7 @@ pg_start() {
   for _ in 1 2 3 4 5; do
     port=$(pg_free_port) || break
     # Test data only: no fsync, no Unix socket, loopback only.
-    if pg_as "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 30 start \
+    if pg_as "$bin/pg_ctl" -D "$data" -l "$home/server.log" -w -t 30 start \
       -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
       >/dev/null 2>&1; then
       printf '%s\n' "$port" >"$dir/port"
@@ -102,15 +106,17 @@ pg_start() {
     fi
   done
   echo "pg.sh: PostgreSQL did not start; its log:" >&2
-  tail -n 30 "$dir/server.log" >&2
+  tail -n 30 "$home/server.log" >&2
   return 1
 }
 
 pg_stop() {
   local dir=${1:-$PG_DEFAULT_DIR} bin
   bin=$(pg_bin) || return 0
-  [ -f "$dir/data/postmaster.pid" ] || return 0
-  pg_as "$bin/pg_ctl" -D "$(cd "$dir" && pwd)/data" -m fast -w stop >/dev/null 2>&1 || true
+  local data
+  data=$(cat "$dir/datadir" 2>/dev/null) || data="$(cd "$dir" 2>/dev/null && pwd)/data"
+  [ -f "$data/postmaster.pid" ] || return 0
+  pg_as "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
   rm -f "$dir/port"
 }
 
