@@ -235,13 +235,16 @@ run_tests() {
 start_test_hub() {
   local log=target/kuando-test-hub.log
   cargo build -q -p kuando-sim # no-op after `cargo test --workspace`
+  # The log exists before the simulator starts: the redirection below happens in the forked child, so without
+  # this the first sed can run before the file is there (sed exits 2 and set -e ends the run; CI saw it).
+  : >"$log"
   target/debug/kuando-sim hub --hub-port 0 >"$log" 2>&1 &
   TEST_HUB_PID=$!
   EXIT_HOOKS+=('kill "$TEST_HUB_PID" 2>/dev/null')
   TEST_HUB_PORT=""
   for _ in $(seq 100); do
     # The line `kuandoHUB simulator: http://127.0.0.1:PORT/ ...` comes once the port is bound.
-    TEST_HUB_PORT=$(sed -n 's|^kuandoHUB simulator: http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$log")
+    TEST_HUB_PORT=$(sed -n 's|^kuandoHUB simulator: http://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$log" || true)
     if [ -n "$TEST_HUB_PORT" ] && (: <"/dev/tcp/127.0.0.1/$TEST_HUB_PORT") 2>/dev/null; then
       return 0
     fi
