@@ -767,6 +767,16 @@ mod tests {
     /// Licensed, default settings, and the hub's probe answered: the connector runs against the hub. Returns the
     /// time reached; the actions so far are drained.
     fn running_against_the_hub(app: &mut ConnectorApp) -> u64 {
+        run_against_the_hub(app, QUIET_HUB).0
+    }
+
+    /// The hub's `currentpresence` while nothing runs, and while MS Teams is in a call.
+    const QUIET_HUB: &str = r#"{"runningcommand":null}"#;
+    const TEAMS_CALL: &str = r#"{"runningcommand":{"sender":"MS Teams","eventtype":"Light","eventname":"On-The-Phone"}}"#;
+
+    /// [`running_against_the_hub`] with the hub answering `currentpresence` with `current`: the time reached,
+    /// and the actions other than hub requests.
+    fn run_against_the_hub(app: &mut ConnectorApp, current: &str) -> (u64, Vec<Action>) {
         drain(app);
         app.handle_session(0, SessionEvent::Connected);
         let msg = |r: Response| Envelope::new(None, r).to_json();
@@ -787,11 +797,12 @@ mod tests {
         // Let the engine reach the hub: answer its probe.
         let mut now = 0;
         let mut connected = false;
+        let mut others = Vec::new();
         for _ in 0..20 {
             for a in drain(app) {
                 if let Action::Hub { id, request, .. } = a {
                     let body = if request.url.contains("currentpresence") {
-                        r#"{"runningcommand":null}"#
+                        current
                     } else if request.url.contains("busylightdevices") {
                         r#"[{"ModelName":"x"}]"#
                     } else {
@@ -807,14 +818,76 @@ mod tests {
                         },
                         0,
                     );
+                } else {
+                    others.push(a);
                 }
             }
             now += 100;
             app.handle_timeout(now);
         }
         assert!(connected);
-        drain(app);
-        now
+        others.extend(drain(app));
+        (now, others)
+    }
+
+    /// The `SetPresence`s among `actions`.
+    fn presences_set(actions: &[Action]) -> Vec<(String, String, Option<PresenceGuard>)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Service(Request::SetPresence {
+                    activity,
+                    note,
+                    guard,
+                }) => Some((activity.clone(), note.clone(), guard.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hub_call_is_claimed_at_the_service_and_claimed_again_on_every_new_connection() {
+        let mut app = start();
+        drain(&mut app);
+        app.handle_launcher(
+            0,
+            r#"{"mt":"ApiUpdate","apis":{"com.innovaphone.client":{"@client":{"model":{"user":{"sip":"alice","guid":"g","dn":"Alice"}}}}}}"#,
+        );
+        app.handle_launcher(
+            0,
+            r#"{"mt":"ApiResult","api":"com.innovaphone.client","msg":{"mt":"PresenceUpdated","sip":"alice","presence":[{"contact":"tel:","activity":"away","note":"back at 3"}]}}"#,
+        );
+        let (now, a) = run_against_the_hub(&mut app, TEAMS_CALL);
+        let away = Presence::new("away", "back at 3");
+        let claim = Some(PresenceGuard::Claim {
+            restore: away.clone(),
+        });
+        assert_eq!(
+            presences_set(&a),
+            [("on-the-phone".into(), "MS Teams".into(), claim.clone())],
+            "{a:?}"
+        );
+
+        // myApps shows the presence set.
+        app.handle_launcher(
+            now,
+            r#"{"mt":"ApiResult","api":"com.innovaphone.client","msg":{"mt":"PresenceUpdated","sip":"alice","presence":[{"contact":"tel:","activity":"on-the-phone","note":"MS Teams"}]}}"#,
+        );
+        assert!(presences_set(&drain(&mut app)).is_empty());
+        // The service connection drops: nothing is sent while it is down (the service guards the claim).
+        app.handle_session(now, SessionEvent::Disconnected);
+        assert!(presences_set(&drain(&mut app)).is_empty());
+        // A new connection holds no claim: the call the hub still shows is claimed again, once, although the
+        // PBX already shows it and the engine sends nothing of its own.
+        app.handle_session(now + 1, SessionEvent::Connected);
+        let a = drain(&mut app);
+        assert_eq!(
+            presences_set(&a),
+            [("on-the-phone".into(), "MS Teams".into(), claim)],
+            "{a:?}"
+        );
+        app.handle_timeout(now + 5_000);
+        assert!(presences_set(&drain(&mut app)).is_empty(), "claimed twice");
     }
 
     #[test]

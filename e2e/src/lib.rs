@@ -182,29 +182,28 @@ pub struct Story {
 impl Story {
     /// Starts the simulators and a browser. Fails with "run ./build.sh first" if `pkg/` is not built.
     pub async fn start(name: &str, setup: Setup) -> Result<Story, String> {
-        check_built()?;
-        let started = Instant::now();
-        let user = setup
-            .users
-            .first()
-            .cloned()
-            .unwrap_or_else(|| USER.to_string());
-        let sims = Sims::start(&setup).await?;
-        let browser = Browser::start().await?;
-        Ok(Story {
-            name: name.to_string(),
-            sims,
-            browser,
-            user,
-            started,
-            step_started: Instant::now(),
-        })
+        Story::start_with(name, setup, |_| Vec::new()).await
     }
 
     /// Like [`Story::start`], but the myApps simulator's pages count as a *public* origin for Chromium
     /// (`--ip-address-space-overrides`), so its requests to the hub on loopback fall under Local Network
     /// Access, as from an AppPlatform on the internet.
     pub async fn start_public(name: &str, setup: Setup) -> Result<Story, String> {
+        Story::start_with(name, setup, |sims| {
+            let port = sims.myapps.addr.port();
+            vec![format!(
+                "--ip-address-space-overrides=127.0.0.1:{port}=public"
+            )]
+        })
+        .await
+    }
+
+    /// Like [`Story::start`], with extra Chromium flags that may depend on the running simulators.
+    pub async fn start_with(
+        name: &str,
+        setup: Setup,
+        flags: impl FnOnce(&Sims) -> Vec<String>,
+    ) -> Result<Story, String> {
         check_built()?;
         let started = Instant::now();
         let user = setup
@@ -213,11 +212,7 @@ impl Story {
             .cloned()
             .unwrap_or_else(|| USER.to_string());
         let sims = Sims::start(&setup).await?;
-        let port = sims.myapps.addr.port();
-        let browser = Browser::start_with(&[format!(
-            "--ip-address-space-overrides=127.0.0.1:{port}=public"
-        )])
-        .await?;
+        let browser = Browser::start_with(&flags(&sims)).await?;
         Ok(Story {
             name: name.to_string(),
             sims,
@@ -416,9 +411,14 @@ impl Story {
     /// The usual start of a hidden-app story: launcher open, the hub configured in the config app (poll every
     /// second, so that the stories are quick), the hidden app running against it.
     pub async fn start_product(&mut self) -> Result<(), String> {
-        self.open_launcher("dark").await?;
         let url = self.sims.hub_url();
-        self.configure(&[("hubUrl", &url), ("pollInterval", "1")])
+        self.start_product_on(&url).await
+    }
+
+    /// [`Story::start_product`] with the connector configured for the hub at `url`.
+    pub async fn start_product_on(&mut self, url: &str) -> Result<(), String> {
+        self.open_launcher("dark").await?;
+        self.configure(&[("hubUrl", url), ("pollInterval", "1")])
             .await?;
         self.hidden_app_ready().await?;
         self.done("product running (launcher, hub configured, hidden app registered)");
@@ -480,25 +480,35 @@ impl Story {
     /// Waits until the hub has answered `n` `currentpresence` polls numbered after `seq` (from
     /// [`Story::hub_seq`]): whoever polls has had that many fresh looks at the hub since then.
     pub async fn polls_after(&self, seq: u64, n: usize) -> Result<(), String> {
-        wait_until(
-            &format!("{n} currentpresence polls after request #{seq}"),
-            Duration::from_secs(10),
-            || async {
-                let h = self.sims.hub_state()?;
-                let polls = h["log"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|e| e["seq"].as_u64().is_some_and(|s| s > seq))
-                    .filter(|e| e["action"] == "currentpresence" && e["status"] == 200)
-                    .count();
-                if polls >= n {
-                    Ok(())
-                } else {
-                    Err(format!("{polls} polls so far"))
-                }
-            },
-        )
-        .await
+        polls_after(self.sims.hub()?, seq, n).await
     }
+}
+
+/// Waits until `hub` has answered `n` `currentpresence` polls numbered after `seq` (its `requests` count
+/// before): whoever polls it has had that many fresh looks at it since then.
+pub async fn polls_after(
+    hub: &kuando_sim::hub::HubHandle,
+    seq: u64,
+    n: usize,
+) -> Result<(), String> {
+    wait_until(
+        &format!("{n} currentpresence polls after request #{seq}"),
+        Duration::from_secs(10),
+        || async {
+            let h = hub.state();
+            let polls = h["log"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["seq"].as_u64().is_some_and(|s| s > seq))
+                .filter(|e| e["action"] == "currentpresence" && e["status"] == 200)
+                .count();
+            if polls >= n {
+                Ok(())
+            } else {
+                Err(format!("{polls} polls so far"))
+            }
+        },
+    )
+    .await
 }

@@ -1,6 +1,6 @@
 //! Both simulators in this process, serving the repository's real `www/` and `pkg/`.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use kuando_sim::{hub, myapps};
@@ -99,6 +99,29 @@ impl Sims {
         format!("http://{}/", self.hub_addr)
     }
 
+    /// The kuandoHUB of the user's other PC: a hub of its own, set up as the first, on the same port of
+    /// another loopback address `ip` (127.0.0.2, …). A browser started with [`Sims::localhost_is`]`(ip)`
+    /// reaches it as `http://localhost:PORT/`, as every PC reaches its own hub; the connector's settings
+    /// (per user, on the service) stay the same for both clients. Dropping the result stops the hub.
+    pub async fn other_pcs_hub(&self, ip: Ipv4Addr) -> Result<hub::Running, String> {
+        hub::spawn(hub::Options {
+            hub_host: ip,
+            ..self.hub_options.clone()
+        })
+        .await
+    }
+
+    /// The hub URL as the connector on every PC is configured in these stories: `localhost` on the first
+    /// hub's port. Chromium resolves `localhost` as told by [`Sims::localhost_is`].
+    pub fn localhost_hub_url(&self) -> String {
+        format!("http://localhost:{}/", self.hub_addr.port())
+    }
+
+    /// The Chromium flag that makes `localhost` this browser's own PC: the hub at `ip`.
+    pub fn localhost_is(ip: Ipv4Addr) -> String {
+        format!("--host-resolver-rules=MAP localhost {ip}")
+    }
+
     /// The running hub's control handle; an error while the hub is stopped.
     pub fn hub(&self) -> Result<&hub::HubHandle, String> {
         self.hub
@@ -172,6 +195,12 @@ impl Sims {
         } else {
             Err(format!("POST {path} {body}: {status} {v}"))
         }
+    }
+
+    /// The AppPlatform restarts the app instance: the service's process is killed as it runs, every app
+    /// websocket to it drops, and a new process starts on the same database. Returns once it is evaluated.
+    pub async fn restart_service(&self) -> Result<(), String> {
+        self.myapps.restart_service().await
     }
 
     /// The myApps simulator's whole state (users, sessions, app websockets, wire log).

@@ -5,7 +5,7 @@
  * and nothing else. The simulator (sim/src/myapps/runtime.rs) plays the AppPlatform's network side and the
  * PBX: it starts this process, and talks to it in JSON lines.
  *
- *   node host.js --service DIR --db URL --database NAME [--config NAME=VALUE]...
+ *   node host.js --service DIR --db URL --database NAME [--existing-database] [--config NAME=VALUE]...
  *
  * --config sets an instance config item (config.json config.init), as an administrator would; the service
  * reads it from the Config global (e.g. guardGraceSeconds=3 for tests that must not wait 60 s).
@@ -24,7 +24,9 @@
  *   {"t":"error","text":T}                     the host failed (then it exits)
  *   {"t":"stats","heapUsed":B,"gc":bool}       the answer to stats
  * The database NAME is created in the cluster at URL on start and dropped when stdin closes (the instance
- * is removed); stdin closing stops the host.
+ * is removed); stdin closing stops the host. With --existing-database the instance starts again (the
+ * AppPlatform restarted it after its process was killed): the database is kept as it is, and the service
+ * finds what it stored before.
  */
 
 const readline = require("node:readline");
@@ -64,8 +66,10 @@ async function main() {
     // The instance's own database, as the AppPlatform gives every app instance one.
     const admin = new Client({ connectionString: url, application_name: "kuando-appplatform-sim" });
     await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name}`);
+    if (!process.argv.includes("--existing-database")) {
+        await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+        await admin.query(`CREATE DATABASE ${name}`);
+    }
 
     const db = await openDatabase({
         url: withDatabase(url, name),

@@ -16,7 +16,7 @@ mod lenient;
 pub mod model;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::Value;
@@ -28,9 +28,15 @@ use tokio::task::JoinHandle;
 #[derive(clap::Args, Clone)]
 #[group(id = "kuandohub-options")]
 pub struct Options {
-    /// TCP port on 127.0.0.1 (0 = pick a free one; the URL is printed).
+    /// TCP port (0 = pick a free one; the URL is printed).
     #[arg(long = "hub-port", default_value_t = 8989)]
     pub hub_port: u16,
+    /// The loopback address to listen on. Every PC runs its own kuandoHUB on `localhost`; a second hub on
+    /// another loopback address (127.0.0.2, …), with a browser whose `localhost` resolves there
+    /// (Chromium's `--host-resolver-rules`), plays a second PC of the same user. Loopback only: the
+    /// simulator never serves the network.
+    #[arg(long = "hub-host", default_value_t = Ipv4Addr::LOCALHOST, value_name = "IP")]
+    pub hub_host: Ipv4Addr,
     /// The hub's access token (`http_token` in the kuandoHUB settings).
     #[arg(long = "hub-token", value_name = "TOKEN")]
     pub hub_token: Option<String>,
@@ -63,6 +69,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             hub_port: 8989,
+            hub_host: Ipv4Addr::LOCALHOST,
             hub_token: None,
             hub_require_token: false,
             hub_devices: 1,
@@ -79,6 +86,7 @@ impl fmt::Debug for Options {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("hub_port", &self.hub_port)
+            .field("hub_host", &self.hub_host)
             .field("hub_token", &self.hub_token.as_ref().map(|_| "***"))
             .field("hub_require_token", &self.hub_require_token)
             .field("hub_devices", &self.hub_devices)
@@ -163,7 +171,7 @@ pub struct Running {
 }
 
 impl Running {
-    /// `http://127.0.0.1:PORT/`, the base URL a connector is configured with.
+    /// `http://IP:PORT/`, the base URL a connector is configured with.
     pub fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
@@ -194,14 +202,20 @@ impl Drop for Running {
     }
 }
 
-/// Starts a hub simulator on 127.0.0.1 in the background.
+/// Starts a hub simulator on its loopback address in the background.
 pub async fn spawn(o: Options) -> Result<Running, String> {
     if o.hub_require_token && o.hub_token.as_deref().is_none_or(str::is_empty) {
         return Err("--hub-require-token needs --hub-token".into());
     }
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.hub_port))
+    if !o.hub_host.is_loopback() {
+        return Err(format!(
+            "--hub-host {}: the simulator listens on loopback addresses only (127.x.x.x)",
+            o.hub_host
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind((o.hub_host, o.hub_port))
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", o.hub_port))?;
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", o.hub_host, o.hub_port))?;
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
@@ -218,9 +232,7 @@ pub async fn spawn(o: Options) -> Result<Running, String> {
 /// `kuando-sim hub`: serves until killed.
 pub async fn run(o: Options) -> Result<(), String> {
     let running = spawn(o).await?;
-    let port = running.addr.port();
-    println!(
-        "kuandoHUB simulator: http://127.0.0.1:{port}/  (lamp page: http://127.0.0.1:{port}/_sim/)"
-    );
+    let addr = running.addr;
+    println!("kuandoHUB simulator: http://{addr}/  (lamp page: http://{addr}/_sim/)");
     running.wait().await
 }

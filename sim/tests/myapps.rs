@@ -1195,3 +1195,46 @@ async fn app_console_lines_appear_in_the_log_like_myapps_shows_them() {
     assert_eq!(console[0]["user"], "alice");
     assert_eq!(console[0]["text"], "kuando-log: Instance Connected");
 }
+
+#[tokio::test]
+async fn a_restarted_app_instance_drops_its_websockets_and_keeps_its_database() {
+    let sim = start().await;
+    let mut alice = Client::open(&sim, "alice").await;
+    let mut config_app = logged_in(&sim, &mut alice, "kuando-config").await;
+    let good = json!({"hubUrl": "http://localhost:9001/", "pollInterval": 7});
+    let r = config_app
+        .kuando("1", json!({"mt": "SetConfig", "config": good}))
+        .await;
+    assert!(r.get("error").is_none(), "{r}");
+
+    let (status, r) = control(&sim, "/_sim/service/restart", json!({})).await;
+    assert_eq!(status, 200, "{r}");
+    // The old connection went with the old process: the socket closes, nothing more comes.
+    let end = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match config_app.ws.next().await {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        end.is_ok(),
+        "the app websocket stayed open across the restart"
+    );
+
+    // A new connection reaches the new process, which finds the settings stored before.
+    let mut again = logged_in(&sim, &mut alice, "kuando-config").await;
+    let r = again.kuando("2", json!({"mt": "GetConfig"})).await;
+    assert_eq!(r["config"]["hubUrl"], "http://localhost:9001/", "{r}");
+    assert_eq!(r["config"]["pollInterval"], 7, "{r}");
+    let s = state(&sim).await;
+    assert_eq!(s["service"]["running"], true);
+    assert_eq!(
+        s["service"]["pbxConnections"].as_array().map(Vec::len),
+        Some(2),
+        "the PBX app object connects again: {}",
+        s["service"]
+    );
+}

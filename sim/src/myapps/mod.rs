@@ -185,6 +185,8 @@ impl Default for Options {
 
 struct Inner {
     world: Mutex<World>,
+    /// The app instance's runtime (the shipped service in Node), which a story may restart.
+    instance: Mutex<runtime::Instance>,
     www: PathBuf,
     pkg: PathBuf,
     manager: PathBuf,
@@ -196,6 +198,10 @@ impl Inner {
     fn world(&self) -> MutexGuard<'_, World> {
         // A panic while holding the lock would be a simulator bug; keep serving with the state as it is.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn instance(&self) -> MutexGuard<'_, runtime::Instance> {
+        self.instance.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -224,6 +230,11 @@ impl Running {
     /// digest formula; nothing in the simulator sends it anywhere.
     pub fn app_password(&self) -> String {
         self.shared.world().password().to_string()
+    }
+
+    /// The AppPlatform restarts the app instance: see [`runtime::restart`].
+    pub async fn restart_service(&self) -> Result<(), String> {
+        runtime::restart(&self.shared).await
     }
 
     /// Serves until the server fails.
@@ -265,9 +276,19 @@ pub async fn spawn(o: Options) -> Result<Running, String> {
         .local_addr()
         .map_err(|e| format!("myApps simulator: {e}"))?;
     world.pbx.rebase(&format!("http://{addr}"));
+    let pg = match o.pg.clone() {
+        Some(u) => u,
+        None => runtime::pg_url()?,
+    };
     let (tx, rx) = watch::channel(false);
     let shared = Arc::new(Inner {
         world: Mutex::new(world),
+        instance: Mutex::new(runtime::Instance::new(
+            &o.runtime_host,
+            &o.service,
+            &pg,
+            &o.service_config,
+        )),
         www: o.www.clone(),
         pkg: o.pkg.clone(),
         manager: o.manager.clone(),
@@ -276,11 +297,7 @@ pub async fn spawn(o: Options) -> Result<Running, String> {
     });
     // The app instance's service: the shipped kuando.js in the runtime host, on PostgreSQL. The PBX app
     // object connects to it as soon as it is up.
-    let pg = match o.pg.clone() {
-        Some(u) => u,
-        None => runtime::pg_url()?,
-    };
-    runtime::start(&shared, &o.runtime_host, &o.service, &pg, &o.service_config).await?;
+    runtime::start(&shared, false).await?;
     let app = router(shared.clone());
     let mut stop = rx;
     let task = tokio::spawn(async move {
@@ -342,6 +359,7 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/pbx", get(manager_page::pbx_state))
         .route("/_sim/softphone", post(softphone))
         .route("/_sim/reload", post(reload))
+        .route("/_sim/service/restart", post(restart_service))
         .fallback(instance)
         .with_state(shared)
 }
@@ -471,6 +489,14 @@ async fn instance(
 ) -> Response {
     let path = req.uri().path().to_string();
     if path == INSTANCE_PATH || path == INSTANCE_PATH.trim_end_matches('/') {
+        // While the instance's process is down (a restart), the AppPlatform has nobody to hand the
+        // websocket to. [inferred] It refuses the upgrade; the clients retry with their back-off.
+        if !sh.world().runtime_running() {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the app instance is not running",
+            );
+        }
         return match ws {
             Ok(ws) => ws.on_upgrade(move |socket| app_socket(sh, socket)),
             Err(_) => error(
@@ -667,4 +693,8 @@ async fn set_lang(State(sh): State<Shared>, b: Bytes) -> Response {
         sh.world().set_client(field(&v, "user"), None, Some(lang))?;
         Ok(json!({"lang": lang}))
     }))
+}
+
+async fn restart_service(State(sh): State<Shared>) -> Response {
+    result(runtime::restart(&sh).await.map(|()| json!({"ok": true})))
 }

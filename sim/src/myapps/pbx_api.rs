@@ -153,6 +153,7 @@ impl World {
         );
         self.set_runtime(None);
         self.pbx_conns.clear();
+        self.drop_app_conns();
         self.push_views();
     }
 

@@ -67,24 +67,63 @@ fn database_name() -> String {
 /// How long the host may take to connect the database, apply `database.init` and evaluate the service.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Starts the runtime host for the instance; returns once the service is evaluated (or failed).
-pub(super) async fn start(
-    sh: &Shared,
-    host: &Path,
-    service: &Path,
-    pg: &str,
-    config: &[String],
-) -> Result<(), String> {
+/// The simulated app instance's runtime: what it runs, its database, and the process while it runs.
+pub(super) struct Instance {
+    host: PathBuf,
+    service: PathBuf,
+    pg: String,
+    config: Vec<String>,
+    /// The instance's own database: created at the first start, kept across restarts, dropped when the
+    /// simulator stops.
+    database: String,
+    /// The running process: a kill switch and the notice that it is gone.
+    process: Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>,
+}
+
+impl Instance {
+    pub(super) fn new(host: &Path, service: &Path, pg: &str, config: &[String]) -> Instance {
+        Instance {
+            host: host.to_path_buf(),
+            service: service.to_path_buf(),
+            pg: pg.to_string(),
+            config: config.to_vec(),
+            database: database_name(),
+            process: None,
+        }
+    }
+}
+
+/// The AppPlatform restarts the app instance (an update, a crash, the admin's "restart"): the process is
+/// killed as it runs (the service gets no notice), every app websocket to the instance drops with it, and a
+/// new process starts on the same database. Returns once the new service is evaluated.
+pub(super) async fn restart(sh: &Shared) -> Result<(), String> {
+    let process = sh.instance().process.take();
+    if let Some((kill, gone)) = process {
+        let _ = kill.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), gone).await;
+    }
+    start(sh, true).await
+}
+
+/// Starts the runtime host for the instance (`again`: on the database of an earlier start); returns once
+/// the service is evaluated (or failed).
+pub(super) async fn start(sh: &Shared, again: bool) -> Result<(), String> {
     let mut cmd = Command::new("node");
-    cmd.arg(host)
-        .arg("--service")
-        .arg(service)
-        .arg("--db")
-        .arg(pg)
-        .arg("--database")
-        .arg(database_name());
-    for item in config {
-        cmd.arg("--config").arg(item);
+    {
+        let i = sh.instance();
+        cmd.arg(&i.host)
+            .arg("--service")
+            .arg(&i.service)
+            .arg("--db")
+            .arg(&i.pg)
+            .arg("--database")
+            .arg(&i.database);
+        for item in &i.config {
+            cmd.arg("--config").arg(item);
+        }
+    }
+    if again {
+        cmd.arg("--existing-database");
     }
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -151,12 +190,22 @@ pub(super) async fn start(
     });
 
     let sh_exit = sh.clone();
+    let (kill_tx, kill_rx) = oneshot::channel::<()>();
+    let (gone_tx, gone_rx) = oneshot::channel::<()>();
+    sh.instance().process = Some((kill_tx, gone_rx));
     tokio::spawn(async move {
-        let status = child.wait().await;
+        let status = tokio::select! {
+            s = child.wait() => s,
+            Ok(()) = kill_rx => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+        };
         sh_exit.world().runtime_exited(&match status {
             Ok(s) => s.to_string(),
             Err(e) => e.to_string(),
         });
+        let _ = gone_tx.send(());
     });
 
     match tokio::time::timeout(START_TIMEOUT, ready_rx).await {

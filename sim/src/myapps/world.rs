@@ -503,6 +503,27 @@ impl World {
         self.runtime.as_ref()
     }
 
+    pub(crate) fn runtime_running(&self) -> bool {
+        self.runtime.is_some()
+    }
+
+    /// The instance's process is gone: every app websocket to it drops (dropping a connection's sender
+    /// ends its pump, which closes the socket).
+    pub(crate) fn drop_app_conns(&mut self) {
+        let ids: Vec<u64> = self.conns.keys().copied().collect();
+        for cid in ids {
+            self.pbx.manager_conns.remove(&cid);
+            if let Some(c) = self.conns.remove(&cid) {
+                let user = c.login.map(|l| l.user);
+                self.note(
+                    user.as_deref(),
+                    &format!("app#{cid}"),
+                    "app websocket closed: the app instance stopped",
+                );
+            }
+        }
+    }
+
     /// The instance password; only [`super::Running::app_password`] hands it out, for tests that check
     /// the digest formula.
     pub(crate) fn password(&self) -> &str {
