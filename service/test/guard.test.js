@@ -75,6 +75,16 @@ async function rows(rt) {
     return (await rt.database.client.query("SELECT * FROM presence_guard ORDER BY sip")).rows;
 }
 
+/** alice's connector has claimed "on the phone (MS Teams)" (runtime `options` as createRuntime's). */
+async function aliceInATeamsCall(options) {
+    const rt = await createRuntime(options);
+    const pbx = presencePbx(rt);
+    const a = rt.connectApp({ sip: "alice" });
+    a.send(claim("1", TEAMS));
+    await rt.run();
+    return { rt, pbx, a };
+}
+
 test("a claim sets the presence at once and is kept in the database", async () => {
     const rt = await createRuntime();
     const pbx = presencePbx(rt);
@@ -108,11 +118,7 @@ test("a killed browser: restored after the grace period, not before", async () =
 });
 
 test("the grace period is the instance's config item guardGraceSeconds", async () => {
-    const rt = await createRuntime({ config: { guardGraceSeconds: 3 } });
-    const pbx = presencePbx(rt);
-    const a = rt.connectApp({ sip: "alice" });
-    a.send(claim("1", TEAMS));
-    await rt.run();
+    const { rt, pbx, a } = await aliceInATeamsCall({ config: { guardGraceSeconds: 3 } });
     a.close();
     await rt.advance(2900);
     assert.deepEqual(pbx.of("alice"), TEAMS);
@@ -121,11 +127,7 @@ test("the grace period is the instance's config item guardGraceSeconds", async (
 });
 
 test("a reload: the connector claims again within the grace period and nothing is restored", async () => {
-    const rt = await createRuntime();
-    const pbx = presencePbx(rt);
-    const a = rt.connectApp({ sip: "alice" });
-    a.send(claim("1", TEAMS));
-    await rt.run();
+    const { rt, pbx, a } = await aliceInATeamsCall();
     a.close();
     await rt.advance(30000);
     const b = rt.connectApp({ sip: "alice" });
@@ -140,11 +142,7 @@ test("a reload: the connector claims again within the grace period and nothing i
 });
 
 test("the user sets dnd meanwhile: dnd stays, nothing is restored", async () => {
-    const rt = await createRuntime();
-    const pbx = presencePbx(rt);
-    const a = rt.connectApp({ sip: "alice" });
-    a.send(claim("1", TEAMS));
-    await rt.run();
+    const { rt, pbx, a } = await aliceInATeamsCall();
     a.close();
     await rt.advance(10000);
     pbx.userSets("alice", { activity: "dnd", note: "" });
@@ -263,11 +261,7 @@ test("after a restart the user had changed the presence: nothing restored", asyn
 });
 
 test("a restore the PBX refuses is tried again, not forgotten", async () => {
-    const rt = await createRuntime();
-    const pbx = presencePbx(rt);
-    const a = rt.connectApp({ sip: "alice" });
-    a.send(claim("1", TEAMS));
-    await rt.run();
+    const { rt, pbx, a } = await aliceInATeamsCall();
     a.close();
     pbx.refuse = true;
     await rt.advance(GRACE_MS + 1000);

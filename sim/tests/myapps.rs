@@ -1238,3 +1238,76 @@ async fn a_restarted_app_instance_drops_its_websockets_and_keeps_its_database() 
         s["service"]
     );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// A client API relayed between the two app frames as myApps does (issue 14): the provider registers and
+// publishes its model (`ApiModel`), consumers get it in `ApiUpdate`, and when a frame goes, its consumers
+// and providers are told.
+
+const STATUS_API: &str = "com.innovaphone.kuando.status";
+
+#[tokio::test]
+async fn a_providers_model_reaches_its_consumers_and_goes_with_its_frame() {
+    let sim = start().await;
+    let mut c = Client::open(&sim, "alice").await;
+    c.post("hidden", json!({"mt": "RegisterApi", "api": STATUS_API}))
+        .await;
+    c.post("config", json!({"mt": "ConsumeApi", "api": STATUS_API}))
+        .await;
+    let u = c.next_for("config").await;
+    assert_eq!(u["mt"], "ApiUpdate");
+    assert_eq!(u["apis"][STATUS_API]["kuando"]["model"], json!({}), "{u}");
+
+    c.post(
+        "hidden",
+        json!({"mt": "ApiModel", "api": STATUS_API, "model": {"v": 1, "run": true}}),
+    )
+    .await;
+    let u = c.next_for("config").await;
+    assert_eq!(
+        u["apis"][STATUS_API]["kuando"]["model"],
+        json!({"v": 1, "run": true})
+    );
+
+    // A request and its answer travel between the two frames.
+    c.post(
+        "config",
+        json!({"mt": "ApiRequest", "api": STATUS_API, "provider": "kuando", "src": "w1", "msg": {"mt": "Watch"}}),
+    )
+    .await;
+    let r = c.next_for("hidden").await;
+    assert_eq!(r["consumer"], "kuando-config");
+    c.post(
+        "hidden",
+        json!({"mt": "ApiResult", "api": STATUS_API, "consumer": "kuando-config", "src": "w1", "msg": {"mt": "WatchResult"}}),
+    )
+    .await;
+    let r = c.next_for("config").await;
+    assert_eq!(
+        (&r["provider"], &r["src"]),
+        (&json!("kuando"), &json!("w1"))
+    );
+
+    // The hidden app's frame is removed: the consumer learns that nobody provides the API any more.
+    c.raw(json!({"t": "closed", "frame": "hidden"})).await;
+    let u = c.next_for("config").await;
+    assert_eq!(u["apis"][STATUS_API], json!({}), "{u}");
+}
+
+#[tokio::test]
+async fn a_closed_consumer_is_reported_to_the_provider() {
+    let sim = start().await;
+    let mut c = Client::open(&sim, "alice").await;
+    c.post("hidden", json!({"mt": "RegisterApi", "api": STATUS_API}))
+        .await;
+    c.post("config", json!({"mt": "ConsumeApi", "api": STATUS_API}))
+        .await;
+    let _ = c.next_for("config").await;
+    // The config app is reloaded: its old instance is gone.
+    c.raw(json!({"t": "reset", "frame": "config"})).await;
+    let m = c.next_for("hidden").await;
+    assert_eq!(
+        m,
+        json!({"mt": "ApiConsumerClosed", "api": STATUS_API, "consumer": "kuando-config"})
+    );
+}
