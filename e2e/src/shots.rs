@@ -35,9 +35,8 @@ async fn config_background(story: &Story) -> Result<String, String> {
     Ok(v.as_str().unwrap_or_default().to_string())
 }
 
-/// Waits until the config app renders `scheme`, then saves a screenshot of its window in the launcher.
-/// Returns the page background colour it was painted with.
-pub async fn config_in_scheme(story: &Story, scheme: &str, path: &Path) -> Result<String, String> {
+/// Waits until the config app renders `scheme`.
+async fn config_scheme_is(story: &Story, scheme: &str) -> Result<(), String> {
     wait_until(
         &format!("the config app in the {scheme} scheme"),
         Duration::from_secs(10),
@@ -50,7 +49,13 @@ pub async fn config_in_scheme(story: &Story, scheme: &str, path: &Path) -> Resul
             }
         },
     )
-    .await?;
+    .await
+}
+
+/// Waits until the config app renders `scheme`, then saves a screenshot of its window in the launcher.
+/// Returns the page background colour it was painted with.
+pub async fn config_in_scheme(story: &Story, scheme: &str, path: &Path) -> Result<String, String> {
+    config_scheme_is(story, scheme).await?;
     let bg = config_background(story).await?;
     let (w, h) = story
         .browser
@@ -196,19 +201,7 @@ pub async fn status_both_schemes(story: &Story, dir: &Path) -> Result<[PathBuf; 
     let light = dir.join("status-light.png");
     for (scheme, path) in [("dark", &dark), ("light", &light)] {
         story.sims.set_scheme(&story.user, scheme).await?;
-        wait_until(
-            &format!("the config app in the {scheme} scheme"),
-            Duration::from_secs(10),
-            || async {
-                let v = story.config_view().await?;
-                if v.scheme == scheme {
-                    Ok(())
-                } else {
-                    Err(format!("scheme {:?}", v.scheme))
-                }
-            },
-        )
-        .await?;
+        config_scheme_is(story, scheme).await?;
         status_panel(story, path).await?;
     }
     Ok([dark, light])

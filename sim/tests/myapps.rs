@@ -230,12 +230,19 @@ async fn get_login(client: &mut Client, frame: &str, name: &str, challenge: &str
     Login { v, info }
 }
 
-/// A logged-in app connection of `user` for the hidden (`kuando`) or config (`kuando-config`) app.
-async fn logged_in(sim: &Running, client: &mut Client, name: &str) -> App {
+/// An app connection and the launcher's `Login` for it (not sent yet), for the hidden (`kuando`) or config
+/// (`kuando-config`) app.
+async fn login_for(sim: &Running, client: &mut Client, name: &str) -> (App, Login) {
     let frame = if name == "kuando" { "hidden" } else { "config" };
     let mut app = App::open(sim).await;
     let ch = app.challenge().await;
     let login = get_login(client, frame, name, &ch).await;
+    (app, login)
+}
+
+/// A logged-in app connection of `user` for the hidden (`kuando`) or config (`kuando-config`) app.
+async fn logged_in(sim: &Running, client: &mut Client, name: &str) -> App {
+    let (mut app, login) = login_for(sim, client, name).await;
     let r = app.app_login(&login).await;
     assert_eq!(r, json!({"mt": "AppLoginResult", "ok": true}));
     app
@@ -324,9 +331,7 @@ async fn a_wrong_digest_or_a_changed_identity_is_refused() {
     let mut client = Client::open(&sim, "alice").await;
 
     // One changed hex digit.
-    let mut app = App::open(&sim).await;
-    let ch = app.challenge().await;
-    let mut login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    let (mut app, mut login) = login_for(&sim, &mut client, "kuando").await;
     let d = login["digest"].as_str().unwrap().to_string();
     let flipped = if d.starts_with('0') { "1" } else { "0" };
     login.v["digest"] = json!(format!("{flipped}{}", &d[1..]));
@@ -340,16 +345,12 @@ async fn a_wrong_digest_or_a_changed_identity_is_refused() {
     app.fence().await;
 
     // Alice's valid digest does not make the connection bob's.
-    let mut app = App::open(&sim).await;
-    let ch = app.challenge().await;
-    let mut login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    let (mut app, mut login) = login_for(&sim, &mut client, "kuando").await;
     login.v["sip"] = json!("bob");
     assert_eq!(app.app_login(&login).await["ok"], false);
 
     // info sent back with its keys reordered: the digest no longer matches (as on a real AppPlatform).
-    let mut app = App::open(&sim).await;
-    let ch = app.challenge().await;
-    let login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    let (mut app, login) = login_for(&sim, &mut client, "kuando").await;
     let mut m = json!({"mt": "AppLogin"});
     for k in ["app", "domain", "sip", "guid", "dn", "digest", "pbxObj"] {
         m[k] = login[k].clone();
@@ -386,9 +387,7 @@ async fn a_wrong_digest_or_a_changed_identity_is_refused() {
 async fn an_unlicensed_user_is_logged_in_flagged_and_refused_presence_by_the_service() {
     let sim = start().await;
     let mut client = Client::open(&sim, "carol").await;
-    let mut app = App::open(&sim).await;
-    let ch = app.challenge().await;
-    let login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    let (mut app, login) = login_for(&sim, &mut client, "kuando").await;
     assert_eq!(login["info"]["unlicensed"], true);
     // As the real runtime: the login is accepted and flagged (conn.unlicensed), not refused.
     assert_eq!(
@@ -426,9 +425,7 @@ async fn an_unlicensed_user_is_logged_in_flagged_and_refused_presence_by_the_ser
     )
     .await;
     assert_eq!(status, 200);
-    let mut app = App::open(&sim).await;
-    let ch = app.challenge().await;
-    let login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    let (mut app, login) = login_for(&sim, &mut client, "kuando").await;
     assert!(login["info"].get("unlicensed").is_none(), "{}", login.v);
     assert_eq!(app.app_login(&login).await["ok"], true);
     let r = app.kuando("3", json!({"mt": "GetLicense"})).await;
@@ -439,9 +436,7 @@ async fn an_unlicensed_user_is_logged_in_flagged_and_refused_presence_by_the_ser
 async fn a_with_busylight_user_is_flagged_by_head_match_and_the_service_confirms_the_license() {
     let sim = start().await;
     let mut client = Client::open(&sim, "bob").await;
-    let mut app = App::open(&sim).await;
-    let ch = app.challenge().await;
-    let login = get_login(&mut client, "hidden", "kuando", &ch).await;
+    let (mut app, login) = login_for(&sim, &mut client, "kuando").await;
     // App(innovaphone-kuando-with-busylight) does not head-match the app name innovaphone-kuando.
     assert_eq!(login["info"]["unlicensed"], true);
     assert_eq!(app.app_login(&login).await["ok"], true);

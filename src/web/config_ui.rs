@@ -12,7 +12,7 @@ use crate::config::{Effect, LampSlot};
 use crate::config_app::{Banner, Button, CopyState, SaveState, TestStatus, View};
 use crate::hub::Sound;
 use crate::i18n::{Lang, Text};
-use crate::live::Tone;
+use crate::live::{slot_text, Tone};
 
 /// What the user did.
 pub enum UiEvent {
@@ -60,19 +60,6 @@ pub struct Ui {
     allow_box: Option<Element>,
     lang: Option<Lang>,
     _listeners: Vec<Closure<dyn FnMut(Event)>>,
-}
-
-fn slot_text(slot: LampSlot) -> Text {
-    match slot {
-        LampSlot::Ringing => Text::SlotRinging,
-        LampSlot::Dialing => Text::SlotDialing,
-        LampSlot::Connected => Text::SlotConnected,
-        LampSlot::Held => Text::SlotHeld,
-        LampSlot::Busy => Text::SlotBusy,
-        LampSlot::Dnd => Text::SlotDnd,
-        LampSlot::Away => Text::SlotAway,
-        LampSlot::Lunch => Text::SlotLunch,
-    }
 }
 
 fn effect_text(e: Effect) -> Text {

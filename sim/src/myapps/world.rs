@@ -508,19 +508,11 @@ impl World {
     }
 
     /// The instance's process is gone: every app websocket to it drops (dropping a connection's sender
-    /// ends its pump, which closes the socket).
+    /// ends its pump, which closes the socket). Called with the runtime detached, so nothing is sent to it.
     pub(crate) fn drop_app_conns(&mut self) {
         let ids: Vec<u64> = self.conns.keys().copied().collect();
         for cid in ids {
-            self.pbx.manager_conns.remove(&cid);
-            if let Some(c) = self.conns.remove(&cid) {
-                let user = c.login.map(|l| l.user);
-                self.note(
-                    user.as_deref(),
-                    &format!("app#{cid}"),
-                    "app websocket closed: the app instance stopped",
-                );
-            }
+            self.remove_conn(cid);
         }
     }
 
