@@ -161,6 +161,9 @@ pub enum Action {
     /// Put this report (token-free) in the clipboard, else download it; report with
     /// [`ConfigApp::handle_copied`].
     Copy(String),
+    /// Read the browser's facts for the diagnosis (its clock, user agent, language) and hand them to
+    /// [`ConfigApp::handle_env`] before anything else: the report waits for them.
+    BrowserFacts,
 }
 
 /// Everything the driver renders.
@@ -266,8 +269,10 @@ pub struct ConfigApp {
     now: u64,
     copy: CopyState,
     report: Option<String>,
-    /// Browser facts for the diagnosis, from the driver.
+    /// Browser facts for the diagnosis, from the driver (asked for with [`Action::BrowserFacts`]).
     env: Vec<(String, String)>,
+    /// The hidden app's part of a diagnosis whose report waits for the browser facts.
+    pending_report: Option<Option<crate::live::HiddenDiagnosis>>,
     /// The browser's Local Network Access permission (see [`crate::lna`]).
     lna: Permission,
     /// Started by the driver, which reports the permission soon: no check before it did, so that no
@@ -295,6 +300,7 @@ impl ConfigApp {
             copy: CopyState::Idle,
             report: None,
             env: Vec::new(),
+            pending_report: None,
             lang,
             dark,
             service: ServiceState::Connecting,
@@ -633,9 +639,18 @@ impl ConfigApp {
         self.live_out(out);
     }
 
-    /// Facts about the browser for the diagnosis (time, user agent), from the driver.
+    /// Facts about the browser for the diagnosis (time, user agent), the answer to [`Action::BrowserFacts`]:
+    /// the waiting report is built with them.
     pub fn handle_env(&mut self, env: Vec<(String, String)>) {
         self.env = env;
+        if let Some(hidden) = self.pending_report.take() {
+            let report = self.diagnosis(hidden.as_ref());
+            self.trace("diagnosis built");
+            self.report = Some(report.clone());
+            self.copy = CopyState::Copying;
+            self.changed = true;
+            self.actions.push_back(Action::Copy(report));
+        }
     }
 
     /// What the driver made of [`Action::Copy`]: `Ok(true)` in the clipboard, `Ok(false)` downloaded.
@@ -666,12 +681,8 @@ impl ConfigApp {
             match o {
                 LiveOut::Post(t) => self.actions.push_back(Action::PostToParent(t)),
                 LiveOut::Report(hidden) => {
-                    let report = self.diagnosis(hidden.as_ref());
-                    self.trace("diagnosis built");
-                    self.report = Some(report.clone());
-                    self.copy = CopyState::Copying;
-                    self.changed = true;
-                    self.actions.push_back(Action::Copy(report));
+                    self.pending_report = Some(hidden);
+                    self.actions.push_back(Action::BrowserFacts);
                 }
             }
         }

@@ -227,6 +227,10 @@ impl World {
                         self.copied.push(r);
                         self.config.handle_copied(Ok(true));
                     }
+                    // As the driver: the browser's facts at once.
+                    config_app::Action::BrowserFacts => self
+                        .config
+                        .handle_env(vec![("user agent".into(), "Test/1".into())]),
                     _ => {}
                 }
             }
@@ -488,8 +492,6 @@ fn the_diagnosis_has_the_trace_detail_and_the_hub_answers_and_no_token() {
         r#"{"mt":"ApiUpdate","apis":{"com.innovaphone.phone":{"softphone":{"model":{"calls":[{"id":1,"dir":"i","state":"Alerting"}]}}}}}"#,
     );
     w.settle();
-    w.config
-        .handle_env(vec![("user agent".into(), "Test/1".into())]);
     w.config.handle_click(w.now, Button::CopyDiagnosis);
     w.settle();
     assert_eq!(w.copied.len(), 1);

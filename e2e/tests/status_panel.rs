@@ -136,6 +136,8 @@ async fn the_status_panel_follows_the_connector_and_the_diagnosis_has_no_token(
         "currentpresence (",
         "MS Teams: On-The-Phone → on the phone",
         "\"token\":\"***\"",
+        // The browser's facts, which the driver reads when the core asks (Action::BrowserFacts).
+        "user agent: Mozilla/",
     ] {
         assert!(report.contains(want), "{want:?} missing:\n{report}");
     }

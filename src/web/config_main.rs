@@ -13,7 +13,7 @@ use super::config_ui::{Ui, UiEvent};
 use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
 use super::{clipboard, clock, console, http, parent, timer::Wakeup};
-use crate::config_app::{Action, Button, ConfigApp};
+use crate::config_app::{Action, ConfigApp};
 use crate::hub::Outcome;
 use crate::i18n::Lang;
 use crate::myapps::session::AppSession;
@@ -91,13 +91,7 @@ fn on_ui(shared: &Shared, ev: UiEvent) {
         let now = clock::now_ms();
         match ev {
             UiEvent::Input(field, value) => d.app.handle_input(&field, &value),
-            UiEvent::Click(b) => {
-                if b == Button::CopyDiagnosis {
-                    let env = browser_facts(&d.window);
-                    d.app.handle_env(env);
-                }
-                d.app.handle_click(now, b)
-            }
+            UiEvent::Click(b) => d.app.handle_click(now, b),
         }
     }
     pump(shared);
@@ -220,6 +214,10 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
         }
         Action::Trace(line) => console::log(&line),
         Action::PostToParent(t) => parent::post(&d.window, &t),
+        Action::BrowserFacts => {
+            let env = browser_facts(&d.window);
+            d.app.handle_env(env);
+        }
         Action::Copy(report) => {
             let w = weak.clone();
             clipboard::copy_or_download(
