@@ -16,6 +16,7 @@
  *   {"t":"msg","id":N,"text":T}                                                     a message on connection N
  *   {"t":"close","id":N}                                                           connection N went away
  *   {"t":"stats"}                      the host's heap (after a GC when node runs with --expose-gc): benchmarks
+ *   {"t":"dbFault","fail":N}           the next N database statements fail (a short database outage)
  * host → simulator (stdout)
  *   {"t":"ready","json":[api…],"pbx":[api…]}  the service is evaluated; the APIs it registered
  *   {"t":"send","id":N,"text":T}               the service sent T on connection N
@@ -210,6 +211,8 @@ async function main() {
         } else if (m.t === "msg") {
             const conn = conns.get(m.id);
             if (conn && conn._message && !conn._closed) guard(conn._message)(m.text);
+        } else if (m.t === "dbFault") {
+            db.failNext(m.fail);
         } else if (m.t === "stats") {
             const gc = typeof global.gc === "function";
             if (gc) global.gc();
