@@ -230,6 +230,9 @@ async fn two_clients_on_one_pc_write_under_one_sender_without_fighting() -> Resu
     })
     .await?;
     story.done("call connected on both clients → Connected on the hub");
+    // Each client sends its own Connected once; two polls later both have.
+    let seq = story.hub_seq()?;
+    story.polls_after(seq, 2).await?;
     // A steady call: both clients look at the hub every second, and neither writes to it.
     let seq = story.hub_seq()?;
     holds_for("Connected stays, without flapping", secs(6), || async {
@@ -253,6 +256,8 @@ async fn two_clients_on_one_pc_write_under_one_sender_without_fighting() -> Resu
         }
     })
     .await?;
+    let seq = story.hub_seq()?;
+    story.polls_after(seq, 2).await?;
     let seq = story.hub_seq()?;
     holds_for("released stays released", secs(4), || async {
         match ours_on_hub(&story)? {
