@@ -299,19 +299,22 @@ test("a restore the PBX keeps refusing: tried with a growing back-off, given up 
 
 test("a claim the PBX refuses is not recorded: the PC dies, the last confirmed claim is restored", async () => {
     const rt = await createRuntime();
-    const pbx = presencePbx(rt, { alice: { activity: "away", note: "" } });
+    const pbx = presencePbx(rt);
     const a = rt.connectApp({ sip: "alice" });
-    a.send(claim("1", TEAMS, { activity: "away", note: "" }));
+    // The hub's Manual Changer shows "away" for the available user: claimed and confirmed.
+    a.send(claim("1", { activity: "away", note: "" }, AVAILABLE));
     await rt.run();
+    // Then an MS Teams call: the PBX refuses it once.
     pbx.refuseNext = 1;
-    a.send(claim("2", { activity: "on-the-phone", note: "Zoom" }, { activity: "away", note: "" }));
+    a.send(claim("2", TEAMS, AVAILABLE));
     await rt.run();
     assert.deepEqual(a.take().map((m) => [m.src, m.error && m.error.code]), [["1", undefined], ["2", "pbx"]]);
-    assert.equal((await rows(rt))[0].set_note, "MS Teams", "the row keeps what the PBX confirmed");
-    a.close(); // killed before the retry
+    assert.deepEqual(pbx.of("alice"), { activity: "away", note: "" });
+    assert.equal((await rows(rt))[0].set_activity, "away", "the row keeps what the PBX confirmed");
+    a.close(); // killed before anything is sent again
     await rt.advance(GRACE_MS + 1000);
-    assert.deepEqual(pbx.of("alice"), { activity: "away", note: "" }, "restored: the PBX showed the guard's claim");
-    assert.ok(!rt.logs.some((l) => l.includes("nothing restored")));
+    assert.deepEqual(pbx.of("alice"), AVAILABLE, "restored: the PBX showed the guard's confirmed claim");
+    assert.ok(!rt.logs.some((l) => l.includes("nothing restored")), rt.logs.join("\n"));
 });
 
 test("a claim the PBX refuses is tried again with back-off while it stands", async () => {
