@@ -110,9 +110,8 @@ fn a_command_that_only_the_lamp_lane_gets_refused_is_retried_with_back_off() {
 fn a_foreign_command_under_the_connectors_sender_is_put_right() {
     let mut w = in_a_call();
     // A second client of the user that then died wrote its "away" under the same sender.
-    let (t, n) = event_names(LampSlot::Away);
-    w.hub.own = Some(LampCommand::Light(red()));
-    w.hub.own_event = Some((t.into(), n.into()));
+    let labels = event_names(LampSlot::Away);
+    w.foreign_under_our_sender(Some(LampCommand::Light(red())), labels);
     let at = w.now;
     w.run_for(2 * POLL);
     assert_eq!(w.lamp_event(), Some(("Call", "Connected")));
@@ -120,8 +119,7 @@ fn a_foreign_command_under_the_connectors_sender_is_put_right() {
     // And with the call over, a leftover under the sender is released.
     w.hang_up("1");
     w.run_for(1_000);
-    w.hub.own = Some(LampCommand::Light(red()));
-    w.hub.own_event = Some(("Light".into(), "Color".into()));
+    w.foreign_under_our_sender(Some(LampCommand::Light(red())), ("Light", "Color"));
     w.run_for(2 * POLL);
     assert_eq!(w.lamp(), None);
 }
@@ -130,9 +128,8 @@ fn a_foreign_command_under_the_connectors_sender_is_put_right() {
 fn a_stronger_command_of_another_client_is_left_alone_a_dead_ones_only_for_a_while() {
     let mut w = World::started();
     // The other client rings under the same sender; this one has no call.
-    let (t, n) = event_names(LampSlot::Ringing);
-    w.hub.own = Some(LampCommand::blink(red()));
-    w.hub.own_event = Some((t.into(), n.into()));
+    let labels = event_names(LampSlot::Ringing);
+    w.foreign_under_our_sender(Some(LampCommand::blink(red())), labels);
     let at = w.now;
     w.run_for(YIELD_MS - POLL);
     assert!(
@@ -151,14 +148,12 @@ fn a_stronger_command_of_another_client_is_left_alone_a_dead_ones_only_for_a_whi
 #[test]
 fn a_live_client_that_puts_its_stronger_command_back_is_left_alone_after_the_one_check() {
     let mut w = World::started();
-    let (t, n) = event_names(LampSlot::Connected);
-    w.hub.own = Some(LampCommand::Light(red()));
-    w.hub.own_event = Some((t.into(), n.into()));
+    let labels = event_names(LampSlot::Connected);
+    w.foreign_under_our_sender(Some(LampCommand::Light(red())), labels);
     w.run_for(YIELD_MS + 2 * POLL);
     assert_eq!(w.lamp(), None, "checked once");
     // The other client is alive: it puts its call back at once.
-    w.hub.own = Some(LampCommand::Light(red()));
-    w.hub.own_event = Some((t.into(), n.into()));
+    w.foreign_under_our_sender(Some(LampCommand::Light(red())), labels);
     let at = w.now;
     w.run_for(2 * YIELD_MS);
     assert!(w.lamp_commands_since(at).is_empty(), "left alone");
@@ -169,8 +164,7 @@ fn a_live_client_that_puts_its_stronger_command_back_is_left_alone_after_the_one
 fn a_hub_that_lost_the_command_gets_it_again() {
     let mut w = in_a_call();
     // The hub lost the sender's state without a restart the connector could notice.
-    w.hub.own = None;
-    w.hub.own_event = None;
+    w.foreign_under_our_sender(None, ("", ""));
     w.run_for(2 * POLL);
     assert_eq!(w.lamp_event(), Some(("Call", "Connected")));
 }

@@ -103,27 +103,18 @@ const MANUAL: &[(&str, &str)] = &[
 fn foreign_write(w: &mut World, rng: &mut Rng) {
     let red = Rgb::new(100, 0, 0).expect("valid");
     match rng.below(5) {
-        0 => {
-            w.hub.own = None;
-            w.hub.own_event = None;
-        }
-        1 => {
-            w.hub.own = Some(LampCommand::Light(red));
-            w.hub.own_event = Some(("Light".into(), "Color".into()));
-        }
+        0 => w.foreign_under_our_sender(None, ("", "")),
+        1 => w.foreign_under_our_sender(Some(LampCommand::Light(red)), ("Light", "Color")),
+        // Labels of the connector's, another action: a stray write.
         2 => {
-            // Labels of the connector's, another action: a stray write.
             let slot = *rng.pick(&LampSlot::ALL);
-            let (t, n) = event_names(slot);
-            w.hub.own = Some(LampCommand::Pulse(red));
-            w.hub.own_event = Some((t.into(), n.into()));
+            w.foreign_under_our_sender(Some(LampCommand::Pulse(red)), event_names(slot));
         }
+        // Another client of the user: the same settings, another state.
         _ => {
-            // Another client of the user: the same settings, another state.
             let slot = *rng.pick(&LampSlot::ALL);
-            let (t, n) = event_names(slot);
-            w.hub.own = LampScheme::default().get(slot).command();
-            w.hub.own_event = Some((t.into(), n.into()));
+            let cmd = LampScheme::default().get(slot).command();
+            w.foreign_under_our_sender(cmd, event_names(slot));
         }
     }
 }

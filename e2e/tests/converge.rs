@@ -27,18 +27,22 @@ fn ours_on_hub(story: &Story) -> Result<Option<String>, String> {
 async fn in_a_connected_call(name: &str) -> Result<Story, String> {
     let mut story = Story::start(name, Setup::default()).await?;
     story.start_product().await?;
-    let user = story.user.clone();
-    story.sims.phone(&user, "incoming").await?;
-    story.sims.phone(&user, "answer").await?;
+    call_connected(&story).await?;
+    story.done("call connected → the hub runs the connector's Connected");
+    Ok(story)
+}
+
+/// The user answers an incoming softphone call; the hub runs the connector's `Connected` within 5 s.
+async fn call_connected(story: &Story) -> Result<(), String> {
+    story.sims.phone(&story.user, "incoming").await?;
+    story.sims.phone(&story.user, "answer").await?;
     wait_until("the connector's Connected on the hub", secs(5), || async {
-        match ours_on_hub(&story)? {
+        match ours_on_hub(story)? {
             Some(e) if e == "Connected" => Ok(()),
             other => Err(format!("the connector's sender runs {other:?}")),
         }
     })
-    .await?;
-    story.done("call connected → the hub runs the connector's Connected");
-    Ok(story)
+    .await
 }
 
 /// The hub keeps the connector's call although the call ended (it refused the release).
@@ -220,15 +224,7 @@ async fn two_clients_on_one_pc_write_under_one_sender_without_fighting() -> Resu
     })
     .await?;
     let user = story.user.clone();
-    story.sims.phone(&user, "incoming").await?;
-    story.sims.phone(&user, "answer").await?;
-    wait_until("Connected on the hub", secs(5), || async {
-        match ours_on_hub(&story)? {
-            Some(e) if e == "Connected" => Ok(()),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await?;
+    call_connected(&story).await?;
     story.done("call connected on both clients → Connected on the hub");
     // Each client sends its own Connected once; two polls later both have.
     let seq = story.hub_seq()?;

@@ -336,15 +336,22 @@ test("a claim the PBX refuses is tried again with back-off while it stands", asy
     assert.deepEqual(pbx.of("alice"), AVAILABLE, "and restored after the PC died");
 });
 
-test("the stored guards cannot be read at start: read again with back-off, then restored", async () => {
+/** alice's Teams call (to be restored to away) is claimed, then the service restarts with the first `dbFail`
+ * database statements failing. */
+async function restartedWithFailingDatabase(dbFail) {
     const rt = await createRuntime();
     presencePbx(rt);
     const a = rt.connectApp({ sip: "alice" });
     a.send(claim("1", TEAMS, { activity: "away", note: "" }));
     await rt.run();
-    const rt2 = await createRuntime({ restartOf: rt, dbFail: 3 });
+    const rt2 = await createRuntime({ restartOf: rt, dbFail });
     const pbx2 = presencePbx(rt2, { alice: TEAMS });
     await rt2.run();
+    return { rt2, pbx2 };
+}
+
+test("the stored guards cannot be read at start: read again with back-off, then restored", async () => {
+    const { rt2, pbx2 } = await restartedWithFailingDatabase(3);
     assert.ok(!pbx2.subs.has("alice"), "not read yet");
     await rt2.advance(2000 + 4000 + 8000);
     assert.ok(pbx2.subs.has("alice"), "read on the third retry and followed");
@@ -354,14 +361,7 @@ test("the stored guards cannot be read at start: read again with back-off, then 
 });
 
 test("a claim that arrives before the stored guards are read is merged with them", async () => {
-    const rt = await createRuntime();
-    presencePbx(rt);
-    const a = rt.connectApp({ sip: "alice" });
-    a.send(claim("1", TEAMS, { activity: "away", note: "" }));
-    await rt.run();
-    const rt2 = await createRuntime({ restartOf: rt, dbFail: 1 });
-    const pbx2 = presencePbx(rt2, { alice: TEAMS });
-    await rt2.run();
+    const { rt2, pbx2 } = await restartedWithFailingDatabase(1);
     // The PC restarted too: its new page sees "on the phone" as a leftover and claims with "available".
     const a2 = rt2.connectApp({ sip: "alice" });
     a2.send(claim("1", TEAMS, AVAILABLE));

@@ -660,6 +660,13 @@ impl World {
         self.hub.other = None;
     }
 
+    /// Something else (another myApps client of the user on the same PC) runs `cmd` under the connector's
+    /// sender with these labels; `None` releases it.
+    pub fn foreign_under_our_sender(&mut self, cmd: Option<LampCommand>, labels: (&str, &str)) {
+        self.hub.own = cmd;
+        self.hub.own_event = cmd.map(|_| (labels.0.to_string(), labels.1.to_string()));
+    }
+
     pub fn service(&mut self, up: bool) {
         if self.service_up != up {
             self.service_up = up;
