@@ -1463,9 +1463,8 @@ mod tests {
         else {
             panic!("no re-check");
         };
-        assert!(request
-            .url
-            .starts_with("http://192.168.0.100:8989/?accesstoken=s3cret"));
+        assert_eq!(request.url, "http://192.168.0.100:8989/");
+        assert_eq!(request.token_header.as_deref(), Some("s3cret"));
         for a in &actions {
             if let Action::Trace(t) = a {
                 assert!(!t.contains("s3cret"));

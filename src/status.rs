@@ -280,12 +280,14 @@ fn quote(s: &str) -> String {
 /// Index in [`KIND_NAMES`].
 fn kind_index(kind: RequestKind) -> usize {
     match kind {
-        RequestKind::Probe => 0,
+        RequestKind::Probe | RequestKind::TokenCheck => 0,
         RequestKind::CurrentPresence => 1,
         RequestKind::Devices => 2,
         RequestKind::RegisterDataSource => 3,
         RequestKind::CreateInitialPriority => 4,
-        RequestKind::Command(..) => 5,
+        RequestKind::Command(..)
+        | RequestKind::StartNotification
+        | RequestKind::StopNotification => 5,
     }
 }
 
