@@ -392,7 +392,8 @@ impl ConnectorApp {
                     request,
                     timeout_ms,
                 } => match (self.unloading, request.method) {
-                    (true, Method::Post) => Action::Beacon(request),
+                    // `sendBeacon` sends no header: a token goes in this last request's URL.
+                    (true, Method::Post) => Action::Beacon(request.token_in_url()),
                     // A GET after unload would get no answer that anybody reads.
                     (true, Method::Get) => continue,
                     (false, _) => Action::Hub {

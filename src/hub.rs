@@ -568,6 +568,23 @@ impl fmt::Debug for HubRequest {
     }
 }
 
+impl HubRequest {
+    /// The same request with the header's token in the URL instead (`accesstoken=…&http_token=…`), for the
+    /// one way of sending that takes no header: `navigator.sendBeacon` as the page goes away.
+    pub fn token_in_url(mut self) -> HubRequest {
+        if let Some(token) = self.token_header.take() {
+            for (i, k) in ["accesstoken", "http_token"].into_iter().enumerate() {
+                let first = i == 0 && !self.url.as_bytes().contains(&b'?');
+                self.url.push(if first { '?' } else { '&' });
+                self.url.push_str(k);
+                self.url.push('=');
+                push_query_value(&mut self.url, &token);
+            }
+        }
+        self
+    }
+}
+
 /// The name of the request header that carries the token (the manual's "more secure" form).
 pub const TOKEN_HEADER: &str = "http_token";
 
@@ -1400,6 +1417,18 @@ mod tests {
             assert_eq!(r.token_header.as_deref(), Some("a b&c=d/é"));
         }
         assert!(!format!("{:?}", h.probe()).contains("a b&c"));
+        // A beacon takes no header: the token goes in its URL, exactly as the URL form has it.
+        let b = h.stop_notification().token_in_url();
+        assert_eq!(b.token_header, None);
+        assert_eq!(
+            b.url,
+            h.clone().with_form(TokenForm::Url).stop_notification().url
+        );
+        let b = h.current_presence().token_in_url();
+        assert_eq!(
+            b.url,
+            h.clone().with_form(TokenForm::Url).current_presence().url
+        );
         // ... and the token check carries none at all.
         let c = h.token_check();
         assert_eq!(
