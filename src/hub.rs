@@ -20,6 +20,12 @@ pub const EVENT_TYPE_CALL: &str = "Call";
 /// The event type of the user's own presence as the lamp shows it (busy, DND, away, lunch).
 pub const EVENT_TYPE_PRESENCE: &str = "Presence";
 
+/// The 3rd-party senders whose own priority the connector reads while its own presence colour is what the
+/// hub shows (see [`Endpoint::own_priority`]): the plugins the concept names as the supported ones for the
+/// innovaphone synchronisation (MS Teams, Webex, Zoom). A call of another application under the connector's
+/// presence line is not seen; the status panel says which line to move.
+pub const CALL_SOURCES: [&str; 3] = ["MS Teams", "Zoom", "Webex"];
+
 /// The `(eventtype, eventname)` a lamp command for `slot` is posted with.
 ///
 /// **[inferred]** The manual shows `eventtype` / `eventname` as labels the hub prioritises by (its own example
@@ -512,6 +518,8 @@ pub enum RequestKind {
     CreateInitialPriority,
     /// A lamp command and the state it shows (`None`: no label, the manual's names for the action).
     Command(LampCommand, Option<LampSlot>),
+    /// `currentpresence` asked as the sender [`CALL_SOURCES`]`[i]`, for its own priority.
+    OwnPriority(u8),
 }
 
 /// One HTTP request to the hub, ready for a driver to send. Its URL may contain the token: never trace it
@@ -626,6 +634,30 @@ impl Endpoint {
     /// `GET ?action=busylightdevices`: the connected lamps.
     pub fn devices(&self) -> HubRequest {
         self.get(RequestKind::Devices, &[("action", "busylightdevices")])
+    }
+
+    /// `currentpresence` asked through the POST interface as the sender [`CALL_SOURCES`]`[i]`: the manual says
+    /// the answer contains "the priority present in my own priority, regardless of whether it is running or
+    /// not" [M p.27], so it tells whether that application has a call even while a higher line (the
+    /// connector's own presence colour on a hub where the connector registered first) hides it.
+    /// **[inferred]** that the hub answers for the sender named in the body (no public client asks as
+    /// another sender), and the name of the own-priority member (see [`parse_own_priority`]); a hub that
+    /// does neither is recognised and the status panel says which line to move instead.
+    pub fn own_priority(&self, i: u8) -> HubRequest {
+        let sender = CALL_SOURCES
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or_default();
+        self.post(
+            RequestKind::OwnPriority(i),
+            post_body(
+                "currentpresence",
+                sender.into(),
+                "".into(),
+                "".into(),
+                String::new(),
+            ),
+        )
     }
 
     /// A lamp command for the connector's sender, through the POST interface. `event` is the state it shows:
@@ -1024,6 +1056,59 @@ fn running_from(rc: &Members) -> CurrentPresence {
     CurrentPresence {
         running: (!nothing).then_some(running),
     }
+}
+
+/// A sender's own priority, from `currentpresence` asked as that sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnPriority {
+    /// The answer has no own priority of that sender: this hub does not tell.
+    Unknown,
+    /// The sender runs nothing.
+    Nothing,
+    /// The sender's command, running or hidden by a higher line.
+    Running(RunningCommand),
+}
+
+/// Parses the answer to [`Endpoint::own_priority`] for `sender`, classified as `currentpresence` is.
+/// **[inferred]** The manual does not name the own-priority member: any member but `runningcommand` whose
+/// name contains "own" (e.g. `ownpriority`) is taken, as an object, `null` or a JSON string. A command of
+/// another sender there (a hub that answers for the asking connection, not for the sender named) is
+/// [`OwnPriority::Unknown`], never that sender's.
+pub fn parse_own_priority(status: u16, body: &[u8], sender: &str) -> Result<OwnPriority, HubError> {
+    if unknown_action(status, body) && !says_no_device(body) {
+        return Err(HubError::UnknownAction);
+    }
+    check(status, body)?;
+    let mut v = json_value(body)?;
+    if let Json::String(s) = &v {
+        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+    }
+    let Json::Object(o) = v else {
+        return Err(HubError::Malformed("not a JSON object".into()));
+    };
+    let own = o
+        .iter()
+        .rev()
+        .find(|(k, _)| !k.eq_ignore_ascii_case("runningcommand") && has_ci(k.as_bytes(), b"own"));
+    let members = match own.map(|(_, v)| v) {
+        None => return Ok(OwnPriority::Unknown),
+        Some(Json::Null) => return Ok(OwnPriority::Nothing),
+        Some(Json::Object(m)) => m.clone(),
+        Some(Json::String(s)) => match Json::parse(s) {
+            Ok(Json::Object(m)) => m,
+            _ => return Ok(OwnPriority::Unknown),
+        },
+        Some(_) => return Ok(OwnPriority::Unknown),
+    };
+    Ok(match running_from(&members).running {
+        None => OwnPriority::Nothing,
+        Some(r) if r.sender.trim().is_empty() => OwnPriority::Running(RunningCommand {
+            sender: sender.to_string(),
+            ..r
+        }),
+        Some(r) if crate::mapping::same(&r.sender, sender) => OwnPriority::Running(r),
+        Some(_) => OwnPriority::Unknown,
+    })
 }
 
 /// One connected Busylight.

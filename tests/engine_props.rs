@@ -46,7 +46,11 @@ const HUB: &[Option<(&str, &str)>] = &[
 ];
 
 /// How the user may have ranked the sources in kuandoHUB (the concept's setup, or not).
-const RANKINGS: &[Ranking] = &[Ranking::Concept, Ranking::OwnFirst, Ranking::OthersFirst];
+const RANKINGS: &[Ranking] = &[
+    Ranking::Fresh,
+    Ranking::AdminConcept,
+    Ranking::AdminOthersFirst,
+];
 
 const MODES: &[HubMode] = &[
     HubMode::Up,
@@ -203,7 +207,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// Whatever happened before: once everything works again and nothing changes, the engine sends only its
-    /// scheduled polls (and the device re-check while no lamp is connected); feeding the same inputs again
+    /// scheduled polls (with the own-priority reads of other apps while the lamp shows the user's presence,
+    /// and the device re-check while no lamp is connected); feeding the same inputs again
     /// changes nothing.
     #[test]
     fn no_output_without_a_changed_input(ops in prop::collection::vec(op(), 0..40)) {
@@ -242,7 +247,10 @@ proptest! {
             let scheduled = matches!(
                 &l.action,
                 Action::Hub { request, .. }
-                    if matches!(request.kind, RequestKind::CurrentPresence | RequestKind::Devices)
+                    if matches!(
+                        request.kind,
+                        RequestKind::CurrentPresence | RequestKind::OwnPriority(_) | RequestKind::Devices
+                    )
             );
             prop_assert!(scheduled, "unprompted output at {}: {:?}", l.at, l.action);
         }

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use kuando_e2e::{holds_for, ConsoleLine, Setup, Story, CONFIG_PREFIX, HIDDEN_PREFIX, SENDER};
+use kuando_e2e::{
+    holds_for, wait_until, ConsoleLine, Setup, Story, CONFIG_PREFIX, HIDDEN_PREFIX, SENDER,
+};
 use kuando_sim::hub;
 use serde_json::{json, Value};
 
@@ -311,6 +313,7 @@ async fn token_entered_in_config_app_is_used_live_and_never_logged() -> Result<(
             ("pollInterval", "1"),
             ("trace.hub", "true"),
             ("trace.debug", "true"),
+            ("trace.calls", "true"),
         ])
         .await?;
     story
@@ -320,20 +323,37 @@ async fn token_entered_in_config_app_is_used_live_and_never_logged() -> Result<(
     // The phone rings while the hub refuses the connector: the lamp cannot show it yet.
     let user = story.user.clone();
     story.sims.phone(&user, "incoming").await?;
-    // Half a second is twenty times the connector's usual call → lamp time.
-    holds_for(
-        "the hub refuses the connector without the token",
-        Duration::from_millis(500),
-        || async {
-            let l = story.sims.lamp()?;
-            if l["source"] == SENDER {
-                Err(format!("the hub took a command without the token: {l}"))
-            } else {
-                Ok(())
-            }
-        },
-    )
+    // Wait for the event itself: the hidden app has taken the call (its own trace says the lamp should
+    // ring). Whatever it sent the hub by then, and ever before the token, was refused: the hub's request log
+    // is complete, so this needs no waiting window.
+    wait_until("the hidden app to take the call", secs(15), || async {
+        let lines = story.browser.traces("kuando-log:").await?;
+        if lines.iter().any(|l| l.contains("lamp: ringing")) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} trace lines, none about the ringing lamp",
+                lines.len()
+            ))
+        }
+    })
     .await?;
+    let h = story.sims.hub_state()?;
+    let taken: Vec<&Value> = h["log"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["status"] != 401 && e["sender"] == SENDER)
+        .collect();
+    assert!(
+        taken.is_empty(),
+        "the hub took requests of the connector without the token: {taken:?}"
+    );
+    let l = story.sims.lamp()?;
+    assert_ne!(
+        l["source"], SENDER,
+        "the lamp shows the connector without the token: {l}"
+    );
     story.begin();
 
     let seq = story.hub_seq()?;
