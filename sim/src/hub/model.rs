@@ -1029,6 +1029,10 @@ impl State {
                 Some(effect) => {
                     if sender.trim().is_empty() {
                         notes.push("no sender: no priority line can show it".into());
+                    } else if path.is_none() && !self.devices.is_empty() {
+                        // A sender gets its line with its first command too **[inferred]**: the manual adds
+                        // lines "in the order [sources] first communicated".
+                        self.add_line(Line::new(&sender, None, &[]));
                     }
                     self.apply(
                         Command {
