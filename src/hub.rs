@@ -1003,18 +1003,7 @@ pub struct CurrentPresence {
 /// action" is [`HubError::UnknownAction`] (see [`unknown_action`]); everything else that is not the JSON
 /// object (HTML, truncated JSON, binary, 5xx) is [`HubError::Malformed`] or [`HubError::Status`].
 pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresence, HubError> {
-    if unknown_action(status, body) && !says_no_device(body) {
-        return Err(HubError::UnknownAction);
-    }
-    check(status, body)?;
-    let mut v = json_value(body)?;
-    if let Json::String(s) = &v {
-        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
-    }
-    let o = match v {
-        Json::Object(o) => o,
-        _ => return Err(HubError::Malformed("not a JSON object".into())),
-    };
+    let o = presence_object(status, body)?;
     let rc = match get_ci(&o, "runningcommand") {
         None | Some(Json::Null) => return Ok(CurrentPresence::default()),
         Some(Json::Object(rc)) => rc,
@@ -1033,6 +1022,23 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
         }
     };
     Ok(running_from(rc))
+}
+
+/// A `currentpresence` answer as an object, classified (see [`parse_current_presence`]); also accepted
+/// double-encoded as a JSON string.
+fn presence_object(status: u16, body: &[u8]) -> Result<Members, HubError> {
+    if unknown_action(status, body) && !says_no_device(body) {
+        return Err(HubError::UnknownAction);
+    }
+    check(status, body)?;
+    let mut v = json_value(body)?;
+    if let Json::String(s) = &v {
+        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+    }
+    match v {
+        Json::Object(o) => Ok(o),
+        _ => Err(HubError::Malformed("not a JSON object".into())),
+    }
 }
 
 fn running_from(rc: &Members) -> CurrentPresence {
@@ -1075,17 +1081,7 @@ pub enum OwnPriority {
 /// another sender there (a hub that answers for the asking connection, not for the sender named) is
 /// [`OwnPriority::Unknown`], never that sender's.
 pub fn parse_own_priority(status: u16, body: &[u8], sender: &str) -> Result<OwnPriority, HubError> {
-    if unknown_action(status, body) && !says_no_device(body) {
-        return Err(HubError::UnknownAction);
-    }
-    check(status, body)?;
-    let mut v = json_value(body)?;
-    if let Json::String(s) = &v {
-        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
-    }
-    let Json::Object(o) = v else {
-        return Err(HubError::Malformed("not a JSON object".into()));
-    };
+    let o = presence_object(status, body)?;
     let own = o
         .iter()
         .rev()

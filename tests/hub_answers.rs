@@ -223,6 +223,14 @@ fn no_device_text_means_no_busylight_never_too_old() {
     }
 }
 
+/// A connector started on a hub too old for `currentpresence`, which answers it so.
+fn too_old_hub(status: u16, body: &[u8]) -> World {
+    let mut w = World::blank();
+    w.hub.mode = HubMode::TooOld;
+    w.hub.too_old_answer = (status, body.to_vec());
+    World::start(w)
+}
+
 /// What an old kuandoHUB may answer to an action it does not know: no source shows it, so the fake answers
 /// in several shapes. Plain texts naming an unknown or unsupported action are the "too old" evidence; an
 /// HTML error page or an empty 200 is a hub answering badly (retried, the banner says "not understandably"),
@@ -237,10 +245,7 @@ fn a_too_old_hub_in_every_shape_of_answer() {
         (200, b"\xef\xbb\xbfAction currentpresence not found"),
     ];
     for (status, body) in plain {
-        let mut w = World::blank();
-        w.hub.mode = HubMode::TooOld;
-        w.hub.too_old_answer = (*status, body.to_vec());
-        let mut w = World::start(w);
+        let mut w = too_old_hub(*status, body);
         w.run_for(5_000);
         assert_eq!(w.status().hub, HubStatus::TooOld, "{body:?}");
         // The lamp still works.
@@ -255,10 +260,7 @@ fn a_too_old_hub_in_every_shape_of_answer() {
         (500, b"Unknown action"),
     ];
     for (status, body) in not_a_verdict {
-        let mut w = World::blank();
-        w.hub.mode = HubMode::TooOld;
-        w.hub.too_old_answer = (*status, body.to_vec());
-        let mut w = World::start(w);
+        let mut w = too_old_hub(*status, body);
         w.run_for(30_000);
         assert_ne!(w.status().hub, HubStatus::TooOld, "{status} {body:?}");
         assert!(

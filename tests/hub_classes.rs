@@ -283,3 +283,67 @@ fn device_lists_and_their_failures() {
     assert_eq!(parse_devices(404, b"[]"), Err(HubError::NoDevice));
     assert_eq!(parse_devices(401, b"[]"), Err(HubError::Unauthorized));
 }
+
+/// The own priority of a sender, read from `currentpresence` asked as that sender: the member is not named
+/// by the manual, so any member but `runningcommand` with "own" in its name; a command of another sender
+/// there says nothing about the one asked for.
+#[test]
+fn own_priority_answers() {
+    use kuando_connector::hub::{parse_own_priority, OwnPriority};
+    let teams = |b: &str| parse_own_priority(200, b.as_bytes(), "MS Teams");
+    let call = r#"{"action":"Light","sender":"MS Teams","eventtype":"Light","eventname":"On-The-Phone","parameter":"{}"}"#;
+    for body in [
+        format!(r#"{{"runningcommand":null,"ownpriority":{call}}}"#),
+        format!(r#"{{"OwnPriority":{call},"runningcommand":{{"sender":"innovaphone myApps"}}}}"#),
+        format!(
+            r#"{{"ownpresence":{}}}"#,
+            serde_json::to_string(call).unwrap()
+        ),
+        format!(
+            r#"{{"ownpriority":{}}}"#,
+            call.replace(r#""sender":"MS Teams""#, r#""sender":"""#)
+        ),
+        format!(r#"{{"own":{}}}"#, call.replace("MS Teams", "ms_teams")),
+    ] {
+        match teams(&body) {
+            Ok(OwnPriority::Running(r)) => {
+                assert_eq!(r.eventname, "On-The-Phone", "{body}");
+                assert!(!r.sender.is_empty(), "{body}");
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    for body in [
+        r#"{"runningcommand":null,"ownpriority":null}"#,
+        r#"{"ownpriority":{"parameter":null}}"#,
+        r#"{"ownpriority":{}}"#,
+    ] {
+        assert_eq!(teams(body), Ok(OwnPriority::Nothing), "{body}");
+    }
+    for body in [
+        r#"{"runningcommand":{"sender":"MS Teams","eventname":"On-The-Phone"}}"#,
+        r#"{"ownpriority":{"sender":"Zoom","eventname":"In-a-Zoom-Meeting"}}"#,
+        r#"{"ownpriority":5}"#,
+        r#"{"ownpriority":"not json"}"#,
+        r#"{"response":"OK"}"#,
+    ] {
+        assert_eq!(teams(body), Ok(OwnPriority::Unknown), "{body}");
+    }
+    // Classified as currentpresence is.
+    assert_eq!(
+        parse_own_priority(200, b"Unknown action", "MS Teams"),
+        Err(HubError::UnknownAction)
+    );
+    assert_eq!(
+        parse_own_priority(404, b"", "MS Teams"),
+        Err(HubError::NoDevice)
+    );
+    assert_eq!(
+        parse_own_priority(401, b"{}", "MS Teams"),
+        Err(HubError::Unauthorized)
+    );
+    assert!(matches!(
+        parse_own_priority(200, b"<html>", "MS Teams"),
+        Err(HubError::Malformed(_))
+    ));
+}

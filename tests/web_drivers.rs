@@ -490,6 +490,14 @@ async fn wait_fired(firings: &Firings, name: &str) {
     );
 }
 
+/// Arms a timer for 20 ms from now and waits until it fired: whatever was due before it has fired too.
+async fn sentinel(firings: &Firings) {
+    let mut w = Wakeup::default();
+    let now = clock::now_ms();
+    w.set(Some(now + 20), now, recorder(firings, "sentinel"));
+    wait_fired(firings, "sentinel").await;
+}
+
 #[wasm_bindgen_test]
 async fn timer_fires_once_at_its_deadline() {
     let firings: Firings = Rc::default();
@@ -503,10 +511,7 @@ async fn timer_fires_once_at_its_deadline() {
     // may fire it late, which is no fault of the driver.
     assert!(at + 1 >= deadline, "fired at {at}, deadline {deadline}");
     // Once: a later timer fires after anything still due, and nothing else came.
-    let mut sentinel = Wakeup::default();
-    let now = clock::now_ms();
-    sentinel.set(Some(now + 20), now, recorder(&firings, "sentinel"));
-    wait_fired(&firings, "sentinel").await;
+    sentinel(&firings).await;
     let names: Vec<&str> = firings.borrow().iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["a", "sentinel"]);
 }
@@ -522,10 +527,7 @@ async fn timer_rearmed_for_another_deadline_fires_only_for_the_new_one() {
     w.set(Some(now + 120), now, recorder(&firings, "same deadline"));
     // Whatever was armed for 40 ms would have fired before the one for 120 ms.
     wait_fired(&firings, "second").await;
-    let mut sentinel = Wakeup::default();
-    let t = clock::now_ms();
-    sentinel.set(Some(t + 20), t, recorder(&firings, "sentinel"));
-    wait_fired(&firings, "sentinel").await;
+    sentinel(&firings).await;
     let names: Vec<&str> = firings.borrow().iter().map(|(n, _)| *n).collect();
     assert_eq!(names, ["second", "sentinel"]);
     let (_, at) = firings.borrow()[0];
@@ -566,10 +568,7 @@ async fn timer_deadline_that_fired_arms_again_only_after_fired() {
     // Still marked as armed for that deadline: asking again does not fire twice (had it armed, its past
     // deadline would fire at once, before a sentinel armed after it for later).
     w.set(Some(deadline), clock::now_ms(), recorder(&firings, "b"));
-    let mut sentinel = Wakeup::default();
-    let t = clock::now_ms();
-    sentinel.set(Some(t + 20), t, recorder(&firings, "sentinel"));
-    wait_fired(&firings, "sentinel").await;
+    sentinel(&firings).await;
     // After `fired`, the same (now past) deadline arms again and fires at once.
     w.fired();
     w.set(Some(deadline), clock::now_ms(), recorder(&firings, "c"));

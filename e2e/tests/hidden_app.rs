@@ -122,6 +122,60 @@ async fn teams_call_sets_on_the_phone_and_restores_the_previous_presence() -> Re
     Ok(())
 }
 
+/// A hub as it comes: the connector spoke to it before MS Teams, so its one line ranks above Teams' and the
+/// user's own "away" on the lamp hides the Teams call from `currentpresence`. The connector reads Teams' own
+/// priority and the user is on the phone all the same; "away" comes back after the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_fresh_hub_a_teams_call_under_the_away_light_sets_on_the_phone() -> Result<(), String>
+{
+    let mut story = Story::start(
+        "fresh hub: Teams call under the away light",
+        Setup::default(),
+    )
+    .await?;
+    story.start_product().await?;
+    let user = story.user.clone();
+    story.sims.set_presence(&user, "away", "back at 3").await?;
+    story
+        .lamp_until("the lamp to show away", secs(5), |l| {
+            let (r, g, b) = rgb(l);
+            ours(l, "light") && r > 0 && g > 0 && b == 0
+        })
+        .await?;
+    story.begin();
+
+    story.sims.hub_source(json!(
+        {"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}
+    ))?;
+    // The ranking as a fresh hub makes it: the connector's line first, Teams' below it, so the lamp and
+    // currentpresence show the connector's "away".
+    let h = story.sims.hub_state()?;
+    let senders: Vec<&str> = h["priorities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["sender"].as_str())
+        .collect();
+    assert_eq!(
+        senders,
+        ["kuando TIMER", SENDER, "MS Teams", "Manual Changer"],
+        "not a fresh hub's ranking"
+    );
+    assert_eq!(story.sims.lamp()?["source"], SENDER);
+    story
+        .presence_until("on-the-phone", "MS Teams", secs(5))
+        .await?;
+    story.done("Teams call under the connector's away light → on the phone");
+
+    story
+        .sims
+        .hub_source(json!({"sender": "MS Teams", "clear": true}))?;
+    story.presence_until("away", "back at 3", secs(5)).await?;
+    story.done("Teams call ends → away \"back at 3\" again");
+    story.finish().await;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_dnd_is_not_overridden_by_manual_changer() -> Result<(), String> {
     let mut story = Story::start("manual dnd vs Manual Changer", Setup::default()).await?;
