@@ -16,7 +16,7 @@ CARGO_MUTANTS_VERSION=27.1.0
 MUTANTS_FILES=(src/mapping.rs src/engine/mod.rs src/engine/presence.rs src/engine/calls.rs src/engine/hidden.rs
   src/hub.rs src/license.rs src/backoff.rs src/trace.rs)
 # In src/hub.rs only the answers: status and text classes, the parsers, the event labels.
-MUTANTS_HUB_FNS='unknown_action|says_no_device|check|check_status|has_ci|json_value|get_ci|as_text|as_flag|parse_command_response|parse_probe|parse_current_presence|running_from|parse_own_priority|parse_devices|event_names'
+MUTANTS_HUB_FNS='unknown_action|says_no_device|check|check_status|has_ci|json_value|presence_object|get_ci|as_text|as_flag|parse_command_response|parse_probe|parse_current_presence|running_from|parse_own_priority|parse_devices|event_names'
 # Texts and debug output, not decisions.
 MUTANTS_EXCLUDE='::fmt|describe|trace_text| text -> String|fn dump|HubStatus::as_str'
 
