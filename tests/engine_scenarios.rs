@@ -99,13 +99,13 @@ fn the_connectors_own_lamp_command_never_comes_back_as_a_3rd_party_state() {
 }
 
 #[test]
-fn manual_dnd_survives_manual_changer_available() {
+fn manual_dnd_survives_manual_changer_available_on_a_hub_an_administrator_ranked() {
     let mut w = World::started();
     w.user_sets_presence("dnd", "focus");
     w.run_for(100);
     // The lamp follows the user's own presence.
     assert_eq!(w.lamp(), Some(LampCommand::Light(hex("#b400e1"))));
-    // The user ranks Manual Changer above the connector in kuandoHUB and it shows "Available".
+    // An administrator ranked Manual Changer above the connector in kuandoHUB, and it shows "Available".
     w.hub.ranking = Ranking::AdminOthersFirst;
     let t = w.now;
     w.hub_shows("Manual Changer", "Available");
@@ -406,9 +406,10 @@ fn unlicensed_the_connector_does_nothing_but_say_so_once() {
 }
 
 #[test]
-fn losing_the_license_gives_the_lamp_and_the_presence_back() {
+fn losing_the_license_gives_the_lamp_and_the_presence_back_on_a_hub_an_administrator_ranked() {
     let mut w = World::started();
-    // Manual Changer ranked above the connector, so its "busy" shows while the connector's call rings.
+    // An administrator ranked Manual Changer above the connector, so its "busy" shows while the connector's
+    // call rings.
     w.hub.ranking = Ranking::AdminOthersFirst;
     w.incoming_call("1");
     w.hub_shows("Manual Changer", "Busy");

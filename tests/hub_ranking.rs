@@ -225,3 +225,22 @@ fn a_found_call_keeps_the_hint_after_the_call() {
         "traced once"
     );
 }
+
+/// A new session with the hub (it was gone a while) starts knowing nothing of its ranking: no hint until a
+/// round shows it again.
+#[test]
+fn the_hint_goes_with_the_session() {
+    let mut w = connector_registered_first();
+    w.user_sets_presence("away", "");
+    w.hub_shows("MS Teams", "On-The-Phone");
+    w.run_for(2 * POLL);
+    assert_eq!(w.status().hidden_calls.as_deref(), Some("MS Teams"));
+    w.hub.mode = common::HubMode::Down;
+    w.run_for(10 * POLL);
+    assert_eq!(w.status().hidden_calls, None);
+    // Back, and the call is still under the connector's colour: found again.
+    w.hub.mode = common::HubMode::Up;
+    w.run_for(30 * POLL);
+    assert_eq!(w.status().hidden_calls.as_deref(), Some("MS Teams"));
+    assert_eq!(w.pbx.presence, presence("on-the-phone", "MS Teams"));
+}
