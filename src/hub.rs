@@ -1,7 +1,7 @@
 //! The kuandoHUB HTTP interface as values: lamp commands, the requests that carry them, and tolerant parsers
 //! for what the hub answers. No IO here: a driver sends a [`HubRequest`] and hands the status and body back.
 //!
-//! Facts come from `shared/spec/kuandohub-http-api.md` (the kuandoHUB manual's HTTP API reference and the
+//! Facts come from `docs/platform-facts.md` §1 (the kuandoHUB manual's HTTP API reference and the
 //! concept's traces). Requests are always CORS *simple requests* (GET without custom headers, POST with a
 //! `text/plain` body), so a browser never sends a preflight the hub may not answer.
 
@@ -895,7 +895,7 @@ pub fn check_status(status: u16) -> Result<(), HubError> {
 }
 
 /// Whether an answer says `NO_DEVICE` anywhere, in any case: the macOS Busylight HTTP server's answers carry
-/// that text when no lamp is connected (kuandohub-real-clients.md fact 2; a public client relies on it).
+/// that text when no lamp is connected (docs/platform-facts.md §1.9; a public client relies on it).
 /// It means "no Busylight", whatever the status code, never "too old" and never garbage.
 pub fn says_no_device(body: &[u8]) -> bool {
     body.windows(9)

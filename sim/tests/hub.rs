@@ -1386,7 +1386,7 @@ fn options_fit_beside_the_myapps_options() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// What public kuandoHUB clients do (`shared/spec/kuandohub-real-clients.md`): the Stream Deck plugin's GET
+// What public kuandoHUB clients do (`docs/platform-facts.md` §1.7, §1.9, §1.11): the Stream Deck plugin's GET
 // light + read-back of `currentpresence`, a factory-new hub's priority list, the manual source's names,
 // `NO_DEVICE` answers without a lamp.
 

@@ -2,7 +2,7 @@
 //! command of each sender, notifications, registered data sources and the connected lamps. No IO here:
 //! [`State::dispatch`] turns one parsed request into one [`Reply`].
 //!
-//! Facts from `shared/spec/kuandohub-http-api.md` and the kuandoHUB manual; every guess is marked
+//! Facts from `docs/platform-facts.md` §1 and the kuandoHUB manual; every guess is marked
 //! **[inferred]** with the reason for the choice.
 
 use std::collections::VecDeque;
@@ -295,7 +295,7 @@ fn post_form(effect: LampCommand) -> (String, String, String, String) {
 }
 
 /// `parameter` of a GET-driven command as `currentpresence` reports it: a JSON string of the query's own
-/// names and values, e.g. `{"action":"light","green":"50"}` (kuandohub-real-clients.md fact 3: the Stream
+/// names and values, e.g. `{"action":"light","green":"50"}` (docs/platform-facts.md §1.7: the Stream
 /// Deck plugins read `JSON.parse(parameter).action` and `.red` / `.green`). Values stay the query's text
 /// **[inferred]**: the hub keeps the query as a name/value collection of strings (one plugin `parseInt`s
 /// them). The access token is never echoed.

@@ -1,5 +1,5 @@
 //! innovaphone myApps, the PBX and the connector's app service, simulated for the demo and the end-to-end
-//! tests (`shared/spec/myapps-client-protocol.md`, `app-service.md`).
+//! tests (`docs/platform-facts.md` §3, §4).
 //!
 //! - `GET /?user=alice` — the launcher page. It loads the hidden app invisibly and the config app visibly in
 //!   iframes with the real start parameters. Its JavaScript is only a pipe: what an app posts goes over the

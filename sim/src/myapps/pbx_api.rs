@@ -1,7 +1,7 @@
 //! The AppPlatform's side towards the shipped service (lines to and from the runtime host of
 //! [`super::runtime`]) and the PBX's side of the app object's connections to it: PbxApi `SetPresence`,
 //! `SubscribePresence` / `UnsubscribePresence` with `PresenceUpdate`, and PbxAdminApi `CheckAppLic`
-//! (shared/spec/appplatform-deployment.md §3.4, §4.3, §4.4).
+//! (docs/platform-facts.md §4.4, §4.5, §6.4).
 
 use kuando_connector::proto::License;
 use kuando_connector::state::Presence;
