@@ -638,8 +638,9 @@ impl Endpoint {
 
     /// `currentpresence` asked through the POST interface as the sender [`CALL_SOURCES`]`[i]`: the manual says
     /// the answer contains "the priority present in my own priority, regardless of whether it is running or
-    /// not" [M p.27], so it tells whether that application has a call even while a higher line (the
-    /// connector's own presence colour on a hub where the connector registered first) hides it.
+    /// not" [M p.27] (docs/platform-facts.md §1.7), so it tells whether that application has a call even
+    /// while a higher line (the connector's own presence colour on a hub where the connector registered
+    /// first) hides it.
     /// **[inferred]** that the hub answers for the sender named in the body (no public client asks as
     /// another sender), and the name of the own-priority member (see [`parse_own_priority`]); a hub that
     /// does neither is recognised and the status panel says which line to move instead.
