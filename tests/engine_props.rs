@@ -8,6 +8,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{HubMode, Journal, Ranking, World, USER_PROVIDER};
 use kuando_connector::config::{Config, Effect};
 use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId};
@@ -344,19 +346,21 @@ proptest! {
 /// - a hub *presence* (anything but "on the phone") is only set while the user's own presence is available.
 fn the_user_wins(journal: &[Journal]) -> Result<(), String> {
     let mut manual = Presence::available();
-    let mut seen_at_manual: Option<&String> = None;
-    let mut last_seen: Option<&String> = None;
+    // What each question to the hub (the poll, each own-priority read) last answered, and at the manual change.
+    let mut seen_at_manual: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut last_seen: BTreeMap<&str, &str> = BTreeMap::new();
     let mut hub_changed = true;
     for (i, e) in journal.iter().enumerate() {
         match e {
             Journal::Manual(p) => {
                 manual = p.clone();
-                seen_at_manual = last_seen;
+                seen_at_manual = last_seen.clone();
                 hub_changed = false;
             }
             Journal::HubSaw(c) => {
-                last_seen = Some(c);
-                if Some(c) != seen_at_manual {
+                let (asker, content) = c.split_once('|').unwrap_or(("", c));
+                last_seen.insert(asker, content);
+                if seen_at_manual.get(asker) != Some(&content) {
                     hub_changed = true;
                 }
             }

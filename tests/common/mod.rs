@@ -350,7 +350,8 @@ enum Event {
 pub enum Journal {
     /// The user set this presence by hand (and the PBX took it).
     Manual(Presence),
-    /// The engine got a `currentpresence` answer (or failure) with this content.
+    /// The engine got a `currentpresence` answer (or failure) with this content, as `asker|content`
+    /// (`HTTP` for the poll, the application's name for an own-priority read).
     HubSaw(String),
     /// The connector asked for this presence.
     SetPresence(Presence),
@@ -457,14 +458,19 @@ impl World {
                 } => {
                     let (delay, outcome) = self.hub.answer(&request, timeout_ms);
                     let delay = delay.min(timeout_ms);
-                    if request.kind == RequestKind::CurrentPresence {
+                    let asker = match request.kind {
+                        RequestKind::CurrentPresence => Some("HTTP"),
+                        RequestKind::OwnPriority(i) => Some(CALL_SOURCES[usize::from(i)]),
+                        _ => None,
+                    };
+                    if let Some(asker) = asker {
                         let content = match &outcome {
                             HubOutcome::Answer { status, body } => {
                                 format!("{status} {}", String::from_utf8_lossy(body))
                             }
                             other => format!("{other:?}"),
                         };
-                        self.poll_content.insert(id, content);
+                        self.poll_content.insert(id, format!("{asker}|{content}"));
                     }
                     self.schedule(self.now + delay, Event::HubAnswer(id, outcome));
                 }
