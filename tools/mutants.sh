@@ -52,8 +52,9 @@ run_mutants() {
   mkdir -p "$out"
   say "mutation testing: $(cargo mutants --list -p kuando-connector "${args[@]}" -E "$MUTANTS_EXCLUDE" 2>/dev/null | wc -l) mutants in ${files[*]}"
   local start=$SECONDS status=0
-  # No debug info: each mutant is a rebuild and a relink of every test binary, and this halves it.
-  cargo mutants -p kuando-connector "${args[@]}" -E "$MUTANTS_EXCLUDE" \
+  # No debug info: each mutant is a rebuild and a relink of every test binary, and this halves it. The
+  # property tests run with one fixed seed, so a mutant is judged by its own effect, never by a random case.
+  PROPTEST_RNG_SEED=${PROPTEST_RNG_SEED:-22} cargo mutants -p kuando-connector "${args[@]}" -E "$MUTANTS_EXCLUDE" \
     --jobs "${MUTANTS_JOBS:-1}" --timeout "${MUTANTS_TIMEOUT:-90}" \
     --cargo-arg=--config=profile.dev.debug=0 --output "$out" "${extra[@]}" || status=$?
   local dir=$out/mutants.out n
