@@ -326,6 +326,8 @@ fn own_priority_answers() {
         r#"{"ownpriority":5}"#,
         r#"{"ownpriority":"not json"}"#,
         r#"{"response":"OK"}"#,
+        // Another member than the own priority, whatever it holds.
+        r#"{"runningcommand":null,"lastcommand":{"sender":"MS Teams","eventname":"On-The-Phone"}}"#,
     ] {
         assert_eq!(teams(body), Ok(OwnPriority::Unknown), "{body}");
     }
@@ -346,4 +348,42 @@ fn own_priority_answers() {
         parse_own_priority(200, b"<html>", "MS Teams"),
         Err(HubError::Malformed(_))
     ));
+}
+
+/// A lamp's capabilities as hub releases write them: booleans, numbers or texts; anything unknown counts as
+/// capable. Texts may come as numbers or booleans and are kept as the hub wrote them.
+#[test]
+fn device_flags_and_texts_in_every_shape() {
+    let one = |d: &str| {
+        let list = parse_devices(200, format!("[{d}]").as_bytes()).expect("a list");
+        assert_eq!(list.len(), 1, "{d}");
+        list.into_iter().next().expect("one")
+    };
+    for (v, want) in [
+        ("false", false),
+        ("true", true),
+        ("0", false),
+        ("1", true),
+        ("0.0", false),
+        ("2", true),
+        ("\"false\"", false),
+        ("\" No \"", false),
+        ("\"0\"", false),
+        ("\"yes\"", true),
+        ("null", true),
+        ("[]", true),
+    ] {
+        let d = one(&format!(
+            r#"{{"IsLightSupported":{v},"IsSoundSupported":{v}}}"#
+        ));
+        assert_eq!((d.light, d.sound), (want, want), "{v}");
+    }
+    let d = one("{}");
+    assert!(d.light && d.sound, "missing flags: capable");
+    let d =
+        one(r#"{"ModelName":true,"FirmwareRelease":2.40,"UniqueID":false,"HIDDevicePath":null}"#);
+    assert_eq!(d.model, "true");
+    assert_eq!(d.firmware, "2.40");
+    assert_eq!(d.unique_id, "false");
+    assert_eq!(d.path, "");
 }
