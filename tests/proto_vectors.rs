@@ -1440,6 +1440,9 @@ fn all_error_codes() -> Vec<ErrorCode> {
         ErrorCode::Pbx,
         ErrorCode::Database,
         ErrorCode::NoAdmin,
+        ErrorCode::RateLimited,
+        ErrorCode::TooManyConnections,
+        ErrorCode::Forbidden,
     ];
     for c in &all {
         match c {
@@ -1449,7 +1452,10 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | ErrorCode::Unlicensed
             | ErrorCode::Pbx
             | ErrorCode::Database
-            | ErrorCode::NoAdmin => {}
+            | ErrorCode::NoAdmin
+            | ErrorCode::RateLimited
+            | ErrorCode::TooManyConnections
+            | ErrorCode::Forbidden => {}
         }
     }
     all

@@ -521,11 +521,14 @@ test.describe("malformed input", () => {
         ]);
     });
 
-    test("a huge message is refused without being read", async () => {
+    test("a huge message is refused without being read, paired by the src at its start", async () => {
         const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         const huge = `{"api":"kuando","src":"s","mt":"GetConfig","x":"${"y".repeat(2 * 1024 * 1024)}"}`;
         alice.send(huge);
+        assert.deepEqual(alice.take().map((m) => [m.mt, m.src, errorCode(m)]), [["GetConfigResult", "s", "tooLarge"]]);
+        // A src beyond the first characters is not looked for.
+        alice.send(`{"api":"kuando","x":"${"y".repeat(70000)}","src":"late","mt":"GetConfig"}`);
         assert.deepEqual(alice.take().map((m) => [m.mt, m.src, errorCode(m)]), [["Error", undefined, "tooLarge"]]);
     });
 
