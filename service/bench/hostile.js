@@ -24,7 +24,7 @@ function messages() {
     const list = [
         ["1 MiB GetConfig, ignored field of 524,000 \\n escapes", padded("GetConfig", "\\n", 1 << 20)],
         ["1 MiB array of numbers", `[${"1,".repeat(524000)}1]`],
-        ["8 MiB of nothing but [", "[".repeat(8 << 20)],
+        ["2 MiB of nothing but [", "[".repeat(2 << 20)],
         ["64 KB GetConfig, 32,000 \\n escapes", padded("GetConfig", "\\n", MAX)],
         ["64 KB GetConfig, \\u0041 escapes", padded("GetConfig", "\\u0041", MAX)],
         ["64 KB GetConfig, surrogate pair escapes", padded("GetConfig", "\\ud83d\\ude00", MAX)],

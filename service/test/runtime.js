@@ -25,6 +25,9 @@ const SERVICE_DIR = path.join(__dirname, "..");
 const SERVICE_FILE = path.join(SERVICE_DIR, "kuando.js");
 const CONFIG_FILE = path.join(SERVICE_DIR, "config.json");
 
+/** What the service's Date.now() says at virtual time 0 (the tests' clock; 2026-01-01). */
+const EPOCH = Date.UTC(2026, 0, 1);
+
 /** The AppWebsocket send limit (JsonApi.htm: "send takes at most 65535 characters"). */
 const SEND_LIMIT = 65535;
 
@@ -241,7 +244,7 @@ async function createRuntime(options = {}) {
             dbThrows = db.throws;
             engine.dispatch({ t: "dbthrows", on: dbThrows });
         }
-        const outs = engine.dispatch(m);
+        const outs = engine.dispatch({ ...m, now: EPOCH + rt.now });
         for (const o of outs) apply(o);
         return outs;
     }
@@ -395,7 +398,7 @@ async function createRuntime(options = {}) {
 
     // ---- the service --------------------------------------------------------------------------------------
     const values = { ...configObject(config, options.config || {}) };
-    const outs = dispatch(initLine(SERVICE_DIR, config, { values, timers: options.timers !== false }));
+    const outs = dispatch({ ...initLine(SERVICE_DIR, config, { values, timers: options.timers !== false }), clock: "virtual" });
     const ready = outs.find((o) => o.t === "ready");
     if (!ready) throw new Error("the service did not start in Duktape");
     for (const name of ready.json) rt.jsonApis.set(name, true);

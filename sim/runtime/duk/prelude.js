@@ -6,7 +6,8 @@
  * time — stays on the Node side (sim/runtime/duk.js, host.js, service/test/runtime.js). ES5, as Duktape runs it.
  *
  * Node → engine (one JSON line each; every line is answered by the host's {"t":"done","cpu","heap"})
- *   {"t":"init","files":[path…],"config":{name:value}|null,"timers":bool}  evaluate the service
+ *   {"t":"init","files":[path…],"config":{name:value}|null,"timers":bool,"clock":"virtual"?}  evaluate the
+ *       service; with a virtual clock Date.now() is the "now" (ms) of the latest line (the tests' time)
  *   {"t":"json","id":N,"api":A,"conn":{domain,sip,dn,guid,app,info,unlicensed}}  an app logged in
  *   {"t":"pbx","id":N,"api":A,"conn":{domain,pbx,pbxDns,version,build,info}}     the PBX connected
  *   {"t":"msg","id":N,"text":T}        a message on connection N      {"t":"close","id":N}  N went away
@@ -191,7 +192,13 @@
     }
 
     // ---- dispatch ------------------------------------------------------------------------------------------
+    var virtualNow = null;
+
     function init(m) {
+        if (m.clock === "virtual") {
+            virtualNow = typeof m.now === "number" ? m.now : 0;
+            Date.now = function () { return virtualNow; };
+        }
         G.JsonApi = JsonApi;
         G.PbxApi = PbxApi;
         G.Database = Database;
@@ -215,6 +222,7 @@
             log("runtime: unreadable line from the simulator");
             return;
         }
+        if (virtualNow !== null && typeof m.now === "number") virtualNow = m.now;
         var c = typeof m.id === "number" && Object.prototype.hasOwnProperty.call(conns, m.id) ? conns[m.id] : null;
         if (m.t === "msg") {
             if (c && c._message && !c._closed) guarded(c._message, [m.text]);
@@ -245,7 +253,11 @@
             host.gc();
             line({ t: "stats", heap: host.heap() });
         } else if (m.t === "peek") {
-            line(peek(G[m.name]));
+            // A global, or a property path from one ("Duktape.version").
+            var v = G;
+            var names = String(m.name).split(".");
+            for (var i = 0; i < names.length && v !== undefined && v !== null; i++) v = v[names[i]];
+            line(peek(v));
         } else if (m.t === "call") {
             var r;
             try {
