@@ -227,6 +227,8 @@ async function createRuntime(options = {}) {
     live.push(engine);
     /** CPU time (µs) the engine spent on the last line it was handed (a message, a timer, an answer). */
     rt.cpu = () => engine.cpu;
+    /** The part of it spent in the service's own callbacks (without the host decoding the line). */
+    rt.serviceCpu = () => engine.service;
     /** The engine's heap in bytes (after a full collection when `gc`). */
     rt.heap = (gc = false) => {
         if (!gc) return engine.heap;

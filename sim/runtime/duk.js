@@ -83,8 +83,9 @@ class SyncEngine {
         this.fdOut = fs.openSync(fromHost, "r");
         this.buf = Buffer.alloc(0);
         this.chunk = Buffer.alloc(1 << 16);
-        /** CPU time (µs) and heap (bytes) after the last line. */
+        /** CPU time (µs) of the last line, the part of it in the service's callbacks, and the heap (bytes). */
         this.cpu = 0;
+        this.service = 0;
         this.heap = 0;
         this.closed = false;
     }
@@ -113,6 +114,7 @@ class SyncEngine {
             const o = JSON.parse(this.readLine());
             if (o.t === "done") {
                 this.cpu = o.cpu;
+                this.service = o.service;
                 this.heap = o.heap;
                 return outs;
             }

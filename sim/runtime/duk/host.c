@@ -7,8 +7,10 @@
  * It evaluates PRELUDE (sim/runtime/duk/prelude.js), which defines the runtime's globals as forwarders and
  * registers a dispatch function. Then every input line (stdin, or the FIFO --in) is handed to that function
  * as a string; whatever the prelude writes goes out as lines (stdout, or the FIFO --out), and each input
- * ends with one line {"t":"done","cpu":MICROSECONDS,"heap":BYTES}: the thread CPU time the line cost in the
- * engine, and the bytes the heap holds afterwards (a counting allocator). The end of the input ends the host.
+ * ends with one line {"t":"done","cpu":MICROSECONDS,"service":MICROSECONDS,"heap":BYTES}: the thread CPU time
+ * the line cost in the engine (decoding the line included), the part of it spent in the service's own
+ * callbacks (the prelude measures it with cpu()), and the bytes the heap holds afterwards (a counting
+ * allocator). The end of the input ends the host.
  *
  * The line protocol above the prelude is documented in prelude.js. The host knows nothing of it.
  */
@@ -22,6 +24,7 @@
 
 static FILE *out;
 static size_t heap_bytes;
+static double service_us;
 
 /* ---- a counting allocator: every block carries its size in front ---------------------------------------- */
 
@@ -146,12 +149,25 @@ static duk_ret_t n_heap(duk_context *ctx) {
     return 1;
 }
 
+/* cpu(): the thread's CPU time in microseconds; serviceCpu(us): adds to this line's service time. */
+static duk_ret_t n_cpu(duk_context *ctx) {
+    duk_push_number(ctx, cpu_us());
+    return 1;
+}
+
+static duk_ret_t n_service_cpu(duk_context *ctx) {
+    service_us += duk_require_number(ctx, 0);
+    return 0;
+}
+
 static const duk_function_list_entry natives[] = {
     { "out", n_out, 1 },
     { "load", n_load, 1 },
     { "setDispatch", n_set_dispatch, 1 },
     { "gc", n_gc, 0 },
     { "heap", n_heap, 0 },
+    { "cpu", n_cpu, 0 },
+    { "serviceCpu", n_service_cpu, 1 },
     { NULL, NULL, 0 }
 };
 
@@ -198,6 +214,7 @@ int main(int argc, char **argv) {
     ssize_t n;
     while ((n = getline(&line, &cap, in)) > 0) {
         if (line[n - 1] == '\n') n--;
+        service_us = 0;
         double t0 = cpu_us();
         duk_push_global_stash(ctx);
         duk_get_prop_string(ctx, -1, "dispatch");
@@ -208,7 +225,8 @@ int main(int argc, char **argv) {
         }
         duk_pop_2(ctx);
         double t1 = cpu_us();
-        fprintf(out, "{\"t\":\"done\",\"cpu\":%.0f,\"heap\":%zu}\n", t1 - t0, heap_bytes);
+        fprintf(out, "{\"t\":\"done\",\"cpu\":%.0f,\"service\":%.0f,\"heap\":%zu}\n", t1 - t0, service_us,
+                heap_bytes);
         fflush(out);
     }
     free(line);

@@ -48,11 +48,13 @@
 
     /* A service exception must not take the runtime down: the real runtime logs it and goes on. */
     function guarded(fn, args) {
+        var t0 = host.cpu();
         try {
             fn.apply(null, args || []);
         } catch (e) {
             log("runtime: uncaught exception in the service: " + String(e));
         }
+        host.serviceCpu(host.cpu() - t0);
     }
 
     // ---- connections ----------------------------------------------------------------------------------
