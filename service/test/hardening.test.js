@@ -7,7 +7,7 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { createRuntime, closeAll, endAll } = require("./runtime.js");
+const { createRuntime, closeAll, endAll, answeringPbx } = require("./runtime.js");
 const hostile = require("../bench/hostile.js");
 
 test.afterEach(closeAll);
@@ -15,17 +15,6 @@ test.after(endAll);
 
 const HIDDEN = "innovaphone-kuando";
 const CONFIG = "innovaphone-kuando-config";
-const LIC_CONNECTOR = "App(innovaphone-kuando)";
-
-function answeringPbx(rt, licenses = [LIC_CONNECTOR]) {
-    const pbx = rt.connectPbx("PbxApi", (msg) =>
-        msg.mt === "SetPresence" ? { api: "PbxApi", mt: "SetPresenceResult", error: 0, errorText: "", src: msg.src } : undefined
-    );
-    const admin = rt.connectPbx("PbxAdminApi", (msg) =>
-        msg.mt === "CheckAppLic" ? { api: "PbxAdminApi", mt: "CheckAppLicResult", ok: licenses.includes(msg.lic), src: msg.src } : undefined
-    );
-    return { pbx, admin };
-}
 
 const code = (m) => m.error && m.error.code;
 const presence = (src, activity = "busy", note = "") => ({ api: "kuando", src, mt: "SetPresence", activity, note });
@@ -179,7 +168,7 @@ test.describe("the license is asked once per user, not per message", () => {
 
     test("unlicensed connections sending SetPresence in a loop cost the PBX two requests", async () => {
         const rt = await createRuntime();
-        const { admin, pbx } = answeringPbx(rt, []);
+        const { admin, pbx } = answeringPbx(rt, { licenses: [] });
         const apps = [0, 1, 2].map(() => rt.connectApp({ sip: "mallory", unlicensed: true }));
         for (const a of apps) for (let i = 0; i < 30; i++) a.send(presence(`p${i}`));
         await rt.run();

@@ -428,4 +428,19 @@ async function createRuntime(options = {}) {
     return rt;
 }
 
-module.exports = { createRuntime, closeAll, endAll, SERVICE_DIR, SERVICE_FILE, CONFIG_FILE, SEND_LIMIT };
+/** A PBX that answers every request it knows, granting the given licenses to everyone. */
+function answeringPbx(rt, { licenses = ["App(innovaphone-kuando)"], refuse = false } = {}) {
+    const pbx = rt.connectPbx("PbxApi", (msg) =>
+        msg.mt === "SetPresence"
+            ? { api: "PbxApi", mt: "SetPresenceResult", error: refuse ? 3 : 0, errorText: refuse ? "no" : "", src: msg.src }
+            : undefined
+    );
+    const admin = rt.connectPbx("PbxAdminApi", (msg) =>
+        msg.mt === "CheckAppLic"
+            ? { api: "PbxAdminApi", mt: "CheckAppLicResult", ok: licenses.includes(msg.lic), src: msg.src }
+            : undefined
+    );
+    return { pbx, admin };
+}
+
+module.exports = { createRuntime, closeAll, endAll, answeringPbx, SERVICE_DIR, SERVICE_FILE, CONFIG_FILE, SEND_LIMIT };
