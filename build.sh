@@ -166,10 +166,6 @@ build_one() {
   # The glue is half comments and long names; minified it is a third of the size (the readable one stays in
   # target/wasm-bindgen/). Property names, the import object's keys and the ES module's exports are kept.
   tools/node_modules/.bin/terser "$out/$name.js" --module --compress --mangle --output "pkg/$name.js"
-  # wasm-bindgen's import names (`__wbg_<name>_<hash>` from `./<crate>_bg.js`) stand in the wasm and as keys
-  # in the glue; terser cannot shorten keys the wasm looks up by name. kuando-pack renames them in both
-  # (hidden app: some 5.8 KB raw, 2.5 KB gzip) and refuses a glue of another shape.
-  target/debug/kuando-pack short-imports "pkg/${name}_bg.wasm" "pkg/$name.js"
   local f raw gz total=0 total_gz=0
   for f in "pkg/${name}_bg.wasm" "pkg/$name.js"; do
     raw=$(wc -c <"$f")
@@ -216,7 +212,6 @@ build_wasm() {
   ensure_wasm_tools
   say "building release wasm into pkg/"
   mkdir -p pkg
-  cargo build -q -p kuando-pack # renames the wasm imports after wasm-opt (build_one)
   build_one connector kuando_connector
   # The config app opens only when the user asks for it; it keeps the standard build and its panic hook,
   # so that a bug there shows as a readable message.

@@ -1,18 +1,16 @@
 //! `kuando-pack package [--root DIR] [--pkg DIR] [--out DIR] --build N --label L [--runtime DIR]`
 //! lays out the release tree and prints it; `kuando-pack check FILE.zip…` checks zips. Exit status 1 on a
-//! problem, 2 on bad arguments. `kuando-pack short-imports APP_bg.wasm APP.js` renames the imports in both
-//! files (see [`kuando_pack::imports`]).
+//! problem, 2 on bad arguments.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kuando_pack::{check, imports, layout};
+use kuando_pack::{check, layout};
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: kuando-pack package [--root DIR] [--pkg DIR] [--out DIR] --build N --label L [--runtime DIR]\n\
-         \x20      kuando-pack check FILE.zip...\n\
-         \x20      kuando-pack short-imports APP_bg.wasm APP.js"
+         \x20      kuando-pack check FILE.zip..."
     );
     ExitCode::from(2)
 }
@@ -21,7 +19,6 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("package") => package(&args[1..]),
-        Some("short-imports") if args.len() == 3 => short_imports(&args[1], &args[2]),
         Some("check") if args.len() > 1 => {
             let mut bad = false;
             for f in &args[1..] {
@@ -96,24 +93,6 @@ fn package(args: &[String]) -> ExitCode {
         }
         Err(e) => {
             eprintln!("kuando-pack: {e}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn short_imports(wasm: &str, js: &str) -> ExitCode {
-    let run = || -> Result<(), String> {
-        let w = std::fs::read(wasm).map_err(|e| format!("{wasm}: {e}"))?;
-        let j = std::fs::read_to_string(js).map_err(|e| format!("{js}: {e}"))?;
-        let (w2, j2) = imports::shorten(&w, &j).map_err(|e| format!("{wasm}: {e}"))?;
-        std::fs::write(wasm, w2).map_err(|e| format!("{wasm}: {e}"))?;
-        std::fs::write(js, j2).map_err(|e| format!("{js}: {e}"))?;
-        Ok(())
-    };
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("kuando-pack short-imports: {e}");
             ExitCode::from(1)
         }
     }

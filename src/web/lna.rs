@@ -2,21 +2,20 @@
 //! change. Decides nothing: the first name in `names` the browser knows gives the state; no Permissions
 //! API, names it does not know (a rejected or throwing `query`) or anything unexpected is `"unknown"`.
 //!
-//! Bound by hand (no `Reflect`, no web-sys `Permissions`, whose descriptor enum does not know these names),
-//! and with once-closures of the same shape as `http.rs`'s only: every extra closure type or import adds
-//! glue to the always-loaded hidden app. A change re-reads the state (a new once-closure each time).
+//! `navigator.permissions.query` is bound by hand: web-sys' `PermissionDescriptor` only knows the names its
+//! enum lists, not these. A change re-reads the state.
 
 use std::rc::Rc;
 
+use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-
-use super::http::Thenable;
-use crate::text::cat;
+use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
     /// A `PermissionStatus`, or whatever a promise settled with.
+    #[derive(Clone)]
     type Status;
 
     #[wasm_bindgen(method, getter)]
@@ -28,40 +27,44 @@ extern "C" {
     /// `navigator.permissions.query(descriptor)`; throws without a Permissions API.
     #[wasm_bindgen(catch, js_namespace = ["navigator", "permissions"], js_name = query)]
     fn query(descriptor: &JsValue) -> Result<JsValue, JsValue>;
-
-    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
-    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
 }
 
 /// Calls `on(state)` with the current state (`granted`, `denied`, `prompt` or `unknown`), and again after
 /// every change the browser reports.
 pub fn watch(names: &'static [&'static str], on: Rc<dyn Fn(&str)>) {
-    let Some((name, rest)) = names.split_first() else {
-        return on("unknown");
-    };
-    let descriptor = json_parse(&cat(&["{\"name\":\"", name, "\"}"])).unwrap_or(JsValue::NULL);
-    let promise = match query(&descriptor) {
-        Ok(p) if p.is_object() => p.unchecked_into::<Thenable>(),
-        // No Permissions API, or a browser that throws for an unknown name instead of rejecting.
-        _ => return watch(rest, on),
-    };
-    // Both settle paths share one once-closure (as in `http.rs`); a status is told from an error by its
-    // `state` string.
-    let settled = Closure::once_into_js(move |v: JsValue| {
-        let st = v.clone().unchecked_into::<Status>();
-        let status = v.unchecked_into::<Status>();
-        let Some(state) = status.state().as_string() else {
-            return watch(rest, on);
-        };
-        on(&state);
-        let all = names;
-        let again = on.clone();
-        let changed = Closure::once_into_js(move |_: JsValue| {
-            // This status object is done with; the new query's object reports the next change.
-            st.set_onchange(&JsValue::NULL);
-            watch(all, again);
-        });
-        status.set_onchange(&changed);
+    wasm_bindgen_futures::spawn_local(async move {
+        for name in names {
+            let Some(status) = query_state(name).await else {
+                continue;
+            };
+            let Some(state) = status.state().as_string() else {
+                continue;
+            };
+            on(&state);
+            let again = on.clone();
+            let seen = status.clone();
+            let changed = Closure::once_into_js(move |_: JsValue| {
+                // This status object is done with; the new query's object reports the next change.
+                seen.set_onchange(&JsValue::NULL);
+                watch(names, again);
+            });
+            status.set_onchange(&changed);
+            return;
+        }
+        on("unknown");
     });
-    promise.then_either(&settled, &settled);
+}
+
+/// The browser's status for permission `name`; `None` without a Permissions API, or when the browser throws
+/// for or rejects a name it does not know.
+async fn query_state(name: &str) -> Option<Status> {
+    let descriptor = Object::new();
+    Reflect::set(&descriptor, &"name".into(), &name.into()).ok()?;
+    let promise = query(&descriptor).ok()?.dyn_into::<Promise>().ok()?;
+    Some(
+        JsFuture::from(promise)
+            .await
+            .ok()?
+            .unchecked_into::<Status>(),
+    )
 }

@@ -20,11 +20,6 @@ pub mod timer;
 
 use wasm_bindgen::prelude::*;
 
-/// Talc instead of Rust's default wasm allocator (dlmalloc): a maintained allocator made for single-threaded
-/// wasm that is faster and some 4 KB smaller in the hidden app.
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 use crate::mapping::{self, Transform};
 
 /// Installs the panic hook in the config app so that a bug shows as a readable console error instead of
