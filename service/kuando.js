@@ -14,8 +14,11 @@
  *                with guard "claim"/"release" through the presence guard (below): the service keeps what it
  *                set because of a hub, and restores it when no connector of the user claims it any more
  *   GetLicense   PbxAdminApi CheckAppLic for both licenses of the concept
- * The user is always the connection's login (conn.sip, conn.guid), never a value from a message.
- * Every message gets an answer; nothing a client sends can throw out of the handler.
+ * The user is always the connection's login (conn.sip, conn.guid), never a value from a message; what it may
+ * ask for depends on its app (conn.app, see APP_REQUESTS).
+ * Every message gets an answer; nothing a client sends can throw out of the handler. The engine (Duktape) is
+ * one thread for every user of the PBX, so no message may cost much whatever it holds: oversized ones are
+ * refused unread, JSON is read with bounded work, connections and users have limits (see "Intake" below).
  */
 
 var API = "kuando";
@@ -997,6 +1000,8 @@ function sendError(client, src, mt, code, text, fields) {
     m.error = e;
     send(client, m);
 }
+
+/* ---- Intake: every message passes here, cheapest refusals first ----------------------------------------- */
 
 /* The src and mt of a message that is not parsed, from its first PREFIX_LEN characters only. */
 var PREFIX_SRC = /"src"\s*:\s*"([^"\\\x00-\x1f]*)"/;
