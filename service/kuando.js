@@ -884,6 +884,8 @@ function Client(conn) {
     this.open = true;
     // Set once the PBX confirmed a license for a connection the runtime marked unlicensed.
     this.licenseConfirmed = false;
+    // Set once the PBX answered a license check for this connection: later ones may use the user's cache.
+    this.licenseChecked = false;
     // The message budget (see RATE_BURST).
     this.tokens = RATE_BURST;
     this.refilled = Date.now();
@@ -1333,19 +1335,27 @@ trackPbx("PbxAdminApi");
 
 /* The user's license as the PBX answered it last, for LICENSE_CACHE_MS: {license, at}; and the callbacks
  * waiting for a check in flight, by sip. So the PBX is asked once per user, not per message: a client
- * sending GetLicense or unlicensed SetPresence in a loop costs no PBX requests. Failures are not kept. */
+ * sending GetLicense or unlicensed SetPresence in a loop costs no PBX requests. A connection's first check
+ * is always the PBX's (or joins one in flight): licenses change for a user when the apps start again (a new
+ * login), and a license taken away must show then. Failures are not kept. */
 var licenseCache = Object.create(null);
 var licenseWaiting = Object.create(null);
 var licenseSwept = 0;
 
 /* cb(errorText | null, "none" | "connector" | "withBusylight"), from the cache or the PBX. */
-function checkLicense(sip, cb) {
+function checkLicense(client, cb) {
+    var sip = client.sip;
     var now = Date.now();
     var c = licenseCache[sip];
-    if (c && now >= c.at && now - c.at < LICENSE_CACHE_MS) {
+    if (client.licenseChecked && c && now >= c.at && now - c.at < LICENSE_CACHE_MS) {
         cb(null, c.license);
         return;
     }
+    var asked = cb;
+    cb = function (err, license) {
+        if (!err) client.licenseChecked = true;
+        asked(err, license);
+    };
     if (licenseWaiting[sip]) {
         licenseWaiting[sip].push(cb);
         return;
@@ -1399,7 +1409,7 @@ function getLicense(client, req) {
             "no PbxAdminApi connection: the connector's app object needs the Admin option");
         return;
     }
-    checkLicense(client.sip, function (err, license) {
+    checkLicense(client, function (err, license) {
         if (err) {
             sendError(client, req.src, "GetLicenseResult", "pbx", err);
             return;
@@ -1416,7 +1426,7 @@ function setPresence(client, req) {
         // App(innovaphone-kuando); a user with only App(innovaphone-kuando-with-busylight) is licensed too.
         // So ask the PBX before refusing, and remember a yes for this connection. When the PBX cannot be
         // asked, the flag stands.
-        checkLicense(client.sip, function (err, license) {
+        checkLicense(client, function (err, license) {
             if (!err && license !== "none") {
                 client.licenseConfirmed = true;
                 licensedPresence(client, req);

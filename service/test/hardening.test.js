@@ -14,6 +14,7 @@ test.afterEach(closeAll);
 test.after(endAll);
 
 const HIDDEN = "innovaphone-kuando";
+const LIC_CONNECTOR = "App(innovaphone-kuando)";
 const CONFIG = "innovaphone-kuando-config";
 
 const code = (m) => m.error && m.error.code;
@@ -175,6 +176,25 @@ test.describe("the license is asked once per user, not per message", () => {
         for (const a of apps) assert.ok(a.take().every((m) => code(m) === "unlicensed"));
         assert.equal(admin.received.length, 2);
         assert.deepEqual(pbx.received, []);
+    });
+
+    test("a new connection asks again: a license taken away shows when the apps start again", async () => {
+        const rt = await createRuntime();
+        const licenses = [LIC_CONNECTOR];
+        const { admin } = answeringPbx(rt, { licenses });
+        const first = rt.connectApp({ sip: "alice" });
+        first.send({ api: "kuando", src: "1", mt: "GetLicense" });
+        await rt.run();
+        assert.equal(first.take()[0].license, "connector");
+        licenses.length = 0; // the administrator removes it
+        first.send({ api: "kuando", src: "2", mt: "GetLicense" });
+        await rt.run();
+        assert.equal(first.take()[0].license, "connector", "the same connection: the cached answer");
+        const restarted = rt.connectApp({ sip: "alice" });
+        restarted.send({ api: "kuando", src: "3", mt: "GetLicense" });
+        await rt.run();
+        assert.equal(restarted.take()[0].license, "none");
+        assert.equal(admin.received.length, 4);
     });
 
     test("a failed check is not kept: the next message asks again", async () => {
