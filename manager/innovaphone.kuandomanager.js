@@ -1,7 +1,7 @@
 /* Connector for kuando®: the PBX Manager plugin (plugins.json "js"). ES5.
  *
  * innovaphone's PBX Manager loads this file and calls new plugin.innovaphone.kuandomanager(start, item, app)
- * (shared/spec/appplatform-deployment.md §3.2). It uses only what the manager page provides:
+ * (docs/platform-facts.md §6.2). It uses only what the manager page provides:
  *   start  the page's start object: lang, scheme, consumeApi("com.innovaphone.manager") (GetInstanceLogin,
  *          SetInstancePassword, provider item.ap)
  *   item   the instance: uri / httpsUri / apUri, ap
@@ -26,7 +26,7 @@ plugin.innovaphone = plugin.innovaphone || {};
     var model = {};
 
     // The concept's two app objects ("Creating app objects manually"). The option keys are the App object's
-    // pseudo.app flags (spec §3.5); their labels are the PBX's UI names.
+    // pseudo.app flags (docs/platform-facts.md §6.5); their labels are the PBX's UI names.
     model.OBJECTS = [
         { key: "hidden", htm: "innovaphone-kuando", name: "Connector for kuando®", sip: "kuando",
             options: ["hidden", "websocket", "admin", "pbx"] },
@@ -45,7 +45,7 @@ plugin.innovaphone = plugin.innovaphone || {};
     }
 
     // The instance's URL (ending in "/") from the plugin's own URL: item.uri is the plugin file without ".js"
-    // beside the app pages; httpsUri its https form, used for App object URLs (spec §3.2, [inferred] from
+    // beside the app pages; httpsUri its https form, used for App object URLs (docs/platform-facts.md §6.2, [inferred] from
     // innovaphone's sample plugins).
     model.instanceUrl = function (item) {
         return cutAfterLastSlash(item.httpsUri || item.uri);
@@ -96,7 +96,7 @@ plugin.innovaphone = plugin.innovaphone || {};
         return errors;
     };
     // The UpdateObject requests that create the objects: the first carries the new instance password, the
-    // others copy it from the first (copyPwd) (spec §3.3, §3.4). With `from` (the SIP name of an existing
+    // others copy it from the first (copyPwd) (docs/platform-facts.md §6.3, §6.4). With `from` (the SIP name of an existing
     // object whose password matches the instance) all copy that one, and the instance password stays.
     model.createRequests = function (item, form, pwd, from) {
         var out = [], first = from || null;
@@ -329,7 +329,7 @@ plugin.innovaphone = plugin.innovaphone || {};
             }
         };
     }
-    // com.innovaphone.manager, provided by the AP object (item.ap) (spec §3.3).
+    // com.innovaphone.manager, provided by the AP object (item.ap) (docs/platform-facts.md §6.3).
     function managerIo(start, item) {
         var api = start.consumeApi("com.innovaphone.manager"), n = 0, waiting = {};
         api.onmessage.attach(function (sender, obj) {

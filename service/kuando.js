@@ -1519,8 +1519,16 @@ new JsonApi(API).onconnected(function (conn) {
  * guardGraceSeconds (config.json config.init) overrides it; tests use a short one. */
 var GUARD_GRACE_DEFAULT_S = 60;
 var GUARD_GRACE_MAX_S = 3600;
-/* After a failed restore (PBX down or refusing), the next try. */
-var GUARD_RETRY_MS = 10000;
+/* A restore the PBX refuses (or cannot take) is tried again after 1 min, doubling up to 1 h, and given up
+ * after 24 h of trying (one log line; the guard goes): a deleted user or a note the PBX will not take must
+ * not be retried for ever. */
+var RESTORE_RETRY_BASE_MS = 60000;
+var RESTORE_RETRY_MAX_MS = 3600000;
+var RESTORE_GIVE_UP_MS = 24 * 3600000;
+/* A claim the PBX did not confirm, reading the stored guards, writing or deleting a guard row: tried again
+ * after 2 s, doubling up to 1 min, for as long as it is needed. */
+var GUARD_RETRY_BASE_MS = 2000;
+var GUARD_RETRY_MAX_MS = 60000;
 /* At most this many restores a second go to the PBX, in ticks of RESTORE_TICK_MS. */
 var RESTORE_PER_S = 200;
 var RESTORE_TICK_MS = 100;
@@ -1536,6 +1544,21 @@ var restoreTimer = null;
 var claimSeq = 0;
 /* The guards are loaded from the database (a restart): until then PbxApi subscriptions wait. */
 var guardsLoaded = false;
+/* Failed reads of the stored guards so far (the back-off of loadGuards). */
+var loadFailures = 0;
+/* Rows whose DELETE failed, by sip: deleted again (unless a new guard of the user stores its own row). */
+var staleRows = Object.create(null);
+
+/* The n-th retry's delay: base doubling up to max. */
+function backoffMs(n, base, max) {
+    return Math.min(base * Math.pow(2, Math.min(Math.max(n - 1, 0), 20)), max);
+}
+
+/* Runs fn after ms, if the runtime has timers (without them nothing can be retried: the next event will). */
+function later(ms, fn) {
+    if (!timersAvailable()) return null;
+    return Timers.setTimeout(fn, ms);
+}
 
 /* SetPresence's guard fields, read like proto::PresenceGuard: guard absent, "claim" or "release"; restore an
  * object {activity, note} (both default ""), only read with a claim. */
@@ -1616,12 +1639,21 @@ function newGuard(sip, guid, restore) {
         sip: sip,
         guid: guid,
         restore: { activity: restore.activity, note: restore.note },
-        set: null, // what the service set last (null: nothing yet)
-        dirty: false, // the last SetPresence failed: send again
+        set: null, // what the PBX confirmed the service set (null: nothing yet); only this decides a restore
+        asked: null, // asked of the PBX and not confirmed yet (in flight, timed out or to be sent again)
         confirmed: false, // the PBX reported what was set
         pbx: null, // the user's tel: presence as the PBX reported it last
+        first: null, // the PBX's first report, from before the service set anything (stale rows are told by it)
+        loaded: false, // read from the database at start, not yet reconciled with what the PBX shows
+        claimRestore: null, // the first claim's restore while a loaded guard is not reconciled
         claims: [], // {client, activity, note, seq}
-        timer: null, // grace period running
+        timer: null, // grace period running, or the next restore
+        retry: null, // the next SetPresence of a claim the PBX did not confirm
+        setFailures: 0,
+        restoreFailures: 0,
+        restoreWaited: 0, // ms of back-off spent on a refused restore
+        saveTimer: null,
+        saveFailures: 0,
         queued: false, // waiting in restoreQueue
         restoring: false
     };
@@ -1630,7 +1662,11 @@ function newGuard(sip, guid, restore) {
 /* ---- the database -------------------------------------------------------------------------------------- */
 
 function saveGuard(g) {
-    if (g.set === null) return;
+    // Until the stored guards are read, a user's row is what a previous run knew: loadGuards merges, then
+    // stores.
+    if (g.set === null || guards[g.sip] !== g || !guardsLoaded) return;
+    // The upsert overwrites a row whose DELETE was lost.
+    delete staleRows[g.sip];
     var sql = "INSERT INTO presence_guard (sip,guid,set_activity,set_note,restore_activity,restore_note) VALUES (" +
         sqlText(g.sip) + "," + (g.guid === undefined ? "NULL" : sqlText(g.guid)) + "," +
         sqlText(g.set.activity) + "," + sqlText(g.set.note) + "," +
@@ -1638,43 +1674,99 @@ function saveGuard(g) {
         ") ON CONFLICT (sip) DO UPDATE SET guid=EXCLUDED.guid,set_activity=EXCLUDED.set_activity," +
         "set_note=EXCLUDED.set_note,restore_activity=EXCLUDED.restore_activity,restore_note=EXCLUDED.restore_note";
     dbExec(sql, function (err) {
-        if (err) logDbError("storing the presence guard", g.sip, err);
+        if (!err) {
+            g.saveFailures = 0;
+            return;
+        }
+        // Without its row a guard would not survive a restart: written again, with back-off.
+        g.saveFailures++;
+        if (g.saveFailures === 1) logDbError("storing the presence guard", g.sip, err);
+        if (g.saveTimer !== null) return;
+        g.saveTimer = later(backoffMs(g.saveFailures, GUARD_RETRY_BASE_MS, GUARD_RETRY_MAX_MS), function () {
+            g.saveTimer = null;
+            saveGuard(g);
+        });
     });
 }
 
-function deleteGuardRow(sip) {
+/* Deletes the user's row; a failed DELETE is tried again, since a stale row would be loaded after a restart
+ * (unless a new guard of the user has stored its own row over it by then). */
+function deleteGuardRow(sip, failures) {
+    var g = guards[sip];
+    if (g && g.set !== null) {
+        saveGuard(g);
+        return;
+    }
+    staleRows[sip] = true;
     dbExec("DELETE FROM presence_guard WHERE sip=" + sqlText(sip), function (err) {
-        if (err) logDbError("removing the presence guard", sip, err);
+        if (!err) {
+            if (!guards[sip] || guards[sip].set === null) delete staleRows[sip];
+            return;
+        }
+        var n = (failures || 0) + 1;
+        if (n === 1) logDbError("removing the presence guard", sip, err);
+        later(backoffMs(n, GUARD_RETRY_BASE_MS, GUARD_RETRY_MAX_MS), function () {
+            if (staleRows[sip]) deleteGuardRow(sip, n);
+        });
     });
 }
 
 /* At start: the guards a previous run left. Every connector reconnects and claims again within the grace
- * period; whatever nobody claims by then is restored (if the PBX still shows it). */
+ * period; whatever nobody claims by then is restored (if the PBX still shows it). A failed read is tried
+ * again with back-off until it succeeds; claims that arrived meanwhile are merged with what it reads. */
 function loadGuards() {
     dbExec("SELECT sip,guid,set_activity,set_note,restore_activity,restore_note FROM presence_guard", function (err, rows) {
-        guardsLoaded = true;
         if (err) {
-            logDbError("reading the presence guards", "all users", err);
+            loadFailures++;
+            if (loadFailures === 1) {
+                logDbError("reading the presence guards", "all users", err);
+                logLine("the stored presence guards are read again until the database answers");
+            }
+            if (later(backoffMs(loadFailures, GUARD_RETRY_BASE_MS, GUARD_RETRY_MAX_MS), loadGuards) === null) {
+                guardsLoaded = true;
+            }
             return;
         }
+        guardsLoaded = true;
         var n = 0;
         for (var i = 0; rows && i < rows.length; i++) {
             var row = rows[i];
-            if (typeof row.sip !== "string" || guards[row.sip]) continue;
-            var g = newGuard(row.sip, typeof row.guid === "string" ? row.guid : undefined,
-                { activity: String(row.restore_activity || ""), note: String(row.restore_note || "") });
-            g.set = { activity: String(row.set_activity || ""), note: String(row.set_note || "") };
-            // It was shown when the service stopped; a different report from the PBX is the user's change.
-            g.confirmed = true;
+            if (typeof row.sip !== "string") continue;
+            var set = { activity: String(row.set_activity || ""), note: String(row.set_note || "") };
+            var restore = { activity: String(row.restore_activity || ""), note: String(row.restore_note || "") };
+            var live = guards[row.sip];
+            if (live) {
+                mergeLoaded(live, set, restore);
+                continue;
+            }
+            var g = newGuard(row.sip, typeof row.guid === "string" ? row.guid : undefined, restore);
+            g.set = set;
+            // It was shown when the service stopped: the PBX's first report tells whether it still is (else
+            // the row is stale, e.g. its DELETE was lost, and is not trusted); a later different report is
+            // the user's change.
+            g.loaded = true;
             guards[row.sip] = g;
             startGrace(g);
             n++;
         }
+        for (var k in guards) {
+            if (!guards[k].loaded) saveGuard(guards[k]);
+        }
         if (n > 0) logLine(n + " presence guard(s) from before the restart, restored unless claimed again");
+        if (loadFailures > 0) logLine("the stored presence guards were read after " + loadFailures + " failure(s)");
         for (var j = 0; j < pbxConns.PbxApi.length; j++) {
             for (var sip in guards) subscribe(guards[sip], pbxConns.PbxApi[j]);
         }
     });
+}
+
+/* A stored guard for a user who claimed again before it was read: its restore value (older, from before the
+ * restart) is kept only if the PBX showed its presence before the new claim; else the row is stale. */
+function mergeLoaded(g, set, restore) {
+    if (g.first !== null && similarPresence(g.first, set)) {
+        g.restore = restore;
+        if (g.set === null && g.asked === null) g.set = set;
+    }
 }
 
 /* ---- the PBX ------------------------------------------------------------------------------------------- */
@@ -1710,20 +1802,22 @@ function guardPbxConnected(conn) {
     for (var sip in guards) subscribe(guards[sip], conn);
 }
 
+/* cb(err | null, refused): refused is true when the PBX answered with an error (it did not take it), false
+ * when the outcome is unknown (no connection, no answer in time). */
 function pbxSetPresence(sip, guid, p, cb) {
     pbxRequest("PbxApi", {
         api: "PbxApi", mt: "SetPresence", sip: sip, guid: guid, contact: "tel:", activity: p.activity, note: p.note
     }, function (err, result) {
         if (err) {
-            cb(err);
+            cb(err, false);
             return;
         }
         if (result.error) {
             cb("the PBX refused: " + (typeof result.errorText === "string" && result.errorText ? result.errorText
-                : "error " + String(result.error)));
+                : "error " + String(result.error)), true);
             return;
         }
-        cb(null);
+        cb(null, false);
     });
 }
 
@@ -1756,7 +1850,18 @@ function guardPresenceUpdate(m) {
     var p = telPresence(m.presence);
     if (p === null) return;
     g.pbx = p;
-    if (g.set === null || g.restoring) return;
+    if (g.first === null) g.first = p;
+    if (g.restoring) return;
+    if (g.loaded) {
+        reconcileLoaded(g, p);
+        if (guards[g.sip] !== g) return;
+    }
+    if (g.asked !== null && similarPresence(p, g.asked)) {
+        // The PBX shows what was asked (its answer may have been lost): confirmed.
+        confirmSet(g, g.asked);
+        return;
+    }
+    if (g.set === null) return;
     if (similarPresence(p, g.set)) {
         g.confirmed = true;
         return;
@@ -1766,6 +1871,47 @@ function guardPresenceUpdate(m) {
     logLine("presence of " + g.sip + " changed to " + showPresence(p) + " while the connector showed " +
         showPresence(g.set) + ": kept, nothing will be restored");
     dropGuard(g);
+}
+
+/* A stored guard meets the PBX's first report: it still shows what the guard set (a restart during a call),
+ * or the row is stale (its DELETE was lost; the user's presence moved on): then its restore value is not
+ * trusted, and the claims that joined it meanwhile restore what their first one said. */
+function reconcileLoaded(g, p) {
+    g.loaded = false;
+    if (g.set !== null && similarPresence(p, g.set)) {
+        g.confirmed = true;
+        g.claimRestore = null;
+        return;
+    }
+    logLine("the stored presence guard of " + g.sip + " is stale (the PBX shows " + showPresence(p) +
+        ", not " + (g.set === null ? "available" : showPresence(g.set)) + "): its restore value is not used");
+    g.set = null;
+    g.confirmed = false;
+    if (g.claims.length === 0) {
+        dropGuard(g);
+        return;
+    }
+    if (g.claimRestore !== null) g.restore = g.claimRestore;
+    g.claimRestore = null;
+    showStrongest(g, function () {});
+}
+
+/* The PBX took p (its answer, or its report): what the guard set from now on, stored. */
+function confirmSet(g, p) {
+    if (g.asked !== null && samePresence(g.asked, p)) g.asked = null;
+    g.set = { activity: p.activity, note: p.note };
+    g.confirmed = g.pbx !== null && similarPresence(g.pbx, g.set);
+    if (g.retry !== null && g.asked === null) {
+        try {
+            Timers.clearTimeout(g.retry);
+        } catch (e) {
+            // It fires into showStrongest, which finds nothing to do.
+        }
+        g.retry = null;
+    }
+    if (g.setFailures > 0) logLine("the presence of " + g.sip + " is set now: " + showPresence(g.set));
+    g.setFailures = 0;
+    saveGuard(g);
 }
 
 /* ---- claims and releases ------------------------------------------------------------------------------- */
@@ -1819,6 +1965,9 @@ function guardClaim(client, req) {
         subscribe(g);
     }
     stopGrace(g);
+    g.restoreFailures = 0;
+    g.restoreWaited = 0;
+    if (g.loaded && g.claimRestore === null) g.claimRestore = { activity: req.restore.activity, note: req.restore.note };
     var i = findClaim(g, client);
     var c = { client: client, activity: req.activity, note: req.note, seq: ++claimSeq };
     if (i >= 0) g.claims[i] = c;
@@ -1826,31 +1975,54 @@ function guardClaim(client, req) {
     showStrongest(g, answerPresence(client, req));
 }
 
-/* Makes the PBX show the strongest claim; cb(err | null). */
+/* Makes the PBX show the strongest claim; cb(err | null). The guard records it only once the PBX confirmed it
+ * (answer or report); a claim not confirmed is sent again with back-off while it stands. */
 function showStrongest(g, cb) {
     var c = strongestClaim(g);
-    if (c === null || (g.set !== null && !g.dirty && samePresence(g.set, c))) {
+    if (c === null) {
         cb(null);
         return;
     }
-    g.set = { activity: c.activity, note: c.note };
-    g.confirmed = g.pbx !== null && similarPresence(g.pbx, g.set);
-    g.dirty = false;
-    pbxSetPresence(g.sip, g.guid, g.set, function (err) {
-        if (err) {
-            g.dirty = true;
-            logLine("the presence of " + g.sip + " could not be set: " + err);
+    var want = { activity: c.activity, note: c.note };
+    // Shown already, unless it is a stored guard the PBX has not confirmed yet.
+    if (g.asked === null && !g.loaded && g.set !== null && samePresence(g.set, want)) {
+        cb(null);
+        return;
+    }
+    g.asked = want;
+    pbxSetPresence(g.sip, g.guid, want, function (err, refused) {
+        if (guards[g.sip] !== g) {
+            cb(err);
+            return;
+        }
+        if (!err) {
+            // Its report may have confirmed it already.
+            if (g.asked !== null || g.set === null || !samePresence(g.set, want)) confirmSet(g, want);
+            cb(null);
+            return;
+        }
+        // Refused: the PBX shows what it showed (g.set stays the last confirmed claim). Unknown: a report
+        // may still confirm it.
+        if (refused && g.asked !== null && samePresence(g.asked, want)) g.asked = null;
+        g.setFailures++;
+        var delay = backoffMs(g.setFailures, GUARD_RETRY_BASE_MS, GUARD_RETRY_MAX_MS);
+        if (g.setFailures === 1) {
+            logLine("the presence of " + g.sip + " could not be set: " + err + "; tried again while claimed");
+        }
+        if (g.retry === null) {
+            g.retry = later(delay, function () {
+                g.retry = null;
+                if (guards[g.sip] === g && g.claims.length > 0 && !g.restoring) showStrongest(g, function () {});
+            });
         }
         cb(err);
     });
-    saveGuard(g);
 }
 
 function guardRelease(client, req) {
     var g = guards[client.sip];
-    if (!g || g.set === null) {
+    if (!g) {
         // Nothing guarded (an older service set it, or the user changed it since): as before.
-        if (g) dropGuard(g);
         relayPresence(client, req);
         return;
     }
@@ -1859,6 +2031,12 @@ function guardRelease(client, req) {
     if (g.claims.length > 0) {
         // Another connector still shows a hub state: that one stays (or becomes) the user's presence.
         showStrongest(g, answerPresence(client, req));
+        return;
+    }
+    if (g.set === null && g.asked === null) {
+        // The PBX never took a claim: nothing to restore; the presence asked for is relayed as before.
+        dropGuard(g);
+        relayPresence(client, req);
         return;
     }
     stopGrace(g);
@@ -1927,6 +2105,10 @@ function pumpRestores() {
 
 /* Gives the user their presence back, if the PBX still shows what the service set. cb(err | null). */
 function restoreGuard(g, cb) {
+    if (g.set === null && g.asked !== null && (g.pbx === null || similarPresence(g.pbx, g.asked))) {
+        // Asked, never answered: the PBX may show it. Restored like a confirmed one.
+        g.set = g.asked;
+    }
     if (g.set === null) {
         dropGuard(g);
         cb(null);
@@ -1949,19 +2131,38 @@ function restoreGuard(g, cb) {
             return;
         }
         if (err) {
-            logLine("restoring the presence of " + g.sip + " failed: " + err + "; trying again");
-            if (g.claims.length === 0 && timersAvailable()) {
-                g.timer = Timers.setTimeout(function () {
-                    g.timer = null;
-                    if (guards[g.sip] === g && g.claims.length === 0) queueRestore(g);
-                }, GUARD_RETRY_MS);
+            if (g.claims.length > 0) {
+                // Claimed again meanwhile: the claim is what counts now.
+                g.asked = null;
+                showStrongest(g, function () {});
+                cb(err);
+                return;
             }
+            g.restoreFailures++;
+            if (g.restoreWaited >= RESTORE_GIVE_UP_MS) {
+                logLine("gave up restoring the presence of " + g.sip + " to " + showPresence(g.restore) +
+                    " after " + g.restoreFailures + " attempts in " + RESTORE_GIVE_UP_MS / 3600000 + " h: " + err);
+                dropGuard(g);
+                cb(err);
+                return;
+            }
+            var delay = backoffMs(g.restoreFailures, RESTORE_RETRY_BASE_MS, RESTORE_RETRY_MAX_MS);
+            g.restoreWaited += delay;
+            if (g.restoreFailures === 1) {
+                logLine("restoring the presence of " + g.sip + " failed: " + err + "; trying again in " +
+                    delay / 1000 + " s, then less often, for " + RESTORE_GIVE_UP_MS / 3600000 + " h");
+            }
+            g.timer = later(delay, function () {
+                g.timer = null;
+                if (guards[g.sip] === g && g.claims.length === 0) queueRestore(g);
+            });
             cb(err);
             return;
         }
         if (g.claims.length > 0) {
             // Claimed again while the restore was on its way: show the claim again.
             g.set = null;
+            g.asked = null;
             showStrongest(g, function () {});
             cb(null);
             return;
@@ -1975,6 +2176,14 @@ function restoreGuard(g, cb) {
 
 function dropGuard(g) {
     stopGrace(g);
+    if (g.retry !== null) {
+        try {
+            Timers.clearTimeout(g.retry);
+        } catch (e) {
+            // It fires into a guard that is gone, which does nothing.
+        }
+        g.retry = null;
+    }
     if (guards[g.sip] !== g) return;
     delete guards[g.sip];
     deleteGuardRow(g.sip);

@@ -1115,7 +1115,7 @@ fn lamp_test_steps() -> VecDeque<(LampCommand, u64)> {
 /// address (`127.x.x.x`). **[inferred]** kuandoHUB's default listen prefix is `http://localhost:8989/`
 /// (Windows `HttpListener` / http.sys), and http.sys matches a request's host name against the prefix, so a
 /// request to `http://127.0.0.1:8989/` may be refused ("Invalid Hostname") while `localhost` works
-/// (kuandohub-real-clients.md fact 6). A hint, never an error: a hub configured with a `+` or `*` prefix
+/// (docs/platform-facts.md §1.2). A hint, never an error: a hub configured with a `+` or `*` prefix
 /// answers on both.
 pub fn loopback_ip_hint(url: &str) -> bool {
     let rest = match crate::text::split_scheme(url.trim()) {

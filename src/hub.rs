@@ -1,7 +1,7 @@
 //! The kuandoHUB HTTP interface as values: lamp commands, the requests that carry them, and tolerant parsers
 //! for what the hub answers. No IO here: a driver sends a [`HubRequest`] and hands the status and body back.
 //!
-//! Facts come from `shared/spec/kuandohub-http-api.md` (the kuandoHUB manual's HTTP API reference and the
+//! Facts come from `docs/platform-facts.md` §1 (the kuandoHUB manual's HTTP API reference and the
 //! concept's traces). Requests are always CORS *simple requests* (GET without custom headers, POST with a
 //! `text/plain` body), so a browser never sends a preflight the hub may not answer.
 
@@ -252,6 +252,11 @@ impl LampCommand {
     /// True for the commands that release the sender (`Off`, `Logout`) instead of showing something.
     pub fn releases(&self) -> bool {
         matches!(self, LampCommand::Off | LampCommand::Logout)
+    }
+
+    /// The POST interface's `action` of this command (`Light`, `Blink`, ..., `Off`).
+    pub fn action_name(&self) -> &'static str {
+        self.post_names().0
     }
 
     /// `(action, eventtype, eventname)` of the POST interface, as the manual's table names them for a command
@@ -863,7 +868,7 @@ pub fn check_status(status: u16) -> Result<(), HubError> {
 }
 
 /// Whether an answer says `NO_DEVICE` anywhere, in any case: the macOS Busylight HTTP server's answers carry
-/// that text when no lamp is connected (kuandohub-real-clients.md fact 2; a public client relies on it).
+/// that text when no lamp is connected (docs/platform-facts.md §1.9; a public client relies on it).
 /// It means "no Busylight", whatever the status code, never "too old" and never garbage.
 pub fn says_no_device(body: &[u8]) -> bool {
     body.windows(9)
@@ -960,6 +965,24 @@ pub struct RunningCommand {
 pub struct CurrentPresence {
     /// `None`: nothing is running (no `runningcommand`, `null`, or a `null` parameter with no sender).
     pub running: Option<RunningCommand>,
+    /// The manual's "priority present in my own priority, regardless of whether it is running or not", when
+    /// the answer has it as an object that names a sender (`ownpriority`, a name the manual does not give
+    /// **[inferred]**). A GET asks as the hub's `HTTP` source, so it rarely names the connector's sender.
+    pub own: Option<RunningCommand>,
+}
+
+/// What `currentpresence` tells about the connector's own sender: `Some(Some(cmd))` it runs `cmd`,
+/// `Some(None)` it runs nothing (nothing runs at all), `None` unknown (another source shows above it).
+pub fn own_command(cp: &CurrentPresence) -> Option<Option<&RunningCommand>> {
+    let ours = |r: &&RunningCommand| crate::mapping::same(&r.sender, SENDER);
+    if let Some(own) = cp.own.as_ref().filter(ours) {
+        return Some(Some(own));
+    }
+    match &cp.running {
+        None => Some(None),
+        Some(r) if ours(&r) => Some(Some(r)),
+        Some(_) => None,
+    }
 }
 
 /// Parses `currentpresence`. Tolerant of what the manual leaves open **[inferred]**: field names in any case,
@@ -983,11 +1006,15 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
         Json::Object(o) => o,
         _ => return Err(HubError::Malformed("not a JSON object".into())),
     };
-    let rc = match get_ci(&o, "runningcommand") {
-        None | Some(Json::Null) => return Ok(CurrentPresence::default()),
-        Some(Json::Object(rc)) => rc,
+    let own = match get_ci(&o, "ownpriority") {
+        Some(Json::Object(op)) => running_from(op).filter(|r| !r.sender.trim().is_empty()),
+        _ => None,
+    };
+    let running = match get_ci(&o, "runningcommand") {
+        None | Some(Json::Null) => None,
+        Some(Json::Object(rc)) => running_from(rc),
         Some(Json::String(s)) => match Json::parse(s) {
-            Ok(Json::Object(rc)) => return Ok(running_from(&rc)),
+            Ok(Json::Object(rc)) => running_from(&rc),
             _ => {
                 return Err(HubError::Malformed(
                     "runningcommand is not an object".into(),
@@ -1000,10 +1027,10 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
             ))
         }
     };
-    Ok(running_from(rc))
+    Ok(CurrentPresence { running, own })
 }
 
-fn running_from(rc: &Members) -> CurrentPresence {
+fn running_from(rc: &Members) -> Option<RunningCommand> {
     let text = |k: &str| get_ci(rc, k).and_then(as_text).unwrap_or_default();
     let parameter = match get_ci(rc, "parameter") {
         None | Some(Json::Null) => None,
@@ -1021,9 +1048,7 @@ fn running_from(rc: &Members) -> CurrentPresence {
         && running.sender.trim().is_empty()
         && running.eventname.trim().is_empty()
         && running.eventtype.trim().is_empty();
-    CurrentPresence {
-        running: (!nothing).then_some(running),
-    }
+    (!nothing).then_some(running)
 }
 
 /// One connected Busylight.

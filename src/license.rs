@@ -1,5 +1,5 @@
 //! What the apps make of the user's license, as the AppPlatform runtime hands it out
-//! (shared/spec/appplatform-deployment.md §4.3).
+//! (docs/platform-facts.md §4.4).
 //!
 //! The runtime accepts every login the PBX issued and flags the unlicensed ones: the `Login` from myApps
 //! carries `info.unlicensed: true` when the PBX found no license head-matching the app's name. So:

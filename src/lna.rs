@@ -1,4 +1,4 @@
-//! Chrome's Local Network Access permission (Chrome 142+; `appplatform-deployment.md` §6.2): a request from an
+//! Chrome's Local Network Access permission (Chrome 142+; `docs/platform-facts.md` §2.2): a request from an
 //! https page on a public origin to `localhost` / a LAN address needs the user's permission, and a myApps app
 //! (a cross-origin iframe) only gets it when myApps delegates it (`allow=`), an enterprise policy allows it,
 //! or the app runs in the myApps Launcher. Without it the fetch fails exactly like "no kuandoHUB".

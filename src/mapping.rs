@@ -3,7 +3,7 @@
 //!
 //! Matching is tolerant the way real senders are inconsistent (the concept's own table spells "Call Alert",
 //! "Call alert" and "Call-Alert"; plugins write "On-The-Phone" or "OnThePhone"): ASCII case is ignored, and
-//! so are `-`, `_` and blanks (kuandohub-real-clients.md fact 5).
+//! so are `-`, `_` and blanks (docs/platform-facts.md §1.11).
 //!
 //! One source has several names ([`SOURCE_ALIASES`]): Plenom's own screens call the manual presence source
 //! "Manual Controls", the manual's text "Manual Changer" (once "Manuel Changer"), and no source shows which

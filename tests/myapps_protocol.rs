@@ -1,5 +1,5 @@
 //! The myApps bridge against the messages as myApps and the app service send them (texts as in
-//! `shared/spec/myapps-client-protocol.md` and the SDK docs it cites), with virtual time.
+//! `docs/platform-facts.md` §3 and the SDK docs it cites), with virtual time.
 #![cfg(not(target_arch = "wasm32"))]
 
 use kuando_connector::myapps::domain::subscribe_presence;

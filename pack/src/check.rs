@@ -1,5 +1,5 @@
 //! The package check: reads `httpfiles.zip` back and finds what would make the app fail on an AppPlatform
-//! (`shared/spec/appplatform-deployment.md` §1.3, §2, §3.1): a file that a manifest or a page names and the
+//! (`docs/platform-facts.md` §5.2, §5.3, §6.1): a file that a manifest or a page names and the
 //! zip lacks, a manifest that does not parse or uses keys the spec does not know, an entry not at the zip
 //! root, and anything the runtime does not need.
 //!
@@ -62,7 +62,7 @@ pub fn check_zip(bytes: &[u8]) -> Result<Vec<String>, Vec<String>> {
     Ok(entries.keys().cloned().collect())
 }
 
-/// Top-level keys of `config.json` the spec documents (§2).
+/// Top-level keys of `config.json` the AppPlatform documents (docs/platform-facts.md §5.3).
 const CONFIG_KEYS: &[&str] = &[
     "$schema",
     "javascript",

@@ -1,4 +1,4 @@
-//! The release tree as innovaphone's build lays it out (`shared/spec/appplatform-deployment.md` §1.5, §1.6):
+//! The release tree as innovaphone's build lays it out (`docs/platform-facts.md` §5.5):
 //!
 //! ```text
 //! <out>/apps.json                                   the App Store entry (§1.6)
@@ -29,7 +29,7 @@ pub const ARCHES: [&str; 3] = ["arm", "arm64", "x86_64"];
 pub const TITLE: &str = "Connector for kuando®";
 pub const MANUFACTURER: &str = "innovaphone";
 /// The oldest firmware the app is for (`versions[].id` in `apps.json`): 13r3, where `com.innovaphone.autostart`
-/// is documented (spec §2).
+/// is documented (docs/platform-facts.md §5.3).
 pub const RELEASE: &str = "13r3";
 
 /// Where the runtime binaries come from (printed when they are missing).

@@ -202,6 +202,8 @@ async function createRuntime(options = {}) {
         onDbError: (sql, err) => rt.dbErrors.push({ sql, ...err }),
     });
     slot.database = rt.database;
+    // options.dbFail: the first N statements of this start fail (a database that is not up yet).
+    if (options.dbFail) rt.database.failNext(options.dbFail);
     if (!options.restartOf) open.push(slot);
     const tableKey = (table) => {
         const t = config.database.init.find((c) => c.cmd === "table" && c.name === table);

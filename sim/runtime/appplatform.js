@@ -100,6 +100,8 @@ async function openDatabase({ url, schema, config, later, hooks = {}, onDbError,
 
     let inFlight = 0;
     const idle = [];
+    /** The simulated AppPlatform's database fault (`POST /_sim/service/db-fault`): the next N statements fail. */
+    let failing = 0;
     function settled() {
         inFlight--;
         if (inFlight === 0) for (const fn of idle.splice(0)) fn();
@@ -118,7 +120,11 @@ async function openDatabase({ url, schema, config, later, hooks = {}, onDbError,
             },
         };
         inFlight++;
-        const fault = hooks.fault ? hooks.fault(sql) : null;
+        let fault = hooks.fault ? hooks.fault(sql) : null;
+        if (!fault && failing > 0) {
+            failing--;
+            fault = { error: "db", errorText: "simulated database fault", dbErrorCode: "08006" };
+        }
         const run = fault ? Promise.reject(fault) : client.query(sql);
         run.then(
             (res) => {
@@ -177,6 +183,10 @@ async function openDatabase({ url, schema, config, later, hooks = {}, onDbError,
     return {
         client,
         Database,
+        /** The next `n` statements fail (a short database outage). */
+        failNext(n) {
+            failing = Math.max(0, Math.floor(Number(n)) || 0);
+        },
         /** Resolves once no statement is running. */
         whenIdle() {
             return inFlight === 0 ? Promise.resolve() : new Promise((r) => idle.push(r));

@@ -18,6 +18,7 @@
  *   {"t":"msg","id":N,"text":T}                                                     a message on connection N
  *   {"t":"close","id":N}                                                           connection N went away
  *   {"t":"stats"}                      the engine's heap after a full GC: benchmarks
+ *   {"t":"dbFault","fail":N}           the next N database statements fail (a short database outage)
  * host → simulator (stdout)
  *   {"t":"ready","json":[api…],"pbx":[api…]}  the service is evaluated; the APIs it registered
  *   {"t":"send","id":N,"text":T}               the service sent T on connection N
@@ -143,6 +144,8 @@ async function main() {
             engine.send(m);
         } else if (m.t === "msg") {
             engine.send(m);
+        } else if (m.t === "dbFault") {
+            db.failNext(m.fail);
         } else if (m.t === "close") {
             open.delete(m.id);
             engine.send(m);

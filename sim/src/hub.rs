@@ -1,4 +1,4 @@
-//! The kuandoHUB simulator: Plenom's kuandoHUB HTTP server as `shared/spec/kuandohub-http-api.md` describes
+//! The kuandoHUB simulator: Plenom's kuandoHUB HTTP server as `docs/platform-facts.md` §1 describes
 //! it, rough edges included, plus a control API and a lamp page under `/_sim/`.
 //!
 //! - [`model`] holds what the hub knows (priority list, running commands, lamps) and answers the API.

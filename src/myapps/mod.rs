@@ -7,7 +7,7 @@
 //! - [`domain`]: what the hidden app needs out of those messages (own user, calls, own presence).
 //! - [`session`]: the app websocket login through the launcher, reconnects and keep-alives.
 //!
-//! Wire facts come from `shared/spec/myapps-client-protocol.md` (itself from innovaphone's public SDK). This is
+//! Wire facts come from `docs/platform-facts.md` §3 (itself from innovaphone's public SDK). This is
 //! the project's own implementation of that protocol; no SDK file is used.
 
 pub mod domain;

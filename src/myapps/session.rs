@@ -2,7 +2,7 @@
 //! launcher's `Login` and the time in (`handle_*`), and carries out what [`AppSession::poll_action`] returns;
 //! [`AppSession::poll_timeout`] says when to call [`AppSession::handle_timeout`] next.
 //!
-//! Flow (spec §4): open → `{"mt":"AppChallenge"}` → `AppChallengeResult{challenge}` → `getLogin` posted to
+//! Flow (docs/platform-facts.md §3.5): open → `{"mt":"AppChallenge"}` → `AppChallengeResult{challenge}` → `getLogin` posted to
 //! myApps → `Login` (used only when its `pbxObj` is this app object) → `AppLogin` with the Login's fields →
 //! `AppLoginResult{ok:true}` → connected. Then `{"mt":"KeepAlive"}` every 60 s; service messages come out as
 //! [`SessionEvent::Message`], and [`AppSession::send_api`] sends the app's own.

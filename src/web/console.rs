@@ -3,7 +3,7 @@
 //! Inside myApps an app's console is the launcher's: innovaphone's lib1 hands the app the parent's console
 //! when the user agent contains "myApps" and the parent offers `console.custom`, and the myApps apps for
 //! Windows/macOS/iOS take console lines through `webkit.messageHandlers.console_message_`
-//! (shared/spec/appplatform-deployment.md §5.2). So the concept's "trace output in the browser console, or in
+//! (docs/platform-facts.md §3.6). So the concept's "trace output in the browser console, or in
 //! the myApps log" holds. Every probe is guarded (`catch`): touching a cross-origin parent throws, and then the
 //! app writes to its own console.
 //!

@@ -2,7 +2,7 @@
 //! command of each sender, notifications, registered data sources and the connected lamps. No IO here:
 //! [`State::dispatch`] turns one parsed request into one [`Reply`].
 //!
-//! Facts from `shared/spec/kuandohub-http-api.md` and the kuandoHUB manual; every guess is marked
+//! Facts from `docs/platform-facts.md` §1 and the kuandoHUB manual; every guess is marked
 //! **[inferred]** with the reason for the choice.
 
 use std::collections::VecDeque;
@@ -267,7 +267,7 @@ fn post_form(effect: LampCommand) -> (String, String, String, String) {
 }
 
 /// `parameter` of a GET-driven command as `currentpresence` reports it: a JSON string of the query's own
-/// names and values, e.g. `{"action":"light","green":"50"}` (kuandohub-real-clients.md fact 3: the Stream
+/// names and values, e.g. `{"action":"light","green":"50"}` (docs/platform-facts.md §1.7: the Stream
 /// Deck plugins read `JSON.parse(parameter).action` and `.red` / `.green`). Values stay the query's text
 /// **[inferred]**: the hub keeps the query as a name/value collection of strings (one plugin `parseInt`s
 /// them). The access token is never echoed.
@@ -589,6 +589,10 @@ pub struct Settings {
     pub too_old: bool,
     /// Without a lamp, answer with the text `NO_DEVICE` (macOS Busylight HTTP) instead of 404.
     pub no_device_text: bool,
+    /// Without a lamp, still release a sender on `Off`/`Logout` (while answering 404). Off by default: a hub
+    /// without a lamp applies nothing it refuses **[inferred]**: no source shows that a real hub keeps the
+    /// release, and a connector must not rely on it.
+    pub release_without_lamp: bool,
 }
 
 /// The whole simulated hub.
@@ -620,6 +624,7 @@ impl State {
                 require_token: false,
                 too_old: false,
                 no_device_text: false,
+                release_without_lamp: false,
             },
             devices: Vec::new(),
             lines: Vec::new(),
@@ -643,6 +648,7 @@ impl State {
             require_token: o.hub_require_token,
             too_old: o.hub_too_old,
             no_device_text: o.hub_no_device_text,
+            release_without_lamp: false,
         };
         self.devices = (0..o.hub_devices.min(MAX_DEVICES))
             .map(Device::simulated)
@@ -1037,8 +1043,8 @@ impl State {
     }
 
     /// `Off`/`Logout`: releases the sender (a lower source takes over) or a lamp's direct command. Without a
-    /// lamp the release still happens **[inferred]** (nothing is left running for when a lamp is plugged
-    /// in) but the answer is 404 like every lamp command.
+    /// lamp the answer is 404 like every lamp command, and nothing is released (see
+    /// [`Settings::release_without_lamp`]).
     fn release_for(&mut self, sender: &str, path: Option<&str>, logout: bool) -> Reply {
         match path {
             Some(path) => match self.device_mut(path) {
@@ -1050,10 +1056,13 @@ impl State {
                 }
             },
             None => {
-                self.release(sender, logout);
                 if self.devices.is_empty() {
+                    if self.settings.release_without_lamp {
+                        self.release(sender, logout);
+                    }
                     self.no_lamp()
                 } else {
+                    self.release(sender, logout);
                     Reply::ok()
                 }
             }
@@ -1175,6 +1184,7 @@ impl State {
             "fault": self.fault.to_json(),
             "too_old": self.settings.too_old,
             "no_device_text": self.settings.no_device_text,
+            "release_without_lamp": self.settings.release_without_lamp,
             "manual_name": self.manual_name(),
             "token_set": self.settings.token.is_some(),
             "token_required": self.settings.require_token,

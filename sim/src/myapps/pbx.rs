@@ -1,5 +1,5 @@
 //! The simulated PBX's object store: App objects and config templates, as the PBX Manager plugin sees them
-//! through `PbxAdminApi` (`shared/spec/appplatform-deployment.md` §3.4), and as the simulated myApps reads
+//! through `PbxAdminApi` (`docs/platform-facts.md` §6.4), and as the simulated myApps reads
 //! them: a user gets an app when an App object with its SIP name points at the app's page on the instance and
 //! the user's config template lists it.
 //!

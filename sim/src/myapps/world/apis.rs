@@ -1,5 +1,5 @@
 //! myApps as the relay of client APIs between the app frames of one client (issue 14), as the spec describes
-//! it (`myapps-client-protocol.md` §2, `appplatform-deployment.md` §5): a provider registers with
+//! it (`docs/platform-facts.md` §3.2, §3.3): a provider registers with
 //! `RegisterApi` and publishes its model with `ApiModel{api, model}`; myApps keeps the newest model and hands
 //! it to every consumer in `ApiUpdate` (now, and on every change). When an app's frame goes (reloaded or
 //! closed), its consumers get an `ApiUpdate` without it, and the providers of what it consumed get

@@ -1,6 +1,6 @@
 //! The PBX Manager's side of the simulated world: the manager page's `PbxAdminApi` connection to the PBX
 //! store, `com.innovaphone.manager` of the AP (`GetInstanceLogin`, `SetInstancePassword`), and on the app
-//! instance the PBX Manager's login and `AppCheckLogin` (`shared/spec/appplatform-deployment.md` §3.3, §3.4).
+//! instance the PBX Manager's login and `AppCheckLogin` (`docs/platform-facts.md` §6.3, §6.4).
 //! A child of `world` so that it works on the world's connections without widening their fields.
 
 use serde_json::{json, Value};
@@ -9,7 +9,7 @@ use super::super::pbx::app_login_digest;
 use super::super::{DOMAIN, INSTANCE_PATH};
 use super::{digest, src_of, wire, World};
 
-/// The App object name the PBX Manager logs in to an instance with ("usually no meaning", spec §3.3).
+/// The App object name the PBX Manager logs in to an instance with ("usually no meaning", docs/platform-facts.md §6.3).
 pub(crate) const MANAGER_APP: &str = "-";
 /// Identity of a PBX Manager login (mode `pbx-manager`).
 const MANAGER_SIP: &str = "pbx-manager";
