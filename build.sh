@@ -108,7 +108,21 @@ ensure_service_runtime() {
     say "installing the runtime host's PostgreSQL client (npm pg)"
     (cd sim/runtime && npm ci --silent --no-audit --no-fund)
   fi
+  ensure_duktape
   pg_ensure
+}
+
+# The service's engine: Debian's Duktape 2.7 (duktape-dev: header, libduktape207) and a C compiler for the
+# runtime host sim/runtime/duk/host.c, built into target/duk-host/ when missing or older than its source.
+ensure_duktape() {
+  local missing=()
+  [ -f /usr/include/duktape.h ] || missing+=(duktape-dev)
+  have cc || missing+=(gcc libc6-dev)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} (the service runs in Duktape)"
+    apt_install "${missing[@]}"
+  fi
+  node -e 'require("./sim/runtime/duk.js").binary()'
 }
 
 # Starts the private PostgreSQL cluster under $1 for this run and exports KUANDO_PG_URL; stopped when

@@ -11,8 +11,7 @@ use crate::license::{LicenseRules, Verdict};
 use crate::myapps::domain::PhoneCalls as PhoneCallsProvider;
 use crate::myapps::session::SessionEvent;
 use crate::myapps::{self as ma, launcher, LauncherMsg, LoginMsg, StartParams};
-use crate::proto::{self, License, PresenceGuard, Request, Response};
-use crate::state::Presence;
+use crate::proto::{self, License, Request, Response};
 use crate::status::{StatusApi, API_STATUS};
 use crate::trace::{self, App};
 
@@ -23,8 +22,12 @@ pub enum Action {
     PostToParent(String),
     /// Hand this `Login` to the app websocket session.
     Login(LoginMsg),
-    /// Send this request to the app service; report a failed send with [`ConnectorApp::handle_send_failed`].
-    Service(Request),
+    /// Send this request to the app service with `src` (its result comes back with it); report a failed send
+    /// with [`ConnectorApp::handle_send_failed`].
+    Service {
+        src: Option<String>,
+        request: Request,
+    },
     /// Send this hub request, abort it after `timeout_ms`, hand the outcome back with `id`.
     Hub {
         id: RequestId,
@@ -57,11 +60,21 @@ pub struct ConnectorApp {
     phone_providers: Vec<String>,
     /// `PrepareReload` is being answered (see [`ConnectorApp::handle_prepare_reload`]).
     reload: Option<Reload>,
-    /// What this connection claims at the service's presence guard (issue 13), and whether the service is
-    /// connected. The engine sends nothing when the PBX already shows what it wants (another client of the
-    /// user set it), yet the service must know this client claims it: see [`ConnectorApp::sync_claim`].
-    claimed: Option<Presence>,
-    service_up: bool,
+}
+
+/// The `src` of a `SetPresence` the engine sent as request `id`: its result is matched by it.
+const PRESENCE_SRC: &str = "p";
+
+fn presence_src(id: RequestId) -> String {
+    cat(&[PRESENCE_SRC, &crate::text::num(id.0)])
+}
+
+fn presence_id(src: Option<&str>) -> Option<RequestId> {
+    let n = src?.strip_prefix(PRESENCE_SRC)?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok().map(RequestId)
 }
 
 /// How long `PrepareReloadComplete` may wait for the service to confirm the presence given back. myApps
@@ -90,8 +103,6 @@ impl ConnectorApp {
             license: LicenseRules::new(),
             phone_providers: Vec::new(),
             reload: None,
-            claimed: None,
-            service_up: false,
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -210,29 +221,29 @@ impl ConnectorApp {
             SessionEvent::Connected => {
                 self.trace("Instance Connected");
                 self.engine.handle_service(now_ms, true);
-                self.actions.push_back(Action::Service(Request::GetLicense));
-                self.actions.push_back(Action::Service(Request::GetConfig));
-                // A new connection holds no claim: what the hub still shows is claimed again (sync_claim),
-                // so the service's presence guard does not restore it after its grace period (issue 13).
-                self.claimed = None;
-                self.service_up = true;
+                self.service(Request::GetLicense);
+                self.service(Request::GetConfig);
             }
             SessionEvent::Disconnected => {
-                self.service_up = false;
-                self.claimed = None;
                 self.license.handle_disconnected();
                 self.engine.handle_service(now_ms, false);
             }
             SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
             SessionEvent::LoginFailed(why) => self.trace(&cat(&["login failed: ", &why])),
             SessionEvent::Message(t) => match proto::parse_response(&t) {
-                Ok(env) => self.service_message(now_ms, env.msg),
+                Ok(env) => self.service_message(now_ms, env.src.as_deref(), env.msg),
                 Err(e) => self.trace(&e),
             },
         }
     }
 
-    fn service_message(&mut self, now_ms: u64, msg: Response) {
+    /// A request to the service whose result needs no pairing.
+    fn service(&mut self, request: Request) {
+        self.actions
+            .push_back(Action::Service { src: None, request });
+    }
+
+    fn service_message(&mut self, now_ms: u64, src: Option<&str>, msg: Response) {
         match msg {
             Response::GetConfigResult { config, error } => {
                 if let Some(e) = &error {
@@ -271,10 +282,15 @@ impl ConnectorApp {
                 if let Some(r) = &mut self.reload {
                     r.awaiting = false;
                 }
-                self.engine.handle_presence_result(
-                    now_ms,
-                    error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
-                )
+                // Matched by src: a result without one (an older service) or for a request given up on pairs
+                // with nothing.
+                if let Some(id) = presence_id(src) {
+                    self.engine.handle_presence_result(
+                        now_ms,
+                        id,
+                        error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
+                    )
+                }
             }
             Response::SetConfigResult { .. } => {}
             Response::Error { error } => {
@@ -283,12 +299,12 @@ impl ConnectorApp {
         }
     }
 
-    /// A request could not be sent to the service (not connected).
-    pub fn handle_send_failed(&mut self, now_ms: u64, req: &Request, why: &str) {
+    /// A request (sent with `src`) could not be sent to the service (not connected).
+    pub fn handle_send_failed(&mut self, now_ms: u64, src: Option<&str>, why: &str) {
         self.trace(&cat(&["not sent to the app service: ", why]));
-        if matches!(req, Request::SetPresence { .. }) {
+        if let Some(id) = presence_id(src) {
             self.engine
-                .handle_presence_result(now_ms, Err(why.to_string()));
+                .handle_presence_result(now_ms, id, Err(why.to_string()));
         }
     }
 
@@ -316,7 +332,7 @@ impl ConnectorApp {
             }
         }
         if self.license.poll_retry(now_ms) {
-            self.actions.push_back(Action::Service(Request::GetLicense));
+            self.service(Request::GetLicense);
         }
         self.engine.handle_timeout(now_ms);
     }
@@ -359,9 +375,6 @@ impl ConnectorApp {
                 return Some(a);
             }
             let Some(next) = self.engine.poll_action() else {
-                if let Some(req) = self.sync_claim() {
-                    return Some(Action::Service(req));
-                }
                 if let Some(done) = self.reload_complete() {
                     return Some(done);
                 }
@@ -384,21 +397,22 @@ impl ConnectorApp {
                         timeout_ms,
                     },
                 },
-                engine::Action::SetPresence(p) => {
+                engine::Action::SetPresence {
+                    id,
+                    presence,
+                    guard,
+                } => {
                     if let Some(r) = &mut self.reload {
                         r.awaiting = true;
                     }
-                    let guard = self.guard_for(&p);
-                    self.claimed = match &guard {
-                        PresenceGuard::Claim { .. } => Some(p.clone()),
-                        PresenceGuard::Release => None,
-                    };
-                    let guard = Some(guard);
-                    Action::Service(Request::SetPresence {
-                        activity: p.activity,
-                        note: p.note,
-                        guard,
-                    })
+                    Action::Service {
+                        src: Some(presence_src(id)),
+                        request: Request::SetPresence {
+                            activity: presence.activity,
+                            note: presence.note,
+                            guard: Some(guard),
+                        },
+                    }
                 }
                 engine::Action::Trace(line) => Action::Trace(line),
                 engine::Action::Status(st) => {
@@ -408,47 +422,6 @@ impl ConnectorApp {
             };
             return Some(a);
         }
-    }
-
-    /// For the service's presence guard: a presence the engine sets because of the hub is a claim (with the
-    /// user's own presence to restore); anything else it sends is the user's presence given back, a release.
-    /// The service then decides across all of the user's connectors (ARCHITECTURE.md "The presence guard").
-    fn guard_for(&self, p: &Presence) -> PresenceGuard {
-        match self.engine.presence_claim() {
-            (Some(a), user) if a == p => PresenceGuard::Claim {
-                restore: user.cloned().unwrap_or_default(),
-            },
-            _ => PresenceGuard::Release,
-        }
-    }
-
-    /// What the service must be told when the engine's hub presence changed without a `SetPresence` of its
-    /// own: it started showing a presence the PBX already showed (another client of the user set it), or it
-    /// stopped while the PBX shows the user's presence already, or the service connection is new. A claim
-    /// then, or a release; nothing while the service is not connected or the page is unloading.
-    fn sync_claim(&mut self) -> Option<Request> {
-        if !self.service_up || self.unloading {
-            return None;
-        }
-        let (applied, user) = self.engine.presence_claim();
-        if applied == self.claimed.as_ref() {
-            return None;
-        }
-        let (p, guard) = match applied {
-            Some(a) => (
-                a.clone(),
-                PresenceGuard::Claim {
-                    restore: user.cloned().unwrap_or_default(),
-                },
-            ),
-            None => (user.cloned().unwrap_or_default(), PresenceGuard::Release),
-        };
-        self.claimed = applied.cloned();
-        Some(Request::SetPresence {
-            activity: p.activity,
-            note: p.note,
-            guard: Some(guard),
-        })
     }
 
     /// `PrepareReloadComplete`, once, when everything to release is out and nothing is awaited any more.
@@ -482,7 +455,8 @@ impl ConnectorApp {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::proto::{Envelope, ErrorCode, ServiceError};
+    use crate::proto::{Envelope, ErrorCode, PresenceGuard, ServiceError};
+    use crate::state::Presence;
 
     fn start() -> ConnectorApp {
         ConnectorApp::new(&StartParams::parse(
@@ -608,7 +582,13 @@ mod tests {
         assert_eq!(at, crate::license::RETRY_MIN_MS);
         app.handle_timeout(at);
         let a = drain(&mut app);
-        assert!(a.contains(&Action::Service(Request::GetLicense)), "{a:?}");
+        assert!(
+            a.contains(&Action::Service {
+                src: None,
+                request: Request::GetLicense
+            }),
+            "{a:?}"
+        );
         license_result(&mut app, at, None, Some(ErrorCode::Pbx));
         assert!(traces(&drain(&mut app)).is_empty());
         // The administrator fixes the app object: the next retry finds the with-Busylight license.
@@ -659,8 +639,14 @@ mod tests {
         app.handle_launcher(0, LOGIN);
         app.handle_session(0, SessionEvent::Connected);
         let a = drain(&mut app);
-        assert!(a.contains(&Action::Service(Request::GetLicense)));
-        assert!(a.contains(&Action::Service(Request::GetConfig)));
+        assert!(a.contains(&Action::Service {
+            src: None,
+            request: Request::GetLicense
+        }));
+        assert!(a.contains(&Action::Service {
+            src: None,
+            request: Request::GetConfig
+        }));
         assert!(a.contains(&Action::Trace("kuando-log: Instance Connected".into())));
         let err = ServiceError {
             code: ErrorCode::Database,
@@ -835,11 +821,15 @@ mod tests {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Service(Request::SetPresence {
-                    activity,
-                    note,
-                    guard,
-                }) => Some((activity.clone(), note.clone(), guard.clone())),
+                Action::Service {
+                    request:
+                        Request::SetPresence {
+                            activity,
+                            note,
+                            guard,
+                        },
+                    ..
+                } => Some((activity.clone(), note.clone(), guard.clone())),
                 _ => None,
             })
             .collect()

@@ -240,22 +240,32 @@ proptest! {
         }
         // Answers nobody asked for.
         w.engine.handle_hub_result(w.now, RequestId(u64::MAX), HubOutcome::Network, 7);
-        w.engine.handle_presence_result(w.now, Ok(()));
+        w.engine.handle_presence_result(w.now, RequestId(u64::MAX), Ok(()));
         w.engine.handle_timeout(w.now);
         w.pump();
         w.run_for(600_000);
 
+        // A lamp command the hub refuses (no Busylight) is owed: the same one again, with back-off.
+        let want = w.engine.lamp_command();
+        let refusing = w.hub.devices == 0;
+        let mut owed = 0;
         for l in w.since(t) {
-            let scheduled = matches!(
-                &l.action,
-                Action::Hub { request, .. }
-                    if matches!(
-                        request.kind,
-                        RequestKind::CurrentPresence | RequestKind::OwnPriority(_) | RequestKind::Devices
-                    )
-            );
+            let scheduled = match &l.action {
+                Action::Hub { request, .. } => match request.kind {
+                    RequestKind::CurrentPresence
+                    | RequestKind::OwnPriority(_)
+                    | RequestKind::Devices => true,
+                    RequestKind::Command(c, _) if refusing && c == want => {
+                        owed += 1;
+                        true
+                    }
+                    _ => false,
+                },
+                _ => false,
+            };
             prop_assert!(scheduled, "unprompted output at {}: {:?}", l.at, l.action);
         }
+        prop_assert!(owed <= 18, "{owed} retries of an owed command in 10 minutes");
     }
 
     /// The last presence the user set by hand is what the PBX shows once the other applications are done,
@@ -376,7 +386,7 @@ fn the_user_wins(journal: &[Journal]) -> Result<(), String> {
                     ));
                 }
             }
-            Journal::SetPresence(_) => {}
+            Journal::SetPresence(_) | Journal::Claim(_) => {}
         }
     }
     Ok(())
@@ -548,6 +558,7 @@ proptest! {
         let mut c = Connector::new();
         let mut now: u64 = 0;
         let mut inflight: Vec<RequestId> = Vec::new();
+        let mut presence_ids: Vec<RequestId> = Vec::new();
         let mut token = String::new();
         for o in ops {
             match o {
@@ -578,7 +589,11 @@ proptest! {
                     c.handle_hub_result(now, id, outcome, j);
                 }
                 Raw::Service(up) => c.handle_service(now, up),
-                Raw::PresenceResult(r) => c.handle_presence_result(now, r.map_or(Ok(()), Err)),
+                Raw::PresenceResult(r) => {
+                    // The newest request's id, or one nobody asked for.
+                    let id = presence_ids.last().copied().unwrap_or(RequestId(u64::MAX));
+                    c.handle_presence_result(now, id, r.map_or(Ok(()), Err))
+                }
                 Raw::Timeout => {
                     if let Some(t) = c.poll_timeout() {
                         now = now.max(t);
@@ -612,7 +627,8 @@ proptest! {
                             prop_assert!(!t.contains(&token), "token in {t}");
                         }
                     }
-                    Action::SetPresence(_) | Action::Status(_) => {}
+                    Action::SetPresence { id, .. } => presence_ids.push(id),
+                    Action::Status(_) => {}
                 }
             }
         }

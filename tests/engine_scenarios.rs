@@ -758,8 +758,14 @@ fn a_leftover_on_the_phone_from_a_crashed_start_is_given_back_once_no_call_shows
     w.engine
         .handle_own_presence(0, presence("on-the-phone", "MS Teams"));
     w.run_for(10_000);
-    assert_eq!(w.pbx.presence, presence("on-the-phone", "MS Teams"));
-    assert!(w.presence_requests_since(0).is_empty());
+    let teams = presence("on-the-phone", "MS Teams");
+    assert_eq!(w.pbx.presence, teams);
+    // Nothing changes on the PBX; the service's guard is told the call is claimed, once.
+    assert_eq!(
+        w.guard_requests_since(0),
+        [(0, teams.clone(), Some(teams.clone()))]
+    );
+    assert_eq!(w.pbx.claim, Some(teams));
     w.hub_shows_nothing();
     w.run_for(POLL + 100);
     assert_eq!(w.pbx.presence, Presence::available());

@@ -258,6 +258,22 @@ impl Sims {
             .map(drop)
     }
 
+    /// The PBX refuses the service's next `times` requests of type `mt` (-1: until cleared with `None`).
+    pub async fn pbx_fault(&self, fault: Option<(&str, i64)>) -> Result<(), String> {
+        let body = match fault {
+            Some((mt, times)) => json!({"refuse": mt, "times": times}),
+            None => json!({"refuse": null}),
+        };
+        self.post("/_sim/pbx/fault", body).await.map(drop)
+    }
+
+    /// The app service's next `n` database statements fail.
+    pub async fn db_fault(&self, n: u64) -> Result<(), String> {
+        self.post("/_sim/service/db-fault", json!({"fail": n}))
+            .await
+            .map(drop)
+    }
+
     /// myApps switches the apps' colour scheme (`SetScheme`).
     pub async fn set_scheme(&self, user: &str, scheme: &str) -> Result<(), String> {
         self.post("/_sim/scheme", json!({"user": user, "scheme": scheme}))

@@ -20,7 +20,7 @@ const AVAILABLE = { activity: "", note: "" };
 
 /** A PBX with users' presences; SubscribePresence/PresenceUpdate/SetPresence as PbxApi.htm describes. */
 function presencePbx(rt, initial = {}) {
-    const pbx = { presence: { ...initial }, subs: new Set(), srcs: {}, sets: [], refuse: false, conn: null };
+    const pbx = { presence: { ...initial }, subs: new Set(), srcs: {}, sets: [], refuse: false, refuseNext: 0, refused: 0, conn: null };
     const update = (sip) => ({
         api: "PbxApi",
         mt: "PresenceUpdate",
@@ -42,7 +42,11 @@ function presencePbx(rt, initial = {}) {
     pbx.of = (sip) => pbx.presence[sip] || AVAILABLE;
     pbx.conn = rt.connectPbx("PbxApi", (msg) => {
         if (msg.mt === "SetPresence") {
-            if (pbx.refuse) return { api: "PbxApi", mt: "SetPresenceResult", error: 1, errorText: "down", src: msg.src };
+            if (pbx.refuse || pbx.refuseNext > 0) {
+                if (pbx.refuseNext > 0) pbx.refuseNext--;
+                pbx.refused++;
+                return { api: "PbxApi", mt: "SetPresenceResult", error: 1, errorText: "down", src: msg.src };
+            }
             pbx.sets.push({ sip: msg.sip, activity: msg.activity, note: msg.note, at: rt.now });
             pbx.presence[msg.sip] = { activity: msg.activity, note: msg.note };
             pbx.notify(msg.sip);
@@ -260,15 +264,161 @@ test("after a restart the user had changed the presence: nothing restored", asyn
     assert.deepEqual(pbx2.sets, []);
 });
 
-test("a restore the PBX refuses is tried again, not forgotten", async () => {
+test("a restore the PBX refuses is tried again after a minute, not forgotten", async () => {
     const { rt, pbx, a } = await aliceInATeamsCall();
     a.close();
     pbx.refuse = true;
     await rt.advance(GRACE_MS + 1000);
     assert.deepEqual(pbx.of("alice"), TEAMS);
     pbx.refuse = false;
-    await rt.advance(11000);
+    await rt.advance(61000);
     assert.deepEqual(pbx.of("alice"), AVAILABLE);
+    assert.deepEqual(await rows(rt), []);
+});
+
+test("a restore the PBX keeps refusing: tried with a growing back-off, given up after 24 h with one line", async () => {
+    const { rt, pbx, a } = await aliceInATeamsCall();
+    a.close();
+    pbx.refuse = true;
+    await rt.advance(GRACE_MS + 1000);
+    const tries = () => pbx.refused;
+    assert.equal(tries(), 1);
+    await rt.advance(3600000);
+    assert.ok(tries() <= 7, `at most 7 tries in the first hour (1, 2, 4 ... min), not ${tries()}`);
+    await rt.advance(25 * 3600000);
+    assert.ok(tries() >= 25 && tries() <= 32, `about one an hour for a day: ${tries()}`);
+    const before = tries();
+    await rt.advance(48 * 3600000);
+    assert.equal(tries(), before, "given up: no more tries");
+    const failed = rt.logs.filter((l) => l.includes("restoring the presence of alice failed"));
+    const gaveUp = rt.logs.filter((l) => l.includes("gave up restoring the presence of alice"));
+    assert.equal(failed.length, 1, "one line when it starts failing, not one per try");
+    assert.equal(gaveUp.length, 1);
+    assert.deepEqual(await rows(rt), [], "the guard row goes");
+});
+
+test("a claim the PBX refuses is not recorded: the PC dies, the last confirmed claim is restored", async () => {
+    const rt = await createRuntime();
+    const pbx = presencePbx(rt);
+    const a = rt.connectApp({ sip: "alice" });
+    // The hub's Manual Changer shows "away" for the available user: claimed and confirmed.
+    a.send(claim("1", { activity: "away", note: "" }, AVAILABLE));
+    await rt.run();
+    // Then an MS Teams call: the PBX refuses it once.
+    pbx.refuseNext = 1;
+    a.send(claim("2", TEAMS, AVAILABLE));
+    await rt.run();
+    assert.deepEqual(a.take().map((m) => [m.src, m.error && m.error.code]), [["1", undefined], ["2", "pbx"]]);
+    assert.deepEqual(pbx.of("alice"), { activity: "away", note: "" });
+    assert.equal((await rows(rt))[0].set_activity, "away", "the row keeps what the PBX confirmed");
+    a.close(); // killed before anything is sent again
+    await rt.advance(GRACE_MS + 1000);
+    assert.deepEqual(pbx.of("alice"), AVAILABLE, "restored: the PBX showed the guard's confirmed claim");
+    assert.ok(!rt.logs.some((l) => l.includes("nothing restored")), rt.logs.join("\n"));
+});
+
+test("a claim the PBX refuses is tried again with back-off while it stands", async () => {
+    const rt = await createRuntime();
+    const pbx = presencePbx(rt);
+    pbx.refuseNext = 3;
+    const a = rt.connectApp({ sip: "alice" });
+    a.send(claim("1", TEAMS));
+    await rt.run();
+    assert.deepEqual(pbx.of("alice"), AVAILABLE);
+    assert.deepEqual(await rows(rt), [], "nothing stored before the PBX confirmed it");
+    await rt.advance(2000 + 4000 + 8000);
+    assert.equal(pbx.refused, 3);
+    assert.deepEqual(pbx.of("alice"), TEAMS, "set on the third retry");
+    assert.equal((await rows(rt))[0].set_note, "MS Teams");
+    assert.equal(rt.logs.filter((l) => l.includes("could not be set")).length, 1);
+    a.close();
+    await rt.advance(GRACE_MS + 1000);
+    assert.deepEqual(pbx.of("alice"), AVAILABLE, "and restored after the PC died");
+});
+
+/** alice's Teams call (to be restored to away) is claimed, then the service restarts with the first `dbFail`
+ * database statements failing. */
+async function restartedWithFailingDatabase(dbFail) {
+    const rt = await createRuntime();
+    presencePbx(rt);
+    const a = rt.connectApp({ sip: "alice" });
+    a.send(claim("1", TEAMS, { activity: "away", note: "" }));
+    await rt.run();
+    const rt2 = await createRuntime({ restartOf: rt, dbFail });
+    const pbx2 = presencePbx(rt2, { alice: TEAMS });
+    await rt2.run();
+    return { rt2, pbx2 };
+}
+
+test("the stored guards cannot be read at start: read again with back-off, then restored", async () => {
+    const { rt2, pbx2 } = await restartedWithFailingDatabase(3);
+    assert.ok(!pbx2.subs.has("alice"), "not read yet");
+    await rt2.advance(2000 + 4000 + 8000);
+    assert.ok(pbx2.subs.has("alice"), "read on the third retry and followed");
+    assert.ok(rt2.logs.some((l) => l.includes("read after 3 failure(s)")));
+    await rt2.advance(GRACE_MS);
+    assert.deepEqual(pbx2.of("alice"), { activity: "away", note: "" }, "restored");
+});
+
+test("a claim that arrives before the stored guards are read is merged with them", async () => {
+    const { rt2, pbx2 } = await restartedWithFailingDatabase(1);
+    // The PC restarted too: its new page sees "on the phone" as a leftover and claims with "available".
+    const a2 = rt2.connectApp({ sip: "alice" });
+    a2.send(claim("1", TEAMS, AVAILABLE));
+    await rt2.run();
+    await rt2.advance(10000);
+    a2.close();
+    await rt2.advance(GRACE_MS + 1000);
+    assert.deepEqual(pbx2.of("alice"), { activity: "away", note: "" }, "the stored restore value counts");
+});
+
+test("a guard DELETE lost to a database outage: no stale restore after the next restart", async () => {
+    const rt = await createRuntime();
+    const pbx = presencePbx(rt, { alice: { activity: "away", note: "at lunch" } });
+    const a = rt.connectApp({ sip: "alice" });
+    a.send(claim("1", TEAMS, { activity: "away", note: "at lunch" }));
+    await rt.run();
+    rt.database.failNext(1);
+    a.send(release("2", { activity: "away", note: "at lunch" }));
+    await rt.run();
+    assert.deepEqual(pbx.of("alice"), { activity: "away", note: "at lunch" });
+    pbx.userSets("alice", AVAILABLE); // back from lunch
+    await rt.run();
+    // The service restarts before the DELETE is tried again.
+    const rt2 = await createRuntime({ restartOf: rt });
+    const pbx2 = presencePbx(rt2, { alice: AVAILABLE });
+    await rt2.run();
+    const a2 = rt2.connectApp({ sip: "alice" });
+    a2.send(claim("1", TEAMS, AVAILABLE)); // a new Teams call
+    await rt2.run();
+    assert.deepEqual(pbx2.of("alice"), TEAMS);
+    a2.send(release("2", AVAILABLE));
+    await rt2.run();
+    assert.deepEqual(pbx2.of("alice"), AVAILABLE, "the user's presence, not the old \"at lunch\"");
+    assert.ok(rt2.logs.some((l) => l.includes("is stale")), rt2.logs.join("\n"));
+});
+
+test("a guard DELETE that fails is tried again", async () => {
+    const { rt, a } = await aliceInATeamsCall();
+    rt.database.failNext(2);
+    a.send(release("2"));
+    await rt.run();
+    assert.equal((await rows(rt)).length, 1, "the DELETE failed");
+    await rt.advance(2000 + 4000);
+    assert.deepEqual(await rows(rt), [], "deleted on a retry");
+});
+
+test("a guard write that fails is tried again", async () => {
+    const rt = await createRuntime();
+    presencePbx(rt);
+    rt.database.failNext(1);
+    const a = rt.connectApp({ sip: "alice" });
+    a.send(claim("1", TEAMS));
+    await rt.run();
+    assert.deepEqual(await rows(rt), []);
+    await rt.advance(2000);
+    assert.equal((await rows(rt))[0].set_note, "MS Teams");
+    assert.equal(a.take().length, 1);
 });
 
 test("a mass disconnect restores at most 200 a second, and not those who came back", async () => {

@@ -5,15 +5,14 @@
  *
  * - openDatabase(): the instance's database on a real PostgreSQL, config.json's database.init applied as the
  *   runtime applies it, and the `Database` global over it (Database.htm: exec, insert, escape, transaction).
- * - evaluate(): config.json's javascript.eval files in a fresh vm context holding exactly the given globals,
- *   so a use of require, process, console, setTimeout or any other Node API fails as on the AppPlatform.
+ * - configObject(): the `Config` global's values (config.json's config.init with the instance's values).
+ * The service itself runs in Duktape (duk.js, duk/): this module is the IO side of the runtime.
  *
  * Facts: shared/spec/appplatform-deployment.md §2 (config.json), §4 (runtime semantics), app-service.md.
  */
 
 const fs = require("node:fs");
 const path = require("node:path");
-const vm = require("node:vm");
 const { Client } = require("pg");
 
 /** The AppWebsocket send limit (JsonApi.htm / PbxApi.htm: send takes at most 65535 characters). */
@@ -101,6 +100,8 @@ async function openDatabase({ url, schema, config, later, hooks = {}, onDbError,
 
     let inFlight = 0;
     const idle = [];
+    /** The simulated AppPlatform's database fault (`POST /_sim/service/db-fault`): the next N statements fail. */
+    let failing = 0;
     function settled() {
         inFlight--;
         if (inFlight === 0) for (const fn of idle.splice(0)) fn();
@@ -119,7 +120,11 @@ async function openDatabase({ url, schema, config, later, hooks = {}, onDbError,
             },
         };
         inFlight++;
-        const fault = hooks.fault ? hooks.fault(sql) : null;
+        let fault = hooks.fault ? hooks.fault(sql) : null;
+        if (!fault && failing > 0) {
+            failing--;
+            fault = { error: "db", errorText: "simulated database fault", dbErrorCode: "08006" };
+        }
         const run = fault ? Promise.reject(fault) : client.query(sql);
         run.then(
             (res) => {
@@ -178,6 +183,10 @@ async function openDatabase({ url, schema, config, later, hooks = {}, onDbError,
     return {
         client,
         Database,
+        /** The next `n` statements fail (a short database outage). */
+        failNext(n) {
+            failing = Math.max(0, Math.floor(Number(n)) || 0);
+        },
         /** Resolves once no statement is running. */
         whenIdle() {
             return inFlight === 0 ? Promise.resolve() : new Promise((r) => idle.push(r));
@@ -228,18 +237,4 @@ function configObject(config, values = {}) {
     return c;
 }
 
-/** Evaluates config.json's javascript.eval files, in order, in a fresh context with exactly `globals`. */
-function evaluate(serviceDir, config, globals) {
-    const context = vm.createContext({ ...globals });
-    const files = (config.javascript && config.javascript.eval) || [];
-    for (const f of files) {
-        if (typeof f !== "string" || f.includes("..") || f.endsWith("*")) {
-            throw new Error(`config.json javascript.eval: ${JSON.stringify(f)} is not simulated`);
-        }
-        const file = path.join(serviceDir, f);
-        vm.runInContext(fs.readFileSync(file, "utf8"), context, { filename: file });
-    }
-    return context;
-}
-
-module.exports = { SEND_LIMIT, initStatements, openDatabase, readConfig, evaluate, configObject };
+module.exports = { SEND_LIMIT, initStatements, openDatabase, readConfig, configObject };

@@ -1185,6 +1185,36 @@ async fn too_old_hub() {
 }
 
 #[tokio::test]
+async fn without_a_lamp_a_refused_release_is_not_applied_unless_switched() {
+    let t = T::new(Options {
+        hub_devices: 1,
+        hub_priorities: Some(Preset::Concept),
+        ..options()
+    })
+    .await;
+    let ep = t.connector();
+    let ringing = ep.command(LampCommand::blink(red()), Some(LampSlot::Ringing));
+    assert_eq!(t.send(&ringing).await.status, 200);
+    assert_eq!(t.running().await, running(SENDER, "Ringing"));
+    // The lamp is unplugged while the call ends: the hub refuses the release, and keeps the call.
+    t.control("devices", json!({"count": 0})).await;
+    assert_eq!(
+        t.send(&ep.command(LampCommand::Off, None)).await.status,
+        404
+    );
+    assert_eq!(t.running().await, running(SENDER, "Ringing"));
+    assert_eq!(t.state().await["release_without_lamp"], false);
+    // Switched, it releases while it answers 404.
+    t.control("settings", json!({"release_without_lamp": true}))
+        .await;
+    assert_eq!(
+        t.send(&ep.command(LampCommand::Off, None)).await.status,
+        404
+    );
+    assert_ne!(t.running().await, running(SENDER, "Ringing"));
+}
+
+#[tokio::test]
 async fn without_a_lamp_commands_answer_404_but_presence_works() {
     let t = T::new(Options {
         hub_devices: 0,

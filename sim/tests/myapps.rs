@@ -1021,8 +1021,9 @@ async fn set_presence_through_the_service_changes_the_pbx_presence() {
     let r = app.kuando("2", json!({"mt": "GetLicense"})).await;
     assert_eq!(r["license"], "connector");
 
-    // The license is taken away while the app runs: the service says so at once; the connection keeps
-    // its login's flag (as on the AppPlatform), the next login is flagged and refused presence.
+    // The license is taken away while the app runs: the connection keeps its login's flag (as on the
+    // AppPlatform) and the service's answer for a minute (it asks the PBX once per user, not per message);
+    // the next login is flagged, asked about afresh and refused presence.
     control(
         &sim,
         "/_sim/license",
@@ -1031,9 +1032,13 @@ async fn set_presence_through_the_service_changes_the_pbx_presence() {
     .await;
     assert_eq!(
         app.kuando("4", json!({"mt": "GetLicense"})).await["license"],
-        "none"
+        "connector"
     );
     let mut app = logged_in(&sim, &mut client, "kuando").await;
+    assert_eq!(
+        app.kuando("5", json!({"mt": "GetLicense"})).await["license"],
+        "none"
+    );
     let r = app
         .kuando("3", json!({"mt": "SetPresence", "activity": "busy"}))
         .await;
@@ -1305,4 +1310,69 @@ async fn a_closed_consumer_is_reported_to_the_provider() {
         m,
         json!({"mt": "ApiConsumerClosed", "api": STATUS_API, "consumer": "kuando-config"})
     );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fault switches for the convergence tests: the PBX refusing the service's requests, the service's database
+// failing statements.
+
+#[tokio::test]
+async fn the_pbx_refuses_set_presence_as_often_as_asked_then_takes_it_again() {
+    let sim = start().await;
+    let mut alice = Client::open(&sim, "alice").await;
+    let mut app = logged_in(&sim, &mut alice, "kuando").await;
+    let (status, r) = control(
+        &sim,
+        "/_sim/pbx/fault",
+        json!({"refuse": "SetPresence", "times": 2}),
+    )
+    .await;
+    assert_eq!(status, 200, "{r}");
+    for src in ["1", "2"] {
+        let r = app
+            .kuando(src, json!({"mt": "SetPresence", "activity": "busy"}))
+            .await;
+        assert_eq!(r["error"]["code"], "pbx", "{r}");
+    }
+    let r = app
+        .kuando("3", json!({"mt": "SetPresence", "activity": "busy"}))
+        .await;
+    assert!(r.get("error").is_none(), "{r}");
+    assert_eq!(
+        state(&sim).await["users"]["alice"]["presence"]["activity"],
+        "busy"
+    );
+    // Until cleared: -1.
+    control(
+        &sim,
+        "/_sim/pbx/fault",
+        json!({"refuse": "SetPresence", "times": -1}),
+    )
+    .await;
+    for src in ["4", "5", "6"] {
+        let r = app
+            .kuando(src, json!({"mt": "SetPresence", "activity": "dnd"}))
+            .await;
+        assert_eq!(r["error"]["code"], "pbx", "{r}");
+    }
+    control(&sim, "/_sim/pbx/fault", json!({"refuse": null})).await;
+    let r = app
+        .kuando("7", json!({"mt": "SetPresence", "activity": "dnd"}))
+        .await;
+    assert!(r.get("error").is_none(), "{r}");
+    let (status, _) = control(&sim, "/_sim/pbx/fault", json!({"refuse": 7})).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn the_services_database_fails_the_next_statements_when_asked() {
+    let sim = start().await;
+    let mut alice = Client::open(&sim, "alice").await;
+    let mut config_app = logged_in(&sim, &mut alice, "kuando-config").await;
+    let (status, r) = control(&sim, "/_sim/service/db-fault", json!({"fail": 1})).await;
+    assert_eq!(status, 200, "{r}");
+    let r = config_app.kuando("1", json!({"mt": "GetConfig"})).await;
+    assert_eq!(r["error"]["code"], "database", "{r}");
+    let r = config_app.kuando("2", json!({"mt": "GetConfig"})).await;
+    assert!(r.get("error").is_none(), "only the next one failed: {r}");
 }

@@ -28,10 +28,12 @@
 
 mod calls;
 mod hidden;
+mod lamp;
 mod presence;
 mod report;
 
 pub use calls::{call_slot, call_state_name, presence_slot, Calls, MAX_CALLS};
+pub use lamp::{ALIVE_WITHIN_MS, YIELD_MS};
 pub use presence::{
     show as show_presence, similar as similar_presence, HubView, ECHO_WINDOW_MS, MAX_NOTE_CHARS,
     PRESENCE_RETRY_BASE_MS, PRESENCE_RETRY_MAX_MS, PRESENCE_TIMEOUT_MS,
@@ -47,7 +49,7 @@ use crate::hub::{
 };
 use crate::lna::Permission;
 use crate::mapping::{transform_running, Transform};
-use crate::proto::License;
+use crate::proto::{License, PresenceGuard};
 use crate::state::{CallEvent, CallInfo, Presence};
 use crate::text::{cat, num};
 use crate::trace::{self, App};
@@ -116,8 +118,13 @@ pub enum Action {
         request: HubRequest,
         timeout_ms: u64,
     },
-    /// Ask the app service to set the user's presence (`contact "tel:"`) to exactly this.
-    SetPresence(Presence),
+    /// Ask the app service to set the user's presence (`contact "tel:"`) to exactly this, telling its presence
+    /// guard why (a claim because of the hub, or a release); hand the result back with `id`.
+    SetPresence {
+        id: RequestId,
+        presence: Presence,
+        guard: PresenceGuard,
+    },
     /// A complete trace line (or lines), prefixed `kuando-log:` and redacted.
     Trace(String),
     /// The status snapshot changed.
@@ -315,8 +322,10 @@ pub struct Connector {
     lamp_404: bool,
     no_device_traced: bool,
     lamp_setup: LampSetup,
-    /// The lamp command the hub accepted in this session, with the state it was labelled with.
-    lamp_sent: Option<(LampCommand, Option<LampSlot>)>,
+    /// The lamp command wanted, acknowledged, owed and reported for the connector's sender.
+    lamp: lamp::LampIntent,
+    /// The last `currentpresence` failed (or said `NO_DEVICE`): its next proper answer sends what is owed.
+    poll_failed: bool,
     /// When the failing hub is (or was last) tried again; kept while the retry's probe is in flight so that
     /// the status changes once per retry, not twice.
     retry_at: Option<u64>,
@@ -389,7 +398,8 @@ impl Connector {
             lamp_404: false,
             no_device_traced: false,
             lamp_setup: LampSetup::NeedRegister,
-            lamp_sent: None,
+            lamp: lamp::LampIntent::default(),
+            poll_failed: false,
             retry_at: None,
             bad_polls: 0,
             answer_failures: Backoff::new(RETRY_BASE_MS, RETRY_MAX_MS),
@@ -577,15 +587,21 @@ impl Connector {
         self.step();
     }
 
-    /// The result of the `SetPresence` in flight (`Err` carries the service's error text).
-    pub fn handle_presence_result(&mut self, now_ms: u64, result: Result<(), String>) {
+    /// The result of `SetPresence` request `id` (`Err` carries the service's error text). A result for any
+    /// other request than the one in flight is ignored.
+    pub fn handle_presence_result(
+        &mut self,
+        now_ms: u64,
+        id: RequestId,
+        result: Result<(), String>,
+    ) {
         self.tick(now_ms);
         if self.shut_down {
             return;
         }
         let jitter = self.next_jitter();
         self.presence
-            .result(self.now, result, jitter, &mut self.out);
+            .result(self.now, id, result, jitter, &mut self.out);
         self.step();
     }
 
@@ -675,6 +691,12 @@ impl Connector {
             }
             _ => {}
         }
+        if self.link == Link::Up && self.lamp_lane.is_none() && self.lamp_setup == LampSetup::Ready
+        {
+            if let Some(t) = self.lamp.retry_at(self.lamp_wanted()) {
+                at(t);
+            }
+        }
         if let Some(t) = self.stale_deadline() {
             at(t);
         }
@@ -682,12 +704,6 @@ impl Connector {
             at(t);
         }
         next
-    }
-
-    /// The presence the connector shows because of the hub, and the user's own (to restore): what the
-    /// service's presence guard is told (`ConnectorApp::guard_for`). Cheaper than [`Connector::status`].
-    pub fn presence_claim(&self) -> (Option<&Presence>, Option<&Presence>) {
-        (self.presence.applied(), self.presence.user())
     }
 
     /// The status snapshot now.
@@ -865,7 +881,7 @@ impl Connector {
         if self.link == Link::Up {
             self.logout();
         }
-        self.presence.release_all(&mut self.out);
+        self.presence.release_all(&mut self.next_id, &mut self.out);
         self.end_session();
         self.link = Link::Off;
         self.retry_at = None;
@@ -890,7 +906,8 @@ impl Connector {
     fn end_session(&mut self) {
         self.session += 1;
         self.lamp_setup = LampSetup::NeedRegister;
-        self.lamp_sent = None;
+        self.lamp.new_session();
+        self.poll_failed = false;
         self.next_poll_at = None;
         self.devices_check_at = None;
         self.need_devices = false;
@@ -920,7 +937,7 @@ impl Connector {
         let allowed = self.presence_allowed();
         let jitter = self.jitter;
         self.presence
-            .reconcile(self.now, allowed, jitter, &mut self.out);
+            .reconcile(self.now, allowed, jitter, &mut self.next_id, &mut self.out);
         self.trace_lamp_change();
         self.emit_status();
     }
@@ -1024,7 +1041,8 @@ impl Connector {
                         }
                         LampSetup::Ready => {
                             let want = self.lamp_wanted();
-                            if self.lamp_sent != Some(want) {
+                            if self.lamp.due(want, now) {
+                                self.lamp.sent(now, want);
                                 self.send(
                                     LaneId::Lamp,
                                     ep.command(want.0, want.1),
@@ -1132,7 +1150,12 @@ impl Connector {
             RequestKind::Command(cmd, event) => match parse(&reply, hub::parse_command_response) {
                 Ok(()) => {
                     self.mark_healthy();
-                    self.lamp_sent = Some((cmd, event));
+                    if self.lamp.accepted((cmd, event)) {
+                        self.out.trace(
+                            Level::Always,
+                            &cat(&["lamp command ", &cmd.describe(), " taken by kuandoHUB now"]),
+                        );
+                    }
                     if self
                         .last_error
                         .as_deref()
@@ -1142,26 +1165,43 @@ impl Connector {
                     }
                 }
                 Err(e) if fatal(&e) => self.link_failed(e),
-                Err(HubError::NoDevice) => {
-                    // Not retried (that would be a loop); the device list is checked now and then instead.
-                    self.mark_healthy();
-                    self.lamp_sent = Some((cmd, event));
-                    self.lamp_404 = true;
-                    if self.devices_check_at.is_none() {
-                        self.devices_check_at = Some(self.now.saturating_add(DEVICE_RECHECK_MS));
-                    }
-                    self.trace_no_device();
-                }
                 Err(e) => {
-                    // Sent again when the lamp state changes or the hub reconnects, not in a loop.
+                    // Not acknowledged: owed, and sent again with back-off; at once when the hub answers
+                    // properly again or a Busylight is plugged in (see `lamp`).
                     self.mark_healthy();
-                    self.lamp_sent = Some((cmd, event));
-                    self.set_error(cat(&[
+                    let no_device = e == HubError::NoDevice;
+                    let jitter = self.jitter;
+                    let (delay, news) = self.lamp.refused(self.now, (cmd, event), jitter);
+                    let text = cat(&[
                         "lamp command ",
                         &cmd.describe(),
-                        " failed: ",
+                        " owed: ",
                         &e.text(),
-                    ]));
+                        "; sent again in ",
+                        &num(delay.div_ceil(1000)),
+                        " s, or when kuandoHUB takes commands again",
+                    ]);
+                    // Once per owed command; without a Busylight once until one is connected.
+                    let level = if news && !(no_device && self.no_device_traced) {
+                        Level::Always
+                    } else {
+                        Level::Hub
+                    };
+                    self.out.trace(level, &text);
+                    if no_device {
+                        self.lamp_404 = true;
+                        // The device list is asked each poll interval while a command is owed, so that a
+                        // Busylight plugged in gets it at once.
+                        self.devices_check_at = Some(self.now.saturating_add(self.interval_ms()));
+                        self.trace_no_device();
+                    } else if news {
+                        self.last_error = Some(cat(&[
+                            "lamp command ",
+                            &cmd.describe(),
+                            " failed: ",
+                            &e.text(),
+                        ]));
+                    }
                 }
             },
         }
@@ -1172,7 +1212,7 @@ impl Connector {
         self.retry_at = None;
         self.hub_status = HubStatus::Reachable;
         self.lamp_setup = LampSetup::NeedRegister;
-        self.lamp_sent = None;
+        self.lamp.new_session();
         self.need_devices = true;
         self.next_poll_at = Some(self.now);
         self.bad_polls = 0;
@@ -1286,6 +1326,11 @@ impl Connector {
                     );
                 }
                 self.hub_unknown_since = None;
+                if std::mem::take(&mut self.poll_failed) {
+                    // The hub answers properly again: what it did not take goes out now.
+                    self.lamp.retry_now();
+                }
+                self.check_own(&cp);
                 self.on_running(cp.running);
             }
             Err(e)
@@ -1301,6 +1346,7 @@ impl Connector {
                 // A hub that wants a lamp even for currentpresence (or says NO_DEVICE): polling goes on, its
                 // state is unknown. Not "too old", not garbage.
                 self.mark_healthy();
+                self.poll_failed = true;
                 self.bad_polls = 0;
                 self.hub_unknown_since.get_or_insert(now);
                 self.lamp_404 = true;
@@ -1309,6 +1355,7 @@ impl Connector {
             Err(HubError::UnknownAction) => {
                 // The only answer that is a verdict on the hub's version, and only twice in a row.
                 self.mark_healthy();
+                self.poll_failed = true;
                 self.answer_failures.reset();
                 self.hub_unknown_since.get_or_insert(now);
                 self.bad_polls = self.bad_polls.saturating_add(1);
@@ -1330,6 +1377,7 @@ impl Connector {
                 // answers, so it is asked again with the ordinary back-off, but never less often than the
                 // poll interval: presence sync resumes within one poll interval of the hub answering properly.
                 self.mark_healthy();
+                self.poll_failed = true;
                 self.bad_polls = 0;
                 self.hub_unknown_since.get_or_insert(now);
                 let n = self.answer_failures.failures().saturating_add(1);
@@ -1345,6 +1393,46 @@ impl Connector {
                 .saturating_add(gap)
                 .max(now.saturating_add(MIN_POLL_GAP_MS)),
         );
+    }
+
+    /// Compares what the hub reports for the connector's sender with the command it wants (see `lamp`).
+    fn check_own(&mut self, cp: &hub::CurrentPresence) {
+        if self.lamp_setup != LampSetup::Ready {
+            return;
+        }
+        let own = hub::own_command(cp);
+        let want = self.lamp_wanted();
+        let busy = self.lamp_lane.is_some();
+        match self
+            .lamp
+            .check(self.now, self.last_poll_sent, own, want, busy)
+        {
+            lamp::Verdict::Fine => {}
+            lamp::Verdict::Yield(first) => {
+                if first {
+                    let shown = own.flatten().map_or("", |r| r.eventname.as_str());
+                    self.out.trace(
+                        Level::Always,
+                        &cat(&[
+                            "kuandoHUB shows ",
+                            shown,
+                            " under the connector's sender from another client of the user: left to it",
+                        ]),
+                    );
+                }
+            }
+            lamp::Verdict::Correct(shown, first) => {
+                let text = cat(&[
+                    "kuandoHUB shows ",
+                    &shown,
+                    " under the connector's sender, the connector wants ",
+                    &want.0.describe(),
+                    ": sent again",
+                ]);
+                self.out
+                    .trace(if first { Level::Always } else { Level::Hub }, &text);
+            }
+        }
     }
 
     fn on_running(&mut self, running: Option<RunningCommand>) {
@@ -1382,7 +1470,7 @@ impl Connector {
             },
         };
         self.hidden
-            .shown(view.as_ref(), self.lamp_sent.and_then(|(_, slot)| slot));
+            .shown(view.as_ref(), self.lamp.acked.and_then(|(_, slot)| slot));
         if let Some(text) = self.hidden.take_news() {
             self.out.trace(Level::Always, text);
         }
@@ -1428,15 +1516,22 @@ impl Connector {
         self.mark_healthy();
         self.devices = Some(n);
         if n == 0 {
-            if self.devices_check_at.is_none() {
-                self.devices_check_at = Some(self.now.saturating_add(DEVICE_RECHECK_MS));
+            // Asked again now and then; each poll interval while a lamp command is owed.
+            let wait = if self.lamp.owed() {
+                self.interval_ms()
+            } else {
+                DEVICE_RECHECK_MS
+            };
+            if self.devices_check_at.is_none() || self.lamp.owed() {
+                self.devices_check_at = Some(self.now.saturating_add(wait));
             }
             self.trace_no_device();
         } else if self.no_device_traced || self.lamp_404 {
             self.lamp_404 = false;
             self.no_device_traced = false;
-            // The lamp missed what was sent while it was away.
-            self.lamp_sent = None;
+            // The lamp missed what was sent while it was away, and what is owed goes out now.
+            self.lamp.acked = None;
+            self.lamp.retry_now();
             self.out.trace(
                 Level::Always,
                 &cat(&["Busylight connected (", &num(n as u64), ")"]),

@@ -8,13 +8,21 @@
 //! - `applied`: what the connector wants shown because of a hub state, while it "owns" the presence.
 //! - `shown`: the connector's best knowledge of what the PBX shows now.
 //!
-//! The connector sends a `SetPresence` whenever what it wants (`applied`, else `user`) differs from `shown`:
-//! one request at a time, the newest wish only, with back-off after failures. Any `PresenceUpdated` that is not
-//! an echo is the user's own doing and wins: `applied` is dropped and nothing is restored over it.
+//! The connector sends a `SetPresence` whenever what it wants (`applied`, else `user`) differs from `shown`, or
+//! what it wants the app service's presence guard to know (a claim of `applied`, else a release) differs from
+//! what the service confirmed (`claimed`): one request at a time, the newest wish only, with back-off after
+//! failures, each result matched to its request by id. Any `PresenceUpdated` that is not an echo is the user's
+//! own doing and wins: `applied` is dropped and nothing is restored over it.
+//!
+//! The guard (see ARCHITECTURE.md "The presence guard"): a presence set because of the hub is a *claim* with
+//! the user's own presence to restore; anything else is a *release*. The PBX may already show what the engine
+//! wants (another client of the user set it): the service must still hear the claim, and a new service
+//! connection holds none, so the claim is one more comparison here, not a second sender elsewhere.
 
-use super::{Action, Level, Out};
+use super::{Action, Level, Out, RequestId};
 use crate::backoff::Backoff;
 use crate::mapping::{transform, Transform};
+use crate::proto::PresenceGuard;
 use crate::state::{MyAppsState, Presence, ON_THE_PHONE};
 use crate::text::{cat, num};
 
@@ -79,7 +87,10 @@ pub fn similar(a: &Presence, b: &Presence) -> bool {
 
 #[derive(Debug, Clone)]
 struct InFlight {
+    id: RequestId,
     presence: Presence,
+    /// The claim the request makes (`None`: a release).
+    claim: Option<Presence>,
     deadline: u64,
 }
 
@@ -105,6 +116,8 @@ pub(super) struct PresenceSync {
     /// than the request's result.
     seen_since_send: bool,
     service_up: bool,
+    /// What the service confirmed this connection claims (`None`: nothing). A new connection claims nothing.
+    claimed: Option<Presence>,
     backoff: Backoff,
     retry_at: Option<u64>,
     failing: bool,
@@ -125,6 +138,7 @@ impl Default for PresenceSync {
             inflight: None,
             seen_since_send: false,
             service_up: false,
+            claimed: None,
             backoff: Backoff::new(PRESENCE_RETRY_BASE_MS, PRESENCE_RETRY_MAX_MS),
             retry_at: None,
             failing: false,
@@ -194,6 +208,9 @@ impl PresenceSync {
         let changed = self.user.as_ref() != Some(&p);
         out.trace(Level::Presence, &cat(&["own presence: ", &show(&p)]));
         if let Some(a) = self.applied.take() {
+            // The service's guard sees the same report and drops the claim itself: a release now could only
+            // land after a next change by hand and undo it.
+            self.claimed = None;
             out.trace(
                 Level::Always,
                 &cat(&[
@@ -314,8 +331,21 @@ impl PresenceSync {
         self.applied.as_ref().or(self.user.as_ref())
     }
 
-    /// Sends what is wanted if the PBX does not show it yet. `allowed` is false while unlicensed or shut down.
-    pub fn reconcile(&mut self, now: u64, allowed: bool, jitter: u32, out: &mut Out) {
+    /// Whether the PBX shows what is wanted and the service knows the claim (nothing to send).
+    fn converged(&self, desired: &Presence) -> bool {
+        self.shown.as_ref() == Some(desired) && self.claimed == self.applied
+    }
+
+    /// Sends what is wanted if the PBX does not show it yet, or the service does not know the claim.
+    /// `allowed` is false while unlicensed or shut down.
+    pub fn reconcile(
+        &mut self,
+        now: u64,
+        allowed: bool,
+        jitter: u32,
+        ids: &mut u64,
+        out: &mut Out,
+    ) {
         self.expire(now, jitter, out);
         if !allowed || !self.service_up || self.inflight.is_some() {
             return;
@@ -323,7 +353,7 @@ impl PresenceSync {
         let Some(desired) = self.desired().cloned() else {
             return;
         };
-        if self.shown.as_ref() == Some(&desired) {
+        if self.converged(&desired) {
             self.retry_at = None;
             return;
         }
@@ -331,27 +361,73 @@ impl PresenceSync {
             return;
         }
         self.retry_at = None;
-        self.send(now, desired, out);
+        let id = RequestId(*ids);
+        *ids += 1;
+        self.send(now, id, desired, out);
     }
 
-    fn send(&mut self, now: u64, p: Presence, out: &mut Out) {
-        out.trace(Level::Presence, &cat(&["SetPresence ", &show(&p)]));
-        out.push(Action::SetPresence(p.clone()));
-        self.inflight = Some(InFlight {
+    /// The guard a `SetPresence` of `p` carries: a claim of the presence set because of the hub, else a
+    /// release.
+    fn guard_for(&self, p: &Presence) -> (PresenceGuard, Option<Presence>) {
+        match &self.applied {
+            Some(a) if a == p => (
+                PresenceGuard::Claim {
+                    restore: self.user.clone().unwrap_or_default(),
+                },
+                Some(a.clone()),
+            ),
+            _ => (PresenceGuard::Release, None),
+        }
+    }
+
+    fn send(&mut self, now: u64, id: RequestId, p: Presence, out: &mut Out) {
+        let (guard, claim) = self.guard_for(&p);
+        out.trace(
+            Level::Presence,
+            &cat(&[
+                "SetPresence ",
+                &show(&p),
+                if claim.is_some() {
+                    " (claim)"
+                } else {
+                    " (release)"
+                },
+            ]),
+        );
+        out.push(Action::SetPresence {
+            id,
             presence: p.clone(),
+            guard,
+        });
+        self.inflight = Some(InFlight {
+            id,
+            presence: p.clone(),
+            claim,
             deadline: now.saturating_add(PRESENCE_TIMEOUT_MS),
         });
         self.seen_since_send = false;
+        // Also a claim or release of what the PBX shows already: it may land after a change by hand and come
+        // back as a change.
         self.echoes.push((p, now));
         if self.echoes.len() > MAX_ECHOES {
             self.echoes.remove(0);
         }
     }
 
-    /// The service's answer to the `SetPresence` in flight.
-    pub fn result(&mut self, now: u64, res: Result<(), String>, jitter: u32, out: &mut Out) {
+    /// The service's answer to request `id`. Answers to anything but the request in flight (lost with an
+    /// earlier connection, given up) are ignored.
+    pub fn result(
+        &mut self,
+        now: u64,
+        id: RequestId,
+        res: Result<(), String>,
+        jitter: u32,
+        out: &mut Out,
+    ) {
+        if self.inflight.as_ref().is_none_or(|f| f.id != id) {
+            return;
+        }
         let Some(f) = self.inflight.take() else {
-            // No request in flight (e.g. it was lost with the connection): nothing to pair it with.
             return;
         };
         match res {
@@ -359,6 +435,7 @@ impl PresenceSync {
                 if !self.seen_since_send {
                     self.shown = Some(f.presence);
                 }
+                self.claimed = f.claim;
                 self.backoff.reset();
                 if self.failing {
                     self.failing = false;
@@ -408,6 +485,9 @@ impl PresenceSync {
                 "app service disconnected"
             },
         );
+        // A new connection holds no claim: what the hub still shows is claimed again (a reconnect within the
+        // service's grace period keeps its guard).
+        self.claimed = None;
         if up {
             self.backoff.reset();
             self.retry_at = None;
@@ -417,16 +497,23 @@ impl PresenceSync {
     }
 
     /// Gives back every presence the connector set (shutdown, license lost): sends the user's own presence at
-    /// once, ignoring a request in flight and the back-off, since there may be no later chance.
-    pub fn release_all(&mut self, out: &mut Out) {
+    /// once (a release), ignoring a request in flight and the back-off, since there may be no later chance.
+    pub fn release_all(&mut self, ids: &mut u64, out: &mut Out) {
         self.hub = None;
         self.hub_pending = false;
         self.release(out);
         // A request in flight may still land after this one: send the user's presence in any case then.
-        let needed = self.inflight.is_some() || self.shown != self.user;
+        let needed = self.inflight.is_some() || self.shown != self.user || self.claimed.is_some();
         if let Some(user) = self.user.clone().filter(|_| self.service_up && needed) {
-            out.push(Action::SetPresence(user.clone()));
+            let id = RequestId(*ids);
+            *ids += 1;
+            out.push(Action::SetPresence {
+                id,
+                presence: user.clone(),
+                guard: PresenceGuard::Release,
+            });
             self.shown = Some(user);
+            self.claimed = None;
         }
         self.inflight = None;
         self.retry_at = None;
@@ -434,9 +521,15 @@ impl PresenceSync {
 
     fn expire(&mut self, now: u64, jitter: u32, out: &mut Out) {
         self.prune(now);
-        if self.inflight.as_ref().is_some_and(|f| now >= f.deadline) {
+        if let Some(id) = self
+            .inflight
+            .as_ref()
+            .filter(|f| now >= f.deadline)
+            .map(|f| f.id)
+        {
             self.result(
                 now,
+                id,
                 Err("no answer from the app service".to_string()),
                 jitter,
                 out,
@@ -457,9 +550,7 @@ impl PresenceSync {
         if !allowed || !self.service_up {
             return None;
         }
-        let wanted = self
-            .desired()
-            .is_some_and(|d| self.shown.as_ref() != Some(d));
+        let wanted = self.desired().is_some_and(|d| !self.converged(d));
         if wanted {
             self.retry_at
         } else {

@@ -163,10 +163,10 @@ fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
     match a {
         Action::PostToParent(t) => parent::post(&d.window, &t),
         Action::Login(login) => d.link.session.handle_login(now, &login),
-        Action::Service(req) => {
-            let text = Envelope::new(None, req.clone()).to_json();
+        Action::Service { src, request } => {
+            let text = Envelope::new(src.clone(), request).to_json();
             if let Err(e) = d.link.session.send_api(now, &text) {
-                d.app.handle_send_failed(now, &req, e.as_str());
+                d.app.handle_send_failed(now, src.as_deref(), e.as_str());
             }
         }
         Action::Hub {

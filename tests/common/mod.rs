@@ -14,7 +14,7 @@ use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId, Status}
 use kuando_connector::hub::{
     HubRequest, LampCommand, RequestKind, CALL_SOURCES, EVENT_TYPE_PRESENCE, SENDER,
 };
-use kuando_connector::proto::License;
+use kuando_connector::proto::{License, PresenceGuard};
 use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
 
 /// How the sources rank in kuandoHUB's priority list. The hub shows (and `currentpresence` reports) the
@@ -329,12 +329,17 @@ impl FakeHub {
     }
 }
 
-/// The PBX side: the user's presence and the app service in front of it.
+/// The PBX side: the user's presence and the app service in front of it, with its presence guard as far as
+/// this connection goes.
 #[derive(Debug, Clone, Default)]
 pub struct FakePbx {
     pub presence: Presence,
     /// The service refuses `SetPresence` (e.g. PBX not connected).
     pub refuse: bool,
+    /// The next this many `SetPresence`s are refused (the PBX refused them).
+    pub refuse_next: u32,
+    /// What the service's presence guard holds as this connection's claim (`None`: nothing), as it confirmed.
+    pub claim: Option<Presence>,
 }
 
 #[derive(Debug, Clone)]
@@ -342,7 +347,9 @@ enum Event {
     HubAnswer(RequestId, HubOutcome),
     /// The PBX applies a presence the service asked for (then echoes it if it changed).
     PbxApply(Presence),
-    PresenceResult(u64, Result<(), String>),
+    PresenceResult(u64, RequestId, Result<(), String>),
+    /// The service's guard took the claim (or release) of a `SetPresence` it answered with success.
+    GuardTook(u64, Option<Presence>),
 }
 
 /// What happened, in order, for invariants that look at the whole story.
@@ -355,6 +362,8 @@ pub enum Journal {
     HubSaw(String),
     /// The connector asked for this presence.
     SetPresence(Presence),
+    /// ... as a claim at the service's presence guard (else as a release).
+    Claim(Presence),
 }
 
 /// Everything the engine did, with the virtual time.
@@ -474,22 +483,34 @@ impl World {
                     }
                     self.schedule(self.now + delay, Event::HubAnswer(id, outcome));
                 }
-                Action::SetPresence(p) => {
+                Action::SetPresence {
+                    id,
+                    presence: p,
+                    guard,
+                } => {
                     self.journal.push(Journal::SetPresence(p.clone()));
+                    let claim = match guard {
+                        PresenceGuard::Claim { .. } => Some(p.clone()),
+                        PresenceGuard::Release => None,
+                    };
+                    if let Some(c) = &claim {
+                        self.journal.push(Journal::Claim(c.clone()));
+                    }
                     assert!(
                         self.service_up,
                         "SetPresence while the service is down: {p:?}"
                     );
-                    if self.pbx.refuse {
-                        let epoch = self.service_epoch;
+                    let epoch = self.service_epoch;
+                    if self.pbx.refuse || self.pbx.refuse_next > 0 {
+                        self.pbx.refuse_next = self.pbx.refuse_next.saturating_sub(1);
                         self.schedule(
                             self.now + 20,
-                            Event::PresenceResult(epoch, Err("PBX refused".into())),
+                            Event::PresenceResult(epoch, id, Err("PBX refused".into())),
                         );
                     } else {
                         self.schedule(self.now + 10, Event::PbxApply(p));
-                        let epoch = self.service_epoch;
-                        self.schedule(self.now + 20, Event::PresenceResult(epoch, Ok(())));
+                        self.schedule(self.now + 15, Event::GuardTook(epoch, claim));
+                        self.schedule(self.now + 20, Event::PresenceResult(epoch, id, Ok(())));
                     }
                 }
                 Action::Trace(_) | Action::Status(_) => {}
@@ -512,10 +533,15 @@ impl World {
                     self.engine.handle_own_presence(self.now, p);
                 }
             }
-            Event::PresenceResult(epoch, r) => {
+            Event::PresenceResult(epoch, id, r) => {
                 // A result sent before the service connection dropped never arrives.
                 if epoch == self.service_epoch && self.service_up {
-                    self.engine.handle_presence_result(self.now, r);
+                    self.engine.handle_presence_result(self.now, id, r);
+                }
+            }
+            Event::GuardTook(epoch, claim) => {
+                if epoch == self.service_epoch && self.service_up {
+                    self.pbx.claim = claim;
                 }
             }
         }
@@ -625,7 +651,25 @@ impl World {
     pub fn presence_requests_since(&self, since: u64) -> Vec<(u64, Presence)> {
         self.since(since)
             .filter_map(|l| match &l.action {
-                Action::SetPresence(p) => Some((l.at, p.clone())),
+                Action::SetPresence { presence, .. } => Some((l.at, presence.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The `SetPresence`s from `since` on with their guard: `Some(p)` a claim of `p`, `None` a release.
+    pub fn guard_requests_since(&self, since: u64) -> Vec<(u64, Presence, Option<Presence>)> {
+        self.since(since)
+            .filter_map(|l| match &l.action {
+                Action::SetPresence {
+                    presence, guard, ..
+                } => {
+                    let claim = match guard {
+                        PresenceGuard::Claim { .. } => Some(presence.clone()),
+                        PresenceGuard::Release => None,
+                    };
+                    Some((l.at, presence.clone(), claim))
+                }
                 _ => None,
             })
             .collect()
@@ -691,6 +735,15 @@ impl World {
         let p = Presence::new(activity, note);
         if self.pbx.presence != p {
             self.pbx.presence = p.clone();
+            // The service's guard sees the report and drops a claim the user changed.
+            if self
+                .pbx
+                .claim
+                .as_ref()
+                .is_some_and(|c| !kuando_connector::engine::similar_presence(c, &p))
+            {
+                self.pbx.claim = None;
+            }
             self.manual.push(p.clone());
             self.journal.push(Journal::Manual(p.clone()));
             self.engine.handle_own_presence(self.now, p);
@@ -709,10 +762,19 @@ impl World {
         self.hub.other = None;
     }
 
+    /// Something else (another myApps client of the user on the same PC) runs `cmd` under the connector's
+    /// sender with these labels; `None` releases it.
+    pub fn foreign_under_our_sender(&mut self, cmd: Option<LampCommand>, labels: (&str, &str)) {
+        self.hub.own = cmd;
+        self.hub.own_event = cmd.map(|_| (labels.0.to_string(), labels.1.to_string()));
+    }
+
     pub fn service(&mut self, up: bool) {
         if self.service_up != up {
             self.service_up = up;
             self.service_epoch += 1;
+            // A closed connection's claim ends (the service's grace period is its business, not this one's).
+            self.pbx.claim = None;
         }
         self.engine.handle_service(self.now, up);
         self.pump();

@@ -116,7 +116,7 @@ async fn devices(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
 }
 
 /// `{"too_old": bool, "too_old_answer": "text" | "html" | "empty", "token": "T" | null,
-/// "require_token": bool, "no_device_text": bool}`, each optional.
+/// "require_token": bool, "no_device_text": bool, "release_without_lamp": bool}`, each optional.
 async fn settings(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
     change(&hub, &body, apply_settings)
 }
@@ -137,6 +137,11 @@ pub fn apply_settings(s: &mut model::State, v: &Value) -> Result<(), String> {
         next.no_device_text = b
             .as_bool()
             .ok_or("\"no_device_text\" must be true or false")?;
+    }
+    if let Some(b) = get_ci(o, "release_without_lamp") {
+        next.release_without_lamp = b
+            .as_bool()
+            .ok_or("\"release_without_lamp\" must be true or false")?;
     }
     if let Some(t) = get_ci(o, "token") {
         next.token = match t {

@@ -619,6 +619,10 @@ pub struct Settings {
     pub too_old_answer: String,
     /// Without a lamp, answer with the text `NO_DEVICE` (macOS Busylight HTTP) instead of 404.
     pub no_device_text: bool,
+    /// Without a lamp, still release a sender on `Off`/`Logout` (while answering 404). Off by default: a hub
+    /// without a lamp applies nothing it refuses **[inferred]**: no source shows that a real hub keeps the
+    /// release, and a connector must not rely on it.
+    pub release_without_lamp: bool,
 }
 
 /// The whole simulated hub.
@@ -651,6 +655,7 @@ impl State {
                 too_old: false,
                 too_old_answer: DEFAULT_TOO_OLD_ANSWER.into(),
                 no_device_text: false,
+                release_without_lamp: false,
             },
             devices: Vec::new(),
             lines: Vec::new(),
@@ -675,6 +680,7 @@ impl State {
             too_old: o.hub_too_old,
             too_old_answer: o.hub_too_old_answer.clone(),
             no_device_text: o.hub_no_device_text,
+            release_without_lamp: false,
         };
         self.devices = (0..o.hub_devices.min(MAX_DEVICES))
             .map(Device::simulated)
@@ -1073,8 +1079,8 @@ impl State {
     }
 
     /// `Off`/`Logout`: releases the sender (a lower source takes over) or a lamp's direct command. Without a
-    /// lamp the release still happens **[inferred]** (nothing is left running for when a lamp is plugged
-    /// in) but the answer is 404 like every lamp command.
+    /// lamp the answer is 404 like every lamp command, and nothing is released (see
+    /// [`Settings::release_without_lamp`]).
     fn release_for(&mut self, sender: &str, path: Option<&str>, logout: bool) -> Reply {
         match path {
             Some(path) => match self.device_mut(path) {
@@ -1086,10 +1092,13 @@ impl State {
                 }
             },
             None => {
-                self.release(sender, logout);
                 if self.devices.is_empty() {
+                    if self.settings.release_without_lamp {
+                        self.release(sender, logout);
+                    }
                     self.no_lamp()
                 } else {
+                    self.release(sender, logout);
                     Reply::ok()
                 }
             }
@@ -1212,6 +1221,7 @@ impl State {
             "too_old": self.settings.too_old,
             "too_old_answer": self.settings.too_old_answer,
             "no_device_text": self.settings.no_device_text,
+            "release_without_lamp": self.settings.release_without_lamp,
             "manual_name": self.manual_name(),
             "token_set": self.settings.token.is_some(),
             "token_required": self.settings.require_token,

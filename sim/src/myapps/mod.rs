@@ -360,6 +360,8 @@ fn router(shared: Shared) -> Router {
         .route("/_sim/softphone", post(softphone))
         .route("/_sim/reload", post(reload))
         .route("/_sim/service/restart", post(restart_service))
+        .route("/_sim/service/db-fault", post(db_fault))
+        .route("/_sim/pbx/fault", post(pbx_fault))
         .fallback(instance)
         .with_state(shared)
 }
@@ -692,6 +694,48 @@ async fn set_lang(State(sh): State<Shared>, b: Bytes) -> Response {
         let lang = required(&v, "lang")?;
         sh.world().set_client(field(&v, "user"), None, Some(lang))?;
         Ok(json!({"lang": lang}))
+    }))
+}
+
+/// `{"fail": N}`: the next N statements of the service's database fail.
+async fn db_fault(State(sh): State<Shared>, b: Bytes) -> Response {
+    result(body(&b).and_then(|v| {
+        let n = v
+            .get("fail")
+            .and_then(Value::as_u64)
+            .ok_or("expected {\"fail\": N}")?;
+        let mut w = sh.world();
+        if !w.runtime_running() {
+            return Err("the app service is not running".to_string());
+        }
+        w.send_runtime(json!({"t": "dbFault", "fail": n}));
+        Ok(json!({"fail": n}))
+    }))
+}
+
+/// `{"refuse": "SetPresence", "times": N}` (N = -1: until `{"refuse": null}`): the PBX answers the next N
+/// requests of that type from the service with an error, as it does for a deleted user.
+async fn pbx_fault(State(sh): State<Shared>, b: Bytes) -> Response {
+    result(body(&b).and_then(|v| {
+        let fault = match v.get("refuse") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(mt)) if !mt.trim().is_empty() => {
+                let times = match v.get("times") {
+                    None => 1,
+                    Some(t) => t
+                        .as_i64()
+                        .filter(|t| *t >= -1)
+                        .ok_or("\"times\" must be a whole number, -1 for until cleared")?,
+                };
+                Some((mt.trim().to_string(), times))
+            }
+            Some(_) => return Err("\"refuse\" must be a message type or null".to_string()),
+        };
+        sh.world().pbx_fault = fault.clone();
+        Ok(match fault {
+            Some((mt, times)) => json!({"refuse": mt, "times": times}),
+            None => json!({"refuse": null}),
+        })
     }))
 }
 

@@ -199,6 +199,23 @@ impl World {
         self.send_runtime(json!({"t": "msg", "id": pid, "text": v.to_string()}));
     }
 
+    /// Whether the simulated PBX fault refuses a request of type `mt` (counting it down).
+    fn take_pbx_fault(&mut self, mt: &str) -> bool {
+        let Some((fault, times)) = &mut self.pbx_fault else {
+            return false;
+        };
+        if !fault.eq_ignore_ascii_case(mt) || *times == 0 {
+            return false;
+        }
+        if *times > 0 {
+            *times -= 1;
+            if *times == 0 {
+                self.pbx_fault = None;
+            }
+        }
+        true
+    }
+
     /// A message the service sent on PBX connection `pid`.
     fn on_pbx(&mut self, pid: u64, text: &str) {
         let Some(api) = self.pbx_conns.get(&pid).map(|c| c.api.clone()) else {
@@ -220,6 +237,14 @@ impl World {
         let mut reply = json!({"api": api, "mt": format!("{mt}Result")});
         if let Some(src) = v.get("src") {
             reply["src"] = src.clone();
+        }
+        if self.take_pbx_fault(&mt) {
+            // `POST /_sim/pbx/fault`: refused as the PBX refuses a request for a deleted user.
+            reply["error"] = json!(1);
+            reply["errorText"] = json!("refused (simulated PBX fault)");
+            self.note(None, "pbx", &format!("{mt} refused by the simulated fault"));
+            self.pbx_send(pid, reply);
+            return;
         }
         match (api.as_str(), mt.as_str()) {
             ("PbxApi", "SetPresence") => {

@@ -177,6 +177,9 @@ pub(crate) struct World {
     pub(crate) pbx_conns: BTreeMap<u64, super::pbx_api::PbxConn>,
     /// The hidden app's object has the Admin option (PbxAdminApi).
     pub(crate) admin_option: bool,
+    /// `POST /_sim/pbx/fault`: the PBX refuses this request type from the service this many more times
+    /// (-1: until cleared).
+    pub(crate) pbx_fault: Option<(String, i64)>,
 }
 
 mod manager;
@@ -402,6 +405,7 @@ impl World {
             pbx_apis: Vec::new(),
             pbx_conns: BTreeMap::new(),
             admin_option: !o.without_admin,
+            pbx_fault: None,
         };
         w.password = w.random_hex(16);
         w.pbx = if o.fresh_pbx {
