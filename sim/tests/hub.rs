@@ -1188,8 +1188,7 @@ async fn too_old_hub() {
 async fn without_a_lamp_a_refused_release_is_not_applied_unless_switched() {
     let t = T::new(Options {
         hub_devices: 1,
-        hub_priorities: Some(Preset::Concept),
-        ..options()
+        ..admin_configured()
     })
     .await;
     let ep = t.connector();
