@@ -8,6 +8,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{HubMode, Journal, Ranking, World, USER_PROVIDER};
 use kuando_connector::config::{Config, Effect};
 use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId};
@@ -46,7 +48,11 @@ const HUB: &[Option<(&str, &str)>] = &[
 ];
 
 /// How the user may have ranked the sources in kuandoHUB (the concept's setup, or not).
-const RANKINGS: &[Ranking] = &[Ranking::Concept, Ranking::OwnFirst, Ranking::OthersFirst];
+const RANKINGS: &[Ranking] = &[
+    Ranking::Fresh,
+    Ranking::AdminConcept,
+    Ranking::AdminOthersFirst,
+];
 
 const MODES: &[HubMode] = &[
     HubMode::Up,
@@ -203,7 +209,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// Whatever happened before: once everything works again and nothing changes, the engine sends only its
-    /// scheduled polls (and the device re-check while no lamp is connected); feeding the same inputs again
+    /// scheduled polls (with the own-priority reads of other apps while the lamp shows the user's presence,
+    /// and the device re-check while no lamp is connected); feeding the same inputs again
     /// changes nothing.
     #[test]
     fn no_output_without_a_changed_input(ops in prop::collection::vec(op(), 0..40)) {
@@ -245,7 +252,9 @@ proptest! {
         for l in w.since(t) {
             let scheduled = match &l.action {
                 Action::Hub { request, .. } => match request.kind {
-                    RequestKind::CurrentPresence | RequestKind::Devices => true,
+                    RequestKind::CurrentPresence
+                    | RequestKind::OwnPriority(_)
+                    | RequestKind::Devices => true,
                     RequestKind::Command(c, _) if refusing && c == want => {
                         owed += 1;
                         true
@@ -347,19 +356,21 @@ proptest! {
 /// - a hub *presence* (anything but "on the phone") is only set while the user's own presence is available.
 fn the_user_wins(journal: &[Journal]) -> Result<(), String> {
     let mut manual = Presence::available();
-    let mut seen_at_manual: Option<&String> = None;
-    let mut last_seen: Option<&String> = None;
+    // What each question to the hub (the poll, each own-priority read) last answered, and at the manual change.
+    let mut seen_at_manual: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut last_seen: BTreeMap<&str, &str> = BTreeMap::new();
     let mut hub_changed = true;
     for (i, e) in journal.iter().enumerate() {
         match e {
             Journal::Manual(p) => {
                 manual = p.clone();
-                seen_at_manual = last_seen;
+                seen_at_manual = last_seen.clone();
                 hub_changed = false;
             }
             Journal::HubSaw(c) => {
-                last_seen = Some(c);
-                if Some(c) != seen_at_manual {
+                let (asker, content) = c.split_once('|').unwrap_or(("", c));
+                last_seen.insert(asker, content);
+                if seen_at_manual.get(asker) != Some(&content) {
                     hub_changed = true;
                 }
             }
