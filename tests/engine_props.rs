@@ -634,3 +634,37 @@ proptest! {
         }
     }
 }
+
+/// Found by `the_manual_presence_is_never_lost`: the connector restores the user's `dnd` after a Teams call
+/// while the hub is down; before the restore reaches the PBX the user sets `dnd` by hand (the restore's value)
+/// and then `available`. The restore lands after both. The user's last presence, `available`, must win.
+#[test]
+fn a_restore_that_lands_after_the_users_own_changes_does_not_win() {
+    for end_down in [false, true] {
+        let mut w = World::started();
+        let mut last = Last::default();
+        for o in [
+            Op::UserPresence(2),
+            Op::HubShows(1),
+            Op::Wait(2069),
+            Op::HubMode(1),
+            Op::Wait(2943),
+            Op::Config(1),
+            Op::UserPresence(2),
+            Op::UserPresence(0),
+        ] {
+            apply(&mut w, &o, &mut last);
+        }
+        w.hub_shows_nothing();
+        w.hub.mode = if end_down { HubMode::Down } else { HubMode::Up };
+        w.service(true);
+        w.run_for(300_000);
+        assert_eq!(
+            w.pbx.presence,
+            Presence::default(),
+            "manual presences: {:?}\n{:#?}",
+            w.manual,
+            w.journal
+        );
+    }
+}
