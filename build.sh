@@ -8,6 +8,7 @@
 #   ./build.sh screenshots  PNGs of the simulators and the config app (light, dark) in target/screenshots/
 #   ./build.sh bench    the hidden app's measurements in a real browser (10 min; --minutes N)
 #   ./build.sh bench-service  the service's presence guard with 10,000 users (heap, claim latency, mass disconnect)
+#   ./build.sh mutants [FILE...]  mutation testing of the core's decisions (cargo-mutants, pinned; long)
 #   ./build.sh help     this text
 set -euo pipefail
 
@@ -107,7 +108,21 @@ ensure_service_runtime() {
     say "installing the runtime host's PostgreSQL client (npm pg)"
     (cd sim/runtime && npm ci --silent --no-audit --no-fund)
   fi
+  ensure_duktape
   pg_ensure
+}
+
+# The service's engine: Debian's Duktape 2.7 (duktape-dev: header, libduktape207) and a C compiler for the
+# runtime host sim/runtime/duk/host.c, built into target/duk-host/ when missing or older than its source.
+ensure_duktape() {
+  local missing=()
+  [ -f /usr/include/duktape.h ] || missing+=(duktape-dev)
+  have cc || missing+=(gcc libc6-dev)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]} (the service runs in Duktape)"
+    apt_install "${missing[@]}"
+  fi
+  node -e 'require("./sim/runtime/duk.js").binary()'
 }
 
 # Starts the private PostgreSQL cluster under $1 for this run and exports KUANDO_PG_URL; stopped when
@@ -329,6 +344,7 @@ GUIDE
 . tools/bench.sh
 . tools/bench-service.sh
 . tools/pg.sh
+. tools/mutants.sh
 
 case "${1:-build}" in
   build | "") build_wasm ;;
@@ -338,7 +354,8 @@ case "${1:-build}" in
   screenshots) shift; run_screenshots "$@" ;;
   bench) shift; run_bench "$@" ;;
   bench-service) shift; run_bench_service "$@" ;;
-  help | -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  mutants) shift; run_mutants "$@" ;;
+  help | -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "build.sh: unknown command '$1' (try ./build.sh help)" >&2
     exit 2

@@ -14,8 +14,11 @@
  *                with guard "claim"/"release" through the presence guard (below): the service keeps what it
  *                set because of a hub, and restores it when no connector of the user claims it any more
  *   GetLicense   PbxAdminApi CheckAppLic for both licenses of the concept
- * The user is always the connection's login (conn.sip, conn.guid), never a value from a message.
- * Every message gets an answer; nothing a client sends can throw out of the handler.
+ * The user is always the connection's login (conn.sip, conn.guid), never a value from a message; what it may
+ * ask for depends on its app (conn.app, see APP_REQUESTS).
+ * Every message gets an answer; nothing a client sends can throw out of the handler. The engine (Duktape) is
+ * one thread for every user of the PBX, so no message may cost much whatever it holds: oversized ones are
+ * refused unread, JSON is read with bounded work, connections and users have limits (see "Intake" below).
  */
 
 var API = "kuando";
@@ -23,9 +26,33 @@ var API = "kuando";
 /* proto::MAX_MESSAGE_LEN. Rust counts UTF-8 bytes (String::len), so this does too. */
 var MAX_MESSAGE_LEN = 65535;
 
-/* A too-large message is still read for its mt and src, so the app can pair the refusal with its request;
- * beyond this it is not read at all (protects the service from a client sending megabytes). */
-var MAX_READ_LEN = 16 * MAX_MESSAGE_LEN;
+/* A message refused before it is parsed (too large, too fast) is answered with the src and mt found in its
+ * first PREFIX_LEN characters, so the app can pair the refusal with its request; the rest is never read.
+ * The apps write api, src and mt first. A src longer than MAX_SRC_LEN is refused: the answer carries it. */
+var PREFIX_LEN = 512;
+var MAX_SRC_LEN = 256;
+
+/* The engine is one thread for every user of the PBX: what one connection may cost.
+ * Messages: a bucket of RATE_BURST, refilled with RATE_PER_S a second (an app sends a handful at start and
+ * about one a second at most afterwards). Connections: MAX_CONNECTIONS_PER_USER per user (every PC, phone
+ * and open config window of the user is one). Offenders are logged once per OFFENDER_LOG_MS each. */
+var RATE_BURST = 40;
+var RATE_PER_S = 10;
+var MAX_CONNECTIONS_PER_USER = 32;
+var OFFENDER_LOG_MS = 60000;
+
+/* A user's license, as the PBX answered it, is used this long (the PBX is asked once, not per message). */
+var LICENSE_CACHE_MS = 60000;
+
+/* SetPresence texts, like the core's presence rules: no control characters, at most this many code points.
+ * Activities are short words; a note is the user's own text (restored) or the hub's sender. */
+var MAX_ACTIVITY_LEN = 64;
+var MAX_NOTE_LEN = 512;
+
+/* The settings as stored (their JSON text, UTF-8 bytes) fit every answer that carries them within
+ * MAX_MESSAGE_LEN, with room for the envelope and the longest src. The field limits keep any settings that
+ * pass them under ~32 KB. */
+var MAX_STORED_CONFIG_LEN = 49152;
 
 /* How long the PBX may take to answer before the request fails. The PBX answers in milliseconds; ten seconds
  * only matter when it hangs, and then the app's own retry takes over. */
@@ -37,7 +64,8 @@ var LICENSE_WITH_BUSYLIGHT = "App(innovaphone-kuando-with-busylight)";
 var LOG_PREFIX = "kuando-service: ";
 
 /* The error codes of proto::ErrorCode and the names of proto::License, as serde spells them. */
-var ERROR_CODES = ["malformed", "tooLarge", "invalidConfig", "unlicensed", "pbx", "database", "noAdmin"];
+var ERROR_CODES = ["malformed", "tooLarge", "invalidConfig", "unlicensed", "pbx", "database", "noAdmin",
+    "rateLimited", "tooManyConnections", "forbidden"];
 var LICENSES = ["none", "connector", "withBusylight"];
 
 var REQUEST_KINDS = ["GetConfig", "SetConfig", "SetPresence", "GetLicense"];
@@ -67,9 +95,21 @@ function redact(text, secrets) {
     return out;
 }
 
+/* A log line is one line of bounded length: whatever a client sent may be in it, so control characters
+ * (line breaks that would forge a line, NUL, escapes) are written as \uXXXX. */
+var MAX_LOG_LINE = 1000;
+var LOG_CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+
+function escapeUnit(c) {
+    var h = c.charCodeAt(0).toString(16);
+    return "\\u" + "0000".substring(h.length) + h;
+}
+
 function logLine(text, secrets) {
     try {
-        log(LOG_PREFIX + redact(text, secrets));
+        var t = redact(text, secrets);
+        if (t.length > MAX_LOG_LINE) t = t.substring(0, MAX_LOG_LINE) + "...";
+        log(LOG_PREFIX + t.replace(LOG_CONTROL, escapeUnit));
     } catch (e) {
         // Logging must never break request handling.
     }
@@ -118,6 +158,31 @@ function inRanges(cp, table) {
 function isWhitespace(cp) { return inRanges(cp, WHITESPACE_RANGES); } // char::is_whitespace
 function isControl(cp) { return inRanges(cp, CONTROL_RANGES); } // char::is_control
 
+/* The same classes as regular expressions, for long texts (a test runs in the engine, not per character in
+ * bytecode). Every range of both tables lies in the BMP, so UTF-16 units are code points here. */
+function rangeClass(table) {
+    var out = [];
+    for (var i = 0; i < table.length; i += 2) {
+        if (table[i + 1] > 0xffff) throw new Error("a character class beyond the BMP");
+        out.push(escapeUnit(String.fromCharCode(table[i])) + "-" + escapeUnit(String.fromCharCode(table[i + 1])));
+    }
+    return new RegExp("[" + out.join("") + "]");
+}
+var CONTROL_CHAR = rangeClass(CONTROL_RANGES);
+
+/* The number of code points, as chars().count() counts them (a lone surrogate is one). */
+function countCodePoints(s) {
+    var pairs = s.length - s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, "").length;
+    return s.length - pairs / 2;
+}
+
+/* More than max code points? Without counting when the UTF-16 length decides it. */
+function longerThan(s, max) {
+    if (s.length <= max) return false;
+    if (s.length > 2 * max) return true;
+    return countCodePoints(s) > max;
+}
+
 /* The code points of a string (a Rust &str is a sequence of chars, a JS string of UTF-16 units). A lone
  * surrogate, which a Rust string cannot hold, counts as U+FFFD, as it would after a UTF-8 round trip. */
 function codePoints(s) {
@@ -137,18 +202,20 @@ function codePoints(s) {
     return out;
 }
 
+/* Strings are built as arrays and joined: in Duktape every += makes (and hashes) a new string, so a loop of
+ * them is quadratic in the length. */
 function fromCodePoints(cps) {
-    var out = "";
+    var out = [];
     for (var i = 0; i < cps.length; i++) {
         var cp = cps[i];
         if (cp >= 0x10000) {
             cp -= 0x10000;
-            out += String.fromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+            out.push(String.fromCharCode(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff)));
         } else {
-            out += String.fromCharCode(cp);
+            out.push(String.fromCharCode(cp));
         }
     }
-    return out;
+    return out.join("");
 }
 
 function anyCodePoint(cps, pred) {
@@ -167,27 +234,29 @@ function trimWhitespace(cps) {
     return cps.slice(a, b);
 }
 
-/* The UTF-8 length of a string: what Rust's String::len says for the same text. */
+/* The UTF-8 length of a string: what Rust's String::len says for the same text (a lone surrogate as U+FFFD,
+ * 3 bytes). The engine's encodeURIComponent writes every byte but unreserved ASCII as %XX; it refuses lone
+ * surrogates, and then the regular expression engine counts: every unit is 1 byte, every unit from U+0080
+ * one more, every unit from U+0800 (surrogates too) one more, and a surrogate pair (4 bytes, not 6) two less.
+ * Neither is a loop of charCodeAt, which costs Duktape far more per character. */
 function utf8Length(s) {
-    var n = 0;
-    for (var i = 0; i < s.length; i++) {
-        var c = s.charCodeAt(i);
-        if (c < 0x80) n += 1;
-        else if (c < 0x800) n += 2;
-        else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length &&
-                 s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
-            n += 4;
-            i++;
-        } else n += 3;
+    try {
+        var e = encodeURIComponent(s);
+        return e.length - 2 * (e.split("%").length - 1);
+    } catch (err) {
+        // A lone surrogate.
     }
-    return n;
+    var above7f = s.replace(/[\x00-\x7f]+/g, "");
+    var above7ff = above7f.replace(/[\x80-\u07ff]+/g, "");
+    var pairs = (above7ff.length - above7ff.replace(/[\ud800-\udbff][\udc00-\udfff]/g, "").length) / 2;
+    return s.length + above7f.length + above7ff.length - 2 * pairs;
 }
 
 function utf8Hex(s) {
     var cps = codePoints(s);
     var hex = "0123456789abcdef";
-    var out = "";
-    function byte(b) { out += hex.charAt(b >> 4) + hex.charAt(b & 15); }
+    var out = [];
+    function byte(b) { out.push(hex.charAt(b >> 4) + hex.charAt(b & 15)); }
     for (var i = 0; i < cps.length; i++) {
         var cp = cps[i];
         if (cp < 0x80) byte(cp);
@@ -198,7 +267,7 @@ function utf8Hex(s) {
             byte(0x80 | ((cp >> 6) & 63)); byte(0x80 | (cp & 63));
         }
     }
-    return out;
+    return out.join("");
 }
 
 /* ======================================================================================================== */
@@ -209,31 +278,116 @@ function utf8Hex(s) {
 /* them 2 and 1), a known field given twice (JSON.parse keeps the last), a lone surrogate escape, a number   */
 /* out of range, and nesting deeper than 127. This reader keeps what is needed to decide like serde: numbers */
 /* written with a fraction or exponent (or as -0, which serde reads as a float) come back as JsonFloat, and */
-/* every repeated key is recorded.                                                                           */
+/* every repeated key the protocol reader could ask for is recorded by its path.                             */
+/*                                                                                                            */
+/* Bounded cost in Duktape, where a bytecode loop over characters costs ~0.3 µs each and += on strings is   */
+/* quadratic: first the engine's own JSON.parse (native C) checks the grammar, and a walk of its result     */
+/* refuses more than MAX_JSON_VALUES values, nesting deeper than 127, lone surrogates and numbers out of    */
+/* range; only then does this reader go through the text — at most MAX_JSON_VALUES tokens, strings found    */
+/* with indexOf and decoded by JSON.parse, runs of blanks and digits skipped by regular expressions.        */
 /* ======================================================================================================== */
 
 var MAX_JSON_DEPTH = 127; // serde_json's recursion limit: the 128th nested container is refused
+
+/* Keys and values in one message at most. The protocol's largest message (SetConfig) has about 100; a text
+ * with more is refused tooLarge before it is read token by token. */
+var MAX_JSON_VALUES = 512;
+
+function JsonTooLarge(why) { this.why = why; }
+
+/* The engine's JSON.parse and a walk of its result: null when the text may be read, else {error} (malformed)
+ * or {tooLarge}. */
+function jsonGate(text) {
+    var tree;
+    try {
+        tree = JSON.parse(text);
+    } catch (e) {
+        return { error: "invalid JSON" };
+    }
+    var count = 0;
+    function unicode(str) {
+        try {
+            encodeURIComponent(str); // throws on a lone surrogate: impossible in UTF-8 text
+        } catch (e) {
+            throw new JsonSyntaxError("lone surrogate", 0);
+        }
+    }
+    function walk(v, depth) {
+        if (++count > MAX_JSON_VALUES) throw new JsonTooLarge("more than " + MAX_JSON_VALUES + " JSON values");
+        if (typeof v === "string") unicode(v);
+        else if (typeof v === "number") {
+            if (!isFinite(v)) throw new JsonSyntaxError("number out of range", 0);
+        } else if (v !== null && typeof v === "object") {
+            if (depth > MAX_JSON_DEPTH) throw new JsonSyntaxError("nested too deeply", 0);
+            if (v instanceof Array) {
+                for (var i = 0; i < v.length; i++) walk(v[i], depth + 1);
+            } else {
+                for (var k in v) {
+                    if (!hasOwn.call(v, k)) continue;
+                    unicode(k);
+                    count++;
+                    walk(v[k], depth + 1);
+                }
+            }
+        }
+    }
+    try {
+        walk(tree, 1);
+    } catch (e) {
+        if (e instanceof JsonTooLarge) return { tooLarge: e.why };
+        if (e instanceof JsonSyntaxError) return { error: e.why };
+        throw e;
+    }
+    return null;
+}
+
+/* Blanks and digits beyond the first few are skipped by these (a loop would cost more per character). */
+var WS_END = /[^ \t\n\r]/g;
+var DIGITS_END = /[^0-9]/g;
 
 function JsonFloat(value) { this.value = value; }
 
 function JsonSyntaxError(why, pos) { this.why = why; this.pos = pos; }
 
-/* Returns {value, dups} or {error}. Objects have no prototype, so a key "__proto__" is just a key. */
-function parseJson(text) {
+/* The objects the protocol reader descends into, by key (Reader paths: "config.lamp.ringing"). */
+function readerDescends(key) {
+    return key === "config" || key === "lamp" || key === "trace" || key === "restore" || contains(LAMP_SLOTS, key);
+}
+
+/* Returns {value, dups}, {error} or {tooLarge}; dups holds the path of every repeated key in an object the reader can
+ * reach ("config.token"), as Reader paths are written; root is the path of the whole text ("" for a message,
+ * "config" for stored settings). Objects have no prototype, so a key "__proto__" is just a key. */
+function parseJson(text, root) {
+    var gate = jsonGate(text);
+    if (gate !== null) return gate;
     var pos = 0;
     var depth = 0;
-    var dups = [];
+    var dups = Object.create(null);
+    // The text with every escaped backslash and escaped quote made "__": the same length, and each " in it
+    // delimits a string. Escaped backslashes first, left to right, as a reader pairs them.
+    var plain = text.indexOf("\\") < 0 ? text : text.split("\\\\").join("__").split("\\\"").join("__");
+    var nextBackslash = -1; // the first backslash at or after pos, found lazily (the search only moves on)
+    var tokens = 0; // keys and values read, repeated keys included (the gate counted them once)
 
     function fail(why) { throw new JsonSyntaxError(why, pos); }
 
     function isDigit(c) { return c >= 0x30 && c <= 0x39; }
 
-    function skipWs() {
-        while (pos < text.length) {
-            var c = text.charCodeAt(pos);
-            if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) pos++;
-            else break;
+    function isWs(c) { return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d; }
+
+    /* Moves pos past the run that `more` accepts, with `end` (a /g regular expression) for long runs. */
+    function skipRun(more, end) {
+        for (var n = 0; n < 8; n++) {
+            if (!more(text.charCodeAt(pos))) return;
+            pos++;
         }
+        end.lastIndex = pos;
+        var m = end.exec(text);
+        pos = m === null ? text.length : m.index;
+    }
+
+    function skipWs() {
+        skipRun(isWs, WS_END);
     }
 
     function literal(word, value) {
@@ -242,65 +396,22 @@ function parseJson(text) {
         return value;
     }
 
-    function hex4() {
-        var h = text.substr(pos, 4);
-        if (!/^[0-9A-Fa-f]{4}$/.test(h)) fail("invalid unicode escape");
-        pos += 4;
-        return parseInt(h, 16);
-    }
-
+    /* The gate checked every string (escapes, control characters, surrogates): here one is only found
+     * (its closing quote in plain) and taken (substring, or JSON.parse when it holds an escape). */
     function string() {
-        pos++; // the opening quote
-        var out = "";
         var start = pos;
-        for (;;) {
-            if (pos >= text.length) fail("unterminated string");
-            var c = text.charCodeAt(pos);
-            if (c === 0x22) {
-                out += text.substring(start, pos);
-                pos++;
-                return out;
-            }
-            if (c < 0x20) fail("control character in a string");
-            if (c >= 0xd800 && c <= 0xdfff) {
-                // A raw surrogate: fine in a pair, impossible in UTF-8 text otherwise.
-                var d = pos + 1 < text.length ? text.charCodeAt(pos + 1) : 0;
-                if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
-                    pos += 2;
-                    continue;
-                }
-                fail("lone surrogate");
-            }
-            if (c !== 0x5c) {
-                pos++;
-                continue;
-            }
-            out += text.substring(start, pos);
-            pos++;
-            var e = text.charAt(pos);
-            pos++;
-            if (e === "\"") out += "\"";
-            else if (e === "\\") out += "\\";
-            else if (e === "/") out += "/";
-            else if (e === "b") out += "\b";
-            else if (e === "f") out += "\f";
-            else if (e === "n") out += "\n";
-            else if (e === "r") out += "\r";
-            else if (e === "t") out += "\t";
-            else if (e === "u") {
-                var u = hex4();
-                if (u >= 0xdc00 && u <= 0xdfff) fail("lone low surrogate");
-                if (u >= 0xd800 && u <= 0xdbff) {
-                    if (text.substr(pos, 2) !== "\\u") fail("lone high surrogate");
-                    pos += 2;
-                    var l = hex4();
-                    if (l < 0xdc00 || l > 0xdfff) fail("lone high surrogate");
-                    out += String.fromCharCode(u, l);
-                } else {
-                    out += String.fromCharCode(u);
-                }
-            } else fail("invalid escape");
-            start = pos;
+        var end = plain.indexOf("\"", pos + 1);
+        if (end < 0) fail("unterminated string");
+        if (nextBackslash !== Infinity && nextBackslash <= start) {
+            nextBackslash = text.indexOf("\\", start + 1);
+            if (nextBackslash < 0) nextBackslash = Infinity;
+        }
+        pos = end + 1;
+        if (nextBackslash > end) return text.substring(start + 1, end);
+        try {
+            return JSON.parse(text.substring(start, end + 1));
+        } catch (e) {
+            return fail("invalid string");
         }
     }
 
@@ -311,13 +422,13 @@ function parseJson(text) {
         var c = text.charCodeAt(pos);
         if (c === 0x30) pos++;
         else if (c >= 0x31 && c <= 0x39) {
-            while (isDigit(text.charCodeAt(pos))) pos++;
+            skipRun(isDigit, DIGITS_END);
         } else fail("invalid number");
         if (text.charAt(pos) === ".") {
             integer = false;
             pos++;
             if (!isDigit(text.charCodeAt(pos))) fail("invalid number");
-            while (isDigit(text.charCodeAt(pos))) pos++;
+            skipRun(isDigit, DIGITS_END);
         }
         c = text.charAt(pos);
         if (c === "e" || c === "E") {
@@ -326,7 +437,7 @@ function parseJson(text) {
             c = text.charAt(pos);
             if (c === "+" || c === "-") pos++;
             if (!isDigit(text.charCodeAt(pos))) fail("invalid number");
-            while (isDigit(text.charCodeAt(pos))) pos++;
+            skipRun(isDigit, DIGITS_END);
         }
         var lexeme = text.substring(start, pos);
         var v = Number(lexeme);
@@ -350,7 +461,7 @@ function parseJson(text) {
             return a;
         }
         for (;;) {
-            a.push(value());
+            a.push(value(null));
             skipWs();
             var c = text.charAt(pos);
             pos++;
@@ -362,7 +473,8 @@ function parseJson(text) {
         }
     }
 
-    function object() {
+    /* path: the object's Reader path, or null when the reader never looks into it. */
+    function object(path) {
         enter();
         var o = Object.create(null);
         skipWs();
@@ -374,12 +486,13 @@ function parseJson(text) {
         for (;;) {
             skipWs();
             if (text.charAt(pos) !== "\"") fail("expected a key");
+            if (++tokens > MAX_JSON_VALUES) throw new JsonTooLarge("more than " + MAX_JSON_VALUES + " JSON values");
             var k = string();
             skipWs();
             if (text.charAt(pos) !== ":") fail("expected :");
             pos++;
-            var v = value();
-            if (hasOwn.call(o, k)) dups.push({ obj: o, key: k });
+            var v = value(path !== null && readerDescends(k) ? (path === "" ? k : path + "." + k) : null);
+            if (hasOwn.call(o, k) && path !== null) dups[path === "" ? k : path + "." + k] = true;
             o[k] = v;
             skipWs();
             var c = text.charAt(pos);
@@ -392,10 +505,11 @@ function parseJson(text) {
         }
     }
 
-    function value() {
+    function value(path) {
+        if (++tokens > MAX_JSON_VALUES) throw new JsonTooLarge("more than " + MAX_JSON_VALUES + " JSON values");
         skipWs();
         var c = text.charAt(pos);
-        if (c === "{") return object();
+        if (c === "{") return object(path);
         if (c === "[") return array();
         if (c === "\"") return string();
         if (c === "t") return literal("true", true);
@@ -406,12 +520,13 @@ function parseJson(text) {
     }
 
     try {
-        var v = value();
+        var v = value(root || "");
         skipWs();
         if (pos !== text.length) fail("trailing characters");
         return { value: v, dups: dups };
     } catch (e) {
         if (e instanceof JsonSyntaxError) return { error: e.why + " at " + e.pos };
+        if (e instanceof JsonTooLarge) return { tooLarge: e.why };
         throw e;
     }
 }
@@ -430,14 +545,13 @@ function isObject(v) {
 
 function Malformed(path, why) { this.path = path; this.why = why; }
 
+/* dups: parseJson's repeated keys by path; the path given to get() is the same path. */
 function Reader(dups) { this.dups = dups; }
 
 /* The field, or undefined when absent. */
 Reader.prototype.get = function (obj, key, path) {
     if (!hasOwn.call(obj, key)) return undefined;
-    for (var i = 0; i < this.dups.length; i++) {
-        if (this.dups[i].obj === obj && this.dups[i].key === key) throw new Malformed(path, "given twice");
-    }
+    if (this.dups[path] === true) throw new Malformed(path, "given twice");
     return obj[key];
 };
 
@@ -451,6 +565,15 @@ function readUint(v, max, path) {
     if (typeof v !== "number" || v < 0 || v > max || Math.floor(v) !== v) {
         throw new Malformed(path, "must be an integer from 0 to " + max);
     }
+    return v;
+}
+
+/* An activity or note: what reaches the PBX, the guard's row and the log. Like the core's presence texts:
+ * no control characters (a line break would forge a log line, a NUL is refused by PostgreSQL). */
+function readPresenceText(v, max, path) {
+    readString(v, path);
+    if (longerThan(v, max)) throw new Malformed(path, "must be at most " + max + " characters");
+    if (CONTROL_CHAR.test(v)) throw new Malformed(path, "must not contain control characters");
     return v;
 }
 
@@ -579,6 +702,9 @@ function readRequest(parsed) {
     if (src !== undefined && src !== null && typeof src !== "string") {
         throw new Malformed("src", "must be a string");
     }
+    if (typeof src === "string" && src.length > MAX_SRC_LEN) {
+        throw new Malformed("src", "must be at most " + MAX_SRC_LEN + " characters");
+    }
     var mt = r.get(v, "mt", "mt");
     if (typeof mt !== "string" || !contains(REQUEST_KINDS, mt)) throw new Malformed("mt", "unknown");
     var req = { mt: mt, src: typeof src === "string" ? src : undefined };
@@ -588,9 +714,9 @@ function readRequest(parsed) {
         req.config = readConfig(r, c, "config");
     } else if (mt === "SetPresence") {
         var a = r.get(v, "activity", "activity");
-        req.activity = a === undefined ? "" : readString(a, "activity");
+        req.activity = a === undefined ? "" : readPresenceText(a, MAX_ACTIVITY_LEN, "activity");
         var n = r.get(v, "note", "note");
-        req.note = n === undefined ? "" : readString(n, "note");
+        req.note = n === undefined ? "" : readPresenceText(n, MAX_NOTE_LEN, "note");
         readGuardFields(r, v, req);
     }
     return req;
@@ -602,7 +728,7 @@ function readRequest(parsed) {
 function readableParts(value) {
     var parts = { src: undefined, mt: "Error" };
     if (!isObject(value)) return parts;
-    if (typeof value.src === "string") parts.src = value.src;
+    if (typeof value.src === "string" && value.src.length <= MAX_SRC_LEN) parts.src = value.src;
     if (typeof value.mt === "string" && contains(REQUEST_KINDS, value.mt)) parts.mt = value.mt + "Result";
     return parts;
 }
@@ -749,6 +875,33 @@ function validateConfig(c) {
 }
 
 /* END PORT OF THE CORE'S SETTINGS RULES */
+
+/* The settings as stored and sent: the core limits texts after trimming (MAX_TEXT_LEN), so a hubUrl of
+ * 65,000 blanks around a valid URL passes its rules, and every later answer carrying it would be over the
+ * send limit. So every text is also limited as given, blanks included, to MAX_RAW_TEXT_LEN code points.
+ * Checked before the port above, which then only sees short texts; one error per field, in the port's order. */
+var MAX_RAW_TEXT_LEN = 2 * MAX_TEXT_LEN;
+
+function storedFormErrors(c) {
+    var errors = [];
+    var tooLong = "is too long: at most " + MAX_RAW_TEXT_LEN + " characters, blanks included";
+    if (longerThan(c.hubUrl, MAX_RAW_TEXT_LEN)) errors.push(fieldError("hubUrl", tooLong));
+    if (longerThan(c.token, MAX_RAW_TEXT_LEN)) errors.push(fieldError("token", tooLong));
+    for (var i = 0; i < LAMP_SLOTS_BY_PRIORITY.length; i++) {
+        var slot = LAMP_SLOTS_BY_PRIORITY[i];
+        if (longerThan(c.lamp[slot].color, MAX_RAW_TEXT_LEN)) {
+            errors.push(fieldError("lamp." + slot + ".color", tooLong));
+        }
+    }
+    return errors;
+}
+
+/* The stored text of settings that passed both: well within MAX_MESSAGE_LEN by the field limits, checked
+ * all the same, since an answer over the send limit would never reach the apps. */
+function storedText(c) {
+    var text = JSON.stringify(c);
+    return utf8Length(text) <= MAX_STORED_CONFIG_LEN ? text : null;
+}
 /* ======================================================================================================== */
 
 /* ======================================================================================================== */
@@ -763,9 +916,83 @@ function Client(conn) {
     // The identity of everything this connection does; taken once, from the login.
     this.sip = typeof conn.sip === "string" ? conn.sip : "";
     this.guid = typeof conn.guid === "string" ? conn.guid : undefined;
+    this.app = typeof conn.app === "string" ? conn.app : "";
     this.open = true;
     // Set once the PBX confirmed a license for a connection the runtime marked unlicensed.
     this.licenseConfirmed = false;
+    // Set once the PBX answered a license check for this connection: later ones may use the user's cache.
+    this.licenseChecked = false;
+    // The message budget (see RATE_BURST).
+    this.tokens = RATE_BURST;
+    this.refilled = Date.now();
+    // null, or the error code every message of this connection is answered with.
+    this.refused = null;
+}
+
+/* Which app may do what (ARCHITECTURE.md, "Which app may do what"): the hidden app reads and writes the
+ * user's settings, asks for the license and sets the presence (plain, claim, release); the config app
+ * reads and writes settings and asks for the license, but never sets the presence; any other app of the
+ * instance (a PBX Manager login, another app object's app) gets nothing. By the runtime's conn.app. */
+var APP_REQUESTS = {
+    "innovaphone-kuando": ["GetConfig", "SetConfig", "GetLicense", "SetPresence"],
+    "innovaphone-kuando-config": ["GetConfig", "SetConfig", "GetLicense"]
+};
+
+function mayRequest(client, mt) {
+    return hasOwn.call(APP_REQUESTS, client.app) && contains(APP_REQUESTS[client.app], mt);
+}
+
+/* A new connection: served, or refused for good (unknown app, too many connections of the user). */
+function admitConnection(client) {
+    if (!hasOwn.call(APP_REQUESTS, client.app)) {
+        client.refused = "forbidden";
+        logOffender("app", client.sip, "connection of " + client.sip + " from the app \"" + client.app +
+            "\" refused: only the connector's apps are served");
+        return;
+    }
+    var list = client.sip ? clientsBySip[client.sip] : null;
+    if (list && list.length >= MAX_CONNECTIONS_PER_USER) {
+        client.refused = "tooManyConnections";
+        logOffender("connections", client.sip, client.sip + " has more than " + MAX_CONNECTIONS_PER_USER +
+            " connections: the newer ones are refused");
+        return;
+    }
+    addClient(client);
+}
+
+/* One more message from the connection within its budget? */
+function takeToken(client) {
+    var now = Date.now();
+    if (now > client.refilled) {
+        client.tokens = Math.min(RATE_BURST, client.tokens + (now - client.refilled) * RATE_PER_S / 1000);
+    }
+    client.refilled = now;
+    if (client.tokens < 1) return false;
+    client.tokens -= 1;
+    return true;
+}
+
+/* Log lines about a client's misbehaviour, at most one per user and kind per OFFENDER_LOG_MS, with the
+ * number left out since the last one. Entries older than that are dropped as lines are written. */
+var offenders = Object.create(null);
+var offendersSwept = 0;
+
+function logOffender(kind, sip, text) {
+    var now = Date.now();
+    var key = kind + " " + sip;
+    var o = offenders[key];
+    if (o && now >= o.at && now - o.at < OFFENDER_LOG_MS) {
+        o.skipped++;
+        return;
+    }
+    logLine(text + (o && o.skipped > 0 ? " (" + o.skipped + " more since the last such line)" : ""));
+    offenders[key] = { at: now, skipped: 0 };
+    if (now - offendersSwept >= OFFENDER_LOG_MS) {
+        offendersSwept = now;
+        for (var k in offenders) {
+            if (now - offenders[k].at >= OFFENDER_LOG_MS && k !== key) delete offenders[k];
+        }
+    }
 }
 
 function addClient(client) {
@@ -812,29 +1039,73 @@ function sendError(client, src, mt, code, text, fields) {
     send(client, m);
 }
 
+/* ---- Intake: every message passes here, cheapest refusals first ----------------------------------------- */
+
+/* The src and mt of a message that is not parsed, from its first PREFIX_LEN characters only. */
+var PREFIX_SRC = /"src"\s*:\s*"([^"\\\x00-\x1f]*)"/;
+var PREFIX_MT = /"mt"\s*:\s*"([A-Za-z]{1,32})"/;
+
+function prefixParts(text) {
+    var parts = { src: undefined, mt: "Error" };
+    if (typeof text !== "string") return parts;
+    var head = text.length > PREFIX_LEN ? text.substring(0, PREFIX_LEN) : text;
+    var s = PREFIX_SRC.exec(head);
+    if (s !== null && s[1].length <= MAX_SRC_LEN) parts.src = s[1];
+    var m = PREFIX_MT.exec(head);
+    if (m !== null && contains(REQUEST_KINDS, m[1])) parts.mt = m[1] + "Result";
+    return parts;
+}
+
+/* Longer than MAX_MESSAGE_LEN UTF-8 bytes? The UTF-16 length is a lower bound of it, and 3 bytes per unit
+ * an upper one: only texts between the two are counted. */
+function tooLarge(text) {
+    if (text.length > MAX_MESSAGE_LEN) return true;
+    return text.length * 3 > MAX_MESSAGE_LEN && utf8Length(text) > MAX_MESSAGE_LEN;
+}
+
+var REFUSALS = {
+    rateLimited: "more than " + RATE_PER_S + " messages a second: not carried out, try again later",
+    tooManyConnections: "the user has more than " + MAX_CONNECTIONS_PER_USER + " connections open: this one is not served",
+    forbidden: "this app is not served by the connector's service"
+};
+
 function handleMessage(client, text) {
+    if (!takeToken(client)) {
+        var rp = prefixParts(text);
+        sendError(client, rp.src, rp.mt, "rateLimited", REFUSALS.rateLimited);
+        logOffender("rate", client.sip, "connection of " + client.sip + " (" + client.app + ") sends more than " +
+            RATE_PER_S + " messages a second: refused");
+        return;
+    }
     if (typeof text !== "string") {
         sendError(client, undefined, "Error", "malformed", "not a text message");
         return;
     }
-    var tooLarge = utf8Length(text) > MAX_MESSAGE_LEN;
-    if (tooLarge && text.length > MAX_READ_LEN) {
-        sendError(client, undefined, "Error", "tooLarge", "message too large");
-        logLine("refused a message of " + text.length + " characters from " + client.sip);
+    if (client.refused !== null) {
+        var fp = prefixParts(text);
+        sendError(client, fp.src, fp.mt, client.refused, REFUSALS[client.refused]);
         return;
     }
-    var parsed = parseJson(text);
-    var parts = readableParts(parsed.value);
-    if (tooLarge) {
-        sendError(client, parts.src, parts.mt, "tooLarge", "message too large");
-        logLine("refused a message of " + utf8Length(text) + " bytes from " + client.sip);
+    if (tooLarge(text)) {
+        // Refused before any parsing: the cost of a message must not grow with what a client sends.
+        var tp = prefixParts(text);
+        sendError(client, tp.src, tp.mt, "tooLarge", "message too large");
+        logOffender("tooLarge", client.sip, "refused a message of " + text.length + " characters from " + client.sip);
+        return;
+    }
+    var parsed = parseJson(text, "");
+    if (parsed.tooLarge !== undefined) {
+        var vp = prefixParts(text);
+        sendError(client, vp.src, vp.mt, "tooLarge", parsed.tooLarge);
+        logOffender("tooLarge", client.sip, "refused a message of " + parsed.tooLarge + " from " + client.sip);
         return;
     }
     if (parsed.error !== undefined) {
         sendError(client, undefined, "Error", "malformed", "not JSON: " + parsed.error);
-        logLine("unreadable message from " + client.sip + ": " + parsed.error);
+        logOffender("unreadable", client.sip, "unreadable message from " + client.sip + ": " + parsed.error);
         return;
     }
+    var parts = readableParts(parsed.value);
     var req;
     try {
         req = readRequest(parsed);
@@ -843,12 +1114,18 @@ function handleMessage(client, text) {
         var where = e.path ? e.path + ": " : "";
         sendError(client, parts.src, parts.mt, "malformed", where + e.why);
         // The path and the rule only: a value could be the token.
-        logLine("malformed message from " + client.sip + ": " + where + e.why);
+        logOffender("malformed", client.sip, "malformed message from " + client.sip + ": " + where + e.why);
         return;
     }
     if (!client.sip) {
         // The runtime always logs a user in; without one there is nobody to act for.
         sendError(client, req.src, req.mt + "Result", "unlicensed", "no user on this connection");
+        return;
+    }
+    if (!mayRequest(client, req.mt)) {
+        sendError(client, req.src, req.mt + "Result", "forbidden", "the " + client.app + " app may not send " + req.mt);
+        logOffender("forbidden", client.sip, "the " + client.app + " app of " + client.sip + " sent " + req.mt +
+            ", which it may not: refused");
         return;
     }
     if (req.mt === "GetConfig") getConfig(client, req);
@@ -898,10 +1175,12 @@ function logDbError(what, sip, err) {
  * cannot be read give the defaults: the user's apps keep working and the config app shows what to re-enter. */
 function storedConfig(text, sip) {
     if (typeof text !== "string") return defaultConfig();
-    var parsed = parseJson(text);
-    if (parsed.error === undefined) {
+    var parsed = parseJson(text, "config");
+    if (parsed.error === undefined && parsed.tooLarge === undefined) {
         try {
-            return readConfig(new Reader(parsed.dups), parsed.value, "config");
+            var c = readConfig(new Reader(parsed.dups), parsed.value, "config");
+            // Settings an older service stored without the stored-form rule would make every answer too long.
+            if (storedFormErrors(c).length === 0 && storedText(c) !== null) return c;
         } catch (e) {
             if (!(e instanceof Malformed)) throw e;
         }
@@ -927,13 +1206,18 @@ function getConfig(client, req) {
 
 function setConfig(client, req) {
     var config = req.config;
-    var fields = validateConfig(config);
+    var fields = storedFormErrors(config);
+    if (fields.length === 0) fields = validateConfig(config);
     if (fields.length > 0) {
         sendError(client, req.src, "SetConfigResult", "invalidConfig", "invalid settings", fields);
         return;
     }
     // The canonical form is stored (unknown fields already dropped), so a row is a few KB at most.
-    var text = JSON.stringify(config);
+    var text = storedText(config);
+    if (text === null) {
+        sendError(client, req.src, "SetConfigResult", "invalidConfig", "the settings are too long to store");
+        return;
+    }
     var sql = "INSERT INTO user_config (sip,config) VALUES (" + sqlText(client.sip) + "," + sqlText(text) +
         ") ON CONFLICT (sip) DO UPDATE SET config=EXCLUDED.config";
     dbExec(sql, function (err) {
@@ -1085,11 +1369,54 @@ function trackPbx(apiName) {
 trackPbx("PbxApi");
 trackPbx("PbxAdminApi");
 
+/* The user's license as the PBX answered it last, for LICENSE_CACHE_MS: {license, at}; and the callbacks
+ * waiting for a check in flight, by sip. So the PBX is asked once per user, not per message: a client
+ * sending GetLicense or unlicensed SetPresence in a loop costs no PBX requests. A connection's first check
+ * is always the PBX's (or joins one in flight): licenses change for a user when the apps start again (a new
+ * login), and a license taken away must show then. Failures are not kept. */
+var licenseCache = Object.create(null);
+var licenseWaiting = Object.create(null);
+var licenseSwept = 0;
+
+/* cb(errorText | null, "none" | "connector" | "withBusylight"), from the cache or the PBX. */
+function checkLicense(client, cb) {
+    var sip = client.sip;
+    var now = Date.now();
+    var c = licenseCache[sip];
+    if (client.licenseChecked && c && now >= c.at && now - c.at < LICENSE_CACHE_MS) {
+        cb(null, c.license);
+        return;
+    }
+    var asked = cb;
+    cb = function (err, license) {
+        if (!err) client.licenseChecked = true;
+        asked(err, license);
+    };
+    if (licenseWaiting[sip]) {
+        licenseWaiting[sip].push(cb);
+        return;
+    }
+    licenseWaiting[sip] = [cb];
+    askLicense(sip, function (err, license) {
+        var waiting = licenseWaiting[sip] || [];
+        delete licenseWaiting[sip];
+        var at = Date.now();
+        if (!err) licenseCache[sip] = { license: license, at: at };
+        if (at - licenseSwept >= LICENSE_CACHE_MS) {
+            licenseSwept = at;
+            for (var k in licenseCache) {
+                if (at - licenseCache[k].at >= LICENSE_CACHE_MS) delete licenseCache[k];
+            }
+        }
+        for (var i = 0; i < waiting.length; i++) waiting[i](err, license);
+    });
+}
+
 /* Both licenses of the concept, asked at once; cb(errorText | null, "none" | "connector" | "withBusylight").
  * The with-busylight license wins; App(innovaphone-kuando) alone is "connector" (valid with or without a
  * Busylight). If one check fails and the other does not grant a license, the answer is an error rather
  * than a wrong "none". */
-function checkLicense(sip, cb) {
+function askLicense(sip, cb) {
     var left = 2;
     var granted = { withBusylight: false, connector: false };
     var failure = null;
@@ -1118,7 +1445,7 @@ function getLicense(client, req) {
             "no PbxAdminApi connection: the connector's app object needs the Admin option");
         return;
     }
-    checkLicense(client.sip, function (err, license) {
+    checkLicense(client, function (err, license) {
         if (err) {
             sendError(client, req.src, "GetLicenseResult", "pbx", err);
             return;
@@ -1135,7 +1462,7 @@ function setPresence(client, req) {
         // App(innovaphone-kuando); a user with only App(innovaphone-kuando-with-busylight) is licensed too.
         // So ask the PBX before refusing, and remember a yes for this connection. When the PBX cannot be
         // asked, the flag stands.
-        checkLicense(client.sip, function (err, license) {
+        checkLicense(client, function (err, license) {
             if (!err && license !== "none") {
                 client.licenseConfirmed = true;
                 licensedPresence(client, req);
@@ -1181,7 +1508,11 @@ function relayPresence(client, req) {
 
 new JsonApi(API).onconnected(function (conn) {
     var client = new Client(conn);
-    addClient(client);
+    try {
+        admitConnection(client);
+    } catch (e) {
+        logLine("internal error admitting a connection of " + client.sip + ": " + e);
+    }
     conn.onmessage(function (text) {
         try {
             handleMessage(client, text);
@@ -1280,9 +1611,9 @@ function readGuardFields(r, v, req) {
     if (x === undefined || x === null) return;
     if (!isObject(x)) throw new Malformed("restore", "must be an object");
     var a = r.get(x, "activity", "restore.activity");
-    if (a !== undefined) req.restore.activity = readString(a, "restore.activity");
+    if (a !== undefined) req.restore.activity = readPresenceText(a, MAX_ACTIVITY_LEN, "restore.activity");
     var n = r.get(x, "note", "restore.note");
-    if (n !== undefined) req.restore.note = readString(n, "restore.note");
+    if (n !== undefined) req.restore.note = readPresenceText(n, MAX_NOTE_LEN, "restore.note");
 }
 
 function graceMs() {
@@ -1318,9 +1649,9 @@ function samePresence(a, b) {
     return a.activity === b.activity && a.note === b.note;
 }
 
+/* For the log: the activity only. A note is the user's own text and has no place in the instance log. */
 function showPresence(p) {
-    var a = p.activity || "available";
-    return p.note ? a + " \"" + p.note + "\"" : a;
+    return p.activity || "available";
 }
 
 /* Calls over presence (the concept's rule 3), across clients too. */

@@ -102,6 +102,12 @@ pub enum ErrorCode {
     /// `GetLicense`: the service has no PbxAdminApi connection (the app object lacks the Admin option), so
     /// the license cannot be checked.
     NoAdmin,
+    /// The connection sent more messages a second than the service takes; the request was not carried out.
+    RateLimited,
+    /// The user has more connections open than the service serves; this one is not served.
+    TooManyConnections,
+    /// The connection's app may not make this request (e.g. the config app setting presence).
+    Forbidden,
 }
 
 /// An error in a result.
@@ -379,7 +385,7 @@ impl License {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Malformed,
         ErrorCode::TooLarge,
         ErrorCode::InvalidConfig,
@@ -387,6 +393,9 @@ impl ErrorCode {
         ErrorCode::Pbx,
         ErrorCode::Database,
         ErrorCode::NoAdmin,
+        ErrorCode::RateLimited,
+        ErrorCode::TooManyConnections,
+        ErrorCode::Forbidden,
     ];
 
     /// The JSON name.
@@ -399,6 +408,9 @@ impl ErrorCode {
             ErrorCode::Pbx => "pbx",
             ErrorCode::Database => "database",
             ErrorCode::NoAdmin => "noAdmin",
+            ErrorCode::RateLimited => "rateLimited",
+            ErrorCode::TooManyConnections => "tooManyConnections",
+            ErrorCode::Forbidden => "forbidden",
         }
     }
 

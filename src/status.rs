@@ -246,6 +246,9 @@ impl StatusApi {
         if let Some(t) = st.missed_call_since {
             field("missed", &num(t));
         }
+        if let Some(h) = &st.hidden_calls {
+            field("hides", &quote(h));
+        }
         if let Some(e) = &st.last_error {
             field("err", &quote(e));
             field("errAt", &num(self.error_at));
@@ -290,7 +293,7 @@ fn quote(s: &str) -> String {
 fn kind_index(kind: RequestKind) -> usize {
     match kind {
         RequestKind::Probe | RequestKind::TokenCheck => 0,
-        RequestKind::CurrentPresence => 1,
+        RequestKind::CurrentPresence | RequestKind::OwnPriority(_) => 1,
         RequestKind::Devices => 2,
         RequestKind::RegisterDataSource => 3,
         RequestKind::CreateInitialPriority => 4,

@@ -66,6 +66,8 @@ struct Env {
     licenses: Vec<License>,
     /// The runtime marks the connection `unlicensed`.
     unlicensed: bool,
+    /// The message comes from the config app (`conn.app`), not the hidden app.
+    config_app: bool,
 }
 
 impl Default for Env {
@@ -76,6 +78,7 @@ impl Default for Env {
             pbx: Pbx::Answers,
             licenses: vec![License::WithBusylight, License::Connector],
             unlicensed: false,
+            config_app: false,
         }
     }
 }
@@ -102,6 +105,12 @@ impl Env {
     fn licenses(licenses: &[License]) -> Env {
         Env {
             licenses: licenses.to_vec(),
+            ..Env::default()
+        }
+    }
+    fn config_app() -> Env {
+        Env {
+            config_app: true,
             ..Env::default()
         }
     }
@@ -141,6 +150,9 @@ impl Env {
         }
         if self.unlicensed {
             o.insert("unlicensed".into(), json!(true));
+        }
+        if self.config_app {
+            o.insert("app".into(), json!("innovaphone-kuando-config"));
         }
         Value::Object(o)
     }
@@ -328,6 +340,13 @@ fn contract(text: &str, env: &Env) -> Outcome {
         }
         // A claim or a release, as the first message of a fresh instance, is relayed like a plain one: the
         // guard's behaviour across messages, connections and time is in service/test/guard.test.js.
+        // Only the hidden app sets the presence (ARCHITECTURE.md, "Which app may do what").
+        Request::SetPresence { .. } if env.config_app => only(Envelope::new(
+            src,
+            Response::SetPresenceResult {
+                error: err(ErrorCode::Forbidden),
+            },
+        )),
         Request::SetPresence { activity, note, .. } => {
             // A connection the runtime marks unlicensed may still belong to a user with the with-busylight
             // license (the runtime checks only the license named after the app): the service asks the PBX
@@ -672,8 +691,18 @@ fn message_exchanges() -> Vec<Exchange> {
         ),
         ex_env(
             "SetPresence, licensed connection and no Admin option",
-            presence,
+            presence.clone(),
             Env::pbx(Pbx::NoAdmin),
+        ),
+        ex_env(
+            "SetPresence from the config app is refused",
+            presence,
+            Env::config_app(),
+        ),
+        ex_env(
+            "GetConfig from the config app",
+            r#"{"api":"kuando","src":"cfg","mt":"GetConfig"}"#,
+            Env::config_app(),
         ),
         ex("GetLicense, both licenses", license.clone()),
         ex_env(
@@ -1460,6 +1489,9 @@ fn all_error_codes() -> Vec<ErrorCode> {
         ErrorCode::Pbx,
         ErrorCode::Database,
         ErrorCode::NoAdmin,
+        ErrorCode::RateLimited,
+        ErrorCode::TooManyConnections,
+        ErrorCode::Forbidden,
     ];
     for c in &all {
         match c {
@@ -1469,7 +1501,10 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | ErrorCode::Unlicensed
             | ErrorCode::Pbx
             | ErrorCode::Database
-            | ErrorCode::NoAdmin => {}
+            | ErrorCode::NoAdmin
+            | ErrorCode::RateLimited
+            | ErrorCode::TooManyConnections
+            | ErrorCode::Forbidden => {}
         }
     }
     all
@@ -1710,7 +1745,12 @@ fn every_request_and_answer_kind_is_covered() {
         ));
     }
     for code in all_error_codes() {
-        // Every error code reaches the apps in some vector, whichever result carries it.
+        // Every error code reaches the apps in some vector, whichever result carries it; but for the two
+        // that depend on a connection's history (messages a second, connections of the user), which
+        // service/test/hardening.test.js covers.
+        if matches!(code, ErrorCode::RateLimited | ErrorCode::TooManyConnections) {
+            continue;
+        }
         let code = to_value(&code).as_str().unwrap_or("").to_string();
         assert!(
             answers.iter().any(|a| a.ends_with(&format!(":{code}"))),

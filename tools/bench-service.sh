@@ -6,7 +6,7 @@
 # grace period. A measurement, not a test (not part of ./build.sh test). Sourced by build.sh (say, ensure_node,
 # start_pg).
 run_bench_service() {
-  ensure_node
+  ensure_service_runtime
   start_pg target/pg-test
   say "measuring the service's presence guard (service/bench/guard-bench.js)"
   node service/bench/guard-bench.js "$@"

@@ -1,20 +1,23 @@
 "use strict";
 /*
- * Benchmark of the service's presence guard (issue 13, point 5) — a measurement, not a test.
+ * Benchmark of the app service on Duktape, the runtime's engine — a measurement, not a test.
  *
  *   node service/bench/guard-bench.js [--users 10000] [--rate 100] [--claims 1000] [--grace 20] [--back 1000]
  *   (./build.sh bench-service starts PostgreSQL and runs this.)
  *
- * It plays the myApps simulator's part towards the runtime host (sim/runtime/host.js, the shipped
- * service/kuando.js with the runtime's globals, real timers, the database on PostgreSQL): one PbxApi connection
- * that answers SetPresence / SubscribePresence (with PresenceUpdate) like a PBX, and --users app connections.
- * It prints, each next to its target:
- *   - heap per idle user (connected, no claim): (heap with all connected − heap before) / users, after a GC
+ * It plays the myApps simulator's part towards the runtime host (sim/runtime/host.js: the shipped
+ * service/kuando.js in Duktape 2.7 with the runtime's globals, real timers, the database on PostgreSQL): one
+ * PbxApi connection that answers SetPresence / SubscribePresence (with PresenceUpdate) like a PBX, and --users
+ * app connections. It prints, each next to its target:
+ *   - heap per idle user (connected, no claim): (heap with all connected − heap before) / users, after a full
+ *     GC, as Duktape's heap counts it (the host's counting allocator)
  *   - claim → PBX SetPresence p50/p99 at --rate claims/s (from the line written to the host to the host's
  *     SetPresence on the PBX connection), --claims claims
  *   - mass disconnect (an AppPlatform restart of the clients' side): every user claims, every connection
  *     closes; --back users come back within the grace period and claim again; the restores: how many, the
- *     most in any second (≤ 200/s), and whether anybody who came back was restored.
+ *     most in any second (≤ 200/s), and whether anybody who came back was restored;
+ *   - the most engine CPU time any single message of a fixed hostile set costs (service/bench/hostile.js:
+ *     huge, escaped, deep, padded messages from one logged-in client), through the tests' runtime.
  */
 
 const { spawn, execFileSync } = require("node:child_process");
@@ -22,6 +25,7 @@ const path = require("node:path");
 const readline = require("node:readline");
 
 const ROOT = path.join(__dirname, "..", "..");
+const hostile = require("./hostile.js");
 
 function arg(name, def) {
     const i = process.argv.indexOf(`--${name}`);
@@ -49,7 +53,6 @@ async function main() {
     const host = spawn(
         "node",
         [
-            "--expose-gc",
             path.join(ROOT, "sim", "runtime", "host.js"),
             "--service", path.join(ROOT, "service"),
             "--db", pgUrl(),
@@ -192,8 +195,17 @@ async function main() {
     const firstRestore = restores.length ? (restores[0].at - closedAt) / 1000 : NaN;
     const lastRestore = restores.length ? (restores[restores.length - 1].at - closedAt) / 1000 : NaN;
 
+    host.stdin.end();
+    await new Promise((r) => host.on("exit", r));
+
+    // ---- hostile messages: the engine's CPU time for each, the worst reported ------------------------------
+    const hostileCpu = await hostileMessages();
+    const worst = hostileCpu.reduce((a, b) => (b.ms > a.ms ? b : a));
+    const worstSmall = hostileCpu.filter((h) => h.limitMs === hostile.LIMIT_SMALL_MS).reduce((a, b) => (b.ms > a.ms ? b : a));
+    const worstLarge = hostileCpu.filter((h) => h.limitMs === hostile.LIMIT_LARGE_MS).reduce((a, b) => (b.ms > a.ms ? b : a));
+
     const line = (what, value, target) => console.log(`${what.padEnd(58)} ${String(value).padStart(12)}   ${target}`);
-    console.log(`service presence guard benchmark: ${USERS} users, grace ${GRACE_S} s, PostgreSQL, real timers`);
+    console.log(`service benchmark on Duktape 2.7: ${USERS} users, grace ${GRACE_S} s, PostgreSQL, real timers`);
     line("heap per idle user (connected, no claim)", `${(perUser / 1024).toFixed(2)} KB`, "target ≤ 4 KB");
     line("heap per user with a live claim (all on the phone)", `${((withClaims - before) / USERS / 1024).toFixed(2)} KB`, "(information)");
     line(`claim → PBX SetPresence p50 at ${RATE} claims/s (${n})`, `${pct(lat, 50).toFixed(2)} ms`, "");
@@ -202,8 +214,39 @@ async function main() {
     line("mass disconnect: most restores in one second", Math.max(0, ...perSecond.values()), "target ≤ 200/s");
     line("mass disconnect: first / last restore after the close (s)", `${firstRestore.toFixed(1)} / ${lastRestore.toFixed(1)}`, `grace ${GRACE_S} s`);
     line(`users back within the grace period (${BACK}) restored anyway`, backRestored, "target 0");
-    host.stdin.end();
-    await new Promise((r) => host.on("exit", r));
+    const worstLine = hostileCpu.reduce((a, b) => (b.line > a.line ? b : a));
+    line(`worst hostile message (${hostileCpu.length}), service CPU`, `${worst.ms.toFixed(2)} ms`, "target ≤ 20 ms");
+    line("  with the host decoding the simulator's line", `${worstLine.line.toFixed(2)} ms`, worstLine.name);
+    line("  worst up to 64 KB", `${worstSmall.ms.toFixed(2)} ms`, `≤ ${hostile.LIMIT_SMALL_MS} ms: ${worstSmall.name}`);
+    line("  worst over 64 KB (refused unread)", `${worstLarge.ms.toFixed(2)} ms`, `≤ ${hostile.LIMIT_LARGE_MS} ms: ${worstLarge.name}`);
+    if (process.argv.includes("--hostile-detail")) {
+        for (const h of hostileCpu) {
+            line(`  ${h.name}`.slice(0, 58), `${h.ms.toFixed(2)} ms`, `≤ ${h.limitMs} ms (${h.line.toFixed(2)} ms with the line)`);
+        }
+    }
+}
+
+/** Each hostile message on a fresh connection, in the tests' runtime (Duktape, synchronous): CPU per message. */
+async function hostileMessages() {
+    const { createRuntime, endAll } = require("../test/runtime.js");
+    const rt = await createRuntime();
+    rt.connectPbx("PbxApi", (m) => ({ api: "PbxApi", mt: `${m.mt}Result`, src: m.src, error: 0, errorText: "" }));
+    const out = [];
+    for (const h of hostile.messages()) {
+        let ms = 0;
+        let line = 0;
+        for (let k = 0; k < 3; k++) {
+            const app = rt.connectApp({ sip: `hostile${out.length}-${k}` });
+            app.send(h.text);
+            ms = Math.max(ms, rt.serviceCpu() / 1000);
+            line = Math.max(line, rt.cpu() / 1000);
+            await rt.run();
+            app.close();
+        }
+        out.push({ name: h.name, limitMs: h.limitMs, ms, line });
+    }
+    await endAll();
+    return out;
 }
 
 main().catch((e) => {

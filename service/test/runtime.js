@@ -1,10 +1,10 @@
 "use strict";
 /*
- * The innovaphone AppPlatform JavaScript runtime for the service's Node tests: service/kuando.js evaluated
- * with exactly the runtime's documented globals (JsonApi, PbxApi, Database, log and, unless switched off,
- * Timers) by the same code as the myApps simulator's runtime host (sim/runtime/appplatform.js), so a use of
- * require, process, console, setTimeout or any other Node API fails the tests as it would fail on the
- * AppPlatform.
+ * The innovaphone AppPlatform JavaScript runtime for the service's Node tests: service/kuando.js runs in
+ * Duktape 2.7, the runtime's engine (sim/runtime/duk.js: a host process of its own, driven synchronously), with
+ * exactly the runtime's documented globals (JsonApi, PbxApi, Database, Config, log and, unless switched off,
+ * Timers) as the prelude's forwarders, so anything beyond ES5 or the runtime's globals fails the tests as it
+ * would fail on the AppPlatform. rt.cpu() and rt.heap() measure the engine (hardening tests).
  *
  * The database is real: PostgreSQL (KUANDO_PG_URL, set by ./build.sh test; else the repository's cluster,
  * started by tools/pg.sh), one schema per runtime with config.json's database.init applied as the
@@ -18,11 +18,15 @@
 
 const path = require("node:path");
 const { execFileSync } = require("node:child_process");
-const { openDatabase, readConfig, evaluate, configObject } = require("../../sim/runtime/appplatform.js");
+const { openDatabase, readConfig, configObject } = require("../../sim/runtime/appplatform.js");
+const { SyncEngine, initLine } = require("../../sim/runtime/duk.js");
 
 const SERVICE_DIR = path.join(__dirname, "..");
 const SERVICE_FILE = path.join(SERVICE_DIR, "kuando.js");
 const CONFIG_FILE = path.join(SERVICE_DIR, "config.json");
+
+/** What the service's Date.now() says at virtual time 0 (the tests' clock; 2026-01-01). */
+const EPOCH = Date.UTC(2026, 0, 1);
 
 /** The AppWebsocket send limit (JsonApi.htm: "send takes at most 65535 characters"). */
 const SEND_LIMIT = 65535;
@@ -48,6 +52,8 @@ function clusterUrl() {
  * schema per runtime would cost PostgreSQL's catalog work 300 times per run.
  */
 const open = [];
+/** The Duktape hosts of the test's runtimes, stopped by closeAll. */
+const live = [];
 const idle = [];
 let nextSchema = 1;
 
@@ -66,6 +72,7 @@ async function takeClient(config) {
 
 /** Ends every runtime of the test (afterEach) and, at the end of the file, the connections (after). */
 async function closeAll() {
+    for (const engine of live.splice(0)) engine.close();
     for (const slot of open.splice(0)) {
         try {
             await slot.database.whenIdle();
@@ -216,22 +223,87 @@ async function createRuntime(options = {}) {
         return res.rows[0];
     };
 
-    // ---- JsonApi (JsonApi.htm) ----------------------------------------------------------------------------
-    function JsonApi(name) {
-        if (!(this instanceof JsonApi)) throw new TypeError("JsonApi is a constructor");
-        if (rt.jsonApis.has(name)) throw new Error(`JsonApi "${name}" registered twice`);
-        this.name = name;
-        this.connected = null;
-        rt.jsonApis.set(name, this);
-    }
-    JsonApi.prototype.onconnected = function (fn) {
-        this.connected = fn;
-        return this;
+    // ---- the engine: Duktape, with the runtime's globals as forwarders (sim/runtime/duk/prelude.js) ----------
+    const engine = new SyncEngine();
+    rt.engine = engine;
+    live.push(engine);
+    /** CPU time (µs) the engine spent on the last line it was handed (a message, a timer, an answer). */
+    rt.cpu = () => engine.cpu;
+    /** The part of it spent in the service's own callbacks (without the host decoding the line). */
+    rt.serviceCpu = () => engine.service;
+    /** The engine's heap in bytes (after a full collection when `gc`). */
+    rt.heap = (gc = false) => {
+        if (!gc) return engine.heap;
+        const [stats] = engine.dispatch({ t: "stats" });
+        return stats.heap;
     };
+    const conns = new Map(); // id → the test's end of a connection
+    let nextConn = 1;
+    const timerFns = new Map(); // the engine's timer id → rt.timers entry
+    let dbThrows = false;
+
+    /** Hands a line to the engine and carries out what it wrote. */
+    function dispatch(m) {
+        if (db.throws !== dbThrows) {
+            dbThrows = db.throws;
+            engine.dispatch({ t: "dbthrows", on: dbThrows });
+        }
+        const outs = engine.dispatch({ ...m, now: EPOCH + rt.now });
+        for (const o of outs) apply(o);
+        return outs;
+    }
+
+    function apply(o) {
+        if (o.t === "send") {
+            const c = conns.get(o.id);
+            if (c) c.fromService(o.text);
+        } else if (o.t === "detach") {
+            const c = conns.get(o.id);
+            if (c) c._closed = true;
+        } else if (o.t === "log") {
+            log(o.text);
+        } else if (o.t === "exec") {
+            const Database = rt.database.Database;
+            const handle = o.insert ? Database.insert(o.sql) : Database.exec(o.sql);
+            handle
+                .oncomplete((rows) => dispatch({ t: "db", id: o.id, rows }))
+                .onerror((error, errorText, dbErrorCode) => dispatch({ t: "db", id: o.id, error, errorText, dbErrorCode }));
+        } else if (o.t === "settimer") {
+            const t = { id: rt.nextTimer++, at: rt.now + o.ms, fn: () => dispatch({ t: "timer", id: o.id }), every: o.every ? o.ms : 0 };
+            timerFns.set(o.id, t);
+            rt.timers.push(t);
+        } else if (o.t === "cleartimer") {
+            const t = timerFns.get(o.id);
+            timerFns.delete(o.id);
+            rt.timers = rt.timers.filter((x) => x !== t);
+        } else if (o.t === "error") {
+            throw new Error(`the service failed in Duktape: ${o.text}`);
+        }
+    }
+
+    /** A connection's test end: what the service sent on it, and its way in. */
+    class Connection {
+        constructor() {
+            this.id = nextConn++;
+            this._closed = false;
+            conns.set(this.id, this);
+            // The runtime's delivery of a message (any value, as a broken runtime might hand one over).
+            this._message = (text) => {
+                dispatch({ t: "msg", id: this.id, text });
+            };
+            this._close = () => dispatch({ t: "close", id: this.id });
+        }
+        /** The service sent `text` on this connection (the runtime drops it once closed). */
+        fromService(text) {
+            if (this._closed) rt.sendsAfterClose.push(text);
+            else this.sent(text);
+        }
+    }
 
     /** A connection of an app (an AppWebsocket after AppLogin). */
-    class AppConnection {
+    class AppConnection extends Connection {
         constructor(user) {
+            super();
             this.domain = user.domain || "example.com";
             this.sip = user.sip;
             this.dn = user.dn;
@@ -239,38 +311,10 @@ async function createRuntime(options = {}) {
             this.app = user.app || "innovaphone-kuando";
             this.info = JSON.stringify(user.info || {});
             this.unlicensed = Boolean(user.unlicensed);
-            this._message = null;
-            this._close = null;
-            this._closed = false;
             this._sent = [];
         }
-        onmessage(fn) {
-            this._message = fn;
-            return this;
-        }
-        onclose(fn) {
-            this._close = fn;
-            return this;
-        }
-        send(text) {
-            if (typeof text !== "string") throw new TypeError("send takes a string");
-            if (text.length > SEND_LIMIT) throw new Error(`send: ${text.length} characters, limit ${SEND_LIMIT}`);
-            if (this._closed) {
-                rt.sendsAfterClose.push(text);
-                return;
-            }
+        sent(text) {
             this._sent.push(text);
-        }
-        setFlowControl() {}
-        messageComplete() {}
-        encrypt() {
-            throw new Error("not part of the stand-in");
-        }
-        decrypt() {
-            throw new Error("not part of the stand-in");
-        }
-        hash() {
-            throw new Error("not part of the stand-in");
         }
     }
 
@@ -279,16 +323,15 @@ async function createRuntime(options = {}) {
      * Returns the test's end: send(textOrObject), messages (parsed), texts, take(), close().
      */
     rt.connectApp = (user, api = "kuando") => {
-        const jsonApi = rt.jsonApis.get(api);
-        if (!jsonApi || !jsonApi.connected) throw new Error(`no JsonApi "${api}" with onconnected`);
+        if (!rt.jsonApis.has(api)) throw new Error(`no JsonApi "${api}"`);
         const conn = new AppConnection(user);
-        jsonApi.connected(conn);
+        const { domain, sip, dn, guid, app, info, unlicensed } = conn;
+        dispatch({ t: "json", id: conn.id, api, conn: { domain, sip, dn, guid, app, info, unlicensed } });
         const end = {
             conn,
             /** Delivers a message to the service as the runtime would (it routes by api before). */
             send(msg) {
                 if (conn._closed) throw new Error("connection closed");
-                if (!conn._message) throw new Error("the service registered no onmessage");
                 conn._message(typeof msg === "string" ? msg : JSON.stringify(msg));
             },
             get texts() {
@@ -305,27 +348,16 @@ async function createRuntime(options = {}) {
             },
             close() {
                 conn._closed = true;
-                if (conn._close) conn._close();
+                conn._close();
             },
         };
         return end;
     };
 
     // ---- PbxApi (PbxApi.htm) ------------------------------------------------------------------------------
-    function PbxApi(name) {
-        if (!(this instanceof PbxApi)) throw new TypeError("PbxApi is a constructor");
-        if (rt.pbxApis.has(name)) throw new Error(`PbxApi "${name}" registered twice`);
-        this.name = name;
-        this.connected = null;
-        rt.pbxApis.set(name, this);
-    }
-    PbxApi.prototype.onconnected = function (fn) {
-        this.connected = fn;
-        return this;
-    };
-
-    class PbxConnection {
+    class PbxConnection extends Connection {
         constructor(api, pbx) {
+            super();
             this.api = api;
             this.domain = "example.com";
             this.pbx = pbx;
@@ -333,27 +365,11 @@ async function createRuntime(options = {}) {
             this.version = "14r2";
             this.build = "1";
             this.info = JSON.stringify({ appobj: "kuando" });
-            this._message = null;
-            this._close = null;
-            this._closed = false;
             this.received = [];
             /** msg → answer object (sent later), or undefined for no answer. */
             this.answer = null;
         }
-        onmessage(fn) {
-            this._message = fn;
-            return this;
-        }
-        onclose(fn) {
-            this._close = fn;
-            return this;
-        }
-        send(text) {
-            if (typeof text !== "string") throw new TypeError("send takes a string");
-            if (this._closed) {
-                rt.sendsAfterClose.push(text);
-                return;
-            }
+        sent(text) {
             const msg = JSON.parse(text);
             this.received.push(msg);
             if (this.answer) {
@@ -361,11 +377,6 @@ async function createRuntime(options = {}) {
                 if (reply !== undefined) rt.later(() => this.deliver(reply));
             }
         }
-        close() {
-            this.drop();
-        }
-        setFlowControl() {}
-        messageComplete() {}
         /** The PBX sends a message (object or text) to the service. */
         deliver(msg) {
             if (this._closed) return;
@@ -375,25 +386,63 @@ async function createRuntime(options = {}) {
         drop() {
             if (this._closed) return;
             this._closed = true;
-            if (this._close) this._close();
+            this._close();
         }
     }
 
     /** Connects the PBX app object's websocket for API `api`; `answer(msg)` returns the PBX's reply. */
     rt.connectPbx = (api, answer, pbxName = "pbx1") => {
-        const pbxApi = rt.pbxApis.get(api);
-        if (!pbxApi || !pbxApi.connected) throw new Error(`no PbxApi "${api}" with onconnected`);
+        if (!rt.pbxApis.has(api)) throw new Error(`no PbxApi "${api}"`);
         const conn = new PbxConnection(api, pbxName);
         conn.answer = answer || null;
-        pbxApi.connected(conn);
+        const { domain, pbx, pbxDns, version, build, info } = conn;
+        dispatch({ t: "pbx", id: conn.id, api, conn: { domain, pbx, pbxDns, version, build, info } });
         return conn;
     };
 
     // ---- the service --------------------------------------------------------------------------------------
-    const globals = { JsonApi, PbxApi, Database: rt.database.Database, log, Config: configObject(config, options.config || {}) };
-    if (options.timers !== false) globals.Timers = Timers;
-    rt.context = evaluate(SERVICE_DIR, config, globals);
+    const values = { ...configObject(config, options.config || {}) };
+    const outs = dispatch({ ...initLine(SERVICE_DIR, config, { values, timers: options.timers !== false }), clock: "virtual" });
+    const ready = outs.find((o) => o.t === "ready");
+    if (!ready) throw new Error("the service did not start in Duktape");
+    for (const name of ready.json) rt.jsonApis.set(name, true);
+    for (const name of ready.pbx) rt.pbxApis.set(name, true);
+
+    /**
+     * The service's globals, as a test may look at them: plain values as JSON copies, functions as calls
+     * into the engine (arguments and result as JSON).
+     */
+    rt.context = new Proxy(
+        {},
+        {
+            get(_, name) {
+                if (typeof name !== "string") return undefined;
+                const [v] = engine.dispatch({ t: "peek", name });
+                if (!v.fn) return v.value;
+                return (...args) => {
+                    const [r] = dispatch({ t: "call", name, args });
+                    if (r.error !== undefined) throw new Error(r.error);
+                    return r.value;
+                };
+            },
+        }
+    );
     return rt;
 }
 
-module.exports = { createRuntime, closeAll, endAll, SERVICE_DIR, SERVICE_FILE, CONFIG_FILE, SEND_LIMIT };
+/** A PBX that answers every request it knows, granting the given licenses to everyone. */
+function answeringPbx(rt, { licenses = ["App(innovaphone-kuando)"], refuse = false } = {}) {
+    const pbx = rt.connectPbx("PbxApi", (msg) =>
+        msg.mt === "SetPresence"
+            ? { api: "PbxApi", mt: "SetPresenceResult", error: refuse ? 3 : 0, errorText: refuse ? "no" : "", src: msg.src }
+            : undefined
+    );
+    const admin = rt.connectPbx("PbxAdminApi", (msg) =>
+        msg.mt === "CheckAppLic"
+            ? { api: "PbxAdminApi", mt: "CheckAppLicResult", ok: licenses.includes(msg.lic), src: msg.src }
+            : undefined
+    );
+    return { pbx, admin };
+}
+
+module.exports = { createRuntime, closeAll, endAll, answeringPbx, SERVICE_DIR, SERVICE_FILE, CONFIG_FILE, SEND_LIMIT };

@@ -8,7 +8,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const { createRuntime, closeAll, endAll, SERVICE_FILE, CONFIG_FILE } = require("./runtime.js");
+const { createRuntime, closeAll, endAll, answeringPbx, SERVICE_FILE, CONFIG_FILE } = require("./runtime.js");
 
 test.afterEach(closeAll);
 test.after(endAll);
@@ -16,21 +16,6 @@ test.after(endAll);
 const LIC_CONNECTOR = "App(innovaphone-kuando)";
 const LIC_BUSYLIGHT = "App(innovaphone-kuando-with-busylight)";
 const TOKEN = "Tok3n-s3cret-Value";
-
-/** A PBX that answers every request it knows, granting the given licenses to everyone. */
-function answeringPbx(rt, { licenses = [LIC_CONNECTOR], refuse = false } = {}) {
-    const pbx = rt.connectPbx("PbxApi", (msg) =>
-        msg.mt === "SetPresence"
-            ? { api: "PbxApi", mt: "SetPresenceResult", error: refuse ? 3 : 0, errorText: refuse ? "no" : "", src: msg.src }
-            : undefined
-    );
-    const admin = rt.connectPbx("PbxAdminApi", (msg) =>
-        msg.mt === "CheckAppLic"
-            ? { api: "PbxAdminApi", mt: "CheckAppLicResult", ok: licenses.includes(msg.lic), src: msg.src }
-            : undefined
-    );
-    return { pbx, admin };
-}
 
 function presence(src, activity = "busy", note = "") {
     return { api: "kuando", src, mt: "SetPresence", activity, note };
@@ -521,11 +506,14 @@ test.describe("malformed input", () => {
         ]);
     });
 
-    test("a huge message is refused without being read", async () => {
+    test("a huge message is refused without being read, paired by the src at its start", async () => {
         const rt = await createRuntime();
         const alice = rt.connectApp({ sip: "alice" });
         const huge = `{"api":"kuando","src":"s","mt":"GetConfig","x":"${"y".repeat(2 * 1024 * 1024)}"}`;
         alice.send(huge);
+        assert.deepEqual(alice.take().map((m) => [m.mt, m.src, errorCode(m)]), [["GetConfigResult", "s", "tooLarge"]]);
+        // A src beyond the first characters is not looked for.
+        alice.send(`{"api":"kuando","x":"${"y".repeat(70000)}","src":"late","mt":"GetConfig"}`);
         assert.deepEqual(alice.take().map((m) => [m.mt, m.src, errorCode(m)]), [["Error", undefined, "tooLarge"]]);
     });
 

@@ -58,11 +58,15 @@ async function setUp(env) {
             return { api: "PbxAdminApi", mt: "CheckAppLicResult", ok, src: msg.src };
         });
     }
-    const alice = rt.connectApp({ sip: "alice", guid: "guid-alice", dn: "Alice", unlicensed: e.unlicensed });
+    // The vector's sender (the hidden app unless env.app says otherwise) and alice's other app.
+    const HIDDEN = "innovaphone-kuando";
+    const CONFIG = "innovaphone-kuando-config";
+    const app = e.app || HIDDEN;
+    const alice = rt.connectApp({ sip: "alice", guid: "guid-alice", dn: "Alice", unlicensed: e.unlicensed, app });
     const aliceConfigApp = rt.connectApp({
         sip: "alice",
         guid: "guid-alice",
-        app: "innovaphone-kuando-config",
+        app: app === HIDDEN ? CONFIG : HIDDEN,
         unlicensed: e.unlicensed,
     });
     const bob = rt.connectApp({ sip: "bob", guid: "guid-bob" });

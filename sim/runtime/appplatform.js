@@ -5,15 +5,14 @@
  *
  * - openDatabase(): the instance's database on a real PostgreSQL, config.json's database.init applied as the
  *   runtime applies it, and the `Database` global over it (Database.htm: exec, insert, escape, transaction).
- * - evaluate(): config.json's javascript.eval files in a fresh vm context holding exactly the given globals,
- *   so a use of require, process, console, setTimeout or any other Node API fails as on the AppPlatform.
+ * - configObject(): the `Config` global's values (config.json's config.init with the instance's values).
+ * The service itself runs in Duktape (duk.js, duk/): this module is the IO side of the runtime.
  *
  * Facts: shared/spec/appplatform-deployment.md §2 (config.json), §4 (runtime semantics), app-service.md.
  */
 
 const fs = require("node:fs");
 const path = require("node:path");
-const vm = require("node:vm");
 const { Client } = require("pg");
 
 /** The AppWebsocket send limit (JsonApi.htm / PbxApi.htm: send takes at most 65535 characters). */
@@ -238,18 +237,4 @@ function configObject(config, values = {}) {
     return c;
 }
 
-/** Evaluates config.json's javascript.eval files, in order, in a fresh context with exactly `globals`. */
-function evaluate(serviceDir, config, globals) {
-    const context = vm.createContext({ ...globals });
-    const files = (config.javascript && config.javascript.eval) || [];
-    for (const f of files) {
-        if (typeof f !== "string" || f.includes("..") || f.endsWith("*")) {
-            throw new Error(`config.json javascript.eval: ${JSON.stringify(f)} is not simulated`);
-        }
-        const file = path.join(serviceDir, f);
-        vm.runInContext(fs.readFileSync(file, "utf8"), context, { filename: file });
-    }
-    return context;
-}
-
-module.exports = { SEND_LIMIT, initStatements, openDatabase, readConfig, evaluate, configObject };
+module.exports = { SEND_LIMIT, initStatements, openDatabase, readConfig, configObject };

@@ -1,9 +1,11 @@
 "use strict";
 /*
  * The AppPlatform JavaScript runtime host of the myApps simulator: runs the shipped service (service/kuando.js
- * by config.json) with the runtime's documented globals — JsonApi, PbxApi, Database (PostgreSQL), Timers, log —
- * and nothing else. The simulator (sim/src/myapps/runtime.rs) plays the AppPlatform's network side and the
- * PBX: it starts this process, and talks to it in JSON lines.
+ * by config.json) in Duktape 2.7, the runtime's engine (a kuando-duk-host process, sim/runtime/duk.js), with
+ * the runtime's documented globals — JsonApi, PbxApi, Database (PostgreSQL), Timers, Config, log — and nothing
+ * else. This process keeps what is IO: the database, real timers, the connections. The simulator
+ * (sim/src/myapps/runtime.rs) plays the AppPlatform's network side and the PBX: it starts this process, and
+ * talks to it in JSON lines.
  *
  *   node host.js --service DIR --db URL --database NAME [--existing-database] [--config NAME=VALUE]...
  *
@@ -15,7 +17,7 @@
  *   {"t":"pbx","id":N,"api":A,"conn":{domain,pbx,pbxDns,version,build,info}}      the PBX app object connected
  *   {"t":"msg","id":N,"text":T}                                                     a message on connection N
  *   {"t":"close","id":N}                                                           connection N went away
- *   {"t":"stats"}                      the host's heap (after a GC when node runs with --expose-gc): benchmarks
+ *   {"t":"stats"}                      the engine's heap after a full GC: benchmarks
  *   {"t":"dbFault","fail":N}           the next N database statements fail (a short database outage)
  * host → simulator (stdout)
  *   {"t":"ready","json":[api…],"pbx":[api…]}  the service is evaluated; the APIs it registered
@@ -32,7 +34,8 @@
 
 const readline = require("node:readline");
 const { Client } = require("pg");
-const { SEND_LIMIT, openDatabase, readConfig, evaluate, configObject } = require("./appplatform.js");
+const { openDatabase, readConfig, configObject } = require("./appplatform.js");
+const { AsyncEngine, initLine } = require("./duk.js");
 
 function arg(name) {
     const i = process.argv.indexOf(`--${name}`);
@@ -72,116 +75,52 @@ async function main() {
         await admin.query(`CREATE DATABASE ${name}`);
     }
 
+    // ---- the engine: the service in Duktape, the globals forwarded to this process (sim/runtime/duk.js) ----
+    const open = new Set(); // connection ids the service may send on
+    const timers = new Map(); // the engine's timer id → Node timer
+    let stats = false;
+    const engine = new AsyncEngine({
+        onLine: (m) => {
+            if (m.t === "send") {
+                // The runtime drops what is sent on a closed connection.
+                if (open.has(m.id)) out({ t: "send", id: m.id, text: m.text });
+            } else if (m.t === "detach") {
+                open.delete(m.id);
+                out({ t: "detach", id: m.id });
+            } else if (m.t === "log") {
+                out({ t: "log", text: m.text });
+            } else if (m.t === "exec") {
+                const handle = m.insert ? db.Database.insert(m.sql) : db.Database.exec(m.sql);
+                handle
+                    .oncomplete((rows) => engine.send({ t: "db", id: m.id, rows }))
+                    .onerror((error, errorText, dbErrorCode) => engine.send({ t: "db", id: m.id, error, errorText, dbErrorCode }));
+            } else if (m.t === "settimer") {
+                const fire = () => {
+                    if (!m.every) timers.delete(m.id);
+                    engine.send({ t: "timer", id: m.id });
+                };
+                timers.set(m.id, m.every ? setInterval(fire, m.ms) : setTimeout(fire, m.ms));
+            } else if (m.t === "cleartimer") {
+                clearTimeout(timers.get(m.id));
+                clearInterval(timers.get(m.id));
+                timers.delete(m.id);
+            } else if (m.t === "stats") {
+                stats = false;
+                out({ t: "stats", heapUsed: m.heap, gc: true });
+            } else if (m.t === "ready") {
+                out({ t: "ready", json: m.json, pbx: m.pbx });
+            } else if (m.t === "error") {
+                fail(m.text);
+            }
+        },
+        onExit: (code) => fail(`the Duktape host exited (${code})`),
+    });
+
     const db = await openDatabase({
         url: withDatabase(url, name),
         config,
-        later: (fn) => setImmediate(guard(fn)),
+        later: (fn) => setImmediate(fn),
     });
-
-    // ---- log, Timers --------------------------------------------------------------------------------------
-    const log = (text) => out({ t: "log", text: String(text) });
-    const Timers = {
-        setTimeout: (fn, ms) => setTimeout(guard(fn), Number(ms)),
-        clearTimeout: (id) => clearTimeout(id),
-        setInterval: (fn, ms) => setInterval(guard(fn), Number(ms)),
-        clearInterval: (id) => clearInterval(id),
-    };
-
-    // ---- connections -------------------------------------------------------------------------------------
-    const conns = new Map();
-
-    class Connection {
-        constructor(id) {
-            this._id = id;
-            this._message = null;
-            this._close = null;
-            this._closed = false;
-        }
-        onmessage(fn) {
-            this._message = fn;
-            return this;
-        }
-        onclose(fn) {
-            this._close = fn;
-            return this;
-        }
-        send(text) {
-            if (typeof text !== "string") throw new TypeError("send takes a string");
-            if (text.length > SEND_LIMIT) throw new Error(`send: ${text.length} characters, limit ${SEND_LIMIT}`);
-            // The runtime drops what is sent on a closed connection.
-            if (!this._closed) out({ t: "send", id: this._id, text });
-        }
-        setFlowControl() {}
-        messageComplete() {}
-    }
-    for (const m of ["encrypt", "decrypt", "hash"]) {
-        Connection.prototype[m] = function () {
-            throw new Error(`${m} is not simulated: the service does not use it`);
-        };
-    }
-
-    class JsonApiConnection extends Connection {
-        constructor(id, c) {
-            super(id);
-            this.domain = c.domain;
-            this.sip = c.sip;
-            this.dn = c.dn;
-            this.guid = c.guid;
-            this.app = c.app;
-            // JsonApi.htm: info is the JSON *string* of the login info.
-            this.info = c.info;
-            this.unlicensed = Boolean(c.unlicensed);
-        }
-    }
-
-    class PbxApiConnection extends Connection {
-        constructor(id, api, c) {
-            super(id);
-            this.api = api;
-            this.domain = c.domain;
-            this.pbx = c.pbx;
-            this.pbxDns = c.pbxDns;
-            this.version = c.version;
-            this.build = c.build;
-            this.info = c.info;
-        }
-        close() {
-            if (this._closed) return;
-            this._closed = true;
-            conns.delete(this._id);
-            out({ t: "detach", id: this._id });
-        }
-    }
-
-    const jsonApis = new Map();
-    const pbxApis = new Map();
-    function registry(map, kind) {
-        function Api(name) {
-            if (!(this instanceof Api)) throw new TypeError(`${kind} is a constructor`);
-            if (map.has(name)) throw new Error(`${kind} "${name}" registered twice`);
-            this.name = name;
-            this.connected = null;
-            map.set(name, this);
-        }
-        Api.prototype.onconnected = function (fn) {
-            this.connected = fn;
-            return this;
-        };
-        return Api;
-    }
-    const JsonApi = registry(jsonApis, "JsonApi");
-    const PbxApi = registry(pbxApis, "PbxApi");
-
-    // A service exception must not take the runtime down: the real runtime logs it and goes on.
-    function guard(fn) {
-        return (...a) => {
-            try {
-                fn(...a);
-            } catch (e) {
-                log(`runtime: uncaught exception in the service: ${e && e.stack ? e.stack.split("\n")[0] : e}`);
-            }
-        };
-    }
 
     const values = {};
     process.argv.forEach((a, i) => {
@@ -190,39 +129,29 @@ async function main() {
         const eq = kv.indexOf("=");
         if (eq > 0) values[kv.slice(0, eq)] = kv.slice(eq + 1);
     });
-    const Config = configObject(config, values);
-    evaluate(serviceDir, config, { JsonApi, PbxApi, Database: db.Database, Timers, log, Config });
-    out({ t: "ready", json: [...jsonApis.keys()], pbx: [...pbxApis.keys()] });
+    engine.send(initLine(serviceDir, config, { values: { ...configObject(config, values) } }));
 
     function onLine(line) {
         let m;
         try {
             m = JSON.parse(line);
         } catch (e) {
-            log(`runtime: unreadable line from the simulator`);
+            out({ t: "log", text: "runtime: unreadable line from the simulator" });
             return;
         }
         if (m.t === "json" || m.t === "pbx") {
-            const api = (m.t === "json" ? jsonApis : pbxApis).get(m.api);
-            if (!api || !api.connected) return;
-            const conn = m.t === "json" ? new JsonApiConnection(m.id, m.conn) : new PbxApiConnection(m.id, m.api, m.conn);
-            conns.set(m.id, conn);
-            guard(api.connected)(conn);
+            open.add(m.id);
+            engine.send(m);
         } else if (m.t === "msg") {
-            const conn = conns.get(m.id);
-            if (conn && conn._message && !conn._closed) guard(conn._message)(m.text);
+            engine.send(m);
         } else if (m.t === "dbFault") {
             db.failNext(m.fail);
-        } else if (m.t === "stats") {
-            const gc = typeof global.gc === "function";
-            if (gc) global.gc();
-            out({ t: "stats", heapUsed: process.memoryUsage().heapUsed, gc });
         } else if (m.t === "close") {
-            const conn = conns.get(m.id);
-            if (!conn) return;
-            conns.delete(m.id);
-            conn._closed = true;
-            if (conn._close) guard(conn._close)();
+            open.delete(m.id);
+            engine.send(m);
+        } else if (m.t === "stats") {
+            if (!stats) engine.send({ t: "stats" });
+            stats = true;
         }
     }
 
@@ -238,6 +167,7 @@ async function main() {
         } catch (e) {
             // Best effort: a cluster that is already stopped keeps nothing anyway.
         }
+        engine.end();
         process.exit(0);
     });
 }

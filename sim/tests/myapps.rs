@@ -1021,8 +1021,9 @@ async fn set_presence_through_the_service_changes_the_pbx_presence() {
     let r = app.kuando("2", json!({"mt": "GetLicense"})).await;
     assert_eq!(r["license"], "connector");
 
-    // The license is taken away while the app runs: the service says so at once; the connection keeps
-    // its login's flag (as on the AppPlatform), the next login is flagged and refused presence.
+    // The license is taken away while the app runs: the connection keeps its login's flag (as on the
+    // AppPlatform) and the service's answer for a minute (it asks the PBX once per user, not per message);
+    // the next login is flagged, asked about afresh and refused presence.
     control(
         &sim,
         "/_sim/license",
@@ -1031,9 +1032,13 @@ async fn set_presence_through_the_service_changes_the_pbx_presence() {
     .await;
     assert_eq!(
         app.kuando("4", json!({"mt": "GetLicense"})).await["license"],
-        "none"
+        "connector"
     );
     let mut app = logged_in(&sim, &mut client, "kuando").await;
+    assert_eq!(
+        app.kuando("5", json!({"mt": "GetLicense"})).await["license"],
+        "none"
+    );
     let r = app
         .kuando("3", json!({"mt": "SetPresence", "activity": "busy"}))
         .await;

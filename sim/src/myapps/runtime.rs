@@ -1,7 +1,8 @@
 //! The AppPlatform's JavaScript runtime, for the simulated app instance: the shipped `service/kuando.js` runs
-//! in Node under `sim/runtime/host.js` (the runtime's documented globals, the database on PostgreSQL), and
-//! this module starts that process, stops it, and moves its JSON lines to and from [`super::world`], which
-//! plays the AppPlatform's network side (app websockets, the PBX app object's connections).
+//! in Duktape 2.7 (the runtime's engine) under `sim/runtime/host.js` (Node: the runtime's documented globals'
+//! IO, the database on PostgreSQL), and this module starts that process, stops it, and moves its JSON lines
+//! to and from [`super::world`], which plays the AppPlatform's network side (app websockets, the PBX app
+//! object's connections).
 //!
 //! The line protocol is described at the top of `host.js`.
 
