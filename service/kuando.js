@@ -617,21 +617,26 @@ function defaultConfig() {
 var MISSED_CALL_EFFECTS = ["light", "blink", "pulse"];
 var MISSED_CALL_MINUTES_MAX = 1440;
 
+/* The `effect` and `color` of a lamp setting or of the missed-call look, read into `into` when present. */
+function readLook(r, v, path, into) {
+    var x = r.get(v, "effect", path + ".effect");
+    if (x !== undefined) {
+        if (typeof x !== "string" || !contains(EFFECTS, x)) {
+            throw new Malformed(path + ".effect", "must be one of " + EFFECTS.join(", "));
+        }
+        into.effect = x;
+    }
+    x = r.get(v, "color", path + ".color");
+    if (x !== undefined) into.color = readString(x, path + ".color");
+}
+
 /* MissedCall::from_tree: a missing field keeps MissedCall::default()'s value. */
 function readMissedCall(r, v, path) {
     if (!isObject(v)) throw new Malformed(path, "must be an object");
     var m = defaultConfig().missedCall;
     var x = r.get(v, "enabled", path + ".enabled");
     if (x !== undefined) m.enabled = readBool(x, path + ".enabled");
-    x = r.get(v, "effect", path + ".effect");
-    if (x !== undefined) {
-        if (typeof x !== "string" || !contains(EFFECTS, x)) {
-            throw new Malformed(path + ".effect", "must be one of " + EFFECTS.join(", "));
-        }
-        m.effect = x;
-    }
-    x = r.get(v, "color", path + ".color");
-    if (x !== undefined) m.color = readString(x, path + ".color");
+    readLook(r, v, path, m);
     x = r.get(v, "minutes", path + ".minutes");
     if (x !== undefined) m.minutes = readUint(x, U32_MAX, path + ".minutes");
     return m;
@@ -642,16 +647,8 @@ function readLampSetting(r, v, path) {
     // #[serde(default)] on LampSetting: a missing field takes LampSetting::default()'s value, not the
     // slot's (a lamp setting that names only its colour is a steady light).
     var s = lampSetting("light", "#ff0000");
-    var x = r.get(v, "effect", path + ".effect");
-    if (x !== undefined) {
-        if (typeof x !== "string" || !contains(EFFECTS, x)) {
-            throw new Malformed(path + ".effect", "must be one of " + EFFECTS.join(", "));
-        }
-        s.effect = x;
-    }
-    x = r.get(v, "color", path + ".color");
-    if (x !== undefined) s.color = readString(x, path + ".color");
-    x = r.get(v, "sound", path + ".sound");
+    readLook(r, v, path, s);
+    var x = r.get(v, "sound", path + ".sound");
     if (x !== undefined) s.sound = readUint(x, U8_MAX, path + ".sound");
     x = r.get(v, "volume", path + ".volume");
     if (x !== undefined) s.volume = readUint(x, U8_MAX, path + ".volume");

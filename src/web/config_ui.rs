@@ -390,29 +390,25 @@ impl Ui {
             .iter()
             .map(|e| (e.as_str().to_string(), Some(effect_text(*e))))
             .collect();
-        let path = "missedCall.effect".to_string();
-        let effect = self.select(&path, &effects, handler)?;
+        let effect = self.select("missedCall.effect", &effects, handler)?;
         row.append_child(&effect).ok()?;
-        let error = self.error_el(&path)?;
-        wrap.append_child(&error).ok()?;
-        self.fields.push(Field {
-            path,
-            control: Control::Select(effect),
-            error,
-        });
-        let path = "missedCall.color".to_string();
         let color: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
         color.set_type("color");
-        color.set_id(&id_of(&path));
-        self.listen_input(color.as_ref(), &path, handler, false);
+        color.set_id(&id_of("missedCall.color"));
+        self.listen_input(color.as_ref(), "missedCall.color", handler, false);
         row.append_child(&color).ok()?;
-        let error = self.error_el(&path)?;
-        wrap.append_child(&error).ok()?;
-        self.fields.push(Field {
-            path,
-            control: Control::Input(color),
-            error,
-        });
+        for (path, control) in [
+            ("missedCall.effect", Control::Select(effect)),
+            ("missedCall.color", Control::Input(color)),
+        ] {
+            let error = self.error_el(path)?;
+            wrap.append_child(&error).ok()?;
+            self.fields.push(Field {
+                path: path.into(),
+                control,
+                error,
+            });
+        }
         parent.append_child(&wrap).ok()?;
         Some(())
     }
