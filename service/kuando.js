@@ -608,8 +608,38 @@ function defaultConfig() {
             dnd: lampSetting("light", "#b400e1"),
             lunch: lampSetting("light", "#0000ff")
         },
-        trace: { debug: false, hub: false, calls: false, presence: false }
+        trace: { debug: false, hub: false, calls: false, presence: false },
+        missedCall: { enabled: true, effect: "pulse", color: "#ff8000", minutes: 30 } // MissedCall::default
     };
+}
+
+/* config::MISSED_CALL_EFFECTS and config::MAX_MISSED_CALL_MINUTES */
+var MISSED_CALL_EFFECTS = ["light", "blink", "pulse"];
+var MISSED_CALL_MINUTES_MAX = 1440;
+
+/* The `effect` and `color` of a lamp setting or of the missed-call look, read into `into` when present. */
+function readLook(r, v, path, into) {
+    var x = r.get(v, "effect", path + ".effect");
+    if (x !== undefined) {
+        if (typeof x !== "string" || !contains(EFFECTS, x)) {
+            throw new Malformed(path + ".effect", "must be one of " + EFFECTS.join(", "));
+        }
+        into.effect = x;
+    }
+    x = r.get(v, "color", path + ".color");
+    if (x !== undefined) into.color = readString(x, path + ".color");
+}
+
+/* MissedCall::from_tree: a missing field keeps MissedCall::default()'s value. */
+function readMissedCall(r, v, path) {
+    if (!isObject(v)) throw new Malformed(path, "must be an object");
+    var m = defaultConfig().missedCall;
+    var x = r.get(v, "enabled", path + ".enabled");
+    if (x !== undefined) m.enabled = readBool(x, path + ".enabled");
+    readLook(r, v, path, m);
+    x = r.get(v, "minutes", path + ".minutes");
+    if (x !== undefined) m.minutes = readUint(x, U32_MAX, path + ".minutes");
+    return m;
 }
 
 function readLampSetting(r, v, path) {
@@ -617,16 +647,8 @@ function readLampSetting(r, v, path) {
     // #[serde(default)] on LampSetting: a missing field takes LampSetting::default()'s value, not the
     // slot's (a lamp setting that names only its colour is a steady light).
     var s = lampSetting("light", "#ff0000");
-    var x = r.get(v, "effect", path + ".effect");
-    if (x !== undefined) {
-        if (typeof x !== "string" || !contains(EFFECTS, x)) {
-            throw new Malformed(path + ".effect", "must be one of " + EFFECTS.join(", "));
-        }
-        s.effect = x;
-    }
-    x = r.get(v, "color", path + ".color");
-    if (x !== undefined) s.color = readString(x, path + ".color");
-    x = r.get(v, "sound", path + ".sound");
+    readLook(r, v, path, s);
+    var x = r.get(v, "sound", path + ".sound");
     if (x !== undefined) s.sound = readUint(x, U8_MAX, path + ".sound");
     x = r.get(v, "volume", path + ".volume");
     if (x !== undefined) s.volume = readUint(x, U8_MAX, path + ".volume");
@@ -661,6 +683,8 @@ function readConfig(r, v, path) {
             if (f !== undefined) c.trace[flags[j]] = readBool(f, path + ".trace." + flags[j]);
         }
     }
+    x = r.get(v, "missedCall", path + ".missedCall");
+    if (x !== undefined) c.missedCall = readMissedCall(r, x, path + ".missedCall");
     return c;
 }
 
@@ -834,6 +858,15 @@ function validateConfig(c) {
         if (!isHexColor(s.color)) errors.push(fieldError(prefix + "color", "must be a colour like #ff0000"));
         if (s.sound > SOUND_MAX) errors.push(fieldError(prefix + "sound", "must be between 0 and " + SOUND_MAX));
         if (s.volume > VOLUME_MAX) errors.push(fieldError(prefix + "volume", "must be between 0 and 100"));
+    }
+    var m = c.missedCall;
+    if (!contains(MISSED_CALL_EFFECTS, m.effect)) {
+        errors.push(fieldError("missedCall.effect", "must be light, blink or pulse"));
+    }
+    if (!isHexColor(m.color)) errors.push(fieldError("missedCall.color", "must be a colour like #ff0000"));
+    if (m.minutes > MISSED_CALL_MINUTES_MAX) {
+        errors.push(fieldError("missedCall.minutes",
+            "must be between 0 and " + MISSED_CALL_MINUTES_MAX + " minutes"));
     }
     return errors;
 }

@@ -33,6 +33,76 @@ pub struct Config {
     pub lamp: LampScheme,
     /// Which trace groups go to the console.
     pub trace: TraceFlags,
+    /// The missed-call notification on the lamp.
+    pub missed_call: MissedCall,
+}
+
+/// Default time a missed-call notification stays on the lamp, in minutes.
+pub const DEFAULT_MISSED_CALL_MINUTES: u32 = 30;
+/// Longest time a missed-call notification may be set to stay (a day), in minutes.
+pub const MAX_MISSED_CALL_MINUTES: u32 = 1_440;
+/// The effects a missed-call notification can have (no sound: a notification may stay for half an hour).
+pub const MISSED_CALL_EFFECTS: [Effect; 3] = [Effect::Light, Effect::Blink, Effect::Pulse];
+
+/// How a missed call shows on the lamp: a kuandoHUB notification under the connector's sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissedCall {
+    pub enabled: bool,
+    /// One of [`MISSED_CALL_EFFECTS`].
+    pub effect: Effect,
+    /// `#rrggbb`.
+    pub color: String,
+    /// Minutes after which the notification ends by itself; 0: it stays until the next call or a clear.
+    pub minutes: u32,
+}
+
+impl Default for MissedCall {
+    fn default() -> Self {
+        MissedCall {
+            enabled: true,
+            effect: Effect::Pulse,
+            color: "#ff8000".to_string(),
+            minutes: DEFAULT_MISSED_CALL_MINUTES,
+        }
+    }
+}
+
+impl MissedCall {
+    /// The notification's look as a lamp command; `None` when switched off or invalid.
+    pub fn command(&self) -> Option<hub::LampCommand> {
+        if !self.enabled || !MISSED_CALL_EFFECTS.contains(&self.effect) {
+            return None;
+        }
+        LampSetting::new(self.effect, &self.color).command()
+    }
+
+    fn to_tree(&self) -> Json {
+        Json::object(vec![
+            ("enabled", self.enabled.into()),
+            ("effect", self.effect.as_str().into()),
+            ("color", self.color.as_str().into()),
+            ("minutes", self.minutes.into()),
+        ])
+    }
+
+    fn from_tree(j: &Json) -> Result<MissedCall, JsonError> {
+        let o: &Members = json::object(j, "missedCall")?;
+        let mut m = MissedCall::default();
+        if let Some(b) = json::boolean(o, "enabled")? {
+            m.enabled = b;
+        }
+        if let Some(e) = json::member(o, "effect")? {
+            let names = Effect::ALL.map(Effect::as_str);
+            m.effect = Effect::ALL[json::one_of(e, "effect", &names)?];
+        }
+        if let Some(c) = json::string(o, "color")? {
+            m.color = c;
+        }
+        if let Some(n) = json::uint(o, "minutes", u32::MAX.into())? {
+            m.minutes = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        Ok(m)
+    }
 }
 
 impl Default for Config {
@@ -43,6 +113,7 @@ impl Default for Config {
             poll_interval: DEFAULT_POLL_INTERVAL_S,
             lamp: LampScheme::default(),
             trace: TraceFlags::default(),
+            missed_call: MissedCall::default(),
         }
     }
 }
@@ -393,6 +464,7 @@ impl Config {
                     ("presence", t.presence.into()),
                 ]),
             ),
+            ("missedCall", self.missed_call.to_tree()),
         ])
     }
 
@@ -427,6 +499,9 @@ impl Config {
                 calls: flag("calls")?,
                 presence: flag("presence")?,
             };
+        }
+        if let Some(m) = json::member(o, "missedCall")? {
+            c.missed_call = MissedCall::from_tree(m)?;
         }
         Ok(c)
     }
@@ -475,6 +550,29 @@ impl Config {
                 ));
             }
         }
+        let m = &self.missed_call;
+        if !MISSED_CALL_EFFECTS.contains(&m.effect) {
+            errors.push(FieldError::new(
+                "missedCall.effect",
+                "must be light, blink or pulse",
+            ));
+        }
+        if Rgb::from_hex(&m.color).is_none() {
+            errors.push(FieldError::new(
+                "missedCall.color",
+                "must be a colour like #ff0000",
+            ));
+        }
+        if m.minutes > MAX_MISSED_CALL_MINUTES {
+            errors.push(FieldError::new(
+                "missedCall.minutes",
+                cat(&[
+                    "must be between 0 and ",
+                    &num(MAX_MISSED_CALL_MINUTES.into()),
+                    " minutes",
+                ]),
+            ));
+        }
         errors
     }
 
@@ -489,6 +587,10 @@ impl Config {
             "trace.hub" => self.trace.hub.to_string(),
             "trace.calls" => self.trace.calls.to_string(),
             "trace.presence" => self.trace.presence.to_string(),
+            "missedCall.enabled" => self.missed_call.enabled.to_string(),
+            "missedCall.effect" => self.missed_call.effect.as_str().to_string(),
+            "missedCall.color" => self.missed_call.color.clone(),
+            "missedCall.minutes" => self.missed_call.minutes.to_string(),
             _ => {
                 let (slot, part) = lamp_path(path)?;
                 let s = self.lamp.get(slot);
@@ -523,6 +625,15 @@ impl Config {
             "trace.hub" => self.trace.hub = on,
             "trace.calls" => self.trace.calls = on,
             "trace.presence" => self.trace.presence = on,
+            "missedCall.enabled" => self.missed_call.enabled = on,
+            "missedCall.effect" => {
+                self.missed_call.effect = Effect::ALL
+                    .into_iter()
+                    .find(|e| e.as_str() == value.trim())
+                    .ok_or_else(|| FieldError::new(path, "unknown effect"))?
+            }
+            "missedCall.color" => self.missed_call.color = value.trim().to_string(),
+            "missedCall.minutes" => self.missed_call.minutes = number(u32::MAX)?,
             _ => {
                 let (slot, part) =
                     lamp_path(path).ok_or_else(|| FieldError::new(path, "unknown field"))?;

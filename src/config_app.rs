@@ -12,7 +12,9 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::{Config, FieldError};
-use crate::hub::{self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb, Sound, Volume};
+use crate::hub::{
+    self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb, Sound, TokenForm, Volume,
+};
 use crate::i18n::{message, Lang, Text};
 use crate::live::{LiveOut, LiveStatus, StatusRow};
 use crate::lna::Permission;
@@ -99,6 +101,8 @@ pub enum Button {
     CopyDiagnosis,
     /// "Allow access to kuandoHUB": a hub request from the user's click, so the browser can ask.
     AllowLocalNetwork,
+    /// Ends the missed-call notification on the lamp (shown while there is one).
+    ClearMissedCall,
 }
 
 /// What became of the last "Copy diagnosis".
@@ -188,6 +192,8 @@ pub struct View {
     pub no_lamp_note: bool,
     /// The live status panel: what the hidden app on this client sees (issue 14).
     pub status: Vec<StatusRow>,
+    /// The hidden app shows a missed call on the lamp: "Clear missed call" is offered.
+    pub missed_call: bool,
     pub copy: CopyState,
     /// The last diagnosis report, shown for reading (and copying by hand).
     pub report: Option<String>,
@@ -227,6 +233,9 @@ enum Purpose {
     Test(Step),
     /// A lamp/sound test command; `last` is the final `off`.
     Lamp { last: bool },
+    /// `GET /` without the token after a probe with the token header got no answer (see `hub::TokenCheck`):
+    /// for the check (`true`) or the test.
+    TokenCheck { check: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -275,6 +284,9 @@ pub struct ConfigApp {
     pending_report: Option<Option<crate::live::HiddenDiagnosis>>,
     /// The browser's Local Network Access permission (see [`crate::lna`]).
     lna: Permission,
+    /// The hub URL whose hub refused the token header's preflight: its token goes in the URL while the app
+    /// is open (the hidden app, which runs all day, tries the header again every hour).
+    token_in_url_for: Option<String>,
     /// Started by the driver, which reports the permission soon: no check before it did, so that no
     /// request goes out on page load while the browser would ask (the Chrome guide's advice).
     lna_pending: bool,
@@ -322,6 +334,7 @@ impl ConfigApp {
             actions,
             changed: true,
             lna: Permission::Unknown,
+            token_in_url_for: None,
             lna_pending: false,
             obj_name: None,
             license_rules: crate::license::LicenseRules::new(),
@@ -497,6 +510,7 @@ impl ConfigApp {
             Purpose::Check(step) => self.check_answer(now_ms, step, &outcome),
             Purpose::Test(step) => self.test_answer(step, &outcome),
             Purpose::Lamp { last } => self.lamp_answer(now_ms, last, &outcome),
+            Purpose::TokenCheck { check } => self.token_check_answer(now_ms, check, &outcome),
         }
     }
 
@@ -523,6 +537,10 @@ impl ConfigApp {
                     let out = self.live.request_diagnosis(now_ms);
                     self.live_out(out);
                 }
+            }
+            Button::ClearMissedCall => {
+                let out = self.live.clear_missed_call();
+                self.live_out(out);
             }
             Button::ToggleToken => self.token_visible = !self.token_visible,
             Button::Defaults => {
@@ -800,6 +818,7 @@ impl ConfigApp {
             no_lamp_note: self.health == HubHealth::Ok
                 && self.devices.as_ref().is_some_and(Vec::is_empty),
             status: self.status_rows(self.lang),
+            missed_call: self.live.missed_call_shown(),
             copy: self.copy,
             report: self.report.clone(),
             hub_url_hint: loopback_ip_hint(&self.form.hub_url),
@@ -870,14 +889,77 @@ impl ConfigApp {
 
     fn checked_endpoint(&self) -> Option<Endpoint> {
         let c = self.stored.clone().unwrap_or_default();
-        c.endpoint().ok()
+        c.endpoint().ok().map(|e| self.with_token_form(e))
     }
 
     fn form_endpoint(&self) -> Option<Endpoint> {
         if self.form_errors().contains_key("hubUrl") || self.form_errors().contains_key("token") {
             return None;
         }
-        self.form.endpoint().ok()
+        self.form.endpoint().ok().map(|e| self.with_token_form(e))
+    }
+
+    /// The token in the header, unless this hub refused it.
+    fn with_token_form(&self, e: Endpoint) -> Endpoint {
+        if self.token_in_url_for.as_deref() == Some(e.base().as_str()) {
+            e.with_form(TokenForm::Url)
+        } else {
+            e
+        }
+    }
+
+    /// A probe with the token header got no answer: asks without the token, to tell a hub that refuses the
+    /// header's preflight from one that is down. True when asked.
+    fn check_token_header(&mut self, check: bool, outcome: &Outcome) -> bool {
+        let ep = if check {
+            self.checked_endpoint()
+        } else {
+            self.form_endpoint()
+        };
+        let Some(ep) = ep else {
+            return false;
+        };
+        if !matches!(outcome, Outcome::Network | Outcome::Timeout)
+            || !ep.has_token()
+            || ep.form() != TokenForm::Header
+        {
+            return false;
+        }
+        self.send_hub(Purpose::TokenCheck { check }, ep.token_check());
+        true
+    }
+
+    fn token_check_answer(&mut self, now_ms: u64, check: bool, outcome: &Outcome) {
+        let ep = if check {
+            self.checked_endpoint()
+        } else {
+            self.form_endpoint()
+        };
+        match (outcome, ep) {
+            (Outcome::Answer { .. }, Some(ep)) => {
+                self.token_in_url_for = Some(ep.base().as_str().to_string());
+                self.trace(crate::engine::TOKEN_IN_URL_TEXT);
+                let ep = self.with_token_form(ep);
+                let purpose = if check {
+                    Purpose::Check(Step::Probe)
+                } else {
+                    Purpose::Test(Step::Probe)
+                };
+                self.send_hub(purpose, ep.probe());
+            }
+            // Down, not picky: what the probe's failure said stands.
+            _ if check => {
+                if self.check_running {
+                    self.devices = None;
+                    self.finish_check(now_ms, HubHealth::Unreachable);
+                }
+            }
+            _ => {
+                if self.test == TestStatus::Running {
+                    self.test = TestStatus::Failed(Text::BannerNoHub.get(self.lang).to_string());
+                }
+            }
+        }
     }
 
     fn form_errors(&self) -> BTreeMap<String, String> {
@@ -955,6 +1037,7 @@ impl ConfigApp {
             (Step::Probe, Ok(_)) => {
                 self.send_hub(Purpose::Check(Step::Presence), ep.current_presence())
             }
+            (Step::Probe, Err(_)) if self.check_token_header(true, outcome) => {}
             (Step::Probe, Err(h)) => {
                 self.devices = None;
                 self.finish_check(now_ms, h);
@@ -987,6 +1070,7 @@ impl ConfigApp {
                 self.send_hub(Purpose::Test(Step::Presence), ep.current_presence())
             }
             (Step::Presence, Ok(_)) => self.send_hub(Purpose::Test(Step::Devices), ep.devices()),
+            (Step::Probe, Err(_)) if self.check_token_header(false, outcome) => {}
             (Step::Devices, Ok(names)) => {
                 let list = if names.is_empty() {
                     "0".to_string()
@@ -1239,6 +1323,82 @@ mod tests {
         app
     }
 
+    /// A remote hub with a token whose HTTP server answers no CORS preflight: every request with the token
+    /// header fails in the browser; without it, it answers.
+    fn no_preflight(r: &HubRequest) -> Outcome {
+        if r.token_header.is_some() {
+            Outcome::Network
+        } else {
+            healthy(r)
+        }
+    }
+
+    fn with_token(app: &mut ConfigApp, hub: &dyn Fn(&HubRequest) -> Outcome) -> Vec<Action> {
+        let c = Config {
+            hub_url: "http://192.168.0.100:8989/".into(),
+            token: "s3cret".into(),
+            ..Config::default()
+        };
+        app.handle_response(0, Response::ConfigChanged { config: c });
+        let t = app.poll_timeout().unwrap_or(0);
+        app.handle_timeout(t);
+        pump(app, t, hub)
+    }
+
+    #[test]
+    fn the_token_goes_in_the_header_and_in_the_url_only_for_a_hub_that_refuses_it() {
+        let mut app = started(License::Connector, &healthy);
+        let sent = with_token(&mut app, &healthy);
+        let hub: Vec<&HubRequest> = sent
+            .iter()
+            .filter_map(|a| match a {
+                Action::Hub { request, .. } => Some(request),
+                _ => None,
+            })
+            .collect();
+        assert!(!hub.is_empty());
+        assert!(hub
+            .iter()
+            .all(|r| !r.url.contains("s3cret") && r.token_header.as_deref() == Some("s3cret")));
+
+        let mut app = started(License::Connector, &healthy);
+        let sent = with_token(&mut app, &no_preflight);
+        let urls: Vec<(String, bool)> = sent
+            .iter()
+            .filter_map(|a| match a {
+                Action::Hub { request, .. } => {
+                    Some((request.url.clone(), request.token_header.is_some()))
+                }
+                _ => None,
+            })
+            .collect();
+        // Header first, then the check without any token, then the URL form.
+        assert_eq!(urls[0], ("http://192.168.0.100:8989/".to_string(), true));
+        assert_eq!(urls[1], ("http://192.168.0.100:8989/".to_string(), false));
+        assert!(urls[2].0.contains("accesstoken=s3cret"), "{urls:?}");
+        assert_eq!(app.view().banners, vec![]);
+        let traces: Vec<&String> = sent
+            .iter()
+            .filter_map(|a| match a {
+                Action::Trace(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert!(traces
+            .iter()
+            .any(|t| t.contains(crate::engine::TOKEN_IN_URL_TEXT)));
+        assert!(traces.iter().all(|t| !t.contains("s3cret")));
+
+        // A hub that is down stays "not reachable", with no token in any URL.
+        let mut app = started(License::Connector, &healthy);
+        let sent = with_token(&mut app, &|_| Outcome::Network);
+        assert!(sent.iter().all(|a| match a {
+            Action::Hub { request, .. } => !request.url.contains("s3cret"),
+            _ => true,
+        }));
+        assert_eq!(app.view().banners, vec![Banner::NoHub]);
+    }
+
     #[test]
     fn a_healthy_setup_shows_no_banner_and_allows_lamp_tests() {
         let app = started(License::Connector, &healthy);
@@ -1463,9 +1623,8 @@ mod tests {
         else {
             panic!("no re-check");
         };
-        assert!(request
-            .url
-            .starts_with("http://192.168.0.100:8989/?accesstoken=s3cret"));
+        assert_eq!(request.url, "http://192.168.0.100:8989/");
+        assert_eq!(request.token_header.as_deref(), Some("s3cret"));
         for a in &actions {
             if let Action::Trace(t) = a {
                 assert!(!t.contains("s3cret"));

@@ -181,6 +181,10 @@ impl ConnectorApp {
                 }
             }
             Ok(LauncherMsg::ApiRequest(req)) if req.api == API_STATUS => {
+                // The user clears the missed-call notification in the config app.
+                if req.mt() == crate::status::CLEAR_MISSED_CALL {
+                    self.engine.handle_clear_missed_call(now_ms);
+                }
                 for t in self.status.handle_request(self.now, &req, &self.engine) {
                     self.actions.push_back(Action::PostToParent(t));
                 }
@@ -388,7 +392,8 @@ impl ConnectorApp {
                     request,
                     timeout_ms,
                 } => match (self.unloading, request.method) {
-                    (true, Method::Post) => Action::Beacon(request),
+                    // `sendBeacon` sends no header: a token goes in this last request's URL.
+                    (true, Method::Post) => Action::Beacon(request.token_in_url()),
                     // A GET after unload would get no answer that anybody reads.
                     (true, Method::Get) => continue,
                     (false, _) => Action::Hub {

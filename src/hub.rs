@@ -2,8 +2,10 @@
 //! for what the hub answers. No IO here: a driver sends a [`HubRequest`] and hands the status and body back.
 //!
 //! Facts come from `docs/platform-facts.md` §1 (the kuandoHUB manual's HTTP API reference and the
-//! concept's traces). Requests are always CORS *simple requests* (GET without custom headers, POST with a
-//! `text/plain` body), so a browser never sends a preflight the hub may not answer.
+//! concept's traces). Without a token, requests are CORS *simple requests* (GET, POST with a `text/plain`
+//! body). With a token, the token goes in the `http_token` header (the manual's more secure form), which
+//! makes the browser send a CORS preflight first; the URL form ([`TokenForm::Url`]) is the fallback for a hub
+//! that does not answer preflights (the engine decides, see `docs/platform-facts.md` §1.3).
 
 use std::fmt;
 
@@ -49,6 +51,9 @@ pub fn event_names(slot: LampSlot) -> (&'static str, &'static str) {
         LampSlot::Lunch => (EVENT_TYPE_PRESENCE, "Lunch"),
     }
 }
+
+/// The event type and name of the missed-call notification: the manual's own example (p.28).
+pub const MISSED_CALL: (&str, &str) = ("Light", "Missed Call");
 
 /// The default volume kuandoHUB offers (75 %).
 pub const DEFAULT_VOLUME: u8 = 75;
@@ -117,7 +122,7 @@ impl Rgb {
         })
     }
 
-    fn to_json(self) -> Json {
+    pub fn to_json(self) -> Json {
         Json::object(vec![
             ("RedRgbValue", self.red.0.into()),
             ("GreenRgbValue", self.green.0.into()),
@@ -523,22 +528,75 @@ pub enum RequestKind {
     CreateInitialPriority,
     /// A lamp command and the state it shows (`None`: no label, the manual's names for the action).
     Command(LampCommand, Option<LampSlot>),
+    /// `GET /` without any token and without the header: a simple request, so no preflight. Asked when a
+    /// request with the token header got no answer, to tell a hub that refuses the preflight (it answers
+    /// this) from a hub that is down (it does not).
+    TokenCheck,
+    /// `StartNotification` (the missed-call notification) under the connector's sender.
+    StartNotification,
+    /// `StopNotification` under the connector's sender.
+    StopNotification,
     /// `currentpresence` asked as the sender [`CALL_SOURCES`]`[i]`, for its own priority.
     OwnPriority(u8),
 }
 
-/// One HTTP request to the hub, ready for a driver to send. Its URL may contain the token: never trace it
-/// unredacted (see [`crate::trace`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the access token goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TokenForm {
+    /// In the `http_token` request header: never in a URL the browser might log.
+    #[default]
+    Header,
+    /// In the query (`accesstoken=…&http_token=…`): only for a hub that refuses the header's preflight.
+    Url,
+}
+
+/// One HTTP request to the hub, ready for a driver to send. Its URL may contain the token (the fallback
+/// form): never trace it unredacted (see [`crate::trace`]).
+#[derive(Clone, PartialEq, Eq)]
 pub struct HubRequest {
     pub kind: RequestKind,
     pub method: Method,
     pub url: String,
     /// The POST body, sent as `text/plain;charset=UTF-8`.
     pub body: Option<String>,
+    /// The value of the `http_token` header, when the token goes there.
+    pub token_header: Option<String>,
 }
 
-/// The content type of every POST: keeps the request a CORS simple request (no preflight).
+/// Leaves out the header's value: `{:?}` of a request must be safe to log (the URL is the caller's to redact).
+impl fmt::Debug for HubRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HubRequest")
+            .field("kind", &self.kind)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("body", &self.body)
+            .field("token_header", &self.token_header.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl HubRequest {
+    /// The same request with the header's token in the URL instead (`accesstoken=…&http_token=…`), for the
+    /// one way of sending that takes no header: `navigator.sendBeacon` as the page goes away.
+    pub fn token_in_url(mut self) -> HubRequest {
+        if let Some(token) = self.token_header.take() {
+            for (i, k) in ["accesstoken", "http_token"].into_iter().enumerate() {
+                let first = i == 0 && !self.url.as_bytes().contains(&b'?');
+                self.url.push(if first { '?' } else { '&' });
+                self.url.push_str(k);
+                self.url.push('=');
+                push_query_value(&mut self.url, &token);
+            }
+        }
+        self
+    }
+}
+
+/// The name of the request header that carries the token (the manual's "more secure" form).
+pub const TOKEN_HEADER: &str = "http_token";
+
+/// The content type of every POST: a POST without the token header stays a CORS simple request.
 pub const POST_CONTENT_TYPE: &str = "text/plain;charset=UTF-8";
 
 /// Appends `v` to a URL as a query value: every byte but RFC 3986's unreserved characters
@@ -562,6 +620,7 @@ fn push_query_value(url: &mut String, v: &str) {
 pub struct Endpoint {
     base: BaseUrl,
     token: String,
+    form: TokenForm,
 }
 
 impl Endpoint {
@@ -569,7 +628,38 @@ impl Endpoint {
         Ok(Endpoint {
             base: BaseUrl::parse(base)?,
             token: token.trim().to_string(),
+            form: TokenForm::Header,
         })
+    }
+
+    /// The same hub with the token in `form` (the header unless a hub refused it).
+    pub fn with_form(mut self, form: TokenForm) -> Endpoint {
+        self.form = form;
+        self
+    }
+
+    pub fn form(&self) -> TokenForm {
+        self.form
+    }
+
+    /// True when requests carry a token (and so, in the header form, a preflight).
+    pub fn has_token(&self) -> bool {
+        !self.token.is_empty()
+    }
+
+    /// `GET /` with no token at all (see [`RequestKind::TokenCheck`]).
+    pub fn token_check(&self) -> HubRequest {
+        HubRequest {
+            kind: RequestKind::TokenCheck,
+            method: Method::Get,
+            url: self.base.0.clone(),
+            body: None,
+            token_header: None,
+        }
+    }
+
+    fn token_header(&self) -> Option<String> {
+        (self.has_token() && self.form == TokenForm::Header).then(|| self.token.clone())
     }
 
     pub fn base(&self) -> &BaseUrl {
@@ -581,8 +671,9 @@ impl Endpoint {
         &self.token
     }
 
-    /// `base?<params>&accesstoken=T&http_token=T`. The manual names `accesstoken`, the reference connector
-    /// sends `http_token`; both are sent so either hub generation accepts it. No token, no token parameters.
+    /// `base?<params>`, in the URL form with `&accesstoken=T&http_token=T`. The manual names `accesstoken`,
+    /// the reference connector sends `http_token`; both are sent so either hub generation accepts it. No
+    /// token or the header form: no token parameters.
     fn url(&self, params: &[(&str, &str)]) -> String {
         let mut url = self.base.0.clone();
         let mut first = true;
@@ -590,7 +681,7 @@ impl Endpoint {
             ("accesstoken", self.token.as_str()),
             ("http_token", self.token.as_str()),
         ];
-        let with_token = if self.token.is_empty() {
+        let with_token = if self.token.is_empty() || self.form == TokenForm::Header {
             &[][..]
         } else {
             &token[..]
@@ -611,6 +702,7 @@ impl Endpoint {
             method: Method::Get,
             url: self.url(params),
             body: None,
+            token_header: self.token_header(),
         }
     }
 
@@ -620,6 +712,7 @@ impl Endpoint {
             method: Method::Post,
             url: self.url(&[]),
             body: Some(body.to_text()),
+            token_header: self.token_header(),
         }
     }
 
@@ -782,6 +875,60 @@ impl Endpoint {
                 Json::Null,
                 Json::Null,
                 parameter.to_text(),
+            ),
+        )
+    }
+
+    /// `StartNotification` of the missed call under the connector's sender: shown "even if the underlying
+    /// presence state is not shown due to kuandoHUB priority settings" (manual p.28).
+    ///
+    /// **[inferred]** The manual gives the parameter as a colour (`RedRgbValue`, ...) and nothing about an
+    /// effect. The colour goes there as documented; for an effect other than a steady light the effect's own
+    /// parameter fields (`color`, `ontime`, ...) are added beside it, which a hub that knows only the colour
+    /// ignores (its JSON reader skips unknown fields) and a hub that knows effects can use.
+    pub fn start_notification(&self, cmd: LampCommand) -> HubRequest {
+        let color = match cmd {
+            LampCommand::Light(c)
+            | LampCommand::Pulse(c)
+            | LampCommand::Blink { color: c, .. }
+            | LampCommand::Alert { color: c, .. }
+            | LampCommand::Jingle { color: c, .. }
+            | LampCommand::ColorWithFlash { color: c, .. } => c,
+            LampCommand::Off | LampCommand::Logout => Rgb::OFF,
+        };
+        let mut members = match color.to_json() {
+            Json::Object(m) => m,
+            _ => Vec::new(),
+        };
+        if !matches!(cmd, LampCommand::Light(_)) {
+            if let Some(Json::Object(extra)) = cmd.parameter() {
+                members.extend(extra);
+            }
+        }
+        let (eventtype, eventname) = MISSED_CALL;
+        self.post(
+            RequestKind::StartNotification,
+            post_body(
+                "StartNotification",
+                SENDER.into(),
+                eventtype.into(),
+                eventname.into(),
+                Json::Object(members).to_text(),
+            ),
+        )
+    }
+
+    /// `StopNotification` of the missed call under the connector's sender.
+    pub fn stop_notification(&self) -> HubRequest {
+        let (eventtype, eventname) = MISSED_CALL;
+        self.post(
+            RequestKind::StopNotification,
+            post_body(
+                "StopNotification",
+                SENDER.into(),
+                eventtype.into(),
+                eventname.into(),
+                String::new(),
             ),
         )
     }
@@ -1340,7 +1487,40 @@ mod tests {
             e.devices().url,
             "http://localhost:8989/?action=busylightdevices"
         );
-        let t = Endpoint::new("http://192.168.0.100:8989/", "a b&c=d/é").unwrap();
+        // With a token: in the header, never in the URL ...
+        let h = Endpoint::new("http://192.168.0.100:8989/", "a b&c=d/é").unwrap();
+        for r in [
+            h.probe(),
+            h.current_presence(),
+            h.devices(),
+            h.stop_notification(),
+        ] {
+            assert!(!r.url.contains("token"), "{}", r.url);
+            assert_eq!(r.token_header.as_deref(), Some("a b&c=d/é"));
+        }
+        assert!(!format!("{:?}", h.probe()).contains("a b&c"));
+        // A beacon takes no header: the token goes in its URL, exactly as the URL form has it.
+        let b = h.stop_notification().token_in_url();
+        assert_eq!(b.token_header, None);
+        assert_eq!(
+            b.url,
+            h.clone().with_form(TokenForm::Url).stop_notification().url
+        );
+        let b = h.current_presence().token_in_url();
+        assert_eq!(
+            b.url,
+            h.clone().with_form(TokenForm::Url).current_presence().url
+        );
+        // ... and the token check carries none at all.
+        let c = h.token_check();
+        assert_eq!(
+            (c.url.as_str(), c.token_header),
+            ("http://192.168.0.100:8989/", None)
+        );
+        assert_eq!(e.probe().token_header, None);
+        // The URL form, once the engine chose it: both parameters, no header.
+        let t = h.with_form(TokenForm::Url);
+        assert_eq!(t.probe().token_header, None);
         assert_eq!(
             t.current_presence().url,
             "http://192.168.0.100:8989/?action=currentpresence&accesstoken=a%20b%26c%3Dd%2F%C3%A9&http_token=a%20b%26c%3Dd%2F%C3%A9"
@@ -1563,6 +1743,15 @@ mod tests {
             assert_eq!(r.url, format!("http://localhost:8989/{query}"));
         }
         let t = Endpoint::new("http://h:1", "k").unwrap();
+        assert_eq!(
+            t.get_command(LampCommand::Off).url,
+            "http://h:1/?action=off"
+        );
+        assert_eq!(
+            t.get_command(LampCommand::Off).token_header.as_deref(),
+            Some("k")
+        );
+        let t = t.with_form(TokenForm::Url);
         assert_eq!(
             t.get_command(LampCommand::Off).url,
             "http://h:1/?action=off&accesstoken=k&http_token=k"

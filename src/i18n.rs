@@ -100,6 +100,14 @@ texts! {
     EffectAlert => "Blink with sound", "Blinken mit Ton";
     EffectJingle => "Sound once", "Ton einmal";
     EffectOff => "Off", "Aus";
+    SectionMissedCall => "Missed calls", "Verpasste Anrufe";
+    MissedCallEnabled => "Show a call nobody answered on the lamp (a kuandoHUB notification, above the other apps' states)",
+        "Einen Anruf, den niemand angenommen hat, an der Lampe zeigen (ein kuandoHUB-Hinweis, über den Zuständen anderer Apps)";
+    MissedCallLook => "Effect and colour", "Effekt und Farbe";
+    MissedCallMinutes => "Ends after (minutes)", "Endet nach (Minuten)";
+    MissedCallMinutesHint => "It also ends with your next call, or with \"Clear missed call\" above. 0: only then.",
+        "Er endet auch mit Ihrem nächsten Anruf oder mit \"Verpassten Anruf löschen\" oben. 0: nur dann.";
+    ClearMissedCall => "Clear missed call", "Verpassten Anruf löschen";
     SectionTrace => "Trace", "Trace";
     TraceDebug => "Debug (state dump and decisions)", "Debug (Zustand und Entscheidungen)";
     TraceHub => "kuandoHUB requests", "kuandoHUB-Anfragen";
@@ -153,6 +161,9 @@ pub fn message(lang: Lang, english: &str) -> String {
         "must be between 0 and 8" => "muss zwischen 0 und 8 liegen",
         "must be between 0 and 100" => "muss zwischen 0 und 100 liegen",
         "must be a number" => "muss eine Zahl sein",
+        "must be light, blink or pulse" => "muss Leuchten, Blinken oder Pulsieren sein",
+        "must be between 0 and 1440 minutes" => "muss zwischen 0 und 1440 Minuten liegen",
+        "unknown effect" => "unbekannter Effekt",
         "kuandoHUB did not answer in time" => "kuandoHUB hat nicht rechtzeitig geantwortet",
         "kuandoHUB not reachable" => "kuandoHUB nicht erreichbar",
         "kuandoHUB rejected the access token (401)" => {
@@ -196,6 +207,9 @@ mod tests {
         c.lamp.ringing.color = "x".into();
         c.lamp.ringing.sound = 10;
         c.lamp.ringing.volume = 200;
+        c.missed_call.effect = crate::config::Effect::Alert;
+        c.missed_call.color = "x".into();
+        c.missed_call.minutes = 1441;
         let errors = c.validate();
         assert!(errors.len() >= 6);
         for e in errors {

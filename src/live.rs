@@ -48,6 +48,10 @@ pub struct StatusModel {
     pub hides: Option<String>,
     pub error: Option<String>,
     pub error_at: u64,
+    /// The hub refused the token header: the token goes in the URL.
+    pub token_in_url: bool,
+    /// Since when (the hidden app's clock) the lamp shows a missed call.
+    pub missed_call: Option<u64>,
     pub now: u64,
     /// The model as it came, for the diagnosis.
     pub raw: String,
@@ -102,6 +106,8 @@ impl StatusModel {
             hides: j.get("hides").and_then(Json::as_str).map(String::from),
             error: j.get("err").and_then(Json::as_str).map(String::from),
             error_at: n("errAt").unwrap_or(0),
+            token_in_url: j.get("tokurl") == Some(&Json::Bool(true)),
+            missed_call: n("missed"),
             now: n("now").unwrap_or(0),
             raw: j.to_text(),
         })
@@ -315,6 +321,28 @@ impl LiveStatus {
         }
     }
 
+    /// "Clear" of the missed-call notification: asks the hidden app to end it.
+    pub fn clear_missed_call(&mut self) -> Vec<LiveOut> {
+        match self.provider.clone().filter(|_| self.watching) {
+            Some(p) => {
+                let src = self.src("clear");
+                let msg = Json::object(vec![("mt", crate::status::CLEAR_MISSED_CALL.into())]);
+                vec![LiveOut::Post(launcher::api_request(
+                    API_STATUS,
+                    Some(&p),
+                    Some(&src),
+                    &msg,
+                ))]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Whether the hidden app shows a missed call on the lamp.
+    pub fn missed_call_shown(&self) -> bool {
+        self.shown().is_some_and(|(m, _)| m.missed_call.is_some())
+    }
+
     /// Whether a diagnosis is being collected.
     pub fn collecting(&self) -> bool {
         matches!(self.diag, Diag::Waiting { .. })
@@ -501,6 +529,18 @@ impl LiveStatus {
             hub.push_str(&r);
         }
         rows.push(row("hub", "kuandoHUB", hub, tone));
+        if m.token_in_url {
+            rows.push(row(
+                "token",
+                tr("Access token", "Zugriffstoken"),
+                tr(
+                    crate::engine::TOKEN_IN_URL_TEXT,
+                    "kuandoHUB nimmt das Token im Header nicht an; das Token steht in der URL",
+                )
+                .to_string(),
+                Tone::Plain,
+            ));
+        }
 
         let models = m.models.as_deref().or(devices);
         let lamps = match (m.lamps, models) {
@@ -559,6 +599,24 @@ impl LiveStatus {
             lamp,
             Tone::Plain,
         ));
+        if let Some(t) = m.missed_call {
+            rows.push(row(
+                "missed",
+                tr("Missed call", "Verpasster Anruf"),
+                format!(
+                    "{} {} {}",
+                    tr(
+                        "missed call notification on the lamp since",
+                        "Hinweis auf einen verpassten Anruf an der Lampe seit"
+                    ),
+                    ago(t),
+                    tr("ago", "")
+                )
+                .trim_end()
+                .to_string(),
+                Tone::Plain,
+            ));
+        }
 
         let others = if m.hub != "reachable" {
             (

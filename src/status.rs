@@ -7,6 +7,7 @@
 //! - `{"mt":"Watch"}` → the consumer watches: the model is published at once (fresh) and from then on on
 //!   every change, answered by `{"mt":"WatchResult"}` after that first model.
 //! - myApps' `ApiConsumerClosed` → the consumer stops watching.
+//! - `{"mt":"ClearMissedCall"}` → the missed-call notification ends; no answer (the model shows it).
 //! - `{"mt":"GetDiagnosis"}` → `{"mt":"GetDiagnosisResult","version":V,"lines":[…],"answers":[…],"now":T}`:
 //!   the trace ring (every trace group, redacted) and the hub's last answer per request kind as
 //!   `[kind, at, status, body]` (kind an index in [`KIND_NAMES`], status [`NO_ANSWER`] / [`NETWORK_ERROR`] when there was none).
@@ -28,6 +29,8 @@ use crate::text::{cat, num};
 /// The API the hidden app provides and the config app consumes. In innovaphone's naming style for client
 /// APIs; announced for the hidden app in the service's `config.json` (`apis.innovaphone-kuando`).
 pub const API_STATUS: &str = "com.innovaphone.kuando.status";
+/// The config app's request to end the missed-call notification (`{"mt":"ClearMissedCall"}`, no answer).
+pub const CLEAR_MISSED_CALL: &str = "ClearMissedCall";
 /// Consumers watched at once (a config app per window at most; bounded for an app that runs all day).
 pub const MAX_WATCHERS: usize = 8;
 /// Longest hub answer body kept for the diagnosis (bytes; a device list of four lamps fits).
@@ -237,6 +240,12 @@ impl StatusApi {
                 ]),
             );
         }
+        if st.token_in_url {
+            field("tokurl", "true");
+        }
+        if let Some(t) = st.missed_call_since {
+            field("missed", &num(t));
+        }
         if let Some(h) = &st.hidden_calls {
             field("hides", &quote(h));
         }
@@ -283,12 +292,14 @@ fn quote(s: &str) -> String {
 /// Index in [`KIND_NAMES`].
 fn kind_index(kind: RequestKind) -> usize {
     match kind {
-        RequestKind::Probe => 0,
+        RequestKind::Probe | RequestKind::TokenCheck => 0,
         RequestKind::CurrentPresence | RequestKind::OwnPriority(_) => 1,
         RequestKind::Devices => 2,
         RequestKind::RegisterDataSource => 3,
         RequestKind::CreateInitialPriority => 4,
-        RequestKind::Command(..) => 5,
+        RequestKind::Command(..)
+        | RequestKind::StartNotification
+        | RequestKind::StopNotification => 5,
     }
 }
 

@@ -249,6 +249,7 @@ proptest! {
         let want = w.engine.lamp_command();
         let refusing = w.hub.devices == 0;
         let mut owed = 0;
+        let mut owed_notification = 0;
         for l in w.since(t) {
             let scheduled = match &l.action {
                 Action::Hub { request, .. } => match request.kind {
@@ -259,6 +260,11 @@ proptest! {
                         owed += 1;
                         true
                     }
+                    // The missed-call notification's state is owed the same way.
+                    RequestKind::StartNotification | RequestKind::StopNotification if refusing => {
+                        owed_notification += 1;
+                        true
+                    }
                     _ => false,
                 },
                 _ => false,
@@ -266,6 +272,10 @@ proptest! {
             prop_assert!(scheduled, "unprompted output at {}: {:?}", l.at, l.action);
         }
         prop_assert!(owed <= 18, "{owed} retries of an owed command in 10 minutes");
+        prop_assert!(
+            owed_notification <= 18,
+            "{owed_notification} retries of an owed notification in 10 minutes"
+        );
     }
 
     /// The last presence the user set by hand is what the PBX shows once the other applications are done,

@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use kuando_connector::config::Config;
-use kuando_connector::hub::{self, BaseUrl, Endpoint};
+use kuando_connector::hub::{self, BaseUrl, Endpoint, TokenForm};
 use kuando_connector::mapping::{transform, transform_running};
 use kuando_connector::{proto, trace};
 use proptest::prelude::*;
@@ -114,7 +114,10 @@ proptest! {
             .remove(b'_')
             .remove(b'.')
             .remove(b'~');
-        let e = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
+        let header = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
+        // In the header form (the default) no token is in any URL, whatever it holds.
+        prop_assert_eq!(header.probe().url, "http://192.168.0.100:8989/");
+        let e = header.with_form(TokenForm::Url);
         let want = percent_encoding::utf8_percent_encode(e.token(), UNRESERVED).to_string();
         let url = e.probe().url;
         if e.token().is_empty() {
@@ -140,7 +143,10 @@ proptest! {
             .remove(b'_')
             .remove(b'.')
             .remove(b'~');
-        let e = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
+        // The URL form (a hub that refused the token header) is the one with the token in a URL.
+        let e = Endpoint::new("http://192.168.0.100:8989", &token)
+            .unwrap()
+            .with_form(TokenForm::Url);
         let encoded = percent_encoding::utf8_percent_encode(e.token(), UNRESERVED).to_string();
         for req in [e.probe(), e.current_presence(), e.devices(), e.command(hub::LampCommand::Off, None)] {
             prop_assert!(req.url.contains(&encoded), "{}", req.url);

@@ -925,8 +925,28 @@ fn config_exchanges() -> Vec<Exchange> {
             ("/lamp/away/sound", json!(200)),
             ("/lamp/away/volume", json!(200)),
             ("/lamp/lunch/color", json!("#12345")),
+            ("/missedCall/effect", json!("alert")),
+            ("/missedCall/color", json!("orange")),
+            ("/missedCall/minutes", json!(1441)),
         ]),
     );
+    for (name, value) in [
+        ("/missedCall/minutes", json!(0)),
+        ("/missedCall/minutes", json!(1440)),
+        ("/missedCall/minutes", json!(1441)),
+        ("/missedCall/minutes", json!(4294967295u64)),
+        ("/missedCall/effect", json!("off")),
+        ("/missedCall/effect", json!("blink")),
+        ("/missedCall/color", json!("#00ff00")),
+        ("/missedCall/color", json!("")),
+        ("/missedCall/enabled", json!(false)),
+    ] {
+        push(
+            &mut out,
+            format!("missed call: {name} = {value}"),
+            config_with(&[(name, value)]),
+        );
+    }
     for slot in [
         "ringing",
         "dialing",

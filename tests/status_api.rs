@@ -23,6 +23,8 @@ const CONFIG: &str = "kuando-config";
 #[derive(Clone)]
 struct Hub {
     up: bool,
+    /// Answers no CORS preflight: a request with the token header fails in the browser.
+    no_preflight: bool,
     running: Option<(&'static str, &'static str, &'static str)>,
     /// MS Teams' own priority, told when `currentpresence` is asked as MS Teams (`None`: this hub does not
     /// tell other senders' own priority).
@@ -31,7 +33,7 @@ struct Hub {
 
 impl Hub {
     fn answer(&self, r: &HubRequest) -> Outcome {
-        if !self.up {
+        if !self.up || (self.no_preflight && r.token_header.is_some()) {
             return Outcome::Network;
         }
         let asked_as_teams = r
@@ -96,6 +98,7 @@ impl World {
             config: ConfigApp::new(Lang::En, true),
             hub: Hub {
                 up: true,
+                no_preflight: false,
                 running: None,
                 teams_own: None,
             },
@@ -419,6 +422,65 @@ fn the_panel_says_which_line_to_move_when_the_presence_colour_hides_calls() {
         "{}",
         w.row("ranking")
     );
+}
+
+#[test]
+fn the_panel_says_when_the_token_goes_in_the_url_and_shows_and_clears_a_missed_call() {
+    let mut w = World::new();
+    w.hub.no_preflight = true;
+    let remote = Config {
+        hub_url: "http://192.168.0.100:8989/".into(),
+        ..configured()
+    };
+    w.connect_service(remote);
+    w.run_for(3_000);
+    assert_eq!(
+        w.row("token"),
+        "kuandoHUB does not accept the token header; the token goes in the URL"
+    );
+    w.config.handle_lang(Lang::De);
+    assert_eq!(
+        w.row("token"),
+        "kuandoHUB nimmt das Token im Header nicht an; das Token steht in der URL"
+    );
+    w.config.handle_lang(Lang::En);
+    assert!(!w.config.view().missed_call);
+
+    // A caller rings and gives up: the phone removes the call.
+    let call = |mt: &str, extra: &str| {
+        format!(
+            r#"{{"mt":"ApiRequest","api":"com.innovaphone.phoneinfo","consumer":"softphone","src":"1","msg":{{"mt":"{mt}","id":7{extra}}}}}"#
+        )
+    };
+    let t = w.hnow();
+    w.hidden().handle_launcher(t, &call("CallAdded", ""));
+    w.hidden()
+        .handle_launcher(t, &call("CallUpdated", r#","dir":"i","state":"Alerting""#));
+    w.settle();
+    w.run_for(3_000);
+    let t = w.hnow();
+    w.hidden().handle_launcher(t, &call("CallRemoved", ""));
+    w.settle();
+    w.run_for(65_000);
+    let missed = w.row("missed");
+    assert!(
+        missed.starts_with("missed call notification on the lamp since 62 s ago"),
+        "{missed}"
+    );
+    assert!(w.config.view().missed_call);
+    w.config.handle_lang(Lang::De);
+    assert!(w
+        .row("missed")
+        .starts_with("Hinweis auf einen verpassten Anruf an der Lampe seit 62 s"));
+    w.config.handle_lang(Lang::En);
+
+    // "Clear missed call" in the config app ends it in the hidden app.
+    let now = w.now;
+    w.config.handle_click(now, Button::ClearMissedCall);
+    w.settle();
+    w.run_for(1_000);
+    assert_eq!(w.row("missed"), "no row missed");
+    assert!(!w.config.view().missed_call);
 }
 
 #[test]

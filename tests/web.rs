@@ -41,8 +41,11 @@ fn hub_requests_and_parsers_work_in_the_browser() {
         LampCommand::blink(Rgb::new(100, 0, 0).unwrap()),
         Some(kuando_connector::config::LampSlot::Ringing),
     );
+    // The token in the header; in the URL only in the fallback form.
+    assert_eq!(r.url, "http://127.0.0.1:8989/");
+    assert_eq!(r.token_header.as_deref(), Some("tok en"));
     assert_eq!(
-        r.url,
+        r.clone().token_in_url().url,
         "http://127.0.0.1:8989/?accesstoken=tok%20en&http_token=tok%20en"
     );
     let body = r.body.unwrap();

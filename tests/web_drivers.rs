@@ -274,6 +274,49 @@ async fn hub_rejecting_the_token_is_unauthorized_and_the_right_token_works() {
 }
 
 #[wasm_bindgen_test]
+async fn the_token_goes_in_the_header_after_a_preflight_and_a_hub_refusing_it_fails_the_request() {
+    reset_hub().await;
+    sim(
+        "settings",
+        Some(r#"{"token":"s3cret-hub-token","require_token":true}"#),
+    )
+    .await;
+    let e = endpoint("s3cret-hub-token");
+    let req = e.current_presence();
+    assert!(!req.url.contains("s3cret"));
+    let (status, body) = answer(send(&req, GENEROUS_MS).await);
+    assert!(
+        hub::parse_current_presence(status, &body).is_ok(),
+        "{status}"
+    );
+    let log = hub_log().await;
+    let methods: Vec<&str> = log.iter().filter_map(|r| r["method"].as_str()).collect();
+    assert_eq!(methods, ["OPTIONS", "GET"], "requests the hub saw: {log:?}");
+    assert!(log
+        .iter()
+        .all(|r| !r["url"].as_str().unwrap_or("").contains("token")));
+
+    // A hub that does not answer preflights: the browser never sends the request; without the header it
+    // answers.
+    reset_hub().await;
+    sim(
+        "settings",
+        Some(r#"{"token":"s3cret-hub-token","require_token":true,"no_preflight":true}"#),
+    )
+    .await;
+    assert_eq!(
+        send(&e.devices(), GENEROUS_MS).await,
+        Outcome::Network,
+        "a refused preflight fails the request"
+    );
+    let (status, _) = answer(send(&e.token_check(), GENEROUS_MS).await);
+    assert_eq!(status, 401, "the check without any token gets an answer");
+    let url_form = e.clone().with_form(hub::TokenForm::Url);
+    let (status, body) = answer(send(&url_form.devices(), GENEROUS_MS).await);
+    assert!(hub::parse_devices(status, &body).is_ok(), "{status}");
+}
+
+#[wasm_bindgen_test]
 async fn hub_without_a_lamp_answers_lamp_commands_with_no_device() {
     reset_hub().await;
     sim("devices", Some(r#"{"count":0}"#)).await;

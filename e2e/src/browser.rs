@@ -396,6 +396,14 @@ impl Browser {
             .map_err(|e| format!("script failed: {e}"))
     }
 
+    /// Runs JavaScript with `arguments` in the current frame; a returned promise is awaited.
+    pub async fn js_args(&self, script: &str, args: Vec<Value>) -> Result<Value, String> {
+        self.client
+            .execute(script, args)
+            .await
+            .map_err(|e| format!("script failed: {e}"))
+    }
+
     /// Back to the page itself (out of any iframe).
     pub async fn top(&self) -> Result<(), String> {
         // At the top level "parent frame" is a no-op, so this is safe from anywhere one level deep.

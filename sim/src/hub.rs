@@ -67,6 +67,11 @@ pub struct Options {
     /// Busylight HTTP server does) instead of 404.
     #[arg(long = "hub-no-device-text")]
     pub hub_no_device_text: bool,
+    /// Refuse CORS preflights (`OPTIONS` answered 405 without CORS headers), as a hub whose HTTP server does
+    /// not handle them would: a browser then cannot send the `http_token` header, while simple requests
+    /// (the token in the URL) still work. Switchable at run time through `/_sim/settings` (`no_preflight`).
+    #[arg(long = "hub-no-preflight")]
+    pub hub_no_preflight: bool,
 }
 
 impl Default for Options {
@@ -82,6 +87,7 @@ impl Default for Options {
             hub_priorities: None,
             hub_manual_name: model::MANUAL_CHANGER.into(),
             hub_no_device_text: false,
+            hub_no_preflight: false,
         }
     }
 }
@@ -100,6 +106,7 @@ impl fmt::Debug for Options {
             .field("hub_priorities", &self.hub_priorities)
             .field("hub_manual_name", &self.hub_manual_name)
             .field("hub_no_device_text", &self.hub_no_device_text)
+            .field("hub_no_preflight", &self.hub_no_preflight)
             .finish()
     }
 }

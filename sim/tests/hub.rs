@@ -105,6 +105,11 @@ impl T {
                 .header("content-type", POST_CONTENT_TYPE)
                 .body(req.body.clone().unwrap_or_default()),
         };
+        // As the browser driver does: the token in the header when the request carries it there.
+        let rb = match &req.token_header {
+            Some(t) => rb.header(kuando_connector::hub::TOKEN_HEADER, t),
+            None => rb,
+        };
         T::answer(rb.send().await.unwrap()).await
     }
 
@@ -945,8 +950,10 @@ async fn token_required() {
             .await
             .unwrap();
     assert_eq!(a.status().as_u16(), 200);
-    // The connector's requests carry the token in the query (accesstoken and http_token).
+    // The connector's requests carry the token in the header (or, in the fallback form, in the query).
     let ep = Endpoint::new(&t.hub.url(), "s3cret-token").unwrap();
+    let url_form = ep.clone().with_form(kuando_connector::hub::TokenForm::Url);
+    assert_eq!(t.send(&url_form.devices()).await.status, 200);
     let a = t.send(&ep.current_presence()).await;
     assert_eq!(
         parse_current_presence(a.status, a.body.as_bytes())
@@ -973,6 +980,41 @@ async fn token_required() {
     let s = t.get("_sim/state").await.body;
     assert!(!s.contains("s3cret-token"), "{s}");
     assert!(s.contains("accesstoken=***"));
+}
+
+#[tokio::test]
+async fn preflights_allow_the_token_header_unless_switched_off() {
+    let t = T::new(Options {
+        hub_token: Some("s3cret-token".into()),
+        hub_require_token: true,
+        ..admin_configured()
+    })
+    .await;
+    let preflight = || {
+        t.c.request(reqwest::Method::OPTIONS, t.url("/?action=currentpresence"))
+            .header("origin", "http://127.0.0.1:1")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "http_token")
+    };
+    let a = preflight().send().await.unwrap();
+    assert_eq!(a.status().as_u16(), 204);
+    assert_eq!(a.headers()["access-control-allow-headers"], "http_token");
+    assert_eq!(a.headers()["access-control-allow-origin"], "*");
+
+    // A hub that does not handle preflights (`--hub-no-preflight`, here switched at run time).
+    assert_eq!(
+        t.control("settings", json!({"no_preflight": true}))
+            .await
+            .status,
+        200
+    );
+    let a = preflight().send().await.unwrap();
+    assert_eq!(a.status().as_u16(), 405);
+    assert!(a.headers().get("access-control-allow-origin").is_none());
+    assert!(a.headers().get("access-control-allow-headers").is_none());
+    // Simple requests still work, the token in the URL.
+    assert_eq!(t.get("?accesstoken=s3cret-token").await.status, 200);
+    assert_eq!(t.state().await["no_preflight"], true);
 }
 
 #[tokio::test]

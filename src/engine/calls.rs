@@ -139,6 +139,20 @@ impl Calls {
         changed
     }
 
+    /// What is known of one call.
+    pub fn info(&self, key: &CallKey) -> Option<CallInfo> {
+        self.find(key).ok().map(|i| self.map[i].1)
+    }
+
+    /// The calls of one phone app.
+    pub fn of_provider(&self, provider: &str) -> Vec<(CallKey, CallInfo)> {
+        self.map
+            .iter()
+            .filter(|(k, _)| k.provider == provider)
+            .cloned()
+            .collect()
+    }
+
     /// The highest lamp slot any call asks for (ringing > dialing > connected > held).
     pub fn slot(&self) -> Option<LampSlot> {
         self.map.iter().filter_map(|(_, i)| call_slot(*i)).min()

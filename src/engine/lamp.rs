@@ -173,9 +173,11 @@ impl LampIntent {
         (delay, news)
     }
 
-    /// The hub answers properly again, or a Busylight was plugged in: what is owed goes out now.
+    /// The hub answers properly again, or a Busylight was plugged in: what is owed goes out now, and the
+    /// refusals before count no more (a correction the same answer asks for goes out at once too).
     pub fn retry_now(&mut self) {
         self.retry_at = None;
+        self.backoff.reset();
     }
 
     /// Whether something is owed.

@@ -29,11 +29,13 @@
 mod calls;
 mod hidden;
 mod lamp;
+mod missed;
 mod presence;
 mod report;
 
 pub use calls::{call_slot, call_state_name, presence_slot, Calls, MAX_CALLS};
 pub use lamp::{ALIVE_WITHIN_MS, YIELD_MS};
+pub use missed::SETTLE_MS as MISSED_CALL_SETTLE_MS;
 pub use presence::{
     show as show_presence, similar as similar_presence, HubView, ECHO_WINDOW_MS, MAX_NOTE_CHARS,
     PRESENCE_RETRY_BASE_MS, PRESENCE_RETRY_MAX_MS, PRESENCE_TIMEOUT_MS,
@@ -46,6 +48,7 @@ use crate::backoff::Backoff;
 use crate::config::{Config, LampScheme, LampSlot, TraceFlags, DEFAULT_POLL_INTERVAL_S};
 use crate::hub::{
     self, Endpoint, HubError, HubRequest, LampCommand, Method, RequestKind, RunningCommand,
+    TokenForm,
 };
 use crate::lna::Permission;
 use crate::mapping::{transform_running, Transform};
@@ -86,6 +89,12 @@ pub const DRIVER_GRACE_MS: u64 = 2_000;
 /// Smallest gap between the end of one poll and the next, so that a hub slower than the poll interval is not
 /// polled back to back.
 const MIN_POLL_GAP_MS: u64 = 500;
+/// How long the token goes in the URL after a hub refused the header's preflight, before the header is tried
+/// again (a hub update may have taught it CORS preflights).
+pub const TOKEN_HEADER_RETRY_MS: u64 = 3_600_000;
+/// What the trace and the status panel say when the hub refuses the token header.
+pub const TOKEN_IN_URL_TEXT: &str =
+    "kuandoHUB does not accept the token header; the token goes in the URL";
 /// Distinct ignored hub values remembered for "traced once" (bounded memory for an app that runs all day).
 const MAX_IGNORED: usize = 64;
 
@@ -201,6 +210,10 @@ pub struct Status {
     pub next_retry_ms: Option<u64>,
     /// False when stopped: unlicensed, no usable settings, or shut down.
     pub running: bool,
+    /// The hub refused the token header: the token goes in the URL (see [`TOKEN_IN_URL_TEXT`]).
+    pub token_in_url: bool,
+    /// Since when (engine time, ms) the lamp shows a missed call.
+    pub missed_call_since: Option<u64>,
     /// The connector's presence line ranks above other apps' calls: `Some(source)` when a call of `source`
     /// was found under it, `Some("")` when the hub does not tell (see `engine::hidden`). The panel says
     /// which line to move.
@@ -347,6 +360,18 @@ pub struct Connector {
     /// The browser's Local Network Access permission (see [`crate::lna`]).
     lna: Permission,
 
+    /// The missed-call notification (see [`missed`]).
+    missed: missed::MissedCalls,
+
+    /// Where the token goes for this hub URL (the header, unless the hub refused its preflight).
+    token_form: TokenForm,
+    /// While the token goes in the URL: when the header is tried again.
+    header_retry_at: u64,
+    /// The header form's failure, while the token check (a request without the header) is in flight.
+    header_failure: Option<HubError>,
+    /// The hub's refusal of the header was said (once per hub URL).
+    token_in_url_said: bool,
+
     calls: Calls,
     presence: PresenceSync,
     hidden: hidden::HiddenCalls,
@@ -410,6 +435,11 @@ impl Connector {
             last_error: None,
             last_lamp: None,
             lna: Permission::Unknown,
+            missed: missed::MissedCalls::default(),
+            token_form: TokenForm::Header,
+            header_retry_at: 0,
+            header_failure: None,
+            token_in_url_said: false,
             calls: Calls::default(),
             presence: PresenceSync::default(),
             hidden: hidden::HiddenCalls::default(),
@@ -440,6 +470,7 @@ impl Connector {
                     }
                     self.out.secret = ep.token().to_string();
                     self.endpoint = Some(ep);
+                    self.token_in_url_said = false;
                     if self.hub_status == HubStatus::NotConfigured {
                         self.hub_status = HubStatus::Unknown;
                         self.last_error = None;
@@ -458,6 +489,12 @@ impl Connector {
                 self.traced_link = HubStatus::NotConfigured;
                 self.set_error(cat(&["kuandoHUB URL ", e.as_str()]));
             }
+        }
+        // A settings change tries the token header again.
+        self.token_form = TokenForm::Header;
+        if self.missed_call_look().is_none() && self.missed.clear() {
+            self.out
+                .trace(Level::Always, "missed call notification switched off");
         }
         let interval = self.interval_ms();
         if interval != old_interval {
@@ -493,7 +530,14 @@ impl Connector {
         if self.shut_down {
             return;
         }
+        let key = match &event {
+            CallEvent::Added(k) | CallEvent::Updated(k, _) | CallEvent::Removed(k) => k.clone(),
+        };
+        let old = self.calls.info(&key);
         if self.calls.event(&event) {
+            let new = self.calls.info(&key);
+            let seen = self.missed.observe(self.now, &key, old, new);
+            self.on_seen(seen);
             let text = match &event {
                 CallEvent::Added(k) => cat(&["call ", &k.provider, "/", &k.id, " added"]),
                 CallEvent::Updated(k, i) => {
@@ -523,7 +567,20 @@ impl Connector {
         if self.shut_down {
             return;
         }
+        let old = self.calls.of_provider(provider);
         if self.calls.replace_provider(provider, &calls) {
+            let new = self.calls.of_provider(provider);
+            for (key, info) in &old {
+                let now_info = new.iter().find(|(k, _)| k == key).map(|(_, i)| *i);
+                let seen = self.missed.observe(self.now, key, Some(*info), now_info);
+                self.on_seen(seen);
+            }
+            for (key, info) in &new {
+                if !old.iter().any(|(k, _)| k == key) {
+                    let seen = self.missed.observe(self.now, key, None, Some(*info));
+                    self.on_seen(seen);
+                }
+            }
             self.out.trace(
                 Level::Calls,
                 &cat(&["calls of ", provider, ": ", &num(calls.len() as u64)]),
@@ -657,6 +714,21 @@ impl Connector {
         self.step();
     }
 
+    /// The user cleared the missed-call notification in the config app.
+    pub fn handle_clear_missed_call(&mut self, now_ms: u64) {
+        self.tick(now_ms);
+        if self.shut_down {
+            return;
+        }
+        if self.missed.clear() {
+            self.out.trace(
+                Level::Always,
+                "missed call notification cleared by the user",
+            );
+        }
+        self.step();
+    }
+
     /// Queues the debug dump (`lamp_myapps_state`, `lamp_call_state`, `kuando_hub_installed`, `count_calls`).
     pub fn request_debug_dump(&mut self) {
         self.dump();
@@ -696,8 +768,17 @@ impl Connector {
             if let Some(t) = self.lamp.retry_at(self.lamp_wanted()) {
                 at(t);
             }
+            if let Some(t) = self.missed.retry_at(self.missed_call_wanted()) {
+                at(t);
+            }
         }
         if let Some(t) = self.stale_deadline() {
+            at(t);
+        }
+        if let Some(t) = self.missed.settle_at() {
+            at(t);
+        }
+        if let Some(t) = self.missed_expiry() {
             at(t);
         }
         if let Some(t) = self.presence.next_deadline(self.presence_allowed()) {
@@ -725,6 +806,8 @@ impl Connector {
             last_error: self.last_error.clone(),
             next_retry_ms: self.retry_at,
             running: self.link != Link::Off && !self.shut_down,
+            token_in_url: self.token_form == TokenForm::Url,
+            missed_call_since: self.missed.since(),
             hidden_calls: self.hidden.hint().cloned(),
         }
     }
@@ -889,7 +972,8 @@ impl Connector {
 
     /// `Logout` for the connector's sender, outside the lanes: it is the last word to this hub.
     fn logout(&mut self) {
-        if let Some(ep) = &self.endpoint {
+        self.missed.logged_out();
+        if let Some(ep) = self.endpoint() {
             let request = ep.command(LampCommand::Logout, None);
             let id = RequestId(self.next_id);
             self.next_id += 1;
@@ -907,6 +991,7 @@ impl Connector {
         self.session += 1;
         self.lamp_setup = LampSetup::NeedRegister;
         self.lamp.new_session();
+        self.missed.new_session();
         self.poll_failed = false;
         self.next_poll_at = None;
         self.devices_check_at = None;
@@ -932,6 +1017,7 @@ impl Connector {
 
     fn step(&mut self) {
         self.expire_lanes();
+        self.check_missed_call();
         self.drive_link();
         self.check_staleness();
         let allowed = self.presence_allowed();
@@ -1017,10 +1103,14 @@ impl Connector {
         if self.shut_down {
             return;
         }
-        let Some(ep) = self.endpoint.clone() else {
+        let now = self.now;
+        if self.token_form == TokenForm::Url && now >= self.header_retry_at {
+            self.token_form = TokenForm::Header;
+            self.out.trace(Level::Hub, "trying the token header again");
+        }
+        let Some(ep) = self.endpoint() else {
             return;
         };
-        let now = self.now;
         match self.link {
             Link::Off | Link::Probing => {}
             Link::Waiting { at } => {
@@ -1041,6 +1131,7 @@ impl Connector {
                         }
                         LampSetup::Ready => {
                             let want = self.lamp_wanted();
+                            let notification = self.missed_call_wanted();
                             if self.lamp.due(want, now) {
                                 self.lamp.sent(now, want);
                                 self.send(
@@ -1048,6 +1139,13 @@ impl Connector {
                                     ep.command(want.0, want.1),
                                     LAMP_TIMEOUT_MS,
                                 );
+                            } else if self.missed.due(notification, now) {
+                                self.missed.sent(notification);
+                                let request = match notification {
+                                    Some(cmd) => ep.start_notification(cmd),
+                                    None => ep.stop_notification(),
+                                };
+                                self.send(LaneId::Lamp, request, LAMP_TIMEOUT_MS);
                             }
                         }
                     }
@@ -1091,8 +1189,20 @@ impl Connector {
             RequestKind::Probe => match parse(&reply, hub::parse_probe) {
                 // 404 ("no Busylight") still proves a kuandoHUB answers.
                 Ok(()) | Err(HubError::NoDevice) => self.session_up(),
-                Err(e) => self.link_failed(e),
+                Err(e) => {
+                    if !self.check_token_header(&e) {
+                        self.link_failed(e)
+                    }
+                }
             },
+            RequestKind::TokenCheck => {
+                let header_error = self.header_failure.take().unwrap_or(HubError::Network);
+                if reply.is_ok() {
+                    self.token_in_url();
+                } else {
+                    self.link_failed(header_error);
+                }
+            }
             RequestKind::Devices => match parse(&reply, hub::parse_devices) {
                 Ok(list) => self.set_devices(list.len()),
                 Err(HubError::NoDevice) => self.set_devices(0),
@@ -1146,6 +1256,9 @@ impl Connector {
                         };
                     }
                 }
+            }
+            RequestKind::StartNotification | RequestKind::StopNotification => {
+                self.on_notification_reply(kind, parse(&reply, hub::parse_command_response))
             }
             RequestKind::Command(cmd, event) => match parse(&reply, hub::parse_command_response) {
                 Ok(()) => {
@@ -1205,6 +1318,129 @@ impl Connector {
                 }
             },
         }
+    }
+
+    /// The hub endpoint with the token where it goes now.
+    fn endpoint(&self) -> Option<Endpoint> {
+        self.endpoint.clone().map(|e| e.with_form(self.token_form))
+    }
+
+    /// The look of the missed-call notification the settings ask for; `None`: switched off.
+    fn missed_call_look(&self) -> Option<LampCommand> {
+        self.config.as_ref().and_then(|c| c.missed_call.command())
+    }
+
+    /// What the hub should show as the missed-call notification (`None`: none).
+    fn missed_call_wanted(&self) -> Option<LampCommand> {
+        self.missed.since().and(self.missed_call_look())
+    }
+
+    /// When the shown missed call ends by itself (`None`: never, or none shown).
+    fn missed_expiry(&self) -> Option<u64> {
+        let minutes = self.config.as_ref()?.missed_call.minutes;
+        let since = self.missed.since()?;
+        (minutes > 0).then(|| since.saturating_add(u64::from(minutes) * 60_000))
+    }
+
+    fn on_seen(&mut self, seen: missed::Seen) {
+        if seen == missed::Seen::UserCall && self.missed.clear() {
+            self.out
+                .trace(Level::Always, "missed call notification ended: next call");
+        }
+    }
+
+    /// A call that ended unanswered becomes a missed call; a shown one ends when its time is up.
+    fn check_missed_call(&mut self) {
+        let now = self.now;
+        if self.missed.settle(now) && self.missed_call_look().is_some() {
+            self.out.trace(Level::Always, "missed call");
+        }
+        if self.missed_call_look().is_none() {
+            self.missed.clear();
+        }
+        if self.missed_expiry().is_some_and(|t| now >= t) && self.missed.clear() {
+            self.out
+                .trace(Level::Always, "missed call notification ended: time is up");
+        }
+    }
+
+    fn on_notification_reply(&mut self, kind: RequestKind, result: Result<(), HubError>) {
+        let what = if kind == RequestKind::StartNotification {
+            "StartNotification"
+        } else {
+            "StopNotification"
+        };
+        match result {
+            Ok(()) => {
+                self.mark_healthy();
+                self.missed.answered(self.now, true, self.jitter);
+                self.out
+                    .trace(Level::Hub, &cat(&[what, " taken by kuandoHUB"]));
+            }
+            Err(e) => {
+                let fatal = matches!(
+                    e,
+                    HubError::Timeout | HubError::Network | HubError::Unauthorized
+                );
+                if let Some(delay) = self.missed.answered(self.now, false, self.jitter) {
+                    self.out.trace(
+                        Level::Hub,
+                        &cat(&[
+                            what,
+                            " owed: ",
+                            &e.text(),
+                            "; sent again in ",
+                            &num(delay.div_ceil(1000)),
+                            " s",
+                        ]),
+                    );
+                }
+                if fatal {
+                    self.link_failed(e);
+                } else {
+                    self.mark_healthy();
+                }
+            }
+        }
+    }
+
+    /// The probe with the token header got no answer (`e`): asks the hub without the header, a simple request
+    /// with no preflight, to tell a hub that refuses the preflight from one that is down. True when asked.
+    fn check_token_header(&mut self, e: &HubError) -> bool {
+        let Some(ep) = self.endpoint.clone() else {
+            return false;
+        };
+        // The browser does not say why a request failed: a refused or unanswered preflight looks like a hub
+        // that is down (no answer) or a hang (the preflight waits until the timeout).
+        let preflight_may_fail = matches!(e, HubError::Network | HubError::Timeout);
+        if !preflight_may_fail
+            || !ep.has_token()
+            || self.token_form != TokenForm::Header
+            || self.lna == Permission::Denied
+            || self.poll_lane.is_some()
+        {
+            return false;
+        }
+        self.header_failure = Some(e.clone());
+        let t = self.poll_timeout_ms();
+        self.send(LaneId::Poll, ep.token_check(), t);
+        true
+    }
+
+    /// A request without the header got an answer where the header form got none: the token goes in the URL
+    /// for this hub, said once, until [`TOKEN_HEADER_RETRY_MS`] or a settings change; probed again at once.
+    fn token_in_url(&mut self) {
+        self.token_form = TokenForm::Url;
+        self.header_retry_at = self.now.saturating_add(TOKEN_HEADER_RETRY_MS);
+        let level = if self.token_in_url_said {
+            Level::Hub
+        } else {
+            Level::Always
+        };
+        self.token_in_url_said = true;
+        let text = cat(&[TOKEN_IN_URL_TEXT, ": ", &self.url()]);
+        self.out.trace(level, &text);
+        self.link = Link::Waiting { at: self.now };
     }
 
     fn session_up(&mut self) {

@@ -83,6 +83,7 @@ fn button_text(b: Button) -> Text {
         Button::TestSound => Text::TestSound,
         Button::CopyDiagnosis => Text::CopyDiagnosis,
         Button::AllowLocalNetwork => Text::AllowLna,
+        Button::ClearMissedCall => Text::ClearMissedCall,
     }
 }
 
@@ -141,6 +142,7 @@ impl Ui {
         live.append_child(&ui.status_rows).ok()?;
         let row = el("div", "buttons")?;
         ui.button(&row, Button::CopyDiagnosis, &handler)?;
+        ui.button(&row, Button::ClearMissedCall, &handler)?;
         ui.copy_status.set_id("copy-status");
         row.append_child(&ui.copy_status).ok()?;
         live.append_child(&row).ok()?;
@@ -221,6 +223,24 @@ impl Ui {
         ui.button(&row, Button::TestLamp, &handler)?;
         ui.button(&row, Button::TestSound, &handler)?;
         lamp.append_child(&row).ok()?;
+
+        // Missed-call section.
+        let mc = ui.section(&root, Text::SectionMissedCall)?;
+        mc.set_id("missed-call");
+        ui.checkbox(&mc, "missedCall.enabled", Text::MissedCallEnabled, &handler)?;
+        ui.missed_call_look(&mc, &handler)?;
+        ui.text_field(
+            &mc,
+            "missedCall.minutes",
+            Text::MissedCallMinutes,
+            Some(Text::MissedCallMinutesHint),
+            "number",
+            &handler,
+        )?;
+        if let Some(Control::Input(i)) = ui.fields.last().map(|f| &f.control) {
+            i.set_min("0");
+            i.set_max(&crate::config::MAX_MISSED_CALL_MINUTES.to_string());
+        }
 
         // Trace section.
         let tr = ui.section(&root, Text::SectionTrace)?;
@@ -353,6 +373,44 @@ impl Ui {
         }
         self.listen_input(s.as_ref(), path, handler, false);
         Some(s)
+    }
+
+    /// The missed-call notification's effect (no sound: it may stay for long) and colour, under one label.
+    fn missed_call_look(&mut self, parent: &Element, handler: &Handler) -> Option<()> {
+        let wrap = self.doc.create_element("div").ok()?;
+        wrap.set_class_name("field");
+        let l = self.doc.create_element("label").ok()?;
+        l.set_attribute("for", &id_of("missedCall.effect")).ok()?;
+        self.labels.push((l.clone(), Text::MissedCallLook));
+        wrap.append_child(&l).ok()?;
+        let row = self.doc.create_element("div").ok()?;
+        row.set_class_name("row");
+        wrap.append_child(&row).ok()?;
+        let effects: Vec<(String, Option<Text>)> = crate::config::MISSED_CALL_EFFECTS
+            .iter()
+            .map(|e| (e.as_str().to_string(), Some(effect_text(*e))))
+            .collect();
+        let effect = self.select("missedCall.effect", &effects, handler)?;
+        row.append_child(&effect).ok()?;
+        let color: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
+        color.set_type("color");
+        color.set_id(&id_of("missedCall.color"));
+        self.listen_input(color.as_ref(), "missedCall.color", handler, false);
+        row.append_child(&color).ok()?;
+        for (path, control) in [
+            ("missedCall.effect", Control::Select(effect)),
+            ("missedCall.color", Control::Input(color)),
+        ] {
+            let error = self.error_el(path)?;
+            wrap.append_child(&error).ok()?;
+            self.fields.push(Field {
+                path: path.into(),
+                control,
+                error,
+            });
+        }
+        parent.append_child(&wrap).ok()?;
+        Some(())
     }
 
     fn lamp_row(&mut self, table: &Element, slot: LampSlot, handler: &Handler) -> Option<()> {
@@ -576,9 +634,15 @@ impl Ui {
                 Button::TestLamp | Button::TestSound => view.lamp_tests,
                 Button::TestConnection => view.test != TestStatus::Running,
                 Button::CopyDiagnosis => view.copy != CopyState::Collecting,
-                Button::Defaults | Button::ToggleToken | Button::AllowLocalNetwork => true,
+                Button::Defaults
+                | Button::ToggleToken
+                | Button::AllowLocalNetwork
+                | Button::ClearMissedCall => true,
             };
             btn.set_disabled(!enabled);
+            if *b == Button::ClearMissedCall {
+                set_hidden(btn, !view.missed_call);
+            }
         }
         set_hidden(&self.lamp_note, !view.no_lamp_note);
         set_hidden(&self.url_hint, !view.hub_url_hint);

@@ -8,7 +8,7 @@ use gloo_net::http::{Method as HttpMethod, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use web_sys::AbortController;
 
-use crate::hub::{HubRequest, Method, Outcome as HttpOutcome};
+use crate::hub::{HubRequest, Method, Outcome as HttpOutcome, TOKEN_HEADER};
 
 /// Sends `req`, giving up after `timeout_ms`, and calls `done` with what became of it: always exactly once,
 /// and never before `send` has returned (the caller may still hold what `done` needs; `spawn_local` first
@@ -20,6 +20,7 @@ pub fn send(req: &HubRequest, timeout_ms: u32, done: impl FnOnce(HttpOutcome) + 
         Method::Post => HttpMethod::POST,
     };
     let body = req.body.clone();
+    let token = req.token_header.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let timed_out = Rc::new(Cell::new(false));
         // Without a controller there is no timeout: the request is still sent and answered as it comes.
@@ -33,11 +34,15 @@ pub fn send(req: &HubRequest, timeout_ms: u32, done: impl FnOnce(HttpOutcome) + 
             })
         });
         let signal = controller.as_ref().map(|c| c.signal());
-        let builder = RequestBuilder::new(&url)
+        let mut builder = RequestBuilder::new(&url)
             .method(method)
             .abort_signal(signal.as_ref());
+        // The core decided where the token goes; with the header the browser sends a CORS preflight first.
+        if let Some(token) = &token {
+            builder = builder.header(TOKEN_HEADER, token);
+        }
         // A string body is sent as `text/plain;charset=UTF-8` (the Fetch standard's content type for a string,
-        // `hub::POST_CONTENT_TYPE`): the POST stays a CORS simple request, no preflight the hub might not answer.
+        // `hub::POST_CONTENT_TYPE`): without the token header the POST stays a CORS simple request.
         let request = match body {
             Some(text) => builder.body(text),
             None => builder.build(),

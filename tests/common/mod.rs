@@ -97,6 +97,12 @@ pub struct FakeHub {
     pub presence_reply: Option<(u16, Vec<u8>)>,
     /// Answer lamp commands (only) with this status and body.
     pub command_reply: Option<(u16, Vec<u8>)>,
+    /// A hub that answers no CORS preflight: the browser fails every request with the token header.
+    pub no_preflight: bool,
+    /// The connector's missed-call notification: the `parameter` of its `StartNotification`.
+    pub notification: Option<String>,
+    /// Answer `StartNotification`/`StopNotification` (only) with this status and body.
+    pub notification_reply: Option<(u16, Vec<u8>)>,
 }
 
 impl Default for FakeHub {
@@ -119,6 +125,9 @@ impl Default for FakeHub {
             garbage: None,
             presence_reply: None,
             command_reply: None,
+            no_preflight: false,
+            notification: None,
+            notification_reply: None,
         }
     }
 }
@@ -128,15 +137,19 @@ impl FakeHub {
     pub fn restart(&mut self) {
         self.own = None;
         self.own_event = None;
+        self.notification = None;
         self.registered = false;
         self.priority_created = false;
         self.mode = HubMode::Up;
     }
 
-    fn token_ok(&self, url: &str) -> bool {
+    fn token_ok(&self, req: &HubRequest) -> bool {
         match &self.required_token {
             None => true,
-            Some(t) => url.contains(&format!("accesstoken={t}")),
+            Some(t) => {
+                req.url.contains(&format!("accesstoken={t}"))
+                    || req.token_header.as_deref() == Some(t.as_str())
+            }
         }
     }
 
@@ -230,6 +243,8 @@ impl FakeHub {
             RequestKind::Command(..)
                 | RequestKind::RegisterDataSource
                 | RequestKind::CreateInitialPriority
+                | RequestKind::StartNotification
+                | RequestKind::StopNotification
         );
         let latency = if lamp_lane {
             self.lamp_latency_ms
@@ -248,7 +263,11 @@ impl FakeHub {
             }
             _ => {}
         }
-        if !self.token_ok(&req.url) {
+        if self.no_preflight && req.token_header.is_some() {
+            // The preflight is refused: the browser reports a network error, the request never goes out.
+            return (latency, HubOutcome::Network);
+        }
+        if !self.token_ok(req) {
             return (latency, http(401, "Unauthorized"));
         }
         if let Some(g) = &self.garbage {
@@ -265,13 +284,30 @@ impl FakeHub {
                 self.presence_reply.clone()
             }
             RequestKind::Command(..) => self.command_reply.clone(),
+            RequestKind::StartNotification | RequestKind::StopNotification => {
+                self.notification_reply.clone()
+            }
             _ => None,
         };
         if let Some((status, body)) = fixed {
             return (latency, HubOutcome::Answer { status, body });
         }
         let out = match req.kind {
-            RequestKind::Probe => http(200, r#"{"response": "OK"}"#),
+            RequestKind::Probe | RequestKind::TokenCheck => http(200, r#"{"response": "OK"}"#),
+            RequestKind::StartNotification | RequestKind::StopNotification => {
+                if self.devices == 0 {
+                    http(404, "no device")
+                } else {
+                    let body: serde_json::Value = req
+                        .body
+                        .as_deref()
+                        .and_then(|b| serde_json::from_str(b).ok())
+                        .unwrap_or_default();
+                    self.notification = (req.kind == RequestKind::StartNotification)
+                        .then(|| body["parameter"].as_str().unwrap_or_default().to_string());
+                    http(200, "")
+                }
+            }
             RequestKind::CurrentPresence | RequestKind::OwnPriority(_) => {
                 if self.mode == HubMode::TooOld {
                     let (status, body) = self.too_old_answer.clone();
@@ -311,6 +347,9 @@ impl FakeHub {
                         LampCommand::Off | LampCommand::Logout => None,
                         c => Some(c),
                     };
+                    if cmd == LampCommand::Logout {
+                        self.notification = None;
+                    }
                     // The hub ranks by the labels on the wire, not by what the connector meant.
                     let body: serde_json::Value = req
                         .body
@@ -727,6 +766,33 @@ impl World {
             self.now,
             CallEvent::Removed(CallKey::new(USER_PROVIDER, id)),
         );
+        self.pump();
+    }
+
+    /// The caller gives up (or the PBX's no-answer timeout ends the call) while it rings: the phone removes
+    /// the call without reporting a disconnect of its own.
+    pub fn caller_gives_up(&mut self, id: &str) {
+        self.engine.handle_call(
+            self.now,
+            CallEvent::Removed(CallKey::new(USER_PROVIDER, id)),
+        );
+        self.pump();
+    }
+
+    /// A call event of another phone app of the user (e.g. the desk phone the same call rings on).
+    pub fn call_on(&mut self, provider: &str, id: &str, dir: Direction, state: Option<CallState>) {
+        let key = CallKey::new(provider, id);
+        let ev = match state {
+            Some(state) => CallEvent::Updated(
+                key,
+                CallInfo {
+                    dir: Some(dir),
+                    state: Some(state),
+                },
+            ),
+            None => CallEvent::Removed(key),
+        };
+        self.engine.handle_call(self.now, ev);
         self.pump();
     }
 

@@ -143,6 +143,11 @@ pub fn apply_settings(s: &mut model::State, v: &Value) -> Result<(), String> {
             .as_bool()
             .ok_or("\"release_without_lamp\" must be true or false")?;
     }
+    if let Some(b) = get_ci(o, "no_preflight") {
+        next.no_preflight = b
+            .as_bool()
+            .ok_or("\"no_preflight\" must be true or false")?;
+    }
     if let Some(t) = get_ci(o, "token") {
         next.token = match t {
             Value::Null => None,

@@ -168,6 +168,16 @@ async fn handle(
         }
     }
 
+    if matches!(call, Call::Options) && hub.lock().settings.no_preflight {
+        // A server that does not know CORS preflights: no CORS headers, so the browser refuses the request
+        // that asked for it (the `http_token` header never reaches the hub).
+        entry.status = Some(405);
+        entry.error = Some("preflight refused (no_preflight)".into());
+        hub.lock().push_log(entry);
+        let mut resp = Response::new(Body::from("Method not allowed"));
+        *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        return Ok(resp);
+    }
     let reply = if matches!(call, Call::Options) {
         // A preflight never carries credentials, so it is not checked for the token.
         Reply {

@@ -623,6 +623,8 @@ pub struct Settings {
     /// without a lamp applies nothing it refuses **[inferred]**: no source shows that a real hub keeps the
     /// release, and a connector must not rely on it.
     pub release_without_lamp: bool,
+    /// Refuse CORS preflights (see `--hub-no-preflight`).
+    pub no_preflight: bool,
 }
 
 /// The whole simulated hub.
@@ -656,6 +658,7 @@ impl State {
                 too_old_answer: DEFAULT_TOO_OLD_ANSWER.into(),
                 no_device_text: false,
                 release_without_lamp: false,
+                no_preflight: false,
             },
             devices: Vec::new(),
             lines: Vec::new(),
@@ -681,6 +684,7 @@ impl State {
             too_old_answer: o.hub_too_old_answer.clone(),
             no_device_text: o.hub_no_device_text,
             release_without_lamp: false,
+            no_preflight: o.hub_no_preflight,
         };
         self.devices = (0..o.hub_devices.min(MAX_DEVICES))
             .map(Device::simulated)
@@ -1222,6 +1226,7 @@ impl State {
             "too_old_answer": self.settings.too_old_answer,
             "no_device_text": self.settings.no_device_text,
             "release_without_lamp": self.settings.release_without_lamp,
+            "no_preflight": self.settings.no_preflight,
             "manual_name": self.manual_name(),
             "token_set": self.settings.token.is_some(),
             "token_required": self.settings.require_token,

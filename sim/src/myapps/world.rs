@@ -1484,9 +1484,18 @@ impl World {
                 events.push(json!({"mt": "CallRemoved", "id": call.id, "guid": call.guid}));
                 call
             }
+            // The caller gives up (or the PBX's no-answer timeout ends the call) while it rings. **[inferred]**
+            // The phone removes the call without a `Disconnected` of its own: that state is what the phone
+            // reports for its own hang-up (the "reject" above); `phoneinfo` carries no cause.
+            "giveup" => {
+                let i = pick(u, &|s| s == CallState::Alerting)?;
+                let call = u.calls.remove(i);
+                events.push(json!({"mt": "CallRemoved", "id": call.id, "guid": call.guid}));
+                call
+            }
             other => {
                 return Err(format!(
-                    "unknown action {other:?}: incoming, outgoing, ringback, answer, hold, resume, hangup"
+                    "unknown action {other:?}: incoming, outgoing, ringback, answer, hold, resume, hangup, giveup"
                 ))
             }
         };

@@ -17,7 +17,7 @@
       license: "License", nolicense: "no license", wire: "Wire log", follow: "follow", clear: "Clear",
       pick: "Open the launcher of a user:",
       notbuilt: "The app is not built yet: run <code>./build.sh demo</code>. The simulator itself works — try the phone and the presence on the left.",
-      answer: "Answer", reject: "Reject", hangup: "Hang up", hold: "Hold", resume: "Resume",
+      answer: "Answer", reject: "Reject", giveup: "Caller gives up", hangup: "Hang up", hold: "Hold", resume: "Resume",
       ringback: "Remote rings", remoteanswer: "Remote answers", lost: "Connection to the simulator lost — retrying…",
       p_: "Available", p_away: "Away", p_busy: "Busy", p_dnd: "Do not disturb", p_lunch: "Lunch",
       "p_on-the-phone": "On the phone", p_vacation: "Vacation",
@@ -30,7 +30,7 @@
       apps: "Apps", license: "Lizenz", nolicense: "keine Lizenz", wire: "Protokoll", follow: "mitlaufen",
       clear: "Leeren", pick: "Launcher eines Benutzers öffnen:",
       notbuilt: "Die App ist noch nicht gebaut: <code>./build.sh demo</code> ausführen. Der Simulator selbst funktioniert — Telefon und Präsenz links ausprobieren.",
-      answer: "Annehmen", reject: "Ablehnen", hangup: "Auflegen", hold: "Halten", resume: "Zurückholen",
+      answer: "Annehmen", reject: "Ablehnen", giveup: "Anrufer legt auf", hangup: "Auflegen", hold: "Halten", resume: "Zurückholen",
       ringback: "Gegenstelle klingelt", remoteanswer: "Gegenstelle nimmt an",
       lost: "Verbindung zum Simulator verloren — neuer Versuch…",
       p_: "Verfügbar", p_away: "Abwesend", p_busy: "Beschäftigt", p_dnd: "Nicht stören", p_lunch: "Mittagspause",
@@ -287,7 +287,7 @@
       const act = (action, label, cls) =>
         el("button", { type: "button", class: `btn small ${cls || ""}`, onclick: () => control("/_sim/call", { user, action, id: c.id }) }, label);
       const actions = [];
-      if (c.state === "Alerting") actions.push(act("answer", t("answer"), "accent"), act("hangup", t("reject"), "danger"));
+      if (c.state === "Alerting") actions.push(act("answer", t("answer"), "accent"), act("hangup", t("reject"), "danger"), act("giveup", t("giveup")));
       else if (c.state === "Dialing") actions.push(act("ringback", t("ringback")), act("answer", t("remoteanswer")), act("hangup", t("hangup"), "danger"));
       else if (c.state === "Ringback") actions.push(act("answer", t("remoteanswer")), act("hangup", t("hangup"), "danger"));
       else if (c.state === "Connected") actions.push(act("hold", t("hold")), act("hangup", t("hangup"), "danger"));
