@@ -70,6 +70,13 @@ var LICENSES = ["none", "connector", "withBusylight"];
 
 var REQUEST_KINDS = ["GetConfig", "SetConfig", "SetPresence", "GetLicense"];
 
+/* Requests that other files of the service add (config.json "javascript.eval", evaluated after this one):
+ * mt → function (reader, message, req) that reads the fields into req, and mt → function (client, req) that
+ * carries it out; CLOSE_HOOKS are called with the client when a connection closes. */
+var REQUEST_READERS = Object.create(null);
+var REQUEST_HANDLERS = Object.create(null);
+var CLOSE_HOOKS = [];
+
 var hasOwn = Object.prototype.hasOwnProperty;
 
 function contains(list, x) {
@@ -691,6 +698,8 @@ function readRequest(parsed) {
         var n = r.get(v, "note", "note");
         req.note = n === undefined ? "" : readPresenceText(n, MAX_NOTE_LEN, "note");
         readGuardFields(r, v, req);
+    } else if (REQUEST_READERS[mt]) {
+        REQUEST_READERS[mt](r, v, req);
     }
     return req;
 }
@@ -1095,7 +1104,8 @@ function handleMessage(client, text) {
     if (req.mt === "GetConfig") getConfig(client, req);
     else if (req.mt === "SetConfig") setConfig(client, req);
     else if (req.mt === "SetPresence") setPresence(client, req);
-    else getLicense(client, req);
+    else if (req.mt === "GetLicense") getLicense(client, req);
+    else REQUEST_HANDLERS[req.mt](client, req);
 }
 
 /* ======================================================================================================== */
@@ -1492,6 +1502,13 @@ new JsonApi(API).onconnected(function (conn) {
             guardConnectionClosed(client);
         } catch (e) {
             logLine("internal error in the presence guard: " + e);
+        }
+        for (var i = 0; i < CLOSE_HOOKS.length; i++) {
+            try {
+                CLOSE_HOOKS[i](client);
+            } catch (e2) {
+                logLine("internal error after a connection closed: " + e2);
+            }
         }
     });
 });

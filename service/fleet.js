@@ -1,0 +1,263 @@
+/*
+ * Connector for kuando® — the app service's fleet view: every user's connector at a glance.
+ *
+ * Evaluated after kuando.js (config.json "javascript.eval"), in the same global scope and ES5 as it.
+ *
+ *   ReportHealth  the hidden app's compact health summary of its client (src/health.rs): kept per user and
+ *                 client with first and last seen, in memory and in the table client_health (survives a
+ *                 restart); a client unseen for FLEET_KEEP_MS is dropped; a client whose connection closed
+ *                 is "not running since" its close. The instance config item healthReports (default on)
+ *                 switches it off: reports are answered {off:true} and nothing is kept.
+ *   GetFleet      a page of the rows (offset, limit, problems only, search by name), with the totals. The PBX
+ *                 Manager plugin's connection reads every user's rows and is sent FleetChanged (at most one
+ *                 a second) while it is open; a user's own apps read only their own rows.
+ *
+ * The PBX Manager plugin logs in to the instance with GetInstanceLogin (docs/platform-facts.md §6.3) and the
+ * app name it chose, FLEET_MANAGER_APP. [inferred] that the runtime's conn.app is that name: a user's login
+ * comes from an App object, whose app is one of the instance's pages, and no page has this name, so only the
+ * PBX Manager (or an administrator's own App object) can hold such a connection.
+ */
+
+var FLEET_MANAGER_APP = "-";
+var FLEET_KEEP_MS = 30 * 24 * 3600 * 1000;
+var FLEET_PRUNE_MS = 3600 * 1000;
+var FLEET_PUSH_MS = 1000;
+var FLEET_MAX_PAGE = 200;
+var FLEET_MAX_SEARCH = 64;
+/* Per client, each text bounded: what one row may hold (memory per client stays under 1 KB). */
+var HEALTH_MAX_TEXT = 40;
+var HEALTH_MAX_DN = 80;
+var HEALTH_CLIENT_ID = /^[A-Za-z0-9_-]{8,40}$/;
+/* The hub states a report may name (src/health.rs HubHealth). */
+var HEALTH_HUB = ["ok", "unknown", "notConfigured", "unreachable", "tooOld", "unauthorized", "blocked", "asks",
+    "notUnderstood"];
+var HEALTH_LICENSES = ["none", "connector", "withBusylight"];
+
+REQUEST_KINDS.push("ReportHealth", "GetFleet");
+APP_REQUESTS["innovaphone-kuando"].push("ReportHealth", "GetFleet");
+APP_REQUESTS["innovaphone-kuando-config"].push("GetFleet");
+APP_REQUESTS[FLEET_MANAGER_APP] = ["GetFleet"];
+
+/* The rows by key (sip + " " + client), the keys in order (sip, client) once sorted, the open managers. */
+var fleet = Object.create(null);
+var fleetOrder = null;
+var fleetWatchers = [];
+var fleetPushTimer = null;
+var fleetLoaded = false;
+
+function healthReportsOn() {
+    try {
+        if (typeof Config !== "undefined" && Config !== null && Config.healthReports === false) return false;
+    } catch (e) {
+        // No config: on.
+    }
+    return true;
+}
+
+function readHealthText(v, path, max) {
+    if (typeof v !== "string" || v.length > max || CONTROL_CHAR.test(v)) {
+        throw new Malformed(path, "must be a string of at most " + max + " characters");
+    }
+    return v;
+}
+
+function readOneOf(v, list, path) {
+    if (typeof v !== "string" || !contains(list, v)) throw new Malformed(path, "unknown");
+    return v;
+}
+
+REQUEST_READERS.ReportHealth = function (r, v, req) {
+    req.client = readHealthText(r.get(v, "client", "client"), "client", 40);
+    if (!HEALTH_CLIENT_ID.test(req.client)) throw new Malformed("client", "must be 8 to 40 letters, digits, - or _");
+    var h = r.get(v, "health", "health");
+    if (!isObject(h)) throw new Malformed("health", "must be an object");
+    var out = {};
+    out.run = readBool(r.get(h, "run", "health.run"), "health.run");
+    out.hub = readOneOf(r.get(h, "hub", "health.hub"), HEALTH_HUB, "health.hub");
+    var lic = r.get(h, "lic", "health.lic");
+    if (lic !== undefined) out.lic = readOneOf(lic, HEALTH_LICENSES, "health.lic");
+    var lamps = r.get(h, "lamps", "health.lamps");
+    if (lamps !== undefined) out.lamps = readUint(lamps, 99, "health.lamps");
+    var local = r.get(h, "local", "health.local");
+    if (local !== undefined) out.local = readBool(local, "health.local");
+    var err = r.get(h, "err", "health.err");
+    if (err !== undefined) out.err = readOneOf(err, HEALTH_HUB, "health.err");
+    out.build = readHealthText(r.get(h, "build", "health.build") || "", "health.build", HEALTH_MAX_TEXT);
+    out.browser = readHealthText(r.get(h, "browser", "health.browser") || "", "health.browser", HEALTH_MAX_TEXT);
+    req.health = out;
+};
+
+REQUEST_READERS.GetFleet = function (r, v, req) {
+    var o = r.get(v, "offset", "offset");
+    req.offset = o === undefined ? 0 : readUint(o, U32_MAX, "offset");
+    var l = r.get(v, "limit", "limit");
+    req.limit = l === undefined ? 50 : readUint(l, FLEET_MAX_PAGE, "limit");
+    var p = r.get(v, "problems", "problems");
+    req.problems = p === undefined ? false : readBool(p, "problems");
+    var s = r.get(v, "search", "search");
+    req.search = s === undefined ? "" : readHealthText(s, "search", FLEET_MAX_SEARCH);
+};
+
+/* ---- The rows ------------------------------------------------------------------------------------------- */
+
+/* fine | problem | off: what the fleet view's mark shows. */
+function rowState(e) {
+    if (!e.open) return "off";
+    var h = e.h;
+    if (!h.run || h.hub !== "ok" || h.lamps === 0) return "problem";
+    return "fine";
+}
+
+function fleetTouch() {
+    if (fleetWatchers.length === 0 || fleetPushTimer !== null || !timersAvailable()) return;
+    fleetPushTimer = Timers.setTimeout(function () {
+        fleetPushTimer = null;
+        for (var i = 0; i < fleetWatchers.length; i++) send(fleetWatchers[i], envelope(undefined, "FleetChanged"));
+    }, FLEET_PUSH_MS);
+}
+
+function fleetSave(e) {
+    var sql = "INSERT INTO client_health (id,sip,dn,client,health,first_seen,last_seen,hub_since,err_at) VALUES (" +
+        sqlText(e.key) + "," + sqlText(e.sip) + "," + sqlText(e.dn) + "," + sqlText(e.client) + "," +
+        sqlText(JSON.stringify(e.h)) + "," + e.first + "," + e.last + "," + e.hubSince + "," + e.errAt +
+        ") ON CONFLICT (id) DO UPDATE SET dn=EXCLUDED.dn,health=EXCLUDED.health,last_seen=EXCLUDED.last_seen," +
+        "hub_since=EXCLUDED.hub_since,err_at=EXCLUDED.err_at";
+    dbExec(sql, function (err) {
+        if (err) logDbError("storing a health report", e.sip, err);
+    });
+}
+
+function reportHealth(client, req) {
+    if (!healthReportsOn()) {
+        var off = envelope(req.src, "ReportHealthResult");
+        off.off = true;
+        send(client, off);
+        return;
+    }
+    var now = Date.now();
+    var key = client.sip + " " + req.client;
+    var e = fleet[key];
+    if (!e) {
+        e = fleet[key] = { key: key, sip: client.sip, client: req.client, first: now, hubSince: now, errAt: 0 };
+        fleetOrder = null;
+    }
+    var dn = typeof client.conn.dn === "string" ? client.conn.dn : "";
+    e.dn = dn.length > HEALTH_MAX_DN ? dn.substring(0, HEALTH_MAX_DN) : dn;
+    if (!e.h || e.h.hub !== req.health.hub) e.hubSince = now;
+    if (req.health.err !== undefined && (!e.h || e.h.err !== req.health.err)) e.errAt = now;
+    e.h = req.health;
+    e.last = now;
+    e.open = true;
+    client.fleetKey = key;
+    fleetSave(e);
+    fleetTouch();
+    send(client, envelope(req.src, "ReportHealthResult"));
+}
+
+function rowOut(e) {
+    var r = { sip: e.sip, dn: e.dn, client: e.client, state: rowState(e), first: e.first, last: e.last,
+        hubSince: e.hubSince, h: e.h };
+    if (e.errAt) r.errAt = e.errAt;
+    return r;
+}
+
+function fleetKeys() {
+    if (fleetOrder === null) {
+        fleetOrder = [];
+        for (var k in fleet) fleetOrder.push(k);
+        fleetOrder.sort();
+    }
+    return fleetOrder;
+}
+
+function getFleet(client, req) {
+    var manager = client.app === FLEET_MANAGER_APP;
+    if (manager && !contains(fleetWatchers, client)) fleetWatchers.push(client);
+    var keys = fleetKeys(), rows = [], matched = 0;
+    var users = Object.create(null), running = Object.create(null), problems = Object.create(null);
+    var nUsers = 0, nRunning = 0, nProblems = 0;
+    var search = req.search.toLowerCase();
+    var end = req.offset + req.limit;
+    for (var i = 0; i < keys.length; i++) {
+        var e = fleet[keys[i]];
+        if (!manager && e.sip !== client.sip) continue;
+        var st = rowState(e);
+        if (!users[e.sip]) { users[e.sip] = true; nUsers++; }
+        if (st !== "off" && e.h.run && !running[e.sip]) { running[e.sip] = true; nRunning++; }
+        if (st === "problem" && !problems[e.sip]) { problems[e.sip] = true; nProblems++; }
+        if (req.problems && st !== "problem") continue;
+        if (search && e.sip.toLowerCase().indexOf(search) < 0 && e.dn.toLowerCase().indexOf(search) < 0) continue;
+        if (matched >= req.offset && matched < end) rows.push(rowOut(e));
+        matched++;
+    }
+    var m = envelope(req.src, "GetFleetResult");
+    m.totals = { users: nUsers, running: nRunning, problems: nProblems };
+    m.matched = matched;
+    m.offset = req.offset;
+    m.rows = rows;
+    m.now = Date.now();
+    m.reports = healthReportsOn();
+    send(client, m);
+}
+
+REQUEST_HANDLERS.ReportHealth = reportHealth;
+REQUEST_HANDLERS.GetFleet = getFleet;
+
+CLOSE_HOOKS.push(function (client) {
+    for (var i = 0; i < fleetWatchers.length; i++) {
+        if (fleetWatchers[i] === client) fleetWatchers.splice(i--, 1);
+    }
+    var e = client.fleetKey ? fleet[client.fleetKey] : null;
+    if (!e || !e.open) return;
+    // Another connection of the same client (a reload) may have reported since: only the last one closes it.
+    var list = clientsBySip[client.sip] || [];
+    for (var j = 0; j < list.length; j++) if (list[j].fleetKey === e.key) return;
+    e.open = false;
+    e.last = Date.now();
+    fleetSave(e);
+    fleetTouch();
+});
+
+/* ---- Restart and pruning -------------------------------------------------------------------------------- */
+
+function fleetPrune() {
+    var cut = Date.now() - FLEET_KEEP_MS;
+    for (var k in fleet) {
+        if (fleet[k].last < cut) {
+            delete fleet[k];
+            fleetOrder = null;
+        }
+    }
+    dbExec("DELETE FROM client_health WHERE last_seen<" + cut, function (err) {
+        if (err) logDbError("dropping old health reports", "", err);
+    });
+}
+
+function fleetLoad() {
+    dbExec("SELECT id,sip,dn,client,health,first_seen,last_seen,hub_since,err_at FROM client_health", function (err, rows) {
+        if (err) {
+            logDbError("reading the health reports", "", err);
+            if (timersAvailable()) Timers.setTimeout(fleetLoad, 60000);
+            return;
+        }
+        for (var i = 0; rows && i < rows.length; i++) {
+            var r = rows[i];
+            if (fleet[r.id]) continue; // reported again since the start
+            var h;
+            try { h = JSON.parse(r.health); } catch (e) { continue; }
+            fleet[r.id] = { key: r.id, sip: r.sip, dn: r.dn || "", client: r.client, h: h, open: false,
+                first: Number(r.first_seen), last: Number(r.last_seen), hubSince: Number(r.hub_since),
+                errAt: Number(r.err_at) };
+        }
+        fleetOrder = null;
+        fleetLoaded = true;
+        fleetPrune();
+    });
+}
+
+fleetLoad();
+if (timersAvailable()) {
+    (function prune() {
+        Timers.setTimeout(function () { fleetPrune(); prune(); }, FLEET_PRUNE_MS);
+    })();
+}
