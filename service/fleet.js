@@ -33,10 +33,12 @@ var HEALTH_HUB = ["ok", "unknown", "notConfigured", "unreachable", "tooOld", "un
     "notUnderstood"];
 var HEALTH_LICENSES = ["none", "connector", "withBusylight"];
 
-REQUEST_KINDS.push("ReportHealth", "GetFleet");
+/* ReportHealth is a request of the apps' protocol (src/proto.rs); GetFleet is the plugin's, read here only. */
+REQUEST_KINDS.push("ReportHealth");
 APP_REQUESTS["innovaphone-kuando"].push("ReportHealth", "GetFleet");
 APP_REQUESTS["innovaphone-kuando-config"].push("GetFleet");
 APP_REQUESTS[FLEET_MANAGER_APP] = ["GetFleet"];
+ADMIN_APPS[FLEET_MANAGER_APP] = true;
 
 /* The rows by key (sip + " " + client), the keys in order (sip, client) once sorted, the open managers. */
 var fleet = Object.create(null);
@@ -127,7 +129,26 @@ function fleetSave(e) {
     });
 }
 
+/* The stored rows are read at the first request that needs them (nothing is read at start when nobody
+ * asks); requests wait for it. Old rows are dropped at most once per FLEET_PRUNE_MS, as requests come. */
+var fleetWaiting = [];
+var fleetPruned = 0;
+
+function withFleet(fn) {
+    if (Date.now() - fleetPruned >= FLEET_PRUNE_MS && fleetLoaded) {
+        fleetPruned = Date.now();
+        fleetPrune();
+    }
+    if (fleetLoaded) return fn();
+    fleetWaiting.push(fn);
+    if (fleetWaiting.length === 1) fleetLoad();
+}
+
 function reportHealth(client, req) {
+    withFleet(function () { reportLoaded(client, req); });
+}
+
+function reportLoaded(client, req) {
     if (!healthReportsOn()) {
         var off = envelope(req.src, "ReportHealthResult");
         off.off = true;
@@ -171,6 +192,10 @@ function fleetKeys() {
 }
 
 function getFleet(client, req) {
+    withFleet(function () { fleetPage(client, req); });
+}
+
+function fleetPage(client, req) {
     var manager = client.app === FLEET_MANAGER_APP;
     if (manager && !contains(fleetWatchers, client)) fleetWatchers.push(client);
     var keys = fleetKeys(), rows = [], matched = 0;
@@ -236,8 +261,11 @@ function fleetPrune() {
 function fleetLoad() {
     dbExec("SELECT id,sip,dn,client,health,first_seen,last_seen,hub_since,err_at FROM client_health", function (err, rows) {
         if (err) {
+            // Served from what is known; read again at the next request.
             logDbError("reading the health reports", "", err);
-            if (timersAvailable()) Timers.setTimeout(fleetLoad, 60000);
+            fleetLoaded = true;
+            fleetFlush();
+            fleetLoaded = false;
             return;
         }
         for (var i = 0; rows && i < rows.length; i++) {
@@ -251,13 +279,20 @@ function fleetLoad() {
         }
         fleetOrder = null;
         fleetLoaded = true;
+        fleetPruned = Date.now();
         fleetPrune();
+        fleetFlush();
     });
 }
 
-fleetLoad();
-if (timersAvailable()) {
-    (function prune() {
-        Timers.setTimeout(function () { fleetPrune(); prune(); }, FLEET_PRUNE_MS);
-    })();
+function fleetFlush() {
+    var list = fleetWaiting;
+    fleetWaiting = [];
+    for (var i = 0; i < list.length; i++) {
+        try {
+            list[i]();
+        } catch (e) {
+            logLine("internal error in the fleet view: " + e);
+        }
+    }
 }

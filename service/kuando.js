@@ -76,6 +76,8 @@ var REQUEST_KINDS = ["GetConfig", "SetConfig", "SetPresence", "GetLicense"];
 var REQUEST_READERS = Object.create(null);
 var REQUEST_HANDLERS = Object.create(null);
 var CLOSE_HOOKS = [];
+/* Apps whose connections are the administrator's, not the user's own: not counted or told as the user's. */
+var ADMIN_APPS = Object.create(null);
 
 var hasOwn = Object.prototype.hasOwnProperty;
 
@@ -686,7 +688,9 @@ function readRequest(parsed) {
         throw new Malformed("src", "must be at most " + MAX_SRC_LEN + " characters");
     }
     var mt = r.get(v, "mt", "mt");
-    if (typeof mt !== "string" || !contains(REQUEST_KINDS, mt)) throw new Malformed("mt", "unknown");
+    if (typeof mt !== "string" || !(contains(REQUEST_KINDS, mt) || hasOwn.call(REQUEST_READERS, mt))) {
+        throw new Malformed("mt", "unknown");
+    }
     var req = { mt: mt, src: typeof src === "string" ? src : undefined };
     if (mt === "SetConfig") {
         var c = r.get(v, "config", "config");
@@ -923,6 +927,7 @@ function admitConnection(client) {
             "\" refused: only the connector's apps are served");
         return;
     }
+    if (ADMIN_APPS[client.app] === true) return;
     var list = client.sip ? clientsBySip[client.sip] : null;
     if (list && list.length >= MAX_CONNECTIONS_PER_USER) {
         client.refused = "tooManyConnections";

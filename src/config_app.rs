@@ -481,7 +481,7 @@ impl ConfigApp {
                 }
                 self.recheck(now_ms);
             }
-            Response::SetPresenceResult { .. } => {}
+            Response::SetPresenceResult { .. } | Response::ReportHealthResult { .. } => {}
             Response::Error { error } => self.service_error("request", &error),
         }
     }
