@@ -441,7 +441,7 @@ impl ConnectorApp {
                 }
                 engine::Action::Trace(line) => Action::Trace(line),
                 engine::Action::Status(st) => {
-                    self.health.on_status(&st);
+                    self.health.on_status(self.now, &st);
                     self.status.on_status(self.now, st);
                     continue;
                 }

@@ -12,6 +12,10 @@ use crate::text::part;
 /// Least time between two reports that do not change fine into not fine or back.
 pub const MIN_GAP_MS: u64 = 60_000;
 
+/// How long the first report waits for the connector to settle (license known, the hub's first answer and
+/// its Busylights): a report of the start-up's passing states would stand for a minute.
+pub const SETTLE_MS: u64 = 10_000;
+
 /// One report, as the service keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Health {
@@ -109,6 +113,9 @@ pub struct HealthReporter {
     /// The service said reports are switched off on this instance.
     off: bool,
     last_err: Option<String>,
+    /// When the first status came (the settling time counts from it), and whether it has settled.
+    first_at: Option<u64>,
+    settled: bool,
 }
 
 impl HealthReporter {
@@ -126,8 +133,18 @@ impl HealthReporter {
         &self.client
     }
 
-    pub fn on_status(&mut self, st: &Status) {
+    pub fn on_status(&mut self, now: u64, st: &Status) {
+        self.first_at.get_or_insert(now);
         let hub = hub_word(st.hub);
+        let answered = !matches!(st.hub, HubStatus::Unknown)
+            && (st.hub != HubStatus::Reachable || st.devices.is_some() || st.no_device);
+        // Settled: unlicensed (it stops there), or the settings are in and the hub answered (or it stopped).
+        let configured = st.hub_url.is_some() || st.hub == HubStatus::NotConfigured;
+        if st.license == Some(License::None)
+            || (st.license.is_some() && configured && (!st.running || answered))
+        {
+            self.settled = true;
+        }
         if !matches!(st.hub, HubStatus::Reachable | HubStatus::Unknown) {
             self.last_err = Some(hub.into());
         }
@@ -166,8 +183,13 @@ impl HealthReporter {
             return None;
         }
         let cur = self.current.as_ref()?;
+        if !self.settled {
+            return Some(self.first_at?.saturating_add(SETTLE_MS));
+        }
         match (&self.sent, self.sent_at) {
             (Some(s), _) if s == cur => None,
+            // What was not known yet (the Busylights right after the hub answered) goes at once.
+            (Some(s), _) if s.lamps.is_none() && cur.lamps.is_some() => Some(0),
             (Some(s), Some(at)) if s.fine() == cur.fine() => Some(at.saturating_add(MIN_GAP_MS)),
             _ => Some(0),
         }
@@ -225,25 +247,35 @@ mod tests {
     #[test]
     fn reports_on_change_at_most_once_a_minute_except_between_fine_and_not_fine() {
         let mut r = reporter();
-        r.on_status(&status(HubStatus::Reachable, 1));
+        r.on_status(0, &status(HubStatus::Reachable, 1));
         let (id, h) = r.poll(1_000).expect("first report");
         assert_eq!(id, "abcdefgh12345678");
         assert!(h.fine() && h.local);
         assert_eq!(h.browser, "Chrome 131");
         assert_eq!(r.poll(2_000), None, "nothing changed");
         // Two Busylights: still fine, so it waits for the minute.
-        r.on_status(&status(HubStatus::Reachable, 2));
+        r.on_status(0, &status(HubStatus::Reachable, 2));
         assert_eq!(r.poll(2_000), None);
         assert_eq!(r.poll_timeout(), Some(61_000));
         assert_eq!(r.poll(61_000).map(|(_, h)| h.lamps), Some(Some(2)));
+        // The Busylights were not known when the hub first answered: their count follows at once.
+        let mut st = status(HubStatus::Reachable, 1);
+        st.devices = None;
+        st.no_device = false;
+        let mut q = reporter();
+        q.on_status(0, &st);
+        assert!(q.poll(20_000).is_some(), "settled after the settling time");
+        st.devices = Some(1);
+        q.on_status(20_500, &st);
+        assert_eq!(q.poll(20_500).map(|(_, h)| h.lamps), Some(Some(1)));
         // The hub goes away: at once, and back at once.
-        r.on_status(&status(HubStatus::Unreachable, 2));
+        r.on_status(0, &status(HubStatus::Unreachable, 2));
         let (_, down) = r.poll(62_000).expect("not fine at once");
         assert_eq!(
             (down.hub.as_str(), down.err.as_deref()),
             ("unreachable", Some("unreachable"))
         );
-        r.on_status(&status(HubStatus::Reachable, 2));
+        r.on_status(0, &status(HubStatus::Reachable, 2));
         let (_, up) = r.poll(63_000).expect("fine again at once");
         assert!(up.fine());
         assert_eq!(
@@ -256,21 +288,60 @@ mod tests {
     #[test]
     fn nothing_without_a_session_an_id_or_when_switched_off_and_again_after_a_reconnect() {
         let mut r = HealthReporter::default();
-        r.on_status(&status(HubStatus::Reachable, 1));
+        r.on_status(0, &status(HubStatus::Reachable, 1));
         r.on_connected(true);
         assert_eq!(r.poll(0), None, "no id yet");
         r.set_identity("abcdefgh12345678", "");
         assert!(r.poll(0).is_some());
         r.on_connected(false);
-        r.on_status(&status(HubStatus::TooOld, 1));
+        r.on_status(0, &status(HubStatus::TooOld, 1));
         assert_eq!(r.poll(1), None);
         r.on_connected(true);
         assert_eq!(r.poll(2).map(|(_, h)| h.hub), Some("tooOld".into()));
         r.on_connected(true);
         assert!(r.poll(3).is_some(), "the service may have restarted");
         r.on_off();
-        r.on_status(&status(HubStatus::Reachable, 1));
+        r.on_status(0, &status(HubStatus::Reachable, 1));
         assert_eq!(r.poll(100_000), None);
+    }
+
+    #[test]
+    fn the_first_report_waits_until_license_hub_and_busylights_are_known_or_ten_seconds() {
+        let mut r = reporter();
+        let mut st = status(HubStatus::Unknown, 0);
+        st.license = None;
+        st.devices = None;
+        st.no_device = false;
+        r.on_status(1_000, &st);
+        assert_eq!(r.poll(1_000), None);
+        st.license = Some(License::Connector);
+        st.hub = HubStatus::Reachable;
+        r.on_status(2_000, &st);
+        assert_eq!(r.poll(2_000), None, "the Busylights are not known yet");
+        st.devices = Some(1);
+        r.on_status(3_000, &st);
+        assert_eq!(r.poll(3_000).map(|(_, h)| h.lamps), Some(Some(1)));
+        // A license check that never answers: reported after the settling time anyway.
+        let mut r = reporter();
+        st.license = None;
+        r.on_status(5_000, &st);
+        assert_eq!(r.poll_timeout(), Some(15_000));
+        assert_eq!(r.poll(14_999), None);
+        assert!(r.poll(15_000).is_some());
+        // Licensed, but the settings are not in yet: not settled.
+        let mut r = reporter();
+        st.license = Some(License::Connector);
+        st.running = false;
+        st.hub_url = None;
+        r.on_status(0, &st);
+        assert_eq!(r.poll(0), None);
+        // An unlicensed connector settles at once: it is stopped.
+        let mut r = reporter();
+        st.license = Some(License::None);
+        st.running = false;
+        st.hub = HubStatus::Unknown;
+        r.on_status(0, &st);
+        assert_eq!(r.poll(0).and_then(|(_, h)| h.lic), Some(License::None));
     }
 
     #[test]
