@@ -102,12 +102,22 @@ REQUEST_READERS.GetFleet = function (r, v, req) {
 
 /* ---- The rows ------------------------------------------------------------------------------------------- */
 
+/* A row is an array (a Duktape array's dense part costs 8 bytes an item, an object's properties far more):
+ * the report itself is kept as its JSON text, which Duktape interns, so equal reports share it. */
+var F_SIP = 0, F_DN = 1, F_CLIENT = 2, F_HEALTH = 3, F_FIRST = 4, F_LAST = 5, F_HUB_SINCE = 6, F_ERR_AT = 7,
+    F_OPEN = 8, F_BAD = 9, F_RUN = 10, F_HUB = 11, F_ERR = 12;
+
+function rowKey(e) { return e[F_SIP] + " " + e[F_CLIENT]; }
+
+/* What a report says: fine, or a problem (not running, the hub not answering, no Busylight). */
+function reportBad(h) {
+    return !h.run || h.hub !== "ok" || h.lamps === 0;
+}
+
 /* fine | problem | off: what the fleet view's mark shows. */
 function rowState(e) {
-    if (!e.open) return "off";
-    var h = e.h;
-    if (!h.run || h.hub !== "ok" || h.lamps === 0) return "problem";
-    return "fine";
+    if (!e[F_OPEN]) return "off";
+    return e[F_BAD] ? "problem" : "fine";
 }
 
 function fleetTouch() {
@@ -120,13 +130,19 @@ function fleetTouch() {
 
 function fleetSave(e) {
     var sql = "INSERT INTO client_health (id,sip,dn,client,health,first_seen,last_seen,hub_since,err_at) VALUES (" +
-        sqlText(e.key) + "," + sqlText(e.sip) + "," + sqlText(e.dn) + "," + sqlText(e.client) + "," +
-        sqlText(JSON.stringify(e.h)) + "," + e.first + "," + e.last + "," + e.hubSince + "," + e.errAt +
+        sqlText(rowKey(e)) + "," + sqlText(e[F_SIP]) + "," + sqlText(e[F_DN]) + "," + sqlText(e[F_CLIENT]) + "," +
+        sqlText(e[F_HEALTH]) + "," + e[F_FIRST] + "," + e[F_LAST] + "," + e[F_HUB_SINCE] + "," + e[F_ERR_AT] +
         ") ON CONFLICT (id) DO UPDATE SET dn=EXCLUDED.dn,health=EXCLUDED.health,last_seen=EXCLUDED.last_seen," +
         "hub_since=EXCLUDED.hub_since,err_at=EXCLUDED.err_at";
     dbExec(sql, function (err) {
-        if (err) logDbError("storing a health report", e.sip, err);
+        if (err) logDbError("storing a health report", e[F_SIP], err);
     });
+}
+
+/* A row from a report (h) or a stored text; open or not. */
+function fleetRow(sip, dn, client, text, h, first) {
+    return [sip, dn, client, text, first, first, first, 0, false, reportBad(h), h.run === true, h.hub,
+        h.err === undefined ? "" : h.err];
 }
 
 /* The stored rows are read at the first request that needs them (nothing is read at start when nobody
@@ -155,20 +171,29 @@ function reportLoaded(client, req) {
         send(client, off);
         return;
     }
-    var now = Date.now();
+    var now = Date.now(), h = req.health;
     var key = client.sip + " " + req.client;
+    var dn = typeof client.conn.dn === "string" ? client.conn.dn : "";
+    dn = dn.length > HEALTH_MAX_DN ? dn.substring(0, HEALTH_MAX_DN) : dn;
+    var text = JSON.stringify(h);
     var e = fleet[key];
     if (!e) {
-        e = fleet[key] = { key: key, sip: client.sip, client: req.client, first: now, hubSince: now, errAt: 0 };
+        e = fleet[key] = fleetRow(client.sip, dn, req.client, text, h, now);
         fleetOrder = null;
+    } else {
+        if (e[F_HUB] !== h.hub) e[F_HUB_SINCE] = now;
+        e[F_DN] = dn;
+        e[F_HEALTH] = text;
+        e[F_BAD] = reportBad(h);
+        e[F_RUN] = h.run === true;
+        e[F_HUB] = h.hub;
     }
-    var dn = typeof client.conn.dn === "string" ? client.conn.dn : "";
-    e.dn = dn.length > HEALTH_MAX_DN ? dn.substring(0, HEALTH_MAX_DN) : dn;
-    if (!e.h || e.h.hub !== req.health.hub) e.hubSince = now;
-    if (req.health.err !== undefined && (!e.h || e.h.err !== req.health.err)) e.errAt = now;
-    e.h = req.health;
-    e.last = now;
-    e.open = true;
+    if (h.err !== undefined && e[F_ERR] !== h.err) {
+        e[F_ERR] = h.err;
+        e[F_ERR_AT] = now;
+    }
+    e[F_LAST] = now;
+    e[F_OPEN] = true;
     client.fleetKey = key;
     fleetSave(e);
     fleetTouch();
@@ -176,9 +201,9 @@ function reportLoaded(client, req) {
 }
 
 function rowOut(e) {
-    var r = { sip: e.sip, dn: e.dn, client: e.client, state: rowState(e), first: e.first, last: e.last,
-        hubSince: e.hubSince, h: e.h };
-    if (e.errAt) r.errAt = e.errAt;
+    var r = { sip: e[F_SIP], dn: e[F_DN], client: e[F_CLIENT], state: rowState(e), first: e[F_FIRST],
+        last: e[F_LAST], hubSince: e[F_HUB_SINCE], h: JSON.parse(e[F_HEALTH]) };
+    if (e[F_ERR_AT]) r.errAt = e[F_ERR_AT];
     return r;
 }
 
@@ -195,23 +220,28 @@ function getFleet(client, req) {
     withFleet(function () { fleetPage(client, req); });
 }
 
+/* Case-insensitive "contains", without a lower-cased copy of every name. */
+function searchPattern(text) {
+    return text ? new RegExp(text.replace(/[\\^$.*+?()[\]{}|\/-]/g, "\\$&"), "i") : null;
+}
+
 function fleetPage(client, req) {
     var manager = client.app === FLEET_MANAGER_APP;
     if (manager && !contains(fleetWatchers, client)) fleetWatchers.push(client);
     var keys = fleetKeys(), rows = [], matched = 0;
     var users = Object.create(null), running = Object.create(null), problems = Object.create(null);
     var nUsers = 0, nRunning = 0, nProblems = 0;
-    var search = req.search.toLowerCase();
+    var search = searchPattern(req.search);
     var end = req.offset + req.limit;
     for (var i = 0; i < keys.length; i++) {
-        var e = fleet[keys[i]];
-        if (!manager && e.sip !== client.sip) continue;
+        var e = fleet[keys[i]], sip = e[F_SIP];
+        if (!manager && sip !== client.sip) continue;
         var st = rowState(e);
-        if (!users[e.sip]) { users[e.sip] = true; nUsers++; }
-        if (st !== "off" && e.h.run && !running[e.sip]) { running[e.sip] = true; nRunning++; }
-        if (st === "problem" && !problems[e.sip]) { problems[e.sip] = true; nProblems++; }
+        if (!users[sip]) { users[sip] = true; nUsers++; }
+        if (st !== "off" && e[F_RUN] && !running[sip]) { running[sip] = true; nRunning++; }
+        if (st === "problem" && !problems[sip]) { problems[sip] = true; nProblems++; }
         if (req.problems && st !== "problem") continue;
-        if (search && e.sip.toLowerCase().indexOf(search) < 0 && e.dn.toLowerCase().indexOf(search) < 0) continue;
+        if (search !== null && !search.test(sip) && !search.test(e[F_DN])) continue;
         if (matched >= req.offset && matched < end) rows.push(rowOut(e));
         matched++;
     }
@@ -233,12 +263,12 @@ CLOSE_HOOKS.push(function (client) {
         if (fleetWatchers[i] === client) fleetWatchers.splice(i--, 1);
     }
     var e = client.fleetKey ? fleet[client.fleetKey] : null;
-    if (!e || !e.open) return;
+    if (!e || !e[F_OPEN]) return;
     // Another connection of the same client (a reload) may have reported since: only the last one closes it.
     var list = clientsBySip[client.sip] || [];
-    for (var j = 0; j < list.length; j++) if (list[j].fleetKey === e.key) return;
-    e.open = false;
-    e.last = Date.now();
+    for (var j = 0; j < list.length; j++) if (list[j].fleetKey === client.fleetKey) return;
+    e[F_OPEN] = false;
+    e[F_LAST] = Date.now();
     fleetSave(e);
     fleetTouch();
 });
@@ -248,7 +278,7 @@ CLOSE_HOOKS.push(function (client) {
 function fleetPrune() {
     var cut = Date.now() - FLEET_KEEP_MS;
     for (var k in fleet) {
-        if (fleet[k].last < cut) {
+        if (fleet[k][F_LAST] < cut) {
             delete fleet[k];
             fleetOrder = null;
         }
@@ -272,10 +302,12 @@ function fleetLoad() {
             var r = rows[i];
             if (fleet[r.id]) continue; // reported again since the start
             var h;
-            try { h = JSON.parse(r.health); } catch (e) { continue; }
-            fleet[r.id] = { key: r.id, sip: r.sip, dn: r.dn || "", client: r.client, h: h, open: false,
-                first: Number(r.first_seen), last: Number(r.last_seen), hubSince: Number(r.hub_since),
-                errAt: Number(r.err_at) };
+            try { h = JSON.parse(r.health); } catch (x) { continue; }
+            if (!isObject(h) || r.id !== r.sip + " " + r.client) continue;
+            var e = fleet[r.id] = fleetRow(r.sip, r.dn || "", r.client, r.health, h, Number(r.first_seen));
+            e[F_LAST] = Number(r.last_seen);
+            e[F_HUB_SINCE] = Number(r.hub_since);
+            e[F_ERR_AT] = Number(r.err_at);
         }
         fleetOrder = null;
         fleetLoaded = true;

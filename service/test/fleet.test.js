@@ -124,3 +124,11 @@ test("who may do what: other apps cannot read everyone, reports are checked, hea
     assert.equal(p.rows.length, 0);
     assert.equal(p.reports, false);
 });
+
+test("a search is plain text, not a pattern", async () => {
+    const rt = await createRuntime();
+    for (const sip of ["a.b", "axb"]) await report(rt, rt.connectApp(user(sip)), `client-${sip}-1234`.replace(".", "_"), FINE);
+    const m = rt.connectApp(MANAGER);
+    assert.deepEqual((await page(rt, m, { search: "a.b" })).rows.map((x) => x.sip), ["a.b"]);
+    assert.deepEqual((await page(rt, m, { search: "(" })).rows, []);
+});
