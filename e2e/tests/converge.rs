@@ -196,6 +196,33 @@ fn commands_after(story: &Story, seq: u64) -> Result<Vec<Value>, String> {
         .collect())
 }
 
+/// Waits until both clients have sent their own lamp command named `what` (the `eventname` in its body, or its
+/// `action` for the release) after request `seq`: the event itself, not a guess of how long a busy machine
+/// takes.
+async fn both_clients_sent(story: &Story, seq: u64, what: &str) -> Result<(), String> {
+    wait_until(
+        &format!("both clients' {what} on the hub"),
+        secs(20),
+        || async {
+            let n = commands_after(story, seq)?
+                .iter()
+                .filter(|e| {
+                    e["action"] == what
+                        || e["body"]
+                            .as_str()
+                            .is_some_and(|b| b.contains(&format!("\"eventname\":\"{what}\"")))
+                })
+                .count();
+            if n >= 2 {
+                Ok(())
+            } else {
+                Err(format!("{n} so far"))
+            }
+        },
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_on_one_pc_write_under_one_sender_without_fighting() -> Result<(), String> {
     let mut story = Story::start("two clients on one PC, one hub", Setup::default()).await?;
@@ -224,9 +251,12 @@ async fn two_clients_on_one_pc_write_under_one_sender_without_fighting() -> Resu
     })
     .await?;
     let user = story.user.clone();
+    let before_call = story.hub_seq()?;
     call_connected(&story).await?;
     story.done("call connected on both clients → Connected on the hub");
-    // Each client sends its own Connected once; two polls later both have.
+    // Each client sends its own Connected once (each starts with nothing acknowledged); on a busy machine the
+    // second one can come late, so wait for both, then two more polls for both to see the hub agree.
+    both_clients_sent(&story, before_call, "Connected").await?;
     let seq = story.hub_seq()?;
     story.polls_after(seq, 2).await?;
     // A steady call: both clients look at the hub every second, and neither writes to it.
@@ -244,6 +274,7 @@ async fn two_clients_on_one_pc_write_under_one_sender_without_fighting() -> Resu
         "lamp commands during a steady call: {extra:?}"
     );
     story.done("6 s of a steady call with two clients: no lamp command, no flapping");
+    let before_hangup = story.hub_seq()?;
     story.sims.phone(&user, "hangup").await?;
     wait_until("the call released", secs(5), || async {
         match ours_on_hub(&story)? {
@@ -252,6 +283,7 @@ async fn two_clients_on_one_pc_write_under_one_sender_without_fighting() -> Resu
         }
     })
     .await?;
+    both_clients_sent(&story, before_hangup, "Off").await?;
     let seq = story.hub_seq()?;
     story.polls_after(seq, 2).await?;
     let seq = story.hub_seq()?;

@@ -18,6 +18,8 @@ const LIC_CONNECTOR = "App(innovaphone-kuando)";
 const CONFIG = "innovaphone-kuando-config";
 
 const code = (m) => m.error && m.error.code;
+/** A cost far above any budget: only a blow-up (quadratic or worse in the input) gets there. */
+const BLOW_UP_MS = 250;
 const presence = (src, activity = "busy", note = "") => ({ api: "kuando", src, mt: "SetPresence", activity, note });
 const getConfig = (src) => ({ api: "kuando", src, mt: "GetConfig" });
 
@@ -28,9 +30,10 @@ test("the service runs in Duktape 2.7, the AppPlatform runtime's engine", async 
 });
 
 test.describe("bounded cost: every hostile message is answered, cheaply, and changes nothing", () => {
-    // The budgets are the benchmark's (./build.sh bench-service reports the worst); here with 4× room, so
-    // that a loaded machine does not fail the test while a cost that grows with the input (12.5 s for the
-    // first message before) still does. The engine's thread CPU time in the service's callbacks, not wall time.
+    // Not the performance goal: the 20 ms / 5 ms budgets are checked by ./build.sh bench-service (the worst of
+    // these messages). Here only a bound far above them (the engine's thread CPU time in the service's
+    // callbacks, not wall time), so that a loaded machine never fails the test while a cost that grows with the
+    // input — 12.5 s for the first message before the intake was bounded — still does.
     for (const h of hostile.messages()) {
         test(h.name, async () => {
             const rt = await createRuntime();
@@ -45,7 +48,7 @@ test.describe("bounded cost: every hostile message is answered, cheaply, and cha
             if (replies[0].mt === "GetConfigResult" && !replies[0].error) {
                 assert.equal(replies[0].config.pollInterval, 2, "the defaults");
             }
-            assert.ok(cpuMs <= 4 * h.limitMs, `${cpuMs.toFixed(1)} ms of CPU (budget ${h.limitMs} ms)`);
+            assert.ok(cpuMs <= BLOW_UP_MS, `${cpuMs.toFixed(1)} ms of CPU: a cost that grows with the input`);
             assert.deepEqual(pbx.received, [], "nothing reached the PBX");
             assert.equal(await rt.db.get("user_config", "alice"), undefined, "nothing stored");
             for (const l of rt.logs) assert.ok(l.length < 1200 && !/[\x00-\x1f]/.test(l), l.slice(0, 200));
