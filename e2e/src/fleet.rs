@@ -45,14 +45,7 @@ impl Fleet {
             let mut b = Browser::start().await?;
             // The user allowed the connector to reach the hub (Local Network Access), as the concept asks.
             let origin = format!("http://127.0.0.1:{}", story.sims.myapps.addr.port());
-            for name in ["local-network-access", "loopback-network", "local-network"] {
-                let _ = b
-                    .cdp(
-                        "Browser.setPermission",
-                        serde_json::json!({"permission": {"name": name}, "setting": "granted", "origin": origin}),
-                    )
-                    .await;
-            }
+            set_local_network(&b, &origin, "granted").await;
             std::mem::swap(&mut story.browser, &mut b);
             story.user = user.into();
             let opened = story.open_launcher("light").await;
@@ -84,26 +77,59 @@ impl Fleet {
 
 /// Opens the PBX Manager in `scheme` and waits until the Users view shows rows.
 pub async fn open_manager(story: &Story, scheme: &str) -> Result<(), String> {
+    open_manager_in(story, "en", scheme, ".kuando-fleet-totals").await
+}
+
+/// Opens the PBX Manager in `lang` and `scheme` and waits until the plugin shows `ready` (a CSS selector).
+pub async fn open_manager_in(
+    story: &Story,
+    lang: &str,
+    scheme: &str,
+    ready: &str,
+) -> Result<(), String> {
     let url = format!(
-        "{}/_sim/manager?lang=en&scheme={scheme}",
+        "{}/_sim/manager?lang={lang}&scheme={scheme}",
         story.sims.myapps.base_url()
     );
     story.browser.goto(&url).await?;
+    let script = format!(
+        "return !!document.querySelector({});",
+        serde_json::to_string(&format!(".item-node {ready}")).unwrap_or_default()
+    );
     wait_until(
-        "the PBX Manager's Users view",
+        &format!("the PBX Manager plugin to show {ready}"),
         Duration::from_secs(15),
         || async {
-            match story
-                .browser
-                .js("return !!document.querySelector('.item-node .kuando-fleet-totals');")
-                .await?
-            {
+            match story.browser.js(&script).await? {
                 Value::Bool(true) => Ok(()),
                 _ => Err("not drawn yet".into()),
             }
         },
     )
     .await
+}
+
+/// Sets Chromium's Local Network Access permission for `origin` under every name Chromium may know; returns
+/// the names it took.
+pub async fn set_local_network(
+    browser: &Browser,
+    origin: &str,
+    setting: &str,
+) -> Vec<&'static str> {
+    let mut took = Vec::new();
+    for name in ["local-network-access", "loopback-network", "local-network"] {
+        let r = browser
+            .cdp(
+                "Browser.setPermission",
+                serde_json::json!({"permission": {"name": name}, "setting": setting, "origin": origin}),
+            )
+            .await;
+        match r {
+            Ok(_) => took.push(name),
+            Err(e) => say(&format!("Browser.setPermission {name} = {setting}: {e}")),
+        }
+    }
+    took
 }
 
 /// What the Users view shows: `{"totals": [users, running, problems], "rows": [{sip, state, problem,

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use kuando_e2e::fleet::open_manager_in;
 use kuando_e2e::{repo_root, say, wait_until, Setup, Story};
 use serde_json::Value;
 
@@ -74,26 +75,7 @@ async fn the_config_app_and_the_plugin_have_no_axe_violations_in_both_schemes_an
     story.start_product().await?;
     for lang in ["en", "de"] {
         for scheme in ["light", "dark"] {
-            let url = format!(
-                "{}/_sim/manager?lang={lang}&scheme={scheme}",
-                story.sims.myapps.base_url()
-            );
-            story.browser.goto(&url).await?;
-            wait_until(
-                "the plugin's Users view",
-                Duration::from_secs(15),
-                || async {
-                    match story
-                        .browser
-                        .js("return !!document.querySelector('.item-node .kuando-fleet-totals');")
-                        .await?
-                    {
-                        Value::Bool(true) => Ok(()),
-                        _ => Err("not drawn".into()),
-                    }
-                },
-            )
-            .await?;
+            open_manager_in(&story, lang, scheme, ".kuando-fleet-row").await?;
             let v = story
                 .browser
                 .js(&axe_script(&axe, "document.querySelector('.item-node')"))

@@ -6,20 +6,12 @@
 
 use std::time::Duration;
 
+use kuando_e2e::fleet::set_local_network;
 use kuando_e2e::{screenshots_dir, shots, Setup, Story};
-use serde_json::json;
 
 async fn set_permission(story: &Story, setting: &str) {
     let origin = format!("http://127.0.0.1:{}", story.sims.myapps.addr.port());
-    for name in ["local-network-access", "loopback-network", "local-network"] {
-        let _ = story
-            .browser
-            .cdp(
-                "Browser.setPermission",
-                json!({"permission": {"name": name}, "setting": setting, "origin": origin}),
-            )
-            .await;
-    }
+    set_local_network(&story.browser, &origin, setting).await;
 }
 
 /// The banner's text, checked: at most two sentences, no policy or iframe words.
