@@ -8,6 +8,7 @@
 #   ./build.sh screenshots  PNGs of the simulators and the config app (light, dark) in target/screenshots/
 #   ./build.sh bench    the hidden app's measurements in a real browser (10 min; --minutes N)
 #   ./build.sh bench-service  the service's presence guard with 10,000 users (heap, claim latency, mass disconnect)
+#   ./build.sh mutants [FILE...]  mutation testing of the core's decisions (cargo-mutants, pinned; long)
 #   ./build.sh help     this text
 set -euo pipefail
 
@@ -345,6 +346,7 @@ GUIDE
 . tools/bench.sh
 . tools/bench-service.sh
 . tools/pg.sh
+. tools/mutants.sh
 
 case "${1:-build}" in
   build | "") build_wasm ;;
@@ -354,7 +356,8 @@ case "${1:-build}" in
   screenshots) shift; run_screenshots "$@" ;;
   bench) shift; run_bench "$@" ;;
   bench-service) shift; run_bench_service "$@" ;;
-  help | -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  mutants) shift; run_mutants "$@" ;;
+  help | -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
     echo "build.sh: unknown command '$1' (try ./build.sh help)" >&2
     exit 2

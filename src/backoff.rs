@@ -110,6 +110,37 @@ mod tests {
         assert_eq!(b.fail(0), 60_000);
     }
 
+    /// The jitter's top: a delay of 1 s may grow by exactly a fifth (200 ms), no more.
+    #[test]
+    fn jitter_reaches_a_fifth_exactly() {
+        let first = |j: u32| Backoff::new(1_000, 60_000).fail(j);
+        assert_eq!(first(200), 1_200);
+        assert_eq!(first(199), 1_199);
+        assert_eq!(first(201), 1_000);
+        assert_eq!(first(402), 1_000);
+        assert_eq!(Backoff::new(1_000, 60_000).max_ms(), 60_000);
+    }
+
+    /// Saturating counts the failures it takes to reach the cap (less the one `fail` adds), so the
+    /// "unreachable after N failures" rules see a hub that refuses the token as failing for long.
+    #[test]
+    fn saturate_counts_the_failures_to_the_cap() {
+        let mut b = Backoff::new(1_000, 60_000);
+        b.saturate();
+        // 1, 2, 4, 8, 16, 32 s, then the cap is the 7th.
+        assert_eq!(b.failures(), 6);
+        assert_eq!(b.fail(0), 60_000);
+        assert_eq!(b.failures(), 7);
+        // A cap the delays reach exactly.
+        let mut b = Backoff::new(1_000, 8_000);
+        b.saturate();
+        assert_eq!(b.failures(), 3);
+        // A base of zero never reaches the cap: bounded at 32 failures.
+        let mut b = Backoff::new(0, 10);
+        b.saturate();
+        assert_eq!(b.failures(), 31);
+    }
+
     #[test]
     fn huge_failure_counts_do_not_overflow() {
         let mut b = Backoff::new(u64::MAX / 2, u64::MAX);

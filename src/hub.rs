@@ -20,6 +20,12 @@ pub const EVENT_TYPE_CALL: &str = "Call";
 /// The event type of the user's own presence as the lamp shows it (busy, DND, away, lunch).
 pub const EVENT_TYPE_PRESENCE: &str = "Presence";
 
+/// The 3rd-party senders whose own priority the connector reads while its own presence colour is what the
+/// hub shows (see [`Endpoint::own_priority`]): the plugins the concept names as the supported ones for the
+/// innovaphone synchronisation (MS Teams, Webex, Zoom). A call of another application under the connector's
+/// presence line is not seen; the status panel says which line to move.
+pub const CALL_SOURCES: [&str; 3] = ["MS Teams", "Zoom", "Webex"];
+
 /// The `(eventtype, eventname)` a lamp command for `slot` is posted with.
 ///
 /// **[inferred]** The manual shows `eventtype` / `eventname` as labels the hub prioritises by (its own example
@@ -517,6 +523,8 @@ pub enum RequestKind {
     CreateInitialPriority,
     /// A lamp command and the state it shows (`None`: no label, the manual's names for the action).
     Command(LampCommand, Option<LampSlot>),
+    /// `currentpresence` asked as the sender [`CALL_SOURCES`]`[i]`, for its own priority.
+    OwnPriority(u8),
 }
 
 /// One HTTP request to the hub, ready for a driver to send. Its URL may contain the token: never trace it
@@ -631,6 +639,31 @@ impl Endpoint {
     /// `GET ?action=busylightdevices`: the connected lamps.
     pub fn devices(&self) -> HubRequest {
         self.get(RequestKind::Devices, &[("action", "busylightdevices")])
+    }
+
+    /// `currentpresence` asked through the POST interface as the sender [`CALL_SOURCES`]`[i]`: the manual says
+    /// the answer contains "the priority present in my own priority, regardless of whether it is running or
+    /// not" [M p.27] (docs/platform-facts.md §1.7), so it tells whether that application has a call even
+    /// while a higher line (the connector's own presence colour on a hub where the connector registered
+    /// first) hides it.
+    /// **[inferred]** that the hub answers for the sender named in the body (no public client asks as
+    /// another sender), and the name of the own-priority member (see [`parse_own_priority`]); a hub that
+    /// does neither is recognised and the status panel says which line to move instead.
+    pub fn own_priority(&self, i: u8) -> HubRequest {
+        let sender = CALL_SOURCES
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or_default();
+        self.post(
+            RequestKind::OwnPriority(i),
+            post_body(
+                "currentpresence",
+                sender.into(),
+                "".into(),
+                "".into(),
+                String::new(),
+            ),
+        )
     }
 
     /// A lamp command for the connector's sender, through the POST interface. `event` is the state it shows:
@@ -994,18 +1027,7 @@ pub fn own_command(cp: &CurrentPresence) -> Option<Option<&RunningCommand>> {
 /// action" is [`HubError::UnknownAction`] (see [`unknown_action`]); everything else that is not the JSON
 /// object (HTML, truncated JSON, binary, 5xx) is [`HubError::Malformed`] or [`HubError::Status`].
 pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresence, HubError> {
-    if unknown_action(status, body) && !says_no_device(body) {
-        return Err(HubError::UnknownAction);
-    }
-    check(status, body)?;
-    let mut v = json_value(body)?;
-    if let Json::String(s) = &v {
-        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
-    }
-    let o = match v {
-        Json::Object(o) => o,
-        _ => return Err(HubError::Malformed("not a JSON object".into())),
-    };
+    let o = presence_object(status, body)?;
     let own = match get_ci(&o, "ownpriority") {
         Some(Json::Object(op)) => running_from(op).filter(|r| !r.sender.trim().is_empty()),
         _ => None,
@@ -1030,6 +1052,23 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
     Ok(CurrentPresence { running, own })
 }
 
+/// A `currentpresence` answer as an object, classified (see [`parse_current_presence`]); also accepted
+/// double-encoded as a JSON string.
+fn presence_object(status: u16, body: &[u8]) -> Result<Members, HubError> {
+    if unknown_action(status, body) && !says_no_device(body) {
+        return Err(HubError::UnknownAction);
+    }
+    check(status, body)?;
+    let mut v = json_value(body)?;
+    if let Json::String(s) = &v {
+        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
+    }
+    match v {
+        Json::Object(o) => Ok(o),
+        _ => Err(HubError::Malformed("not a JSON object".into())),
+    }
+}
+
 fn running_from(rc: &Members) -> Option<RunningCommand> {
     let text = |k: &str| get_ci(rc, k).and_then(as_text).unwrap_or_default();
     let parameter = match get_ci(rc, "parameter") {
@@ -1049,6 +1088,49 @@ fn running_from(rc: &Members) -> Option<RunningCommand> {
         && running.eventname.trim().is_empty()
         && running.eventtype.trim().is_empty();
     (!nothing).then_some(running)
+}
+
+/// A sender's own priority, from `currentpresence` asked as that sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnPriority {
+    /// The answer has no own priority of that sender: this hub does not tell.
+    Unknown,
+    /// The sender runs nothing.
+    Nothing,
+    /// The sender's command, running or hidden by a higher line.
+    Running(RunningCommand),
+}
+
+/// Parses the answer to [`Endpoint::own_priority`] for `sender`, classified as `currentpresence` is.
+/// **[inferred]** The manual does not name the own-priority member: any member but `runningcommand` whose
+/// name contains "own" (e.g. `ownpriority`) is taken, as an object, `null` or a JSON string. A command of
+/// another sender there (a hub that answers for the asking connection, not for the sender named) is
+/// [`OwnPriority::Unknown`], never that sender's.
+pub fn parse_own_priority(status: u16, body: &[u8], sender: &str) -> Result<OwnPriority, HubError> {
+    let o = presence_object(status, body)?;
+    let own = o
+        .iter()
+        .rev()
+        .find(|(k, _)| !k.eq_ignore_ascii_case("runningcommand") && has_ci(k.as_bytes(), b"own"));
+    let members = match own.map(|(_, v)| v) {
+        None => return Ok(OwnPriority::Unknown),
+        Some(Json::Null) => return Ok(OwnPriority::Nothing),
+        Some(Json::Object(m)) => m.clone(),
+        Some(Json::String(s)) => match Json::parse(s) {
+            Ok(Json::Object(m)) => m,
+            _ => return Ok(OwnPriority::Unknown),
+        },
+        Some(_) => return Ok(OwnPriority::Unknown),
+    };
+    Ok(match running_from(&members) {
+        None => OwnPriority::Nothing,
+        Some(r) if r.sender.trim().is_empty() => OwnPriority::Running(RunningCommand {
+            sender: sender.to_string(),
+            ..r
+        }),
+        Some(r) if crate::mapping::same(&r.sender, sender) => OwnPriority::Running(r),
+        Some(_) => OwnPriority::Unknown,
+    })
 }
 
 /// One connected Busylight.

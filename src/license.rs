@@ -111,8 +111,9 @@ impl LicenseRules {
             }
             (None, e) => {
                 if self.flagged == Some(false) {
-                    // The login says licensed; only the kind is unknown: the basic license.
-                    if !matches!(self.verdict, Verdict::Licensed(_)) {
+                    // The login says licensed; only the kind is unknown: the basic license. A verdict the
+                    // service gave in this session (its "no license" too) stands over a failed re-check.
+                    if matches!(self.verdict, Verdict::Pending | Verdict::Unchecked(_)) {
                         self.verdict = Verdict::Licensed(License::Connector);
                     }
                     self.done();
@@ -240,5 +241,140 @@ mod tests {
             Verdict::Licensed(License::WithBusylight)
         );
         assert_eq!(r.poll_timeout(), None);
+    }
+
+    /// Every verdict the service can have given, then a re-check that fails with each cause: a verdict of the
+    /// service stands (licensed or not, nothing retried); without one, a flagged login is unchecked (not
+    /// licensed, retried), an unflagged one licensed.
+    #[test]
+    fn a_failed_recheck_after_each_verdict() {
+        let causes = [
+            (Some(ErrorCode::NoAdmin), Cause::NoAdmin),
+            (Some(ErrorCode::Pbx), Cause::Pbx),
+            (None, Cause::Pbx),
+        ];
+        for flagged in [true, false] {
+            for (code, cause) in causes {
+                let e = code.map(err);
+                for first in [
+                    None,
+                    Some(License::None),
+                    Some(License::Connector),
+                    Some(License::WithBusylight),
+                ] {
+                    let mut r = LicenseRules::new();
+                    r.handle_login(flagged);
+                    if let Some(l) = first {
+                        r.handle_result(0, Some(l), None);
+                    }
+                    let before = r.verdict();
+                    let v = r.handle_result(100, None, e.as_ref());
+                    let want = match (first, flagged) {
+                        (Some(_), _) => before,
+                        (None, true) => Verdict::Unchecked(cause),
+                        (None, false) => Verdict::Licensed(License::Connector),
+                    };
+                    assert_eq!(v, want, "flagged {flagged}, first {first:?}, {code:?}");
+                    assert_eq!(r.verdict(), want);
+                    let retry = matches!(want, Verdict::Unchecked(_));
+                    assert_eq!(
+                        r.poll_timeout(),
+                        retry.then_some(100 + RETRY_MIN_MS),
+                        "flagged {flagged}, first {first:?}, {code:?}"
+                    );
+                    if first == Some(License::None) {
+                        assert_eq!(
+                            v.license(),
+                            Some(License::None),
+                            "no license stays no license"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// A second failed check after an unchecked one names the newest cause and waits twice as long.
+    #[test]
+    fn an_unchecked_verdict_follows_the_newest_cause() {
+        let mut r = LicenseRules::new();
+        r.handle_login(true);
+        r.handle_result(0, None, Some(&err(ErrorCode::Pbx)));
+        let v = r.handle_result(0, None, Some(&err(ErrorCode::NoAdmin)));
+        assert_eq!(v, Verdict::Unchecked(Cause::NoAdmin));
+        assert_eq!(r.poll_timeout(), Some(2 * RETRY_MIN_MS));
+        let v = r.handle_result(0, None, Some(&err(ErrorCode::Pbx)));
+        assert_eq!(v, Verdict::Unchecked(Cause::Pbx));
+        assert_eq!(r.poll_timeout(), Some(4 * RETRY_MIN_MS));
+    }
+
+    /// Re-logins (a reconnect, another session): an unflagged login licenses what was pending or unchecked
+    /// and ends the retry, but never overrides the service's "no license"; a flagged one changes no verdict.
+    #[test]
+    fn re_logins() {
+        // Unchecked, then an unflagged login: licensed, nothing retried.
+        let mut r = LicenseRules::new();
+        r.handle_login(true);
+        r.handle_result(0, None, Some(&err(ErrorCode::NoAdmin)));
+        assert!(r.poll_timeout().is_some());
+        r.handle_login(false);
+        assert_eq!(r.verdict(), Verdict::Licensed(License::Connector));
+        assert_eq!(r.poll_timeout(), None);
+
+        // The service said no license; an unflagged re-login does not override it.
+        let mut r = LicenseRules::new();
+        r.handle_login(true);
+        r.handle_result(0, Some(License::None), None);
+        r.handle_login(false);
+        assert_eq!(r.verdict(), Verdict::Unlicensed);
+        assert_eq!(r.verdict().license(), Some(License::None));
+
+        // The with-Busylight license stays with-Busylight over an unflagged re-login.
+        let mut r = LicenseRules::new();
+        r.handle_login(true);
+        r.handle_result(0, Some(License::WithBusylight), None);
+        r.handle_login(false);
+        assert_eq!(r.verdict(), Verdict::Licensed(License::WithBusylight));
+
+        // A flagged re-login after a licensed one: the verdict stays until the service answers.
+        let mut r = LicenseRules::new();
+        r.handle_login(false);
+        r.handle_login(true);
+        assert_eq!(r.verdict(), Verdict::Licensed(License::Connector));
+        assert_eq!(
+            r.handle_result(0, Some(License::None), None),
+            Verdict::Unlicensed
+        );
+
+        // Pending stays pending over a flagged login.
+        let mut r = LicenseRules::new();
+        r.handle_login(true);
+        assert_eq!(r.verdict(), Verdict::Pending);
+        assert_eq!(r.verdict().license(), None);
+        assert_eq!(r.poll_timeout(), None);
+    }
+
+    /// The retry fires once at its time; a disconnect drops it (the next `Connected` asks anyway).
+    #[test]
+    fn a_retry_is_dropped_by_a_disconnect() {
+        let mut r = LicenseRules::new();
+        r.handle_login(true);
+        r.handle_result(0, None, None);
+        assert_eq!(r.poll_timeout(), Some(RETRY_MIN_MS));
+        r.handle_disconnected();
+        assert_eq!(r.poll_timeout(), None);
+        assert!(!r.poll_retry(RETRY_MAX_MS));
+        assert_eq!(r.verdict(), Verdict::Unchecked(Cause::Pbx));
+    }
+
+    #[test]
+    fn verdicts_as_licenses() {
+        assert_eq!(Verdict::Pending.license(), None);
+        assert_eq!(Verdict::Unchecked(Cause::NoAdmin).license(), None);
+        assert_eq!(Verdict::Unlicensed.license(), Some(License::None));
+        assert_eq!(
+            Verdict::Licensed(License::WithBusylight).license(),
+            Some(License::WithBusylight)
+        );
     }
 }

@@ -43,6 +43,9 @@ pub struct StatusModel {
     /// The hub's running command: sender, eventtype, eventname.
     pub running: Option<(String, String, String)>,
     pub set: Option<Presence>,
+    /// The connector's presence line hides other apps' calls: the source found under it, or `""` when the
+    /// hub does not tell (see `engine::hidden`).
+    pub hides: Option<String>,
     pub error: Option<String>,
     pub error_at: u64,
     pub now: u64,
@@ -96,6 +99,7 @@ impl StatusModel {
             own: presence("own"),
             running,
             set: presence("set"),
+            hides: j.get("hides").and_then(Json::as_str).map(String::from),
             error: j.get("err").and_then(Json::as_str).map(String::from),
             error_at: n("errAt").unwrap_or(0),
             now: n("now").unwrap_or(0),
@@ -580,6 +584,14 @@ impl LiveStatus {
             others.0,
             others.1,
         ));
+        if let Some(source) = &m.hides {
+            rows.push(row(
+                "ranking",
+                tr("kuandoHUB priorities", "kuandoHUB-Prioritäten"),
+                ranking_hint(lang, source),
+                Tone::Bad,
+            ));
+        }
 
         let none = tr("none", "keine").to_string();
         rows.push(row(
@@ -623,6 +635,28 @@ impl LiveStatus {
         };
         rows.push(row("error", tr("Last error", "Letzter Fehler"), err, tone));
         rows
+    }
+}
+
+/// What the panel says when the connector's presence line hides other apps' calls: which line to move in
+/// kuandoHUB, and why. `source`: the application whose call was found under it (`""`: the hub does not
+/// tell, so it may be any).
+pub fn ranking_hint(lang: Lang, source: &str) -> String {
+    let sender = crate::hub::SENDER;
+    if lang == Lang::De {
+        let what = if source.is_empty() {
+            "Die Präsenz-Zeile des Connectors kann Anrufe anderer Apps verdecken: zeigt ein Anruf in MS Teams, Zoom oder Webex Sie nicht als „am Telefon“,".to_string()
+        } else {
+            format!("Die Präsenz-Zeile des Connectors verdeckt Anrufe anderer Apps (gefunden: {source}):")
+        };
+        format!("{what} in den Plattform-Prioritäten von kuandoHUB „{sender}“ unter MS Teams, Zoom und Webex schieben")
+    } else {
+        let what = if source.is_empty() {
+            "The connector's presence line may hide other apps' calls: if a call in MS Teams, Zoom or Webex does not show you on the phone,".to_string()
+        } else {
+            format!("The connector's presence line hides other apps' calls (found: {source}):")
+        };
+        format!("{what} move “{sender}” below MS Teams, Zoom and Webex in kuandoHUB's platform priorities")
     }
 }
 

@@ -237,6 +237,9 @@ impl StatusApi {
                 ]),
             );
         }
+        if let Some(h) = &st.hidden_calls {
+            field("hides", &quote(h));
+        }
         if let Some(e) = &st.last_error {
             field("err", &quote(e));
             field("errAt", &num(self.error_at));
@@ -281,7 +284,7 @@ fn quote(s: &str) -> String {
 fn kind_index(kind: RequestKind) -> usize {
     match kind {
         RequestKind::Probe => 0,
-        RequestKind::CurrentPresence => 1,
+        RequestKind::CurrentPresence | RequestKind::OwnPriority(_) => 1,
         RequestKind::Devices => 2,
         RequestKind::RegisterDataSource => 3,
         RequestKind::CreateInitialPriority => 4,

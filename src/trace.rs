@@ -166,6 +166,27 @@ mod tests {
         );
     }
 
+    /// A value ends at `&`, `#`, a quote or any blank; a parameter name at the very end (no `=`) is no
+    /// parameter, and nothing breaks on it.
+    #[test]
+    fn token_values_end_where_the_url_ends() {
+        for (text, want) in [
+            ("accesstoken=abc def", "accesstoken=*** def"),
+            ("accesstoken=abc\tdef", "accesstoken=***\tdef"),
+            ("accesstoken=abc\ndef", "accesstoken=***\ndef"),
+            ("'accesstoken=abc' x", "'accesstoken=***' x"),
+            ("\"http_token=abc\" x", "\"http_token=***\" x"),
+            ("?http_token=abc&x=1", "?http_token=***&x=1"),
+            ("?http_token=abc#x", "?http_token=***#x"),
+            ("ends with accesstoken", "ends with accesstoken"),
+            ("ends with http_token", "ends with http_token"),
+            ("accesstoken=", "accesstoken="),
+            ("accesstoken", "accesstoken"),
+        ] {
+            assert_eq!(redact(text, &[]), want, "{text:?}");
+        }
+    }
+
     #[test]
     fn every_occurrence_is_replaced_left_to_right() {
         assert_eq!(replace_all("aaaa", "aa", "*"), "**");

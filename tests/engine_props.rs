@@ -8,6 +8,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{HubMode, Journal, Ranking, World, USER_PROVIDER};
 use kuando_connector::config::{Config, Effect};
 use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId};
@@ -46,7 +48,11 @@ const HUB: &[Option<(&str, &str)>] = &[
 ];
 
 /// How the user may have ranked the sources in kuandoHUB (the concept's setup, or not).
-const RANKINGS: &[Ranking] = &[Ranking::Concept, Ranking::OwnFirst, Ranking::OthersFirst];
+const RANKINGS: &[Ranking] = &[
+    Ranking::Fresh,
+    Ranking::AdminConcept,
+    Ranking::AdminOthersFirst,
+];
 
 const MODES: &[HubMode] = &[
     HubMode::Up,
@@ -203,7 +209,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     /// Whatever happened before: once everything works again and nothing changes, the engine sends only its
-    /// scheduled polls (and the device re-check while no lamp is connected); feeding the same inputs again
+    /// scheduled polls (with the own-priority reads of other apps while the lamp shows the user's presence,
+    /// and the device re-check while no lamp is connected); feeding the same inputs again
     /// changes nothing.
     #[test]
     fn no_output_without_a_changed_input(ops in prop::collection::vec(op(), 0..40)) {
@@ -245,7 +252,9 @@ proptest! {
         for l in w.since(t) {
             let scheduled = match &l.action {
                 Action::Hub { request, .. } => match request.kind {
-                    RequestKind::CurrentPresence | RequestKind::Devices => true,
+                    RequestKind::CurrentPresence
+                    | RequestKind::OwnPriority(_)
+                    | RequestKind::Devices => true,
                     RequestKind::Command(c, _) if refusing && c == want => {
                         owed += 1;
                         true
@@ -347,19 +356,21 @@ proptest! {
 /// - a hub *presence* (anything but "on the phone") is only set while the user's own presence is available.
 fn the_user_wins(journal: &[Journal]) -> Result<(), String> {
     let mut manual = Presence::available();
-    let mut seen_at_manual: Option<&String> = None;
-    let mut last_seen: Option<&String> = None;
+    // What each question to the hub (the poll, each own-priority read) last answered, and at the manual change.
+    let mut seen_at_manual: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut last_seen: BTreeMap<&str, &str> = BTreeMap::new();
     let mut hub_changed = true;
     for (i, e) in journal.iter().enumerate() {
         match e {
             Journal::Manual(p) => {
                 manual = p.clone();
-                seen_at_manual = last_seen;
+                seen_at_manual = last_seen.clone();
                 hub_changed = false;
             }
             Journal::HubSaw(c) => {
-                last_seen = Some(c);
-                if Some(c) != seen_at_manual {
+                let (asker, content) = c.split_once('|').unwrap_or(("", c));
+                last_seen.insert(asker, content);
+                if seen_at_manual.get(asker) != Some(&content) {
                     hub_changed = true;
                 }
             }
@@ -621,5 +632,39 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+/// Found by `the_manual_presence_is_never_lost`: the connector restores the user's `dnd` after a Teams call
+/// while the hub is down; before the restore reaches the PBX the user sets `dnd` by hand (the restore's value)
+/// and then `available`. The restore lands after both. The user's last presence, `available`, must win.
+#[test]
+fn a_restore_that_lands_after_the_users_own_changes_does_not_win() {
+    for end_down in [false, true] {
+        let mut w = World::started();
+        let mut last = Last::default();
+        for o in [
+            Op::UserPresence(2),
+            Op::HubShows(1),
+            Op::Wait(2069),
+            Op::HubMode(1),
+            Op::Wait(2943),
+            Op::Config(1),
+            Op::UserPresence(2),
+            Op::UserPresence(0),
+        ] {
+            apply(&mut w, &o, &mut last);
+        }
+        w.hub_shows_nothing();
+        w.hub.mode = if end_down { HubMode::Down } else { HubMode::Up };
+        w.service(true);
+        w.run_for(300_000);
+        assert_eq!(
+            w.pbx.presence,
+            Presence::default(),
+            "manual presences: {:?}\n{:#?}",
+            w.manual,
+            w.journal
+        );
     }
 }

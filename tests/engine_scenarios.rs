@@ -99,14 +99,14 @@ fn the_connectors_own_lamp_command_never_comes_back_as_a_3rd_party_state() {
 }
 
 #[test]
-fn manual_dnd_survives_manual_changer_available() {
+fn manual_dnd_survives_manual_changer_available_on_a_hub_an_administrator_ranked() {
     let mut w = World::started();
     w.user_sets_presence("dnd", "focus");
     w.run_for(100);
     // The lamp follows the user's own presence.
     assert_eq!(w.lamp(), Some(LampCommand::Light(hex("#b400e1"))));
-    // The user ranks Manual Changer above the connector in kuandoHUB and it shows "Available".
-    w.hub.ranking = Ranking::OthersFirst;
+    // An administrator ranked Manual Changer above the connector in kuandoHUB, and it shows "Available".
+    w.hub.ranking = Ranking::AdminOthersFirst;
     let t = w.now;
     w.hub_shows("Manual Changer", "Available");
     w.run_for(60_000);
@@ -152,12 +152,14 @@ fn a_teams_call_over_manual_away_is_restored_to_away() {
 }
 
 #[test]
-fn a_teams_call_ranks_above_the_connectors_away_light_but_below_its_calls() {
-    // The hub ranks as the concept recommends, per sender and event: the connector's calls, other apps'
-    // calls, the connector's presence colours, other presence. (Before the connector labelled its commands,
-    // its "away" light ranked with its calls above Teams and hid the Teams call: the user stayed "away".)
-    let mut w = World::started();
-    assert_eq!(w.hub.ranking, Ranking::Concept);
+fn on_an_administrator_configured_hub_a_teams_call_ranks_above_the_connectors_away_light_but_below_its_calls(
+) {
+    // An administrator ranked the hub as the concept recommends, per sender and event: the connector's
+    // calls, other apps' calls, the connector's presence colours, other presence. (Before the connector
+    // labelled its commands, its "away" light ranked with its calls above Teams and hid the Teams call.)
+    let mut w = World::blank();
+    w.hub.ranking = Ranking::AdminConcept;
+    let mut w = World::start(w);
     w.user_sets_presence("away", "back at 3");
     w.run_for(100);
     assert_eq!(w.lamp(), Some(LampCommand::Light(hex("#ffff00"))));
@@ -404,10 +406,11 @@ fn unlicensed_the_connector_does_nothing_but_say_so_once() {
 }
 
 #[test]
-fn losing_the_license_gives_the_lamp_and_the_presence_back() {
+fn losing_the_license_gives_the_lamp_and_the_presence_back_on_a_hub_an_administrator_ranked() {
     let mut w = World::started();
-    // Manual Changer ranked above the connector, so its "busy" shows while the connector's call rings.
-    w.hub.ranking = Ranking::OthersFirst;
+    // An administrator ranked Manual Changer above the connector, so its "busy" shows while the connector's
+    // call rings.
+    w.hub.ranking = Ranking::AdminOthersFirst;
     w.incoming_call("1");
     w.hub_shows("Manual Changer", "Busy");
     w.run_for(POLL + 100);
@@ -700,9 +703,9 @@ fn the_user_sets_presence_while_the_connectors_request_is_on_its_way_and_the_use
     let mut w = World::started();
     w.hub_shows("MS Teams", "On-The-Phone");
     let t = w.now;
-    while w.presence_requests_since(t).is_empty() {
-        w.run_for(1);
-    }
+    w.run_until_or_fail(10_000, 1, "the connector's request", |w| {
+        !w.presence_requests_since(t).is_empty()
+    });
     // The connector asked for "on the phone"; before the PBX applied it, the user chose dnd by hand.
     w.run_for(5);
     w.user_sets_presence("dnd", "focus");

@@ -44,6 +44,15 @@ fn garbage_bodies() -> Vec<(&'static str, u16, Vec<u8>)> {
     ]
 }
 
+/// Runs until the next poll was answered; fails (instead of hanging) if none comes within a minute.
+fn next_poll(w: &mut World, t: u64) {
+    let n = polls_since(w, t).len();
+    w.run_until_or_fail(60_000, 100, "the next poll", |w| {
+        polls_since(w, t).len() > n
+    });
+    w.run_for(50);
+}
+
 fn polls_since(w: &World, t: u64) -> Vec<u64> {
     w.hub_requests_since(t)
         .into_iter()
@@ -133,19 +142,11 @@ fn too_old_only_after_two_plain_text_unknown_action_answers_in_a_row() {
         (200, b"Unknown action".to_vec()),
     ] {
         w.hub.presence_reply = Some(reply);
-        let n = polls_since(&w, t).len();
-        while polls_since(&w, t).len() == n {
-            w.run_for(100);
-        }
-        w.run_for(50);
+        next_poll(&mut w, t);
     }
     assert_ne!(w.status().hub, HubStatus::TooOld);
     // Twice in a row: too old.
-    let n = polls_since(&w, t).len();
-    while polls_since(&w, t).len() < n + 1 {
-        w.run_for(100);
-    }
-    w.run_for(50);
+    next_poll(&mut w, t);
     assert_eq!(w.status().hub, HubStatus::TooOld);
     let old: Vec<String> = w
         .traces()
@@ -219,5 +220,84 @@ fn no_device_text_means_no_busylight_never_too_old() {
         assert!(st.no_device, "{body:?}");
         assert_eq!(st.hub, HubStatus::Reachable, "{body:?}");
         assert_eq!(st.last_error, None, "{body:?}");
+    }
+}
+
+/// A connector started on a hub too old for `currentpresence`, which answers it so.
+fn too_old_hub(status: u16, body: &[u8]) -> World {
+    let mut w = World::blank();
+    w.hub.mode = HubMode::TooOld;
+    w.hub.too_old_answer = (status, body.to_vec());
+    World::start(w)
+}
+
+/// What an old kuandoHUB may answer to an action it does not know: no source shows it, so the fake answers
+/// in several shapes. Plain texts naming an unknown or unsupported action are the "too old" evidence; an
+/// HTML error page or an empty 200 is a hub answering badly (retried, the banner says "not understandably"),
+/// never a verdict on its version.
+#[test]
+fn a_too_old_hub_in_every_shape_of_answer() {
+    let plain: &[(u16, &[u8])] = &[
+        (200, b"Unknown action"),
+        (200, b"unknown action: currentpresence\r\n"),
+        (400, b"Action not supported"),
+        (200, b"Invalid action 'currentpresence'"),
+        (200, b"\xef\xbb\xbfAction currentpresence not found"),
+    ];
+    for (status, body) in plain {
+        let mut w = too_old_hub(*status, body);
+        w.run_for(5_000);
+        assert_eq!(w.status().hub, HubStatus::TooOld, "{body:?}");
+        // The lamp still works.
+        w.incoming_call("1");
+        w.run_for(100);
+        assert!(w.lamp().is_some(), "{body:?}");
+    }
+    let not_a_verdict: &[(u16, &[u8])] = &[
+        (200, b"<html><body><h1>Unknown action</h1></body></html>"),
+        (200, b""),
+        (404, b"<html>Not Found</html>"),
+        (500, b"Unknown action"),
+    ];
+    for (status, body) in not_a_verdict {
+        let mut w = too_old_hub(*status, body);
+        w.run_for(30_000);
+        assert_ne!(w.status().hub, HubStatus::TooOld, "{status} {body:?}");
+        assert!(
+            w.traces().iter().all(|t| !t.contains("too old")),
+            "{status} {body:?}"
+        );
+    }
+}
+
+/// An answer that names a missing lamp is never "too old", even worded like an unknown action.
+#[test]
+fn no_device_worded_like_an_unknown_action_is_no_busylight() {
+    for body in [
+        &b"NO_DEVICE: unknown action"[..],
+        b"Unknown action (NO_DEVICE)",
+    ] {
+        let mut w = World::started();
+        w.hub.presence_reply = Some((200, body.to_vec()));
+        w.run_for(20_000);
+        let st = w.status();
+        assert_ne!(st.hub, HubStatus::TooOld, "{body:?}");
+        assert!(st.no_device, "{body:?}");
+    }
+}
+
+/// Short texts that mention "action" without saying it is unknown are answers of the moment, not "too old".
+#[test]
+fn a_short_text_about_an_action_is_not_too_old() {
+    for body in [
+        &b"Action completed"[..],
+        b"OK action",
+        b"action=currentpresence",
+    ] {
+        let mut w = World::started();
+        w.hub.presence_reply = Some((200, body.to_vec()));
+        w.run_for(30_000);
+        assert_ne!(w.status().hub, HubStatus::TooOld, "{body:?}");
+        assert!(w.status().last_error.is_some(), "{body:?}");
     }
 }

@@ -134,12 +134,29 @@ proptest! {
 
     #[test]
     fn a_token_never_survives_in_a_trace(token in "[!-~]{1,40}", before in ".{0,40}", after in ".{0,40}") {
+        // Both forms of the token: as typed, and percent-encoded as it stands in a request URL.
+        const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
         let e = Endpoint::new("http://192.168.0.100:8989", &token).unwrap();
+        let encoded = percent_encoding::utf8_percent_encode(e.token(), UNRESERVED).to_string();
         for req in [e.probe(), e.current_presence(), e.devices(), e.command(hub::LampCommand::Off, None)] {
+            prop_assert!(req.url.contains(&encoded), "{}", req.url);
+            // The URL alone: neither form may be left.
+            let line = trace::line(trace::App::Connector, &req.url, &[e.token()]);
+            let body = line.strip_prefix("kuando-log: ").unwrap_or(&line);
+            prop_assert!(!body.contains(e.token()), "{line}");
+            prop_assert!(!body.contains(&encoded), "{line}");
+            // Within other text (which may itself happen to contain the encoded form by chance).
             let text = format!("{before} request {} {after}", req.url);
             let line = trace::line(trace::App::Connector, &text, &[e.token()]);
             let body = line.strip_prefix("kuando-log: ").unwrap_or(&line);
             prop_assert!(!body.contains(e.token()), "{line}");
+            if !before.contains(&encoded) && !after.contains(&encoded) {
+                prop_assert!(!body.contains(&encoded), "{line}");
+            }
             prop_assert!(line.lines().all(|l| l.starts_with("kuando-log:")));
         }
     }

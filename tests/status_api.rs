@@ -24,6 +24,9 @@ const CONFIG: &str = "kuando-config";
 struct Hub {
     up: bool,
     running: Option<(&'static str, &'static str, &'static str)>,
+    /// MS Teams' own priority, told when `currentpresence` is asked as MS Teams (`None`: this hub does not
+    /// tell other senders' own priority).
+    teams_own: Option<&'static str>,
 }
 
 impl Hub {
@@ -31,7 +34,15 @@ impl Hub {
         if !self.up {
             return Outcome::Network;
         }
-        let body = if r.url.contains("currentpresence") {
+        let asked_as_teams = r
+            .body
+            .as_deref()
+            .is_some_and(|b| b.contains(r#""action":"currentpresence","sender":"MS Teams""#));
+        let body = if let Some(event) = self.teams_own.filter(|_| asked_as_teams) {
+            json!({"runningcommand": null, "ownpriority": {"action": "Light", "sender": "MS Teams",
+                "eventtype": "Light", "eventname": event, "parameter": "{}"}})
+            .to_string()
+        } else if r.url.contains("currentpresence") {
             match self.running {
                 None => json!({"runningcommand": null}),
                 Some((s, t, e)) => json!({"runningcommand": {"action": "Light", "sender": s,
@@ -86,6 +97,7 @@ impl World {
             hub: Hub {
                 up: true,
                 running: None,
+                teams_own: None,
             },
             registered: false,
             model: json!({}),
@@ -359,6 +371,53 @@ fn the_panel_shows_what_the_hidden_app_sees_and_follows_it() {
         w.row("running").starts_with("not running on this client"),
         "{}",
         w.row("running")
+    );
+}
+
+/// The connector's presence colour is what the hub shows: where the hub does not tell what is under it,
+/// the panel says the line may hide other apps' calls and which line to move; where a call was found under
+/// it, which app's. English and German.
+#[test]
+fn the_panel_says_which_line_to_move_when_the_presence_colour_hides_calls() {
+    let mut w = World::new();
+    w.connect_service(configured());
+    w.run_for(2_000);
+    assert_eq!(w.row("ranking"), "no row ranking");
+    w.hub.running = Some(("innovaphone myApps", "Presence", "Away"));
+    w.run_for(1_500);
+    assert_eq!(
+        w.row("ranking"),
+        "The connector's presence line may hide other apps' calls: if a call in MS Teams, Zoom or Webex \
+         does not show you on the phone, move “innovaphone myApps” below MS Teams, Zoom and Webex in \
+         kuandoHUB's platform priorities"
+    );
+    w.config.handle_lang(Lang::De);
+    assert!(
+        w.row("ranking")
+            .ends_with("in den Plattform-Prioritäten von kuandoHUB „innovaphone myApps“ unter MS Teams, Zoom und Webex schieben"),
+        "{}",
+        w.row("ranking")
+    );
+    w.config.handle_lang(Lang::En);
+
+    // A hub that tells: a Teams call under the colour is found, and named.
+    w.hub.teams_own = Some("On-The-Phone");
+    w.run_for(1_500);
+    assert_eq!(w.row("presence"), "on the phone \"MS Teams\"");
+    assert!(
+        w.row("ranking").starts_with(
+            "The connector's presence line hides other apps' calls (found: MS Teams): move"
+        ),
+        "{}",
+        w.row("ranking")
+    );
+    w.config.handle_lang(Lang::De);
+    assert!(
+        w.row("ranking").starts_with(
+            "Die Präsenz-Zeile des Connectors verdeckt Anrufe anderer Apps (gefunden: MS Teams):"
+        ),
+        "{}",
+        w.row("ranking")
     );
 }
 

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use kuando_e2e::{holds_for, ConsoleLine, Setup, Story, CONFIG_PREFIX, HIDDEN_PREFIX, SENDER};
+use kuando_e2e::{
+    holds_for, wait_until, ConsoleLine, Setup, Story, CONFIG_PREFIX, HIDDEN_PREFIX, SENDER,
+};
 use kuando_sim::hub;
 use serde_json::{json, Value};
 
@@ -116,6 +118,60 @@ async fn teams_call_sets_on_the_phone_and_restores_the_previous_presence() -> Re
         2,
         "one SetPresence for the call and one to restore, nothing else: {sent:#?}"
     );
+    story.finish().await;
+    Ok(())
+}
+
+/// A hub as it comes: the connector spoke to it before MS Teams, so its one line ranks above Teams' and the
+/// user's own "away" on the lamp hides the Teams call from `currentpresence`. The connector reads Teams' own
+/// priority and the user is on the phone all the same; "away" comes back after the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_fresh_hub_a_teams_call_under_the_away_light_sets_on_the_phone() -> Result<(), String>
+{
+    let mut story = Story::start(
+        "fresh hub: Teams call under the away light",
+        Setup::default(),
+    )
+    .await?;
+    story.start_product().await?;
+    let user = story.user.clone();
+    story.sims.set_presence(&user, "away", "back at 3").await?;
+    story
+        .lamp_until("the lamp to show away", secs(5), |l| {
+            let (r, g, b) = rgb(l);
+            ours(l, "light") && r > 0 && g > 0 && b == 0
+        })
+        .await?;
+    story.begin();
+
+    story.sims.hub_source(json!(
+        {"sender": "MS Teams", "eventtype": "Light", "eventname": "On-The-Phone"}
+    ))?;
+    // The ranking as a fresh hub makes it: the connector's line first, Teams' below it, so the lamp and
+    // currentpresence show the connector's "away".
+    let h = story.sims.hub_state()?;
+    let senders: Vec<&str> = h["priorities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["sender"].as_str())
+        .collect();
+    assert_eq!(
+        senders,
+        ["kuando TIMER", SENDER, "MS Teams", "Manual Changer"],
+        "not a fresh hub's ranking"
+    );
+    assert_eq!(story.sims.lamp()?["source"], SENDER);
+    story
+        .presence_until("on-the-phone", "MS Teams", secs(5))
+        .await?;
+    story.done("Teams call under the connector's away light → on the phone");
+
+    story
+        .sims
+        .hub_source(json!({"sender": "MS Teams", "clear": true}))?;
+    story.presence_until("away", "back at 3", secs(5)).await?;
+    story.done("Teams call ends → away \"back at 3\" again");
     story.finish().await;
     Ok(())
 }
@@ -311,6 +367,7 @@ async fn token_entered_in_config_app_is_used_live_and_never_logged() -> Result<(
             ("pollInterval", "1"),
             ("trace.hub", "true"),
             ("trace.debug", "true"),
+            ("trace.calls", "true"),
         ])
         .await?;
     story
@@ -320,20 +377,37 @@ async fn token_entered_in_config_app_is_used_live_and_never_logged() -> Result<(
     // The phone rings while the hub refuses the connector: the lamp cannot show it yet.
     let user = story.user.clone();
     story.sims.phone(&user, "incoming").await?;
-    // Half a second is twenty times the connector's usual call → lamp time.
-    holds_for(
-        "the hub refuses the connector without the token",
-        Duration::from_millis(500),
-        || async {
-            let l = story.sims.lamp()?;
-            if l["source"] == SENDER {
-                Err(format!("the hub took a command without the token: {l}"))
-            } else {
-                Ok(())
-            }
-        },
-    )
+    // Wait for the event itself: the hidden app has taken the call (its own trace says the lamp should
+    // ring). Whatever it sent the hub by then, and ever before the token, was refused: the hub's request log
+    // is complete, so this needs no waiting window.
+    wait_until("the hidden app to take the call", secs(15), || async {
+        let lines = story.browser.traces("kuando-log:").await?;
+        if lines.iter().any(|l| l.contains("lamp: ringing")) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} trace lines, none about the ringing lamp",
+                lines.len()
+            ))
+        }
+    })
     .await?;
+    let h = story.sims.hub_state()?;
+    let taken: Vec<&Value> = h["log"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["status"] != 401 && e["sender"] == SENDER)
+        .collect();
+    assert!(
+        taken.is_empty(),
+        "the hub took requests of the connector without the token: {taken:?}"
+    );
+    let l = story.sims.lamp()?;
+    assert_ne!(
+        l["source"], SENDER,
+        "the lamp shows the connector without the token: {l}"
+    );
     story.begin();
 
     let seq = story.hub_seq()?;

@@ -161,6 +161,15 @@ function fakePbx() {
     instancePwd: null,
     sent: [],
     n: 0,
+    // Answers on their way: every answer comes in a later turn of the event loop, as over a socket.
+    pending: 0,
+  };
+  const answer = (f) => {
+    pbx.pending++;
+    setImmediate(() => {
+      pbx.pending--;
+      f();
+    });
   };
   pbx.admin = (msg, cb) => {
     msg = plain(msg);
@@ -206,16 +215,16 @@ function fakePbx() {
         r = { error: "unknown" };
     }
     r.mt = msg.mt + "Result";
-    setImmediate(() => cb(r));
+    answer(() => cb(r));
   };
   pbx.manager = (msg, cb) => {
     msg = plain(msg);
     pbx.sent.push(msg.mt);
     if (msg.mt === "SetInstancePassword" && msg.path === "/example.com/kuandoconnector") pbx.instancePwd = msg.pwd;
-    setImmediate(() => cb({ mt: msg.mt + "Result" }));
+    answer(() => cb({ mt: msg.mt + "Result" }));
   };
   // The instance checks a digest against its own password.
-  pbx.instanceCheck = (m, cb) => setImmediate(() => cb(m.digest === "d(" + pbx.instancePwd + "," + m.challenge + ")"));
+  pbx.instanceCheck = (m, cb) => answer(() => cb(m.digest === "d(" + pbx.instancePwd + "," + m.challenge + ")"));
   return pbx;
 }
 
@@ -232,7 +241,14 @@ function controller(pbx) {
   });
   return { ctl, states };
 }
-const settle = () => new Promise((r) => setTimeout(r, 20));
+// Until the fake PBX has answered everything the controller asked (the password checks run on after `load`
+// calls back): waits for the answers themselves, not for a time, and fails rather than hangs.
+const settle = async (pbx) => {
+  for (let turns = 0; pbx.pending > 0; turns++) {
+    assert.ok(turns < 10000, "the controller keeps asking the PBX");
+    await new Promise((r) => setImmediate(r));
+  }
+};
 const run = (f) => new Promise((r) => f(r));
 
 test("fresh PBX: the plugin offers both objects and lists the templates", async () => {
@@ -251,7 +267,7 @@ test("create both in one step: objects, instance password, template, ticks", asy
   const form = model.defaults();
   form[1].name = "Busylight settings";
   await run((d) => ctl.create(form, ["Standard"], d));
-  await settle();
+  await settle(pbx);
   const hidden = pbx.objects.find((o) => o.h323 === "kuando");
   const config = pbx.objects.find((o) => o.h323 === "kuando-config");
   assert.equal(hidden.cn, "Connector for kuando®");
@@ -276,10 +292,10 @@ test("an object whose password no longer matches loses its tick", async () => {
   const { ctl } = controller(pbx);
   await run((d) => ctl.load(d));
   await run((d) => ctl.create(model.defaults(), [], d));
-  await settle();
+  await settle(pbx);
   pbx.objects.find((o) => o.h323 === "kuando-config").pwd = "changed by hand";
   await run((d) => ctl.load(d));
-  await settle();
+  await settle(pbx);
   eq(plain(ctl.state.checks), { kuando: true, "kuando-config": false });
 });
 
@@ -289,7 +305,7 @@ test("a refused create shows the PBX's error and creates nothing more", async ()
   const { ctl, states } = controller(pbx);
   await run((d) => ctl.load(d));
   ctl.create(model.defaults(), ["Standard"]);
-  await settle();
+  await settle(pbx);
   assert.equal(ctl.state.error, "h323 in use");
   assert.equal(ctl.state.busy, false);
   assert.equal(pbx.instancePwd, null, "no password set");
@@ -328,15 +344,15 @@ test("with one object left, the other is created with its password and the insta
   const { ctl } = controller(pbx);
   await run((d) => ctl.load(d));
   await run((d) => ctl.create(model.defaults(), ["Standard"], d));
-  await settle();
+  await settle(pbx);
   const pwd = pbx.instancePwd;
   const cfg = ctl.state.objects.find((o) => o.def.key === "config");
   await run((d) => ctl.remove(cfg, d));
-  await settle();
+  await settle(pbx);
   eq(ctl.state.missing.map((d) => d.key), ["config"]);
   const form = ctl.state.missing.map((d) => ({ key: d.key, name: d.name, sip: d.sip }));
   await run((d) => ctl.create(form, ["Standard"], d));
-  await settle();
+  await settle(pbx);
   assert.equal(pbx.instancePwd, pwd, "no new instance password");
   assert.equal(pbx.objects.find((o) => o.h323 === "kuando-config").pwd, pwd, "copied from the existing object");
   eq(ctl.state.checks, { kuando: true, "kuando-config": true });

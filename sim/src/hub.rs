@@ -50,9 +50,13 @@ pub struct Options {
     /// Behave like a hub too old for `currentpresence` (it answers with plain text, not JSON).
     #[arg(long = "hub-too-old")]
     pub hub_too_old: bool,
+    /// What the too-old hub answers to `currentpresence`: a plain text, `html` (an HTML page) or `empty`
+    /// (an empty 200). No source shows what an old hub answers.
+    #[arg(long = "hub-too-old-answer", default_value = model::DEFAULT_TOO_OLD_ANSWER, value_name = "TEXT")]
+    pub hub_too_old_answer: String,
     /// The priority list at start: `fresh` (a factory-new hub: kuando TIMER and the manual source only;
     /// a sender gets a line when it sends `CreateInitialPriority`) or `concept` (the concept's recommended
-    /// ordering). Default: `fresh` for `hub`, `concept` for `demo`.
+    /// ordering, as an administrator sets it up). Default: `fresh`.
     #[arg(long = "hub-priorities", value_name = "PRESET")]
     pub hub_priorities: Option<model::Preset>,
     /// The name the hub reports for its manual presence source: Plenom's screens say "Manual Controls",
@@ -74,6 +78,7 @@ impl Default for Options {
             hub_require_token: false,
             hub_devices: 1,
             hub_too_old: false,
+            hub_too_old_answer: model::DEFAULT_TOO_OLD_ANSWER.into(),
             hub_priorities: None,
             hub_manual_name: model::MANUAL_CHANGER.into(),
             hub_no_device_text: false,
@@ -91,6 +96,7 @@ impl fmt::Debug for Options {
             .field("hub_require_token", &self.hub_require_token)
             .field("hub_devices", &self.hub_devices)
             .field("hub_too_old", &self.hub_too_old)
+            .field("hub_too_old_answer", &self.hub_too_old_answer)
             .field("hub_priorities", &self.hub_priorities)
             .field("hub_manual_name", &self.hub_manual_name)
             .field("hub_no_device_text", &self.hub_no_device_text)

@@ -33,10 +33,8 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.cmd {
         Cmd::Hub(o) => kuando_sim::hub::run(o).await,
         Cmd::Myapps(o) => kuando_sim::myapps::run(o).await,
-        Cmd::Demo { mut hub, myapps } => {
-            // The demo shows the connector on a hub set up as the concept recommends.
-            hub.hub_priorities
-                .get_or_insert(kuando_sim::hub::model::Preset::Concept);
+        Cmd::Demo { hub, myapps } => {
+            // The demo starts where a real hub starts (`--hub-priorities concept` for an administrator's).
             tokio::select! {
                 r = kuando_sim::hub::run(hub) => r,
                 r = kuando_sim::myapps::run(myapps) => r,

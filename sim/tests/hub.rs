@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use kuando_connector::config::LampSlot;
 use kuando_connector::hub::{
-    parse_command_response, parse_current_presence, parse_devices, parse_probe, Endpoint, HubError,
-    HubRequest, LampCommand, Method, Rgb, POST_CONTENT_TYPE, SENDER,
+    parse_command_response, parse_current_presence, parse_devices, parse_own_priority, parse_probe,
+    Endpoint, HubError, HubRequest, LampCommand, Method, OwnPriority, Rgb, RunningCommand,
+    CALL_SOURCES, POST_CONTENT_TYPE, SENDER,
 };
 use kuando_connector::mapping::{transform_running, Transform};
 use kuando_connector::state::MyAppsState;
@@ -17,9 +18,9 @@ use kuando_sim::hub::{spawn, Options, Running};
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
-/// Most tests here are about the priority behaviour of a hub set up as the concept recommends; the
-/// factory-new hub has its own tests (`a_fresh_hub_*`).
-fn options() -> Options {
+/// A hub an administrator set up as the concept recommends: most tests here are about its priority
+/// behaviour. The simulator itself starts factory-new, as a real hub does (tests `a_fresh_hub_*`).
+fn admin_configured() -> Options {
     Options {
         hub_port: 0,
         hub_priorities: Some(Preset::Concept),
@@ -64,7 +65,7 @@ impl T {
     }
 
     async fn start() -> T {
-        T::new(options()).await
+        T::new(admin_configured()).await
     }
 
     fn url(&self, rest: &str) -> String {
@@ -615,11 +616,16 @@ async fn unusable_requests_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_sender_without_priority_line_is_not_shown() {
+async fn a_sender_gets_its_line_with_its_first_command_directly_above_the_manual_source() {
     let t = T::start().await;
+    let lines_before = t.state().await["priorities"].as_array().unwrap().len();
     assert_eq!(t.post(LIGHT, None).await.status, 200);
     let s = t.state().await;
-    assert_eq!(s["lamp"]["source"], "Manual Changer");
+    let lines = s["priorities"].as_array().unwrap();
+    assert_eq!(lines.len(), lines_before + 1);
+    assert_eq!(lines[lines.len() - 2]["sender"], "SDK");
+    assert_eq!(lines[lines.len() - 1]["sender"], "Manual Changer");
+    assert_eq!(s["lamp"]["source"], "SDK");
     let sdk = s["sources"]
         .as_array()
         .unwrap()
@@ -627,10 +633,14 @@ async fn a_sender_without_priority_line_is_not_shown() {
         .find(|x| x["sender"] == "SDK")
         .unwrap()
         .clone();
-    assert!(sdk["line"].is_null());
-    assert_eq!(sdk["shown"], false);
+    assert_eq!(sdk["line"], lines.len() - 1);
+    assert_eq!(sdk["shown"], true);
+    // CreateInitialPriority afterwards has no effect: the line exists.
     t.post(CREATE_PRIORITY, None).await;
-    assert_eq!(t.lamp().await["source"], "SDK");
+    assert_eq!(
+        t.state().await["priorities"].as_array().unwrap().len(),
+        lines.len()
+    );
 }
 
 #[tokio::test]
@@ -895,7 +905,7 @@ async fn token_required() {
     let t = T::new(Options {
         hub_token: Some("s3cret-token".into()),
         hub_require_token: true,
-        ..options()
+        ..admin_configured()
     })
     .await;
     for q in [
@@ -969,7 +979,7 @@ async fn token_required() {
 async fn loopback_needs_no_token_unless_required() {
     let t = T::new(Options {
         hub_token: Some("s3cret-token".into()),
-        ..options()
+        ..admin_configured()
     })
     .await;
     assert_eq!(t.get("").await.status, 200);
@@ -994,7 +1004,7 @@ async fn loopback_needs_no_token_unless_required() {
     );
     assert!(spawn(Options {
         hub_require_token: true,
-        ..options()
+        ..admin_configured()
     })
     .await
     .is_err());
@@ -1004,7 +1014,7 @@ async fn loopback_needs_no_token_unless_required() {
 async fn cors_on_every_answer_and_preflight() {
     let t = T::new(Options {
         hub_devices: 0,
-        ..options()
+        ..admin_configured()
     })
     .await;
     let answers = [
@@ -1040,7 +1050,7 @@ async fn cors_on_every_answer_and_preflight() {
     let t = T::new(Options {
         hub_token: Some("tok1".into()),
         hub_require_token: true,
-        ..options()
+        ..admin_configured()
     })
     .await;
     let r =
@@ -1148,7 +1158,7 @@ async fn faults_for_some_actions_and_some_times() {
 async fn too_old_hub() {
     let t = T::new(Options {
         hub_too_old: true,
-        ..options()
+        ..admin_configured()
     })
     .await;
     let a = t.get("").await;
@@ -1178,8 +1188,7 @@ async fn too_old_hub() {
 async fn without_a_lamp_a_refused_release_is_not_applied_unless_switched() {
     let t = T::new(Options {
         hub_devices: 1,
-        hub_priorities: Some(Preset::Concept),
-        ..options()
+        ..admin_configured()
     })
     .await;
     let ep = t.connector();
@@ -1208,7 +1217,7 @@ async fn without_a_lamp_a_refused_release_is_not_applied_unless_switched() {
 async fn without_a_lamp_commands_answer_404_but_presence_works() {
     let t = T::new(Options {
         hub_devices: 0,
-        ..options()
+        ..admin_configured()
     })
     .await;
     let ep = t.connector();
@@ -1253,7 +1262,7 @@ async fn without_a_lamp_commands_answer_404_but_presence_works() {
 async fn path_addresses_one_lamp_outside_the_priorities() {
     let t = T::new(Options {
         hub_devices: 2,
-        ..options()
+        ..admin_configured()
     })
     .await;
     let a = t.get("?action=busylightdevices").await;
@@ -1459,7 +1468,7 @@ async fn the_stream_deck_plugin_reads_back_its_get_light_on_a_fresh_hub() {
 }
 
 #[tokio::test]
-async fn a_fresh_hub_has_no_line_for_the_connector_until_create_initial_priority() {
+async fn a_fresh_hub_gives_each_sender_a_line_when_it_first_speaks_in_arrival_order() {
     let t = T::new(Options {
         hub_port: 0,
         ..Options::default()
@@ -1478,33 +1487,97 @@ async fn a_fresh_hub_has_no_line_for_the_connector_until_create_initial_priority
         ["kuando TIMER", "Manual Changer"]
     );
     let ep = t.connector();
-    let red = Rgb::new(100, 0, 0).unwrap();
-    // The connector's light is accepted but shows nowhere: no line ranks its sender.
+    // Registering is no line yet; CreateInitialPriority adds one above the manual source.
     assert_eq!(t.send(&ep.register_data_source()).await.status, 200);
-    assert_eq!(
-        t.send(&ep.command(LampCommand::Light(red), None))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(t.state().await["lamp"]["source"], "Manual Changer");
-    // CreateInitialPriority adds its line above the manual source; the light shows.
+    assert_eq!(senders(&t.state().await).len(), 2);
     assert_eq!(t.send(&ep.create_initial_priority()).await.status, 200);
     assert_eq!(
         senders(&t.state().await),
         ["kuando TIMER", SENDER, "Manual Changer"]
     );
-    assert_eq!(t.state().await["lamp"]["source"], SENDER);
     // A 3rd-party plugin that shows something later gets its line after (below) the connector's.
     t.hub
         .hub
         .set_source(&json!({"sender": "MS Teams", "eventname": "In-A-Meeting"}))
         .unwrap();
+    // Another sender's first command gives it its line too, below the earlier ones.
+    let other = r#"{"action":"Light","sender":"Other app","eventtype":"Light","eventname":"Color","parameter":"{\"RedRgbValue\":0,\"GreenRgbValue\":0,\"BlueRgbValue\":100}"}"#;
+    assert_eq!(t.post(other, None).await.status, 200);
     assert_eq!(
         senders(&t.state().await),
-        ["kuando TIMER", SENDER, "MS Teams", "Manual Changer"]
+        [
+            "kuando TIMER",
+            SENDER,
+            "MS Teams",
+            "Other app",
+            "Manual Changer"
+        ]
+    );
+    // The connector's "away" light ranks above the Teams meeting: currentpresence reports the connector,
+    // and only Teams' own priority, asked as Teams, tells of the meeting.
+    let red = Rgb::new(100, 100, 0).unwrap();
+    assert_eq!(
+        t.send(&ep.command(LampCommand::Light(red), Some(LampSlot::Away)))
+            .await
+            .status,
+        200
     );
     assert_eq!(t.state().await["lamp"]["source"], SENDER);
+    let a = t.send(&ep.current_presence()).await;
+    let cp = parse_current_presence(a.status, a.body.as_bytes()).unwrap();
+    assert_eq!(cp.running.unwrap().sender, SENDER);
+    let a = t.send(&ep.own_priority(0)).await;
+    assert_eq!(
+        parse_own_priority(a.status, a.body.as_bytes(), CALL_SOURCES[0]),
+        Ok(OwnPriority::Running(RunningCommand {
+            action: "Light".into(),
+            sender: "MS Teams".into(),
+            eventtype: "Light".into(),
+            eventname: "In-A-Meeting".into(),
+            parameter: a_parameter(&a.body),
+        }))
+    );
+    // Zoom has nothing.
+    let a = t.send(&ep.own_priority(1)).await;
+    assert_eq!(
+        parse_own_priority(a.status, a.body.as_bytes(), CALL_SOURCES[1]),
+        Ok(OwnPriority::Nothing)
+    );
+}
+
+/// The `parameter` the simulator reports in `ownpriority`, as it came.
+fn a_parameter(body: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(body).unwrap();
+    v["ownpriority"]["parameter"].as_str().map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_too_old_hub_answers_in_the_shape_it_is_given() {
+    let t = T::new(Options {
+        hub_too_old: true,
+        hub_too_old_answer: "Action not supported".into(),
+        ..admin_configured()
+    })
+    .await;
+    let a = t.get("?action=currentpresence").await;
+    assert_eq!((a.status, a.body.as_str()), (200, "Action not supported"));
+    assert_eq!(
+        parse_current_presence(a.status, a.body.as_bytes()),
+        Err(HubError::UnknownAction)
+    );
+    t.control("settings", json!({"too_old_answer": "html"}))
+        .await;
+    let a = t.get("?action=currentpresence").await;
+    assert!(a.body.starts_with("<html>"), "{}", a.body);
+    assert!(matches!(
+        parse_current_presence(a.status, a.body.as_bytes()),
+        Err(HubError::Malformed(_))
+    ));
+    t.control("settings", json!({"too_old_answer": "empty"}))
+        .await;
+    let a = t.get("?action=currentpresence").await;
+    assert_eq!((a.status, a.body.as_str()), (200, ""));
+    assert_eq!(t.state().await["too_old_answer"], "empty");
 }
 
 #[tokio::test]

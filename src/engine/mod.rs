@@ -27,6 +27,7 @@
 //! the newest is sent after it completes: never two commands racing, never a stale one last.
 
 mod calls;
+mod hidden;
 mod lamp;
 mod presence;
 mod report;
@@ -200,6 +201,10 @@ pub struct Status {
     pub next_retry_ms: Option<u64>,
     /// False when stopped: unlicensed, no usable settings, or shut down.
     pub running: bool,
+    /// The connector's presence line ranks above other apps' calls: `Some(source)` when a call of `source`
+    /// was found under it, `Some("")` when the hub does not tell (see `engine::hidden`). The panel says
+    /// which line to move.
+    pub hidden_calls: Option<String>,
 }
 
 /// Which trace group a line belongs to.
@@ -344,6 +349,7 @@ pub struct Connector {
 
     calls: Calls,
     presence: PresenceSync,
+    hidden: hidden::HiddenCalls,
     last_status: Option<Status>,
 }
 
@@ -406,6 +412,7 @@ impl Connector {
             lna: Permission::Unknown,
             calls: Calls::default(),
             presence: PresenceSync::default(),
+            hidden: hidden::HiddenCalls::default(),
             last_status: None,
         };
         c.dump();
@@ -718,6 +725,7 @@ impl Connector {
             last_error: self.last_error.clone(),
             next_retry_ms: self.retry_at,
             running: self.link != Link::Off && !self.shut_down,
+            hidden_calls: self.hidden.hint().cloned(),
         }
     }
 
@@ -909,6 +917,7 @@ impl Connector {
         self.healthy = false;
         self.polled = false;
         self.last_running = None;
+        self.hidden.reset();
         if self.hub_unknown_since.is_none() {
             self.hub_unknown_since = Some(self.now);
         }
@@ -961,7 +970,10 @@ impl Connector {
             );
         // Polls are the steady heartbeat: with hub traces on, only a session's first is traced, or the trace
         // would get a line per poll interval all day. Their *results* are traced when they change.
-        let heartbeat = request.kind == RequestKind::CurrentPresence && self.polled;
+        let heartbeat = matches!(
+            request.kind,
+            RequestKind::CurrentPresence | RequestKind::OwnPriority(_)
+        ) && self.polled;
         if request.kind == RequestKind::CurrentPresence {
             self.polled = true;
         }
@@ -1042,7 +1054,9 @@ impl Connector {
                 }
                 if self.poll_lane.is_none() {
                     let t = self.poll_timeout_ms();
-                    if self.need_devices || self.devices_check_at.is_some_and(|d| now >= d) {
+                    if let Some(i) = self.hidden.next_request() {
+                        self.send(LaneId::Poll, ep.own_priority(i), t);
+                    } else if self.need_devices || self.devices_check_at.is_some_and(|d| now >= d) {
                         self.need_devices = false;
                         self.devices_check_at = None;
                         self.send(LaneId::Poll, ep.devices(), t);
@@ -1091,6 +1105,26 @@ impl Connector {
             },
             RequestKind::CurrentPresence => {
                 self.on_poll(parse(&reply, hub::parse_current_presence))
+            }
+            RequestKind::OwnPriority(i) => {
+                let sender = hub::CALL_SOURCES.get(usize::from(i)).copied();
+                let answer = match &reply {
+                    Ok((status, body)) => {
+                        hub::parse_own_priority(*status, body, sender.unwrap_or_default())
+                    }
+                    Err(e) => Err(e.clone()),
+                };
+                match answer {
+                    Err(e) if fatal(&e) => self.link_failed(e),
+                    answer => {
+                        if let Some(view) = self.hidden.answer(i, answer) {
+                            self.presence.set_hub(view, &mut self.out);
+                        }
+                        if let Some(text) = self.hidden.take_news() {
+                            self.out.trace(Level::Always, text);
+                        }
+                    }
+                }
             }
             RequestKind::RegisterDataSource | RequestKind::CreateInitialPriority => {
                 match parse(&reply, hub::parse_command_response) {
@@ -1413,6 +1447,11 @@ impl Connector {
             self.out.trace(Level::Hub, &text);
             self.last_running = triple;
         }
+        if running.as_ref().is_some_and(hidden::own_presence) {
+            // What the connector's presence colour hides is asked for; the round's end decides.
+            self.hidden.start();
+            return;
+        }
         let view = match &running {
             None => None,
             Some(r) => match transform_running(&r.sender, &r.eventtype, &r.eventname) {
@@ -1420,12 +1459,9 @@ impl Connector {
                     state,
                     source: r.sender.trim().to_string(),
                 }),
-                // The connector's own lamp command is never a 3rd-party state (rule 4). Judgement call: it
-                // counts as "nothing from others". With the concept's priorities its `Presence` events rank
-                // below other apps' calls (see `hub::event_names`), so it masks no call; only its own `Call`
-                // events run above them, while the user is on a myApps call anyway. If a misconfigured hub
-                // does mask a call, a presence set from that call must still be given back (else, with the
-                // user's own "busy" lighting the lamp, it never would be).
+                // The connector's own lamp command is never a 3rd-party state (rule 4): it counts as
+                // "nothing from others". Its presence colour was handled above (what it hides is asked for);
+                // its `Call` events run above other apps' calls while the user is on a myApps call anyway.
                 Transform::Own => None,
                 t => {
                     self.trace_ignored(t, r);
@@ -1433,6 +1469,11 @@ impl Connector {
                 }
             },
         };
+        self.hidden
+            .shown(view.as_ref(), self.lamp.acked.and_then(|(_, slot)| slot));
+        if let Some(text) = self.hidden.take_news() {
+            self.out.trace(Level::Always, text);
+        }
         self.presence.set_hub(view, &mut self.out);
     }
 

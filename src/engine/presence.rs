@@ -222,6 +222,15 @@ impl PresenceSync {
                 ]),
             );
         }
+        // A request still in flight with another presence can land at the PBX after this change (the user
+        // clicked while it travelled; an identical click before may have taken its echo). Its echo is expected
+        // again, so that it is recognised as the connector's late write and the user's presence sent back,
+        // never taken for the user's own next change.
+        if let Some(f) = self.inflight.as_ref().filter(|f| !similar(&f.presence, &p)) {
+            if !self.echoes.iter().any(|(q, _)| similar(q, &f.presence)) {
+                self.echoes.push((f.presence.clone(), now));
+            }
+        }
         self.user = Some(p.clone());
         self.shown = Some(p);
         // Whatever the hub shows now is what the user decided against (or along with): not pushed again.

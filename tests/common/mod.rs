@@ -11,25 +11,31 @@ use std::collections::BTreeMap;
 
 use kuando_connector::config::Config;
 use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId, Status};
-use kuando_connector::hub::{HubRequest, LampCommand, RequestKind, EVENT_TYPE_PRESENCE, SENDER};
+use kuando_connector::hub::{
+    HubRequest, LampCommand, RequestKind, CALL_SOURCES, EVENT_TYPE_PRESENCE, SENDER,
+};
 use kuando_connector::proto::{License, PresenceGuard};
 use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
 
-/// How the user ranked the sources in kuandoHUB's priority list. The hub shows (and `currentpresence`
-/// reports) the highest-ranked source that runs something.
+/// How the sources rank in kuandoHUB's priority list. The hub shows (and `currentpresence` reports) the
+/// highest-ranked source that runs something.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ranking {
-    /// The concept's recommended setup, per sender *and* event: the connector on top, then other apps' call
-    /// events, then the connector's `Presence` events, then other apps' presence events (Manual Changer at
-    /// the bottom). Only events labelled `Presence` rank below other apps' calls, as on a hub whose
-    /// connector line was split by event type: a connector that labelled its "away" light like a call would
-    /// hide a Teams call here just as it did on the real hub.
-    Concept,
-    /// One line for the connector's whole sender above everything (what `CreateInitialPriority` makes).
-    OwnFirst,
-    /// Every other app above the connector (e.g. the user ranked Manual Changer on top).
-    OthersFirst,
+    /// A hub as it comes, where no administrator sorted anything: `kuando TIMER` and the manual source; each
+    /// sender gets one line for all its events when it first speaks to the hub (`CreateInitialPriority` or
+    /// its first command), directly above the manual source, so lines rank in arrival order ([`FakeHub::lines`]).
+    Fresh,
+    /// An administrator set the hub up as the concept recommends, per sender *and* event: the connector's
+    /// calls, other apps' call events, the connector's `Presence` events, other apps' presence (the manual
+    /// source at the bottom). Only events labelled `Presence` rank below other apps' calls, as on a hub whose
+    /// connector line was split by event type.
+    AdminConcept,
+    /// An administrator put every other app above the connector (e.g. the Manual Changer on top).
+    AdminOthersFirst,
 }
+
+/// The hub's built-in sources, as a new hub lists them (top down).
+pub const FRESH_LINES: &[&str] = &["kuando TIMER", "Manual Changer"];
 
 /// Events other apps report for a call (the concept's mapping table), which the concept's setup ranks as
 /// telephone events. Listed here rather than taken from the connector's mapping, so the fake stays independent.
@@ -66,8 +72,14 @@ pub struct FakeHub {
     pub devices: usize,
     /// The highest 3rd-party source running: (sender, eventtype, eventname).
     pub other: Option<(String, String, String)>,
-    /// How the sources rank; the concept's setup by default.
+    /// How the sources rank; a hub as it comes by default.
     pub ranking: Ranking,
+    /// The priority list of a [`Ranking::Fresh`] hub: senders top down.
+    pub lines: Vec<String>,
+    /// Whether `currentpresence` asked as a sender tells that sender's own priority (`ownpriority`).
+    pub tells_own_priority: bool,
+    /// What a [`HubMode::TooOld`] hub answers to `currentpresence`.
+    pub too_old_answer: (u16, Vec<u8>),
     /// What the connector's sender runs (`None` after Off/Logout).
     pub own: Option<LampCommand>,
     /// The `(eventtype, eventname)` the connector posted its running command with, read from the request
@@ -94,7 +106,10 @@ impl Default for FakeHub {
             required_token: None,
             devices: 1,
             other: None,
-            ranking: Ranking::Concept,
+            ranking: Ranking::Fresh,
+            lines: FRESH_LINES.iter().map(|l| l.to_string()).collect(),
+            tells_own_priority: true,
+            too_old_answer: (200, b"Unknown action".to_vec()),
             own: None,
             own_event: None,
             registered: false,
@@ -125,15 +140,35 @@ impl FakeHub {
         }
     }
 
+    /// A sender gets its line when it first speaks to the hub: directly above the manual source.
+    pub fn add_line(&mut self, sender: &str) {
+        if self.lines.iter().any(|l| l == sender) {
+            return;
+        }
+        let at = self
+            .lines
+            .iter()
+            .rposition(|l| l == "Manual Changer")
+            .unwrap_or(self.lines.len());
+        self.lines.insert(at, sender.to_string());
+    }
+
+    fn line_of(&self, sender: &str) -> usize {
+        self.lines
+            .iter()
+            .position(|l| l == sender)
+            .unwrap_or(usize::MAX)
+    }
+
     /// Whether the connector's running command ranks above the other source's.
     fn own_ranks_higher(&self) -> bool {
-        let Some((_, _, other_event)) = &self.other else {
+        let Some((other, _, other_event)) = &self.other else {
             return true;
         };
         match self.ranking {
-            Ranking::OwnFirst => true,
-            Ranking::OthersFirst => false,
-            Ranking::Concept => {
+            Ranking::Fresh => self.line_of(SENDER) < self.line_of(other),
+            Ranking::AdminOthersFirst => false,
+            Ranking::AdminConcept => {
                 let own_presence = self
                     .own_event
                     .as_ref()
@@ -146,22 +181,46 @@ impl FakeHub {
         }
     }
 
+    fn own_json(&self) -> Option<String> {
+        let cmd = self.own?;
+        let action = cmd.describe();
+        let action = action.split(' ').next().unwrap_or("Light").to_string();
+        let (t, n) = self.own_event.clone().unwrap_or_default();
+        Some(format!(
+            r#"{{"action":"{action}","sender":"{SENDER}","eventtype":"{t}","eventname":"{n}","parameter":"{{}}"}}"#
+        ))
+    }
+
+    fn other_json(&self) -> Option<String> {
+        let (s, t, n) = self.other.as_ref()?;
+        Some(format!(
+            r#"{{"action":"Light","sender":"{s}","eventtype":"{t}","eventname":"{n}","parameter":"{{\"RedRgbValue\":100}}"}}"#
+        ))
+    }
+
+    /// `currentpresence` as `asker` asks it: the running command, and the asker's own priority.
+    fn running_json_for(&self, asker: &str) -> String {
+        let running = if self.own.is_some() && self.own_ranks_higher() {
+            self.own_json()
+        } else {
+            self.other_json().or_else(|| self.own_json())
+        };
+        let running = running.unwrap_or_else(|| r#"{"parameter":null}"#.to_string());
+        if !self.tells_own_priority {
+            return format!(r#"{{"runningcommand":{running}}}"#);
+        }
+        let own = if asker == SENDER {
+            self.own_json()
+        } else {
+            self.other_json()
+                .filter(|_| self.other.as_ref().is_some_and(|(s, _, _)| s == asker))
+        };
+        let own = own.unwrap_or_else(|| "null".to_string());
+        format!(r#"{{"runningcommand":{running},"ownpriority":{own}}}"#)
+    }
+
     fn running_json(&self) -> String {
-        let own = self.own.filter(|_| self.own_ranks_higher());
-        if let Some(cmd) = own {
-            let action = cmd.describe();
-            let action = action.split(' ').next().unwrap_or("Light");
-            let (t, n) = self.own_event.clone().unwrap_or_default();
-            return format!(
-                r#"{{"runningcommand":{{"action":"{action}","sender":"{SENDER}","eventtype":"{t}","eventname":"{n}","parameter":"{{}}"}}}}"#
-            );
-        }
-        match &self.other {
-            Some((s, t, n)) => format!(
-                r#"{{"runningcommand":{{"action":"Light","sender":"{s}","eventtype":"{t}","eventname":"{n}","parameter":"{{\"RedRgbValue\":100}}"}},"priority":{{}}}}"#
-            ),
-            None => r#"{"runningcommand":{"parameter":null}}"#.to_string(),
-        }
+        self.running_json_for("HTTP")
     }
 
     /// The answer to one request: (delay, outcome).
@@ -202,7 +261,9 @@ impl FakeHub {
             );
         }
         let fixed = match req.kind {
-            RequestKind::CurrentPresence => self.presence_reply.clone(),
+            RequestKind::CurrentPresence | RequestKind::OwnPriority(_) => {
+                self.presence_reply.clone()
+            }
             RequestKind::Command(..) => self.command_reply.clone(),
             _ => None,
         };
@@ -211,11 +272,16 @@ impl FakeHub {
         }
         let out = match req.kind {
             RequestKind::Probe => http(200, r#"{"response": "OK"}"#),
-            RequestKind::CurrentPresence => {
+            RequestKind::CurrentPresence | RequestKind::OwnPriority(_) => {
                 if self.mode == HubMode::TooOld {
-                    http(200, "Unknown action")
+                    let (status, body) = self.too_old_answer.clone();
+                    HubOutcome::Answer { status, body }
                 } else {
-                    http(200, &self.running_json())
+                    let asker = match req.kind {
+                        RequestKind::OwnPriority(i) => CALL_SOURCES[usize::from(i)],
+                        _ => "HTTP",
+                    };
+                    http(200, &self.running_json_for(asker))
                 }
             }
             RequestKind::Devices => {
@@ -234,6 +300,7 @@ impl FakeHub {
             }
             RequestKind::CreateInitialPriority => {
                 self.priority_created = true;
+                self.add_line(SENDER);
                 http(200, "{}")
             }
             RequestKind::Command(cmd, _) => {
@@ -252,6 +319,8 @@ impl FakeHub {
                         .unwrap_or_default();
                     let label = |k: &str| body[k].as_str().unwrap_or_default().to_string();
                     self.own_event = self.own.map(|_| (label("eventtype"), label("eventname")));
+                    // A sender's first command gives it a line too.
+                    self.add_line(SENDER);
                     http(200, "")
                 }
             }
@@ -288,7 +357,8 @@ enum Event {
 pub enum Journal {
     /// The user set this presence by hand (and the PBX took it).
     Manual(Presence),
-    /// The engine got a `currentpresence` answer (or failure) with this content.
+    /// The engine got a `currentpresence` answer (or failure) with this content, as `asker|content`
+    /// (`HTTP` for the poll, the application's name for an own-priority read).
     HubSaw(String),
     /// The connector asked for this presence.
     SetPresence(Presence),
@@ -346,7 +416,16 @@ impl World {
     /// myApps started the hidden app: service connected, license and settings loaded, the user's presence
     /// known. Runs a few seconds so that the connector is connected to the hub.
     pub fn started_with(config: Config, license: License) -> World {
-        let mut w = World::blank();
+        World::start_with(World::blank(), config, license)
+    }
+
+    /// Starts a world prepared by the test (e.g. a hub an administrator ranked, or one where other apps
+    /// spoke to the hub before the connector).
+    pub fn start(w: World) -> World {
+        World::start_with(w, Config::default(), License::WithBusylight)
+    }
+
+    fn start_with(mut w: World, config: Config, license: License) -> World {
         w.service(true);
         w.engine.handle_license(w.now, license);
         w.engine.handle_config(w.now, config);
@@ -388,14 +467,19 @@ impl World {
                 } => {
                     let (delay, outcome) = self.hub.answer(&request, timeout_ms);
                     let delay = delay.min(timeout_ms);
-                    if request.kind == RequestKind::CurrentPresence {
+                    let asker = match request.kind {
+                        RequestKind::CurrentPresence => Some("HTTP"),
+                        RequestKind::OwnPriority(i) => Some(CALL_SOURCES[usize::from(i)]),
+                        _ => None,
+                    };
+                    if let Some(asker) = asker {
                         let content = match &outcome {
                             HubOutcome::Answer { status, body } => {
                                 format!("{status} {}", String::from_utf8_lossy(body))
                             }
                             other => format!("{other:?}"),
                         };
-                        self.poll_content.insert(id, content);
+                        self.poll_content.insert(id, format!("{asker}|{content}"));
                     }
                     self.schedule(self.now + delay, Event::HubAnswer(id, outcome));
                 }
@@ -460,6 +544,22 @@ impl World {
                     self.pbx.claim = claim;
                 }
             }
+        }
+    }
+
+    /// Runs in steps of `step` ms until `done` holds; fails the test (rather than hanging) when it does not
+    /// within `within` ms of virtual time.
+    pub fn run_until_or_fail(
+        &mut self,
+        within: u64,
+        step: u64,
+        what: &str,
+        done: impl Fn(&World) -> bool,
+    ) {
+        let end = self.now + within;
+        while !done(self) {
+            assert!(self.now < end, "{what}: not within {within} ms");
+            self.run_for(step);
         }
     }
 
@@ -654,6 +754,8 @@ impl World {
     /// Another application's state on the hub (e.g. `MS Teams` / `On-The-Phone`).
     pub fn hub_shows(&mut self, sender: &str, event: &str) {
         self.hub.other = Some((sender.to_string(), "Light".to_string(), event.to_string()));
+        // A plugin's line comes with the first thing it shows.
+        self.hub.add_line(sender);
     }
 
     pub fn hub_shows_nothing(&mut self) {

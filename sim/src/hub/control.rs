@@ -115,8 +115,8 @@ async fn devices(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
     })
 }
 
-/// `{"too_old": bool, "token": "T" | null, "require_token": bool, "no_device_text": bool,
-/// "release_without_lamp": bool}`, each optional.
+/// `{"too_old": bool, "too_old_answer": "text" | "html" | "empty", "token": "T" | null,
+/// "require_token": bool, "no_device_text": bool, "release_without_lamp": bool}`, each optional.
 async fn settings(State(hub): State<Arc<Hub>>, body: Bytes) -> Response {
     change(&hub, &body, apply_settings)
 }
@@ -126,6 +126,12 @@ pub fn apply_settings(s: &mut model::State, v: &Value) -> Result<(), String> {
     let mut next = s.settings.clone();
     if let Some(b) = get_ci(o, "too_old") {
         next.too_old = b.as_bool().ok_or("\"too_old\" must be true or false")?;
+    }
+    if let Some(a) = get_ci(o, "too_old_answer") {
+        next.too_old_answer = a
+            .as_str()
+            .ok_or("\"too_old_answer\" must be a text, \"html\" or \"empty\"")?
+            .to_string();
     }
     if let Some(b) = get_ci(o, "no_device_text") {
         next.no_device_text = b

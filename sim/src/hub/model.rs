@@ -62,6 +62,34 @@ const PRESENCE_COLOURS: &[(&[&str], &str)] = &[
     (&["Off", "Offline"], "#000000"),
 ];
 
+/// What the too-old hub answers to `currentpresence` unless told otherwise.
+pub const DEFAULT_TOO_OLD_ANSWER: &str = "Unknown action";
+
+/// The answer of a hub too old for `currentpresence`. No source shows what an old kuandoHUB answers to an
+/// action it does not know **[inferred]**, so the shape is a setting: `html` (an HTML error page, 200),
+/// `empty` (an empty 200), or any other text, answered as plain text with 200 (e.g. `Unknown action`,
+/// `Action not supported`). The connector calls only plain texts naming an unknown action "too old"; the
+/// other shapes are a hub answering badly.
+pub fn too_old_reply(answer: &str) -> Reply {
+    match answer.trim() {
+        "html" => Reply {
+            status: 200,
+            content_type: "text/html; charset=utf-8",
+            body:
+                "<html><head><title>Error</title></head><body><h1>Unknown action</h1></body></html>"
+                    .into(),
+            error: Some("too old: an HTML page for currentpresence".into()),
+        },
+        "empty" => Reply {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: String::new(),
+            error: Some("too old: an empty answer for currentpresence".into()),
+        },
+        text => Reply::text(text),
+    }
+}
+
 /// An answer of the hub API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -587,6 +615,8 @@ pub struct Settings {
     pub token: Option<String>,
     pub require_token: bool,
     pub too_old: bool,
+    /// What a too-old hub answers to `currentpresence` (see [`too_old_reply`]).
+    pub too_old_answer: String,
     /// Without a lamp, answer with the text `NO_DEVICE` (macOS Busylight HTTP) instead of 404.
     pub no_device_text: bool,
     /// Without a lamp, still release a sender on `Off`/`Logout` (while answering 404). Off by default: a hub
@@ -623,6 +653,7 @@ impl State {
                 token: None,
                 require_token: false,
                 too_old: false,
+                too_old_answer: DEFAULT_TOO_OLD_ANSWER.into(),
                 no_device_text: false,
                 release_without_lamp: false,
             },
@@ -647,6 +678,7 @@ impl State {
             token: o.hub_token.clone().filter(|t| !t.is_empty()),
             require_token: o.hub_require_token,
             too_old: o.hub_too_old,
+            too_old_answer: o.hub_too_old_answer.clone(),
             no_device_text: o.hub_no_device_text,
             release_without_lamp: false,
         };
@@ -1003,6 +1035,10 @@ impl State {
                 Some(effect) => {
                     if sender.trim().is_empty() {
                         notes.push("no sender: no priority line can show it".into());
+                    } else if path.is_none() && !self.devices.is_empty() {
+                        // A sender gets its line with its first command too **[inferred]**: the manual adds
+                        // lines "in the order [sources] first communicated".
+                        self.add_line(Line::new(&sender, None, &[]));
                     }
                     self.apply(
                         Command {
@@ -1091,7 +1127,7 @@ impl State {
     /// not. GET asks as `HTTP`. An old hub did not know the action: see [`Options::hub_too_old`].
     fn current_presence(&self, own: &str) -> Reply {
         if self.settings.too_old {
-            return Reply::text("Unknown action");
+            return too_old_reply(&self.settings.too_old_answer);
         }
         if self.devices.is_empty() && self.settings.no_device_text {
             return self.no_lamp();
@@ -1183,6 +1219,7 @@ impl State {
             "devices": devices,
             "fault": self.fault.to_json(),
             "too_old": self.settings.too_old,
+            "too_old_answer": self.settings.too_old_answer,
             "no_device_text": self.settings.no_device_text,
             "release_without_lamp": self.settings.release_without_lamp,
             "manual_name": self.manual_name(),
