@@ -28,6 +28,9 @@ var FLEET_MAX_SEARCH = 64;
 var HEALTH_MAX_TEXT = 40;
 var HEALTH_MAX_DN = 80;
 var HEALTH_CLIENT_ID = /^[A-Za-z0-9_-]{8,40}$/;
+/* Clients kept per user: a new one beyond this replaces the user's least recently seen (a user's PCs and
+ * browser profiles are a handful; a client inventing ids must not grow the table). */
+var FLEET_CLIENTS_PER_USER = 16;
 /* The hub states a report may name (src/health.rs HubHealth). */
 var HEALTH_HUB = ["ok", "unknown", "notConfigured", "unreachable", "tooOld", "unauthorized", "blocked", "asks",
     "notUnderstood"];
@@ -46,6 +49,36 @@ var fleetOrder = null;
 var fleetWatchers = [];
 var fleetPushTimer = null;
 var fleetLoaded = false;
+/* The keys of each user's rows (at most FLEET_CLIENTS_PER_USER). */
+var fleetBySip = Object.create(null);
+
+function fleetAdd(key, e) {
+    var list = fleetBySip[e[F_SIP]] || (fleetBySip[e[F_SIP]] = []);
+    if (list.length >= FLEET_CLIENTS_PER_USER) {
+        var old = 0;
+        for (var i = 1; i < list.length; i++) if (fleet[list[i]][F_LAST] < fleet[list[old]][F_LAST]) old = i;
+        fleetDrop(list[old]);
+        list = fleetBySip[e[F_SIP]] || (fleetBySip[e[F_SIP]] = []);
+    }
+    list.push(key);
+    fleet[key] = e;
+    fleetOrder = null;
+}
+
+/* Drops a row; its stored row too unless `kept` (the caller deletes them together). */
+function fleetDrop(key, kept) {
+    var e = fleet[key];
+    if (!e) return;
+    delete fleet[key];
+    fleetOrder = null;
+    var list = fleetBySip[e[F_SIP]] || [];
+    for (var i = 0; i < list.length; i++) if (list[i] === key) list.splice(i--, 1);
+    if (list.length === 0) delete fleetBySip[e[F_SIP]];
+    if (kept) return;
+    dbExec("DELETE FROM client_health WHERE id=" + sqlText(key), function (err) {
+        if (err) logDbError("dropping a client's health report", e[F_SIP], err);
+    });
+}
 
 function healthReportsOn() {
     try {
@@ -178,8 +211,8 @@ function reportLoaded(client, req) {
     var text = JSON.stringify(h);
     var e = fleet[key];
     if (!e) {
-        e = fleet[key] = fleetRow(client.sip, dn, req.client, text, h, now);
-        fleetOrder = null;
+        e = fleetRow(client.sip, dn, req.client, text, h, now);
+        fleetAdd(key, e);
     } else {
         if (e[F_HUB] !== h.hub) e[F_HUB_SINCE] = now;
         e[F_DN] = dn;
@@ -278,10 +311,7 @@ CLOSE_HOOKS.push(function (client) {
 function fleetPrune() {
     var cut = Date.now() - FLEET_KEEP_MS;
     for (var k in fleet) {
-        if (fleet[k][F_LAST] < cut) {
-            delete fleet[k];
-            fleetOrder = null;
-        }
+        if (fleet[k][F_LAST] < cut) fleetDrop(k, true);
     }
     dbExec("DELETE FROM client_health WHERE last_seen<" + cut, function (err) {
         if (err) logDbError("dropping old health reports", "", err);
@@ -304,7 +334,8 @@ function fleetLoad() {
             var h;
             try { h = JSON.parse(r.health); } catch (x) { continue; }
             if (!isObject(h) || r.id !== r.sip + " " + r.client) continue;
-            var e = fleet[r.id] = fleetRow(r.sip, r.dn || "", r.client, r.health, h, Number(r.first_seen));
+            var e = fleetRow(r.sip, r.dn || "", r.client, r.health, h, Number(r.first_seen));
+            fleetAdd(r.id, e);
             e[F_LAST] = Number(r.last_seen);
             e[F_HUB_SINCE] = Number(r.hub_since);
             e[F_ERR_AT] = Number(r.err_at);

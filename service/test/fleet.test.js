@@ -132,3 +132,17 @@ test("a search is plain text, not a pattern", async () => {
     assert.deepEqual((await page(rt, m, { search: "a.b" })).rows.map((x) => x.sip), ["a.b"]);
     assert.deepEqual((await page(rt, m, { search: "(" })).rows, []);
 });
+
+test("a user's clients are bounded: a new one beyond 16 replaces the least recently seen", async () => {
+    const rt = await createRuntime();
+    const eve = rt.connectApp(user("eve"));
+    for (let i = 0; i < 20; i++) {
+        await report(rt, eve, `client-eve-${String(i).padStart(4, "0")}`, FINE);
+        await rt.advance(1000);
+    }
+    const r = await page(rt, rt.connectApp(MANAGER), { limit: 50 });
+    assert.equal(r.rows.length, 16);
+    assert.deepEqual(r.rows.map((x) => x.client), Array.from({ length: 16 }, (_, i) => `client-eve-${String(i + 4).padStart(4, "0")}`));
+    assert.equal(await rt.db.get("client_health", "eve client-eve-0000"), undefined);
+    assert.ok(await rt.db.get("client_health", "eve client-eve-0019"));
+});
