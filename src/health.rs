@@ -228,6 +228,7 @@ mod tests {
             presence_applied: None,
             presence_user: None,
             calls: 0,
+            hidden_calls: None,
             last_error: None,
             next_retry_ms: None,
             running: true,
