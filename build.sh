@@ -79,8 +79,10 @@ ensure_wasm_tools() {
   # wasm-opt from the npm registry (pinned in tools/package-lock.json): Debian's binaryen 108 turns
   # wasm-bindgen's externref table into a funcref table, and the app then fails to start.
   # terser (same lock) minifies the wasm-bindgen glue.
-  if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/terser ]; then
-    say "installing binaryen (wasm-opt) and terser from npm"
+  # axe-core (same lock): the accessibility check of the config app and the PBX Manager plugin (e2e).
+  if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -x tools/node_modules/.bin/terser ] ||
+    [ ! -f tools/node_modules/axe-core/axe.min.js ]; then
+    say "installing binaryen (wasm-opt), terser and axe-core from npm"
     (cd tools && npm ci --silent --no-audit --no-fund)
   fi
 }

@@ -166,6 +166,82 @@ plugin.innovaphone = plugin.innovaphone || {};
         return (all && (all[lang] || all.en)) || {};
     };
 
+    // ---- The Users view (fleet): rows as the connector's service keeps them (service/fleet.js) -------------
+
+    model.FLEET_PAGE = 50;
+    // A text with {name} placeholders filled in.
+    model.fill = function (text, vars) {
+        return String(text || "").replace(/\{([a-z]+)\}/g, function (m, k) {
+            return vars && vars[k] !== undefined ? String(vars[k]) : m;
+        });
+    };
+    var HUB_TEXTS = { unreachable: "pUnreachable", tooOld: "pTooOld", unauthorized: "pUnauthorized",
+        blocked: "pBlocked", asks: "pAsks", notUnderstood: "pNotUnderstood", unknown: "pUnknown" };
+    // The row's problem in plain words with what to do (fmt: a time of the service's clock as text).
+    model.fleetProblem = function (r, t, fmt) {
+        var h = (r && r.h) || {};
+        if (r.state === "off") return model.fill(t.pOff, { since: fmt(r.last) });
+        if (h.lic === "none") return t.pUnlicensed;
+        if (h.hub === "notConfigured") return t.pNotConfigured;
+        if (!h.run) return t.pStopped;
+        if (HUB_TEXTS[h.hub]) return model.fill(t[HUB_TEXTS[h.hub]], { since: fmt(r.hubSince) });
+        if (h.lamps === 0) return t.pNoLamp;
+        return t.pFine;
+    };
+    // The client in a few words: its id's start, browser, build, where the hub runs, Busylights.
+    model.fleetClient = function (r, t) {
+        var h = (r && r.h) || {}, parts = [String(r.client || "").substring(0, 8)];
+        if (h.browser) parts.push(h.browser);
+        if (h.build) parts.push(h.build);
+        if (h.local !== undefined) parts.push(h.local ? t.hubOnPc : t.hubRemote);
+        if (typeof h.lamps === "number") parts.push(model.fill(t.lamps, { n: h.lamps }));
+        return parts.join(" · ");
+    };
+    model.fleetMark = function (state, t) {
+        if (state === "fine") return { symbol: "\u2714", text: t.markFine };
+        if (state === "problem") return { symbol: "\u2716", text: t.markProblem };
+        return { symbol: "\u2013", text: t.markOff };
+    };
+
+    // The view's requests: a page of rows, again when the service says something changed. io = { fleet(msg,
+    // cb(result or null)), changed() }. Answers to an older request than the last one are dropped.
+    function Fleet(io) {
+        this.io = io;
+        this.seq = 0;
+        this.state = { loaded: false, failed: false, reports: true, totals: null, rows: [], matched: 0, offset: 0,
+            limit: model.FLEET_PAGE, problems: false, search: "", now: 0 };
+    }
+    Fleet.prototype.load = function () {
+        var self = this, s = this.state, seq = ++this.seq;
+        this.io.fleet({ mt: "GetFleet", offset: s.offset, limit: s.limit, problems: s.problems, search: s.search }, function (r) {
+            if (seq !== self.seq) return;
+            if (!r || r.error || r.mt !== "GetFleetResult") {
+                s.failed = true;
+            } else {
+                s.failed = false;
+                s.loaded = true;
+                s.totals = r.totals;
+                s.rows = r.rows || [];
+                s.matched = r.matched || 0;
+                s.now = r.now || 0;
+                s.reports = r.reports !== false;
+                if (s.offset > 0 && s.offset >= s.matched) {
+                    s.offset = Math.max(0, s.matched - (s.matched % s.limit || s.limit));
+                    return self.load();
+                }
+            }
+            self.io.changed();
+        });
+    };
+    Fleet.prototype.setProblems = function (on) { this.state.problems = !!on; this.state.offset = 0; this.load(); };
+    Fleet.prototype.setSearch = function (text) { this.state.search = String(text).substring(0, 64); this.state.offset = 0; this.load(); };
+    Fleet.prototype.page = function (delta) {
+        var s = this.state, o = s.offset + delta * s.limit;
+        if (o < 0 || o >= s.matched) return;
+        s.offset = o;
+        this.load();
+    };
+
     // ---------------------------------------------------------------------------------------------------
     // Controller: the request sequences. io = { admin(msg, cb(result)), manager(msg, cb(result)),
     // instanceCheck(sip, getLogin, cb(ok)), random(n) -> bytes, changed(state) }.
@@ -371,6 +447,62 @@ plugin.innovaphone = plugin.innovaphone || {};
             };
         };
     }
+    // The Users view's connection to the connector's service: the instance's websocket, logged in as the PBX
+    // Manager (GetInstanceLogin), kept open while the plugin is; FleetChanged pushes call onPush. A lost
+    // connection is opened again after 10 s, and every request waiting on it is answered with null.
+    var FLEET_RETRY_MS = 10000;
+    function fleetIo(item, manager, domain) {
+        var ws = null, ready = false, n = 0, waiting = {}, queue = [], io;
+        function drop() {
+            ready = false;
+            ws = null;
+            var w = waiting;
+            waiting = {};
+            queue = [];
+            for (var k in w) if (w.hasOwnProperty(k)) w[k](null);
+            setTimeout(function () { if (!ws) { connect(); if (io.onReconnect) io.onReconnect(); } }, FLEET_RETRY_MS);
+        }
+        function connect() {
+            var sock;
+            try { sock = new WebSocket(model.instanceWs(item)); } catch (e) { ws = null; return; }
+            ws = sock;
+            sock.onclose = function () { if (ws === sock) drop(); };
+            sock.onopen = function () { sock.send(JSON.stringify({ mt: "AppChallenge" })); };
+            sock.onmessage = function (ev) {
+                var m;
+                try { m = JSON.parse(ev.data); } catch (e) { return; }
+                if (m.mt === "AppChallengeResult") {
+                    manager({ mt: "GetInstanceLogin", path: model.instancePath(item), app: "-", challenge: m.challenge },
+                        function (l) {
+                            if (!l || l.error) return sock.close();
+                            sock.send(JSON.stringify({ mt: "AppLogin", app: l.app || "-", domain: l.domain || domain,
+                                sip: l.sip, guid: l.guid, dn: l.dn, digest: l.digest }));
+                        });
+                } else if (m.mt === "AppLoginResult") {
+                    if (!m.ok) return sock.close();
+                    ready = true;
+                    var q = queue;
+                    queue = [];
+                    for (var i = 0; i < q.length; i++) sock.send(JSON.stringify(q[i]));
+                } else if (m.api === "kuando" && m.mt === "FleetChanged") {
+                    if (io.onPush) io.onPush();
+                } else if (m.api === "kuando" && m.src && waiting[m.src]) {
+                    var cb = waiting[m.src];
+                    delete waiting[m.src];
+                    cb(m);
+                }
+            };
+        }
+        io = function (msg, cb) {
+            msg.api = "kuando";
+            msg.src = "fleet-" + (++n);
+            waiting[msg.src] = cb;
+            if (ready) ws.send(JSON.stringify(msg));
+            else queue.push(msg);
+            if (!ws) connect();
+        };
+        return io;
+    }
     function randomBytes(n) {
         var a = new Uint8Array(n);
         window.crypto.getRandomValues(a);
@@ -397,7 +529,24 @@ plugin.innovaphone = plugin.innovaphone || {};
     }
     View.prototype.render = function (s) {
         var self = this, t = this.t, root = this.root;
+        // A render keeps the keyboard where it was: the focused control (by class) gets the focus back.
+        var active = typeof document !== "undefined" ? document.activeElement : null, keep = null, caret = null;
+        if (active && active.className && root.contains(active)) {
+            keep = active.className;
+            try { caret = active.selectionStart; } catch (e) { caret = null; }
+        }
         while (root.firstChild) root.removeChild(root.firstChild);
+        self.renderAll(s);
+        if (keep) {
+            var again = root.getElementsByClassName(keep)[0];
+            if (again) {
+                again.focus();
+                try { if (caret !== null && again.setSelectionRange) again.setSelectionRange(caret, caret); } catch (e) { }
+            }
+        }
+    };
+    View.prototype.renderAll = function (s) {
+        var self = this, t = this.t, root = this.root;
         root.setAttribute("style", "padding:12px 16px;font-family:inherit;color:inherit;");
         el(root, "h2", t.pluginTitle, "margin:0 0 4px 0;font-size:1.3em;font-weight:normal;");
         el(root, "div", t.intro, "opacity:0.8;margin-bottom:8px;");
@@ -412,6 +561,82 @@ plugin.innovaphone = plugin.innovaphone || {};
             s.errorKeys = null;
         }
         if (s.busy) el(root, "div", t.working, "opacity:0.7;");
+        if (self.fleet) self.renderFleet(self.fleet.state);
+    };
+    // The Users view: totals, "only problems", search, a page of rows, paging.
+    View.prototype.renderFleet = function (f) {
+        var self = this, t = this.t, dark = this.scheme === "dark";
+        var colors = { fine: dark ? "#81c784" : "#1b5e20", problem: dark ? "#ef9a9a" : "#b71c1c", off: "inherit" };
+        var box = el(this.root, "section", null, "margin-top:16px;");
+        box.className = "kuando-fleet";
+        box.setAttribute("aria-labelledby", "kuando-fleet-title");
+        el(box, "h3", t.users, "margin:12px 0 4px 0;font-size:1.05em;").id = "kuando-fleet-title";
+        el(box, "div", t.usersIntro, "opacity:0.8;margin-bottom:8px;");
+        if (!f.reports) el(box, "div", t.fleetOff, "margin:4px 0;");
+        if (f.failed) el(box, "div", t.fleetFailed, "margin:4px 0;").className = "kuando-fleet-failed";
+        var tot = f.totals || { users: 0, running: 0, problems: 0 };
+        var totals = el(box, "div", model.fill(t.totals, tot), "margin:4px 0 8px 0;font-weight:bold;");
+        totals.className = "kuando-fleet-totals";
+        totals.setAttribute("data-users", String(tot.users));
+        totals.setAttribute("data-running", String(tot.running));
+        totals.setAttribute("data-problems", String(tot.problems));
+        var bar = el(box, "div", null, "margin:4px 0;");
+        var label = el(bar, "label", null, "margin-right:16px;"), only = el(label, "input");
+        only.type = "checkbox";
+        only.className = "kuando-fleet-problems";
+        only.checked = f.problems;
+        only.onchange = function () { self.fleet.setProblems(only.checked); };
+        el(label, "span", " " + t.onlyProblems);
+        var search = el(bar, "input", null, INPUT);
+        search.type = "search";
+        search.className = "kuando-fleet-search";
+        search.value = f.search;
+        search.setAttribute("aria-label", t.search);
+        search.placeholder = t.search;
+        search.oninput = function () { self.fleet.setSearch(search.value); };
+        if (!f.rows.length) {
+            el(box, "div", f.search || f.problems ? t.noMatch : t.noUsers, "opacity:0.8;margin:8px 0;").className = "kuando-fleet-empty";
+        } else {
+            var table = el(box, "table", null, "border-collapse:collapse;margin:8px 0;width:100%;");
+            table.className = "kuando-fleet-table";
+            var head = el(el(table, "thead"), "tr");
+            var cols = [t.colStatus, t.colUser, t.colClient, t.colSeen, t.colProblem];
+            for (var c = 0; c < cols.length; c++) {
+                el(head, "th", cols[c], "text-align:left;padding:4px 8px;border-bottom:1px solid rgba(128,128,128,0.5);").setAttribute("scope", "col");
+            }
+            var body = el(table, "tbody");
+            var fmt = function (ms) { return ms ? new Date(ms).toLocaleString(self.lang === "de" ? "de-DE" : "en-GB") : ""; };
+            for (var i = 0; i < f.rows.length; i++) {
+                var r = f.rows[i], tr = el(body, "tr"), mark = model.fleetMark(r.state, t);
+                tr.className = "kuando-fleet-row";
+                tr.setAttribute("data-sip", r.sip);
+                tr.setAttribute("data-state", r.state);
+                var cell = "padding:4px 8px;vertical-align:top;border-bottom:1px solid rgba(128,128,128,0.25);";
+                el(el(tr, "td", null, cell), "span", mark.symbol + " " + mark.text, "color:" + colors[r.state] + ";white-space:nowrap;").className = "kuando-fleet-mark";
+                el(tr, "td", r.dn ? r.dn + " (" + r.sip + ")" : r.sip, cell);
+                el(tr, "td", model.fleetClient(r, t), cell);
+                el(tr, "td", r.state === "off" ? fmt(r.last) : t.seenNow, cell);
+                var p = el(tr, "td", model.fleetProblem(r, t, fmt), cell);
+                p.className = "kuando-fleet-problem";
+                if (r.h && r.h.err && r.errAt && r.state === "fine") {
+                    el(p, "div", model.fill(t.lastProblem, { err: r.h.err, at: fmt(r.errAt) }), "opacity:0.8;font-size:0.9em;");
+                }
+            }
+        }
+        if (f.matched > f.limit) {
+            var pager = el(box, "div", null, "margin:4px 0;");
+            var prev = el(pager, "button", "\u2039", BTN), next;
+            prev.setAttribute("aria-label", t.prev);
+            prev.className = "kuando-fleet-prev";
+            prev.disabled = f.offset === 0;
+            prev.onclick = function () { self.fleet.page(-1); };
+            el(pager, "span", model.fill(t.pageOf, { from: f.offset + 1, to: Math.min(f.offset + f.limit, f.matched), count: f.matched }), "margin:0 8px;").className = "kuando-fleet-page";
+            next = el(pager, "button", "\u203a", BTN);
+            next.setAttribute("aria-label", t.next);
+            next.className = "kuando-fleet-next";
+            next.disabled = f.offset + f.limit >= f.matched;
+            next.onclick = function () { self.fleet.page(1); };
+        }
     };
     View.prototype.renderObject = function (s, entry) {
         var self = this, t = this.t, o = entry.obj, box = el(this.root, "div", null, BOX);
@@ -501,12 +726,19 @@ plugin.innovaphone = plugin.innovaphone || {};
             changed: function (s) { if (view) view.render(s); }
         });
         view = new View(this.container, ctl, texts);
+        view.lang = start.lang;
+        view.scheme = start.scheme;
+        var fio = fleetIo(item, manager, app.domain);
+        view.fleet = new Fleet({ fleet: fio, changed: function () { view.render(ctl.state); } });
+        fio.onPush = fio.onReconnect = function () { view.fleet.load(); };
         view.render(ctl.state);
         ctl.load();
+        view.fleet.load();
     };
     Plugin.prototype = innovaphone.ui1.nodePrototype;
     Plugin.model = model;
     Plugin.Controller = Controller;
+    Plugin.Fleet = Fleet;
     // The host glue over the manager's objects, for the tests with a fake app and start.
     Plugin.io = { admin: adminIo, manager: managerIo };
     plugin.innovaphone.kuandomanager = Plugin;

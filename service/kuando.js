@@ -70,6 +70,15 @@ var LICENSES = ["none", "connector", "withBusylight"];
 
 var REQUEST_KINDS = ["GetConfig", "SetConfig", "SetPresence", "GetLicense"];
 
+/* Requests that other files of the service add (config.json "javascript.eval", evaluated after this one):
+ * mt → function (reader, message, req) that reads the fields into req, and mt → function (client, req) that
+ * carries it out; CLOSE_HOOKS are called with the client when a connection closes. */
+var REQUEST_READERS = Object.create(null);
+var REQUEST_HANDLERS = Object.create(null);
+var CLOSE_HOOKS = [];
+/* Apps whose connections are the administrator's, not the user's own: not counted or told as the user's. */
+var ADMIN_APPS = Object.create(null);
+
 var hasOwn = Object.prototype.hasOwnProperty;
 
 function contains(list, x) {
@@ -703,7 +712,9 @@ function readRequest(parsed) {
         throw new Malformed("src", "must be at most " + MAX_SRC_LEN + " characters");
     }
     var mt = r.get(v, "mt", "mt");
-    if (typeof mt !== "string" || !contains(REQUEST_KINDS, mt)) throw new Malformed("mt", "unknown");
+    if (typeof mt !== "string" || !(contains(REQUEST_KINDS, mt) || hasOwn.call(REQUEST_READERS, mt))) {
+        throw new Malformed("mt", "unknown");
+    }
     var req = { mt: mt, src: typeof src === "string" ? src : undefined };
     if (mt === "SetConfig") {
         var c = r.get(v, "config", "config");
@@ -715,6 +726,8 @@ function readRequest(parsed) {
         var n = r.get(v, "note", "note");
         req.note = n === undefined ? "" : readPresenceText(n, MAX_NOTE_LEN, "note");
         readGuardFields(r, v, req);
+    } else if (REQUEST_READERS[mt]) {
+        REQUEST_READERS[mt](r, v, req);
     }
     return req;
 }
@@ -947,6 +960,7 @@ function admitConnection(client) {
             "\" refused: only the connector's apps are served");
         return;
     }
+    if (ADMIN_APPS[client.app] === true) return;
     var list = client.sip ? clientsBySip[client.sip] : null;
     if (list && list.length >= MAX_CONNECTIONS_PER_USER) {
         client.refused = "tooManyConnections";
@@ -1128,7 +1142,8 @@ function handleMessage(client, text) {
     if (req.mt === "GetConfig") getConfig(client, req);
     else if (req.mt === "SetConfig") setConfig(client, req);
     else if (req.mt === "SetPresence") setPresence(client, req);
-    else getLicense(client, req);
+    else if (req.mt === "GetLicense") getLicense(client, req);
+    else REQUEST_HANDLERS[req.mt](client, req);
 }
 
 /* ======================================================================================================== */
@@ -1525,6 +1540,13 @@ new JsonApi(API).onconnected(function (conn) {
             guardConnectionClosed(client);
         } catch (e) {
             logLine("internal error in the presence guard: " + e);
+        }
+        for (var i = 0; i < CLOSE_HOOKS.length; i++) {
+            try {
+                CLOSE_HOOKS[i](client);
+            } catch (e2) {
+                logLine("internal error after a connection closed: " + e2);
+            }
         }
     });
 });

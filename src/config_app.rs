@@ -494,7 +494,7 @@ impl ConfigApp {
                 }
                 self.recheck(now_ms);
             }
-            Response::SetPresenceResult { .. } => {}
+            Response::SetPresenceResult { .. } | Response::ReportHealthResult { .. } => {}
             Response::Error { error } => self.service_error("request", &error),
         }
     }
@@ -1450,7 +1450,7 @@ mod tests {
         assert!(Banner::LicenseNoAdmin
             .text()
             .get(Lang::En)
-            .contains("needs the Admin option"));
+            .contains("tell your administrator"));
         let at = app.poll_timeout().unwrap();
         assert!(at >= crate::license::RETRY_MIN_MS);
         app.handle_timeout(at);
@@ -1696,8 +1696,10 @@ mod tests {
         assert!(v.banners.contains(&Banner::NoHub));
         assert!(v.allow_local_network);
         for lang in [Lang::En, Lang::De] {
+            // The user's words only: the policies and the iframe delegation are the administrator's (the
+            // PBX Manager's Users view and README).
             let t = Text::BannerLnaPrompt.get(lang);
-            assert!(t.contains("LocalNetworkAccessAllowedForUrls") && t.contains("Launcher"));
+            assert!(!t.contains("LocalNetworkAccessAllowedForUrls") && !t.contains("iframe"));
         }
         // The user's click makes the request (the browser can ask now).
         app.handle_click(CHECK_INTERVAL_MS * 3, Button::AllowLocalNetwork);
@@ -1714,7 +1716,7 @@ mod tests {
         assert!(!v.allow_local_network);
         assert!(Text::BannerLnaDenied
             .get(Lang::De)
-            .contains("LoopbackNetworkAllowedForUrls"));
+            .contains("Website-Einstellungen"));
 
         // Granted: checked at once, the banners go.
         app.handle_local_network(50_000, "granted");

@@ -3,6 +3,7 @@
 //! The driver (`web::connector_main`) only moves texts and carries out [`Action`]s.
 
 use crate::fifo::Fifo;
+use crate::health::HealthReporter;
 use crate::text::cat;
 
 use crate::engine::{self, Connector, HubOutcome, RequestId};
@@ -60,6 +61,8 @@ pub struct ConnectorApp {
     phone_providers: Vec<String>,
     /// `PrepareReload` is being answered (see [`ConnectorApp::handle_prepare_reload`]).
     reload: Option<Reload>,
+    /// The health reports for the administrator's fleet view.
+    health: HealthReporter,
 }
 
 /// The `src` of a `SetPresence` the engine sent as request `id`: its result is matched by it.
@@ -103,6 +106,7 @@ impl ConnectorApp {
             license: LicenseRules::new(),
             phone_providers: Vec::new(),
             reload: None,
+            health: HealthReporter::default(),
         };
         let ws = start.ws_url().unwrap_or_default();
         app.trace(&cat(&[
@@ -124,6 +128,12 @@ impl ConnectorApp {
             app.actions.push_back(Action::PostToParent(text));
         }
         app
+    }
+
+    /// The driver's facts for the health reports: the client's id kept in the browser profile (random, made
+    /// by the driver once) and the browser's user agent.
+    pub fn handle_identity(&mut self, client: &str, user_agent: &str) {
+        self.health.set_identity(client, user_agent);
     }
 
     /// The status API's side, for tests.
@@ -225,11 +235,13 @@ impl ConnectorApp {
             SessionEvent::Connected => {
                 self.trace("Instance Connected");
                 self.engine.handle_service(now_ms, true);
+                self.health.on_connected(true);
                 self.service(Request::GetLicense);
                 self.service(Request::GetConfig);
             }
             SessionEvent::Disconnected => {
                 self.license.handle_disconnected();
+                self.health.on_connected(false);
                 self.engine.handle_service(now_ms, false);
             }
             SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
@@ -297,6 +309,11 @@ impl ConnectorApp {
                 }
             }
             Response::SetConfigResult { .. } => {}
+            Response::ReportHealthResult { off, .. } => {
+                if off {
+                    self.health.on_off();
+                }
+            }
             Response::Error { error } => {
                 self.trace(&cat(&["app service error: ", error.code.as_str()]))
             }
@@ -382,6 +399,14 @@ impl ConnectorApp {
                 if let Some(done) = self.reload_complete() {
                     return Some(done);
                 }
+                if !self.unloading {
+                    if let Some((client, health)) = self.health.poll(self.now) {
+                        return Some(Action::Service {
+                            src: None,
+                            request: Request::ReportHealth { client, health },
+                        });
+                    }
+                }
                 // Quiet when nobody looks: only with a watcher, only what changed.
                 let model = self.status.poll_publish(self.now, &self.engine);
                 return model.map(Action::PostToParent);
@@ -421,6 +446,7 @@ impl ConnectorApp {
                 }
                 engine::Action::Trace(line) => Action::Trace(line),
                 engine::Action::Status(st) => {
+                    self.health.on_status(self.now, &st);
                     self.status.on_status(self.now, st);
                     continue;
                 }
@@ -446,7 +472,7 @@ impl ConnectorApp {
             .map(|r| r.deadline);
         crate::earliest(
             crate::earliest(self.engine.poll_timeout(), self.license.poll_timeout()),
-            reload,
+            crate::earliest(reload, self.health.poll_timeout()),
         )
     }
 

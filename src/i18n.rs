@@ -50,20 +50,20 @@ texts! {
         "Keine Lizenz: der Connector ist angehalten. Bitte den Administrator um eine \"Connector for kuando®\"-Lizenz.";
     BannerNoHub => "No kuandoHUB detected. Is kuandoHUB running, with its HTTP server switched on?",
         "Kein kuandoHUB erkannt. Läuft kuandoHUB und ist sein HTTP-Server eingeschaltet?";
-    BannerTooOld => "kuandoHUB too old: please update (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 or newer).",
-        "kuandoHUB zu alt: bitte aktualisieren (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 oder neuer).";
+    BannerTooOld => "kuandoHUB is too old. Please update it (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 or newer).",
+        "kuandoHUB ist zu alt. Bitte aktualisieren (Windows 1.1.14.4, macOS 1.0.9, innovaphone Edition 0.9.1 oder neuer).";
     BannerToken => "kuandoHUB rejected the access token. Enter the token from kuandoHUB's advanced settings.",
         "kuandoHUB hat das Zugriffstoken abgelehnt. Bitte das Token aus den erweiterten Einstellungen von kuandoHUB eintragen.";
-    BannerBadAnswer => "kuandoHUB answers, but not understandably (an error page or broken data). The connector keeps trying; restart kuandoHUB if this stays.",
-        "kuandoHUB antwortet, aber unverständlich (eine Fehlerseite oder kaputte Daten). Der Connector versucht es weiter; bleibt das so, kuandoHUB neu starten.";
-    BannerLnaPrompt => "Your browser asks before this app may reach kuandoHUB on your PC. Click \"Allow access to kuandoHUB\" and allow it when the browser asks. If the browser does not ask, your administrator can let myApps delegate the permission (iframe allow=\"local-network-access\"), allow the AppPlatform's address with the policies LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls, or use the myApps Launcher.",
-        "Ihr Browser fragt, bevor diese App kuandoHUB auf Ihrem PC erreichen darf. Auf \"Zugriff auf kuandoHUB erlauben\" klicken und die Frage des Browsers bestätigen. Fragt der Browser nicht, kann Ihr Administrator myApps die Berechtigung weitergeben lassen (iframe allow=\"local-network-access\"), die Adresse der AppPlatform mit den Richtlinien LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls erlauben oder den myApps Launcher einsetzen.";
-    BannerLnaDenied => "The browser blocks access to kuandoHUB (local network access denied). Allow \"local network access\" in the browser's site settings for this app, or ask your administrator: myApps can delegate the permission (iframe allow=\"local-network-access\"), the policies LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls can allow the AppPlatform's address, or use the myApps Launcher.",
-        "Der Browser blockiert den Zugriff auf kuandoHUB (Zugriff auf das lokale Netzwerk verweigert). In den Website-Einstellungen des Browsers für diese App den Zugriff auf das lokale Netzwerk erlauben oder den Administrator fragen: myApps kann die Berechtigung weitergeben (iframe allow=\"local-network-access\"), die Richtlinien LocalNetworkAccessAllowedForUrls / LoopbackNetworkAllowedForUrls können die Adresse der AppPlatform erlauben, oder den myApps Launcher einsetzen.";
+    BannerBadAnswer => "kuandoHUB answers, but not understandably. Restart kuandoHUB if this stays.",
+        "kuandoHUB antwortet, aber unverständlich. Bleibt das so, kuandoHUB neu starten.";
+    BannerLnaPrompt => "Your browser asks before this app may reach kuandoHUB on your PC. Click \"Allow access to kuandoHUB\" and allow it.",
+        "Ihr Browser fragt, bevor diese App kuandoHUB auf Ihrem PC erreichen darf. Auf \"Zugriff auf kuandoHUB erlauben\" klicken und zustimmen.";
+    BannerLnaDenied => "Your browser blocks this app from reaching kuandoHUB on your PC. Allow \"local network access\" for this app in the browser's site settings, or ask your administrator.",
+        "Ihr Browser lässt diese App kuandoHUB auf Ihrem PC nicht erreichen. In den Website-Einstellungen des Browsers den Zugriff auf das lokale Netzwerk erlauben oder den Administrator fragen.";
     AllowLna => "Allow access to kuandoHUB", "Zugriff auf kuandoHUB erlauben";
     BannerNoBusylight => "No Busylight connected to kuandoHUB.", "Kein Busylight an kuandoHUB angeschlossen.";
-    BannerLicenseNoAdmin => "License could not be checked: the connector's app object needs the Admin option. Ask your administrator to tick it on the PBX app object.",
-        "Lizenz konnte nicht geprüft werden: das App-Objekt des Connectors braucht die Option Admin. Bitte den Administrator, sie am App-Objekt der PBX zu setzen.";
+    BannerLicenseNoAdmin => "The license cannot be checked right now. Please tell your administrator.",
+        "Die Lizenz kann gerade nicht geprüft werden. Bitte den Administrator informieren.";
     BannerLicenseUnchecked => "License could not be checked: the PBX did not answer. The connector waits and tries again.",
         "Lizenz konnte nicht geprüft werden: die PBX hat nicht geantwortet. Der Connector wartet und versucht es erneut.";
     BannerService => "No connection to the app service: settings cannot be loaded or saved right now.",
@@ -186,6 +186,41 @@ mod tests {
         assert_eq!(Lang::parse("en"), Lang::En);
         assert_eq!(Lang::parse("fr"), Lang::En);
         assert_eq!(Lang::parse(""), Lang::En);
+    }
+
+    #[test]
+    fn banners_tell_the_user_what_to_do_in_at_most_two_sentences() {
+        use Text::*;
+        for t in [
+            BannerNoLicense,
+            BannerNoHub,
+            BannerTooOld,
+            BannerToken,
+            BannerBadAnswer,
+            BannerLnaPrompt,
+            BannerLnaDenied,
+            BannerNoBusylight,
+            BannerLicenseNoAdmin,
+            BannerLicenseUnchecked,
+            BannerService,
+        ] {
+            for lang in [Lang::En, Lang::De] {
+                let s = t.get(lang);
+                let sentences = s.matches(". ").count() + usize::from(s.ends_with('.'));
+                assert!(sentences <= 2, "{t:?} {lang:?}: {s}");
+                for admin in [
+                    "AllowedForUrls",
+                    "iframe",
+                    "allow=",
+                    "Richtlinie",
+                    "polic",
+                    "app object",
+                    "App-Objekt",
+                ] {
+                    assert!(!s.contains(admin), "{t:?} {lang:?} has {admin:?}: {s}");
+                }
+            }
+        }
     }
 
     #[test]

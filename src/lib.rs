@@ -12,6 +12,7 @@ pub mod connector_app;
 pub mod diagnosis;
 pub mod engine;
 pub mod fifo;
+pub mod health;
 pub mod hub;
 pub mod i18n;
 pub mod json;

@@ -25,6 +25,7 @@
 use serde::Serialize;
 
 use crate::config::{Config, FieldError};
+pub use crate::health::Health;
 use crate::json::{self, Json, JsonError, Members};
 use crate::state::Presence;
 use crate::text::cat;
@@ -52,6 +53,8 @@ pub enum Request {
     },
     /// Which of the concept's licenses the user has.
     GetLicense,
+    /// The hidden app's health summary of its client, for the administrator's fleet view (`crate::health`).
+    ReportHealth { client: String, health: Health },
 }
 
 /// Why a hidden app sets a presence, for the service's presence guard (issue 13; ARCHITECTURE.md "The
@@ -141,6 +144,11 @@ pub enum Response {
     /// Pushed to the user's other connections after a `SetConfig`.
     ConfigChanged {
         config: Config,
+    },
+    /// `off`: the instance keeps no health reports (config item `healthReports`): send none.
+    ReportHealthResult {
+        off: bool,
+        error: Option<ServiceError>,
     },
     /// The answer to a message whose `mt` could not be read.
     Error {
@@ -236,6 +244,7 @@ impl Message for Request {
             Request::SetConfig { .. } => "SetConfig",
             Request::SetPresence { .. } => "SetPresence",
             Request::GetLicense => "GetLicense",
+            Request::ReportHealth { .. } => "ReportHealth",
         }
     }
 
@@ -265,11 +274,50 @@ impl Message for Request {
                     }
                 }
             }
+            Request::ReportHealth { client, health } => {
+                out.push("client", client.as_str().into());
+                let mut h = Json::object(vec![
+                    ("run", health.run.into()),
+                    ("hub", health.hub.as_str().into()),
+                ]);
+                if let Some(l) = health.lic {
+                    h.push("lic", l.as_str().into());
+                }
+                if let Some(n) = health.lamps {
+                    h.push("lamps", n.into());
+                }
+                h.push("local", health.local.into());
+                if let Some(e) = &health.err {
+                    h.push("err", e.as_str().into());
+                }
+                h.push("build", health.build.as_str().into());
+                h.push("browser", health.browser.as_str().into());
+                out.push("health", h);
+            }
         }
     }
 
     fn read(mt: &str, o: &Members) -> Result<Option<Self>, JsonError> {
         Ok(Some(match mt {
+            "ReportHealth" => {
+                let h = json::object(json::required(o, "health")?, "health")?;
+                Request::ReportHealth {
+                    client: json::string(o, "client")?.unwrap_or_default(),
+                    health: Health {
+                        run: json::boolean(h, "run")?
+                            .ok_or_else(|| JsonError("health.run is missing".into()))?,
+                        hub: json::as_string(json::required(h, "hub")?, "hub")?,
+                        lic: json::optional(h, "lic")?
+                            .map(License::from_tree)
+                            .transpose()?,
+                        lamps: json::uint(h, "lamps", 99)?,
+                        local: json::boolean(h, "local")?.unwrap_or(false),
+                        err: json::string(h, "err")?,
+                        build: json::string(h, "build")?.unwrap_or_default(),
+                        browser: json::string(h, "browser")?.unwrap_or_default(),
+                    },
+                }
+            }
             "GetConfig" => Request::GetConfig,
             "GetLicense" => Request::GetLicense,
             "SetConfig" => Request::SetConfig {
@@ -293,6 +341,7 @@ impl Message for Response {
             Response::SetPresenceResult { .. } => "SetPresenceResult",
             Response::GetLicenseResult { .. } => "GetLicenseResult",
             Response::ConfigChanged { .. } => "ConfigChanged",
+            Response::ReportHealthResult { .. } => "ReportHealthResult",
             Response::Error { .. } => "Error",
         }
     }
@@ -319,6 +368,12 @@ impl Message for Response {
                 error(out, e);
             }
             Response::ConfigChanged { config } => out.push("config", config.to_tree()),
+            Response::ReportHealthResult { off, error: e } => {
+                if *off {
+                    out.push("off", true.into());
+                }
+                error(out, e);
+            }
             Response::Error { error } => out.push("error", error.to_tree()),
         }
     }
@@ -350,6 +405,10 @@ impl Message for Response {
                 license: json::optional(o, "license")?
                     .map(License::from_tree)
                     .transpose()?,
+                error: error()?,
+            },
+            "ReportHealthResult" => Response::ReportHealthResult {
+                off: json::boolean(o, "off")?.unwrap_or(false),
                 error: error()?,
             },
             "ConfigChanged" => Response::ConfigChanged {

@@ -21,8 +21,8 @@ use std::path::PathBuf;
 
 use kuando_connector::config::{Config, Effect, FieldError, LampSetting, MAX_TEXT_LEN};
 use kuando_connector::proto::{
-    self, Envelope, ErrorCode, License, PresenceGuard, Request, Response, ServiceError, API,
-    MAX_MESSAGE_LEN,
+    self, Envelope, ErrorCode, Health, License, PresenceGuard, Request, Response, ServiceError,
+    API, MAX_MESSAGE_LEN,
 };
 use kuando_connector::state::Presence;
 use serde_json::{json, Value};
@@ -202,6 +202,7 @@ fn request_name(r: &Request) -> &'static str {
         Request::SetConfig { .. } => "SetConfig",
         Request::SetPresence { .. } => "SetPresence",
         Request::GetLicense => "GetLicense",
+        Request::ReportHealth { .. } => "ReportHealth",
     }
 }
 
@@ -217,6 +218,19 @@ fn sample_requests() -> Vec<Request> {
             guard: None,
         },
         Request::GetLicense,
+        Request::ReportHealth {
+            client: "k1a2b3c4d5e6f7g8h9i0".into(),
+            health: Health {
+                run: true,
+                hub: "ok".into(),
+                lic: Some(License::WithBusylight),
+                lamps: Some(1),
+                local: true,
+                err: None,
+                build: "1.0.0".into(),
+                browser: "Chrome 131".into(),
+            },
+        },
     ]
 }
 
@@ -244,6 +258,7 @@ fn error_result(kind: &str, error: ServiceError) -> Option<Response> {
             license: None,
             error,
         },
+        Request::ReportHealth { .. } => Response::ReportHealthResult { off: false, error },
     })
 }
 
@@ -386,7 +401,54 @@ fn contract(text: &str, env: &Env) -> Outcome {
             };
             only(Envelope::new(src, msg))
         }
+        // Only the hidden app reports its client's health; the service keeps it (a failed write is only
+        // logged: the next report brings it again), whatever the license.
+        Request::ReportHealth { .. } if env.config_app => only(Envelope::new(
+            src,
+            Response::ReportHealthResult {
+                off: false,
+                error: err(ErrorCode::Forbidden),
+            },
+        )),
+        Request::ReportHealth { client, health } => {
+            if health_ok(&client, &health) {
+                only(Envelope::new(
+                    src,
+                    Response::ReportHealthResult {
+                        off: false,
+                        error: None,
+                    },
+                ))
+            } else {
+                only(unreadable(text, ErrorCode::Malformed))
+            }
+        }
     }
+}
+
+/// The service's rules for a health report (service/fleet.js): a client id of 8 to 40 letters, digits, `-`
+/// or `_`; the hub's state and the last problem one of its words; short texts without control characters.
+fn health_ok(client: &str, h: &Health) -> bool {
+    const HUB: [&str; 9] = [
+        "ok",
+        "unknown",
+        "notConfigured",
+        "unreachable",
+        "tooOld",
+        "unauthorized",
+        "blocked",
+        "asks",
+        "notUnderstood",
+    ];
+    let text = |s: &str| s.encode_utf16().count() <= 40 && !s.chars().any(char::is_control);
+    (8..=40).contains(&client.len())
+        && client
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && HUB.contains(&h.hub.as_str())
+        && h.err.as_deref().is_none_or(|e| HUB.contains(&e))
+        && text(&h.build)
+        && text(&h.browser)
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1392,6 +1454,88 @@ fn all_exchanges() -> Vec<(&'static str, Vec<Exchange>)> {
         ("tolerated", tolerated_exchanges()),
         ("sizes", size_exchanges()),
         ("stricter", js_stricter()),
+        ("health", health_exchanges()),
+    ]
+}
+
+/// Health reports for the fleet view: kept (answered without error), refused when a field breaks the
+/// service's rules, refused from the config app.
+fn health_exchanges() -> Vec<Exchange> {
+    let report = |client: &str, health: &str| {
+        format!(
+            r#"{{"api":"kuando","src":"h","mt":"ReportHealth","client":"{client}","health":{health}}}"#
+        )
+    };
+    let fine = r#"{"run":true,"hub":"ok","lic":"withBusylight","lamps":1,"local":true,"build":"1.0.0","browser":"Chrome 131"}"#;
+    let sample = sample_requests().pop().expect("a ReportHealth sample");
+    vec![
+        ex(
+            "ReportHealth from the hidden app",
+            rust_request(Some("h"), sample.clone()),
+        ),
+        ex(
+            "ReportHealth, hub down with the last problem",
+            report(
+                "k1a2b3c4d5e6f7g8",
+                r#"{"run":true,"hub":"unreachable","lamps":0,"local":false,"err":"unreachable","build":"1","browser":""}"#,
+            ),
+        ),
+        ex(
+            "ReportHealth, unlicensed and stopped",
+            report(
+                "k1a2b3c4d5e6f7g8",
+                r#"{"run":false,"hub":"unknown","lic":"none","build":"1","browser":""}"#,
+            ),
+        ),
+        ex_env(
+            "ReportHealth, the database fails (logged; the next report brings it again)",
+            report("k1a2b3c4d5e6f7g8", fine),
+            Env {
+                db_fails: true,
+                ..Env::default()
+            },
+        ),
+        ex("ReportHealth, a short client id", report("short", fine)),
+        ex(
+            "ReportHealth, a client id with a space",
+            report("k1a2b3c4 5e6f7g8", fine),
+        ),
+        ex(
+            "ReportHealth, an unknown hub state",
+            report(
+                "k1a2b3c4d5e6f7g8",
+                r#"{"run":true,"hub":"on fire","build":"1","browser":""}"#,
+            ),
+        ),
+        ex(
+            "ReportHealth, a browser name too long",
+            report(
+                "k1a2b3c4d5e6f7g8",
+                &format!(
+                    r#"{{"run":true,"hub":"ok","build":"1","browser":"{}"}}"#,
+                    "x".repeat(41)
+                ),
+            ),
+        ),
+        ex(
+            "ReportHealth, too many lamps",
+            report(
+                "k1a2b3c4d5e6f7g8",
+                r#"{"run":true,"hub":"ok","lamps":100,"build":"1","browser":""}"#,
+            ),
+        ),
+        ex(
+            "ReportHealth without run",
+            report(
+                "k1a2b3c4d5e6f7g8",
+                r#"{"hub":"ok","build":"1","browser":""}"#,
+            ),
+        ),
+        ex_env(
+            "ReportHealth from the config app is refused",
+            rust_request(Some("h"), sample),
+            Env::config_app(),
+        ),
     ]
 }
 
@@ -1536,6 +1680,7 @@ fn answer_kinds(r: &Response) -> Vec<String> {
             code(error).or_else(|| license.map(|l| to_value(&l).as_str().unwrap_or("").into())),
         ),
         Response::ConfigChanged { .. } => ("ConfigChanged", None),
+        Response::ReportHealthResult { error, .. } => ("ReportHealthResult", code(error)),
         Response::Error { error } => ("Error", code(&Some(error.clone()))),
     };
     let mut out = vec![name.to_string()];

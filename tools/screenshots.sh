@@ -8,6 +8,8 @@
 #   manager-dark.png      the same in the dark scheme
 #   status-dark.png       the config app's live status panel during that call (dark)
 #   status-light.png      the same, light
+#   fleet-light.png       the PBX Manager's Users view: alice fine, bob's hub stopped, carol unlicensed
+#   fleet-dark.png        the same in the dark scheme
 # Sourced by build.sh, which provides say, build_wasm and ensure_browser. Wire it up there with
 #   . tools/screenshots.sh        and the case line   screenshots) shift; run_screenshots "$@" ;;
 # Everything runs on 127.0.0.1: both simulators in-process on free ports, headless Chromium via chromedriver.

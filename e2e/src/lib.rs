@@ -11,6 +11,7 @@
 //! so `cargo test -p kuando-e2e` shows them without `--nocapture`.
 
 pub mod browser;
+pub mod fleet;
 pub mod shots;
 pub mod sims;
 

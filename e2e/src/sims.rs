@@ -280,4 +280,11 @@ impl Sims {
             .await
             .map(drop)
     }
+
+    /// The user's myApps language (`lang`), for the launchers opened from now on and the open ones.
+    pub async fn set_lang(&self, user: &str, lang: &str) -> Result<(), String> {
+        self.post("/_sim/lang", json!({"user": user, "lang": lang}))
+            .await
+            .map(drop)
+    }
 }

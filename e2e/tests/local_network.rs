@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use kuando_e2e::fleet::set_local_network;
 use kuando_e2e::{say, wait_until, Setup, Story, CONFIG_PREFIX, HIDDEN_PREFIX};
-use serde_json::json;
 
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
@@ -15,23 +15,7 @@ fn secs(s: u64) -> Duration {
 /// Sets the permission for the apps' origin under every name Chromium may know; returns the names it took.
 async fn set_permission(story: &Story, setting: &str) -> Vec<&'static str> {
     let origin = format!("http://127.0.0.1:{}", story.sims.myapps.addr.port());
-    let mut took = Vec::new();
-    for name in ["local-network-access", "loopback-network", "local-network"] {
-        let r = story
-            .browser
-            .cdp(
-                "Browser.setPermission",
-                json!({"permission": {"name": name}, "setting": setting, "origin": origin}),
-            )
-            .await;
-        match r {
-            Ok(_) => took.push(name),
-            Err(e) => say(&format!(
-                "e2e [local network] Browser.setPermission {name} = {setting}: {e}"
-            )),
-        }
-    }
-    took
+    set_local_network(&story.browser, &origin, setting).await
 }
 
 async fn hidden_saw(story: &Story, state: &str) -> Result<(), String> {

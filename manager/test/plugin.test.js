@@ -409,3 +409,64 @@ test("com.innovaphone.manager through start.consumeApi, to the AP object, paired
   listener(null, { src: sent[0][2], msg: { mt: "SetInstancePasswordResult" } });
   eq(got, ["SetInstancePasswordResult"]);
 });
+
+// ---- The Users view ----------------------------------------------------------------------------------------
+
+const T = (lang) => model.texts(ctx.innovaphone.kuandomanagertexts, lang);
+const FMT = (ms) => `@${ms}`;
+
+test("Users view: each row's problem in plain words with what to do, English and German", () => {
+  const fine = { state: "fine", client: "abcdefgh1234", h: { run: true, hub: "ok", lamps: 1, local: true, build: "1.0", browser: "Chrome 131" } };
+  const cases = [
+    [fine, "pFine"],
+    [{ state: "off", last: 5, h: fine.h }, "pOff"],
+    [{ state: "problem", h: { run: false, hub: "unknown", lic: "none" } }, "pUnlicensed"],
+    [{ state: "problem", h: { run: false, hub: "notConfigured" } }, "pNotConfigured"],
+    [{ state: "problem", h: { run: false, hub: "ok" } }, "pStopped"],
+    [{ state: "problem", hubSince: 7, h: { run: true, hub: "unreachable" } }, "pUnreachable"],
+    [{ state: "problem", h: { run: true, hub: "tooOld" } }, "pTooOld"],
+    [{ state: "problem", h: { run: true, hub: "unauthorized" } }, "pUnauthorized"],
+    [{ state: "problem", h: { run: true, hub: "blocked" } }, "pBlocked"],
+    [{ state: "problem", h: { run: true, hub: "asks" } }, "pAsks"],
+    [{ state: "problem", h: { run: true, hub: "notUnderstood" } }, "pNotUnderstood"],
+    [{ state: "problem", h: { run: true, hub: "ok", lamps: 0 } }, "pNoLamp"],
+  ];
+  for (const lang of ["en", "de"]) {
+    const t = T(lang);
+    for (const [row, key] of cases) {
+      const text = model.fleetProblem(row, t, FMT);
+      assert.equal(text, model.fill(t[key], { since: key === "pOff" ? "@5" : "@7" }), `${lang} ${key}`);
+      assert.ok(!/\{[a-z]+\}/.test(text), `${lang} ${key}: every placeholder filled`);
+    }
+    assert.match(model.fleetProblem(cases[1][0], t, FMT), /@5/);
+    assert.match(model.fleetProblem(cases[5][0], t, FMT), /@7/);
+  }
+  assert.equal(model.fleetClient(fine, T("en")), "abcdefgh · Chrome 131 · 1.0 · hub on this PC · Busylights: 1");
+  assert.equal(model.fleetMark("problem", T("de")).text, "Problem");
+});
+
+test("Users view: pages, filter and search go to the service; late answers of older requests are dropped", () => {
+  const sent = [];
+  let changed = 0;
+  const fleet = new Plugin.Fleet({ fleet: (msg, cb) => sent.push({ msg: plain(msg), cb }), changed: () => changed++ });
+  fleet.load();
+  eq(sent[0].msg, { mt: "GetFleet", offset: 0, limit: 50, problems: false, search: "" });
+  sent[0].cb({ mt: "GetFleetResult", totals: { users: 120, running: 100, problems: 3 }, matched: 120, rows: [{ sip: "a" }], now: 1 });
+  assert.equal(changed, 1);
+  fleet.page(1);
+  eq(sent[1].msg.offset, 50);
+  fleet.page(-1);
+  fleet.setProblems(true);
+  fleet.setSearch("bo");
+  eq(sent[4].msg, { mt: "GetFleet", offset: 0, limit: 50, problems: true, search: "bo" });
+  // The answer to the page request comes after the search's: dropped.
+  sent[4].cb({ mt: "GetFleetResult", totals: { users: 120, running: 100, problems: 3 }, matched: 1, rows: [{ sip: "bob" }] });
+  sent[1].cb({ mt: "GetFleetResult", totals: {}, matched: 120, rows: [{ sip: "late" }] });
+  eq(fleet.state.rows.map((r) => r.sip), ["bob"]);
+  fleet.page(1);
+  assert.equal(sent.length, 5, "no page beyond the last");
+  fleet.load();
+  sent[5].cb(null);
+  assert.equal(fleet.state.failed, true);
+  eq(fleet.state.rows.map((r) => r.sip), ["bob"], "the rows stay while the service is away");
+});

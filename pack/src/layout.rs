@@ -42,6 +42,7 @@ pub const HTTPFILES: &[(&str, &str)] = &[
     ("config.json", "service/config.json"),
     ("plugins.json", "manager/plugins.json"),
     ("kuando.js", "service/kuando.js"),
+    ("fleet.js", "service/fleet.js"),
     ("innovaphone-kuando.htm", "www/innovaphone-kuando.htm"),
     ("innovaphone-kuando.js", "www/innovaphone-kuando.js"),
     ("kuando_connector.js", "pkg/kuando_connector.js"),

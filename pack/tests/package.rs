@@ -115,6 +115,7 @@ fn the_zip_holds_what_the_runtime_needs_flat_with_build_and_label() {
         "config.json",
         "plugins.json",
         "kuando.js",
+        "fleet.js",
         "innovaphone-kuando.htm",
         "innovaphone-kuando.js",
         "kuando_connector.js",

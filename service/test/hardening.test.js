@@ -338,7 +338,8 @@ test.describe("which app may do what", () => {
     test("any other app of the instance gets nothing, and no pushes", async () => {
         const rt = await createRuntime();
         const { pbx, admin } = answeringPbx(rt);
-        // A PBX Manager login ("-"), another app's name, a spelling that is not the connector's.
+        // A PBX Manager login ("-": it may read the fleet view, nothing of a user's), another app's name, a
+        // spelling that is not the connector's.
         const others = ["-", "innovaphone-kuandomanager", "INNOVAPHONE-KUANDO"].map((app) => rt.connectApp({ sip: "alice", app }));
         for (const o of others) {
             o.send(getConfig("g"));

@@ -619,7 +619,7 @@ test.describe("the package", () => {
     const config = JSON.parse(fs.readFileSync(CONFIG_FILE, "utf8"));
 
     test("config.json evaluates kuando.js and creates the per-user settings table keyed by sip", async () => {
-        assert.deepEqual(config.javascript.eval, ["kuando.js"]);
+        assert.deepEqual(config.javascript.eval, ["kuando.js", "fleet.js"]);
         const [table] = config.database.init;
         assert.equal(table.cmd, "table");
         assert.equal(table.name, "user_config");

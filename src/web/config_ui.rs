@@ -201,16 +201,18 @@ impl Ui {
         lamp.append_child(&ui.lamp_note).ok()?;
         let table = el("div", "lamp-table")?;
         let head = el("div", "lamp-row head")?;
-        for t in [
-            None,
-            Some(Text::Effect),
-            Some(Text::Color),
-            Some(Text::Sound),
-            Some(Text::Volume),
+        for (t, col) in [
+            (None, ""),
+            (Some(Text::Effect), "effect"),
+            (Some(Text::Color), "color"),
+            (Some(Text::Sound), "sound"),
+            (Some(Text::Volume), "volume"),
         ] {
             let c = el("span", "")?;
             if let Some(t) = t {
                 ui.labels.push((c.clone(), t));
+                // The row's controls are named by their slot and this column (aria-labelledby).
+                c.set_id(&format!("lamp-col-{col}"));
             }
             head.append_child(&c).ok()?;
         }
@@ -418,9 +420,17 @@ impl Ui {
         row.set_class_name("lamp-row");
         let name = self.doc.create_element("span").ok()?;
         name.set_class_name("slot");
+        name.set_id(&format!("lamp-slot-{}", slot.as_str()));
         self.labels.push((name.clone(), slot_text(slot)));
         row.append_child(&name).ok()?;
         let base = format!("lamp.{}", slot.as_str());
+        // An accessible name for each control: "<slot> <column>", in the page's language.
+        let named = |e: &Element, col: &str| {
+            let _ = e.set_attribute(
+                "aria-labelledby",
+                &format!("lamp-slot-{} lamp-col-{col}", slot.as_str()),
+            );
+        };
 
         let effects: Vec<(String, Option<Text>)> = Effect::ALL
             .iter()
@@ -428,6 +438,7 @@ impl Ui {
             .collect();
         let path = format!("{base}.effect");
         let effect = self.select(&path, &effects, handler)?;
+        named(&effect, "effect");
         row.append_child(&effect).ok()?;
         let error = self.error_el(&path)?;
         self.fields.push(Field {
@@ -441,6 +452,7 @@ impl Ui {
         color.set_type("color");
         color.set_id(&id_of(&path));
         self.listen_input(color.as_ref(), &path, handler, false);
+        named(&color, "color");
         row.append_child(&color).ok()?;
         let error = self.error_el(&path)?;
         self.fields.push(Field {
@@ -462,6 +474,7 @@ impl Ui {
                 o.set_text_content(Some(s.name()));
             }
         }
+        named(&sound, "sound");
         row.append_child(&sound).ok()?;
         let error = self.error_el(&path)?;
         self.fields.push(Field {
@@ -478,6 +491,7 @@ impl Ui {
         volume.set_step("25");
         volume.set_id(&id_of(&path));
         self.listen_input(volume.as_ref(), &path, handler, false);
+        named(&volume, "volume");
         row.append_child(&volume).ok()?;
         let error = self.error_el(&path)?;
         self.fields.push(Field {

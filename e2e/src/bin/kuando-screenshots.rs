@@ -150,5 +150,10 @@ async fn run() -> Result<Vec<String>, String> {
     }
     let _ = story.browser.client.switch_to_window(launcher_window).await;
     story.finish().await;
+    // The PBX Manager's Users view of a small fleet (alice fine, bob's hub stopped, carol unlicensed).
+    let fleet = kuando_e2e::fleet::Fleet::start("fleet screenshots").await?;
+    let shots = kuando_e2e::fleet::screenshots(&fleet.story, &dir).await;
+    fleet.finish().await;
+    files.extend(shots?);
     Ok(files.iter().map(|f| f.display().to_string()).collect())
 }

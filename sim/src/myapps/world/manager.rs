@@ -87,6 +87,21 @@ impl World {
         if ok {
             self.pbx.manager_conns.insert(cid);
             self.app_note(cid, "PBX Manager logged in (mode pbx-manager)");
+            // As for any login, the runtime hands the connection to the service's JsonApis, with the
+            // identity of GetInstanceLogin ([inferred]: the runtime does so for this mode too).
+            if let Some(c) = self.conns.get_mut(&cid) {
+                c.login = Some(super::AppIdentity {
+                    user: s("sip"),
+                    app: s("app"),
+                    pbx_obj: String::new(),
+                    unlicensed: false,
+                });
+            }
+            let conn = json!({"domain": s("domain"), "sip": s("sip"), "dn": s("dn"), "guid": s("guid"),
+                              "app": s("app"), "info": "{}", "unlicensed": false});
+            for api in self.json_apis.clone() {
+                self.send_runtime(json!({"t": "json", "id": cid, "api": api, "conn": conn}));
+            }
         } else {
             self.app_note(
                 cid,
