@@ -232,6 +232,8 @@ mod tests {
             last_error: None,
             next_retry_ms: None,
             running: true,
+            token_in_url: false,
+            missed_call_since: None,
         }
     }
 
