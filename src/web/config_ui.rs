@@ -383,6 +383,7 @@ impl Ui {
         wrap.set_class_name("field");
         let l = self.doc.create_element("label").ok()?;
         l.set_attribute("for", &id_of("missedCall.effect")).ok()?;
+        l.set_id("missedCall-look");
         self.labels.push((l.clone(), Text::MissedCallLook));
         wrap.append_child(&l).ok()?;
         let row = self.doc.create_element("div").ok()?;
@@ -397,6 +398,10 @@ impl Ui {
         let color: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
         color.set_type("color");
         color.set_id(&id_of("missedCall.color"));
+        // The one label names both controls: the select by `for`, the colour by reference.
+        color
+            .set_attribute("aria-labelledby", "missedCall-look")
+            .ok()?;
         self.listen_input(color.as_ref(), "missedCall.color", handler, false);
         row.append_child(&color).ok()?;
         for (path, control) in [
