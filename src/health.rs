@@ -212,9 +212,51 @@ impl HealthReporter {
     }
 }
 
+/// The client id to report under: `stored` (what the driver read from the browser profile) when it has the
+/// shape this app writes, else a new one of 20 letters and digits made from `random` (values in `[0, 1)`, the
+/// browser's `Math.random()`: an id, not a secret). The flag says whether the driver must store it.
+pub fn client_id(stored: Option<&str>, mut random: impl FnMut() -> f64) -> (String, bool) {
+    if let Some(id) = stored
+        .filter(|id| (8..=40).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        return (id.to_string(), false);
+    }
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let id = (0..20)
+        .map(|_| DIGITS[(random() * 36.0) as usize % DIGITS.len()] as char)
+        .collect();
+    (id, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_client_id_is_kept_only_in_the_shape_this_app_writes() {
+        let never = || -> f64 { panic!("no new id needed") };
+        assert_eq!(
+            client_id(Some("abcdefgh12345678"), never),
+            ("abcdefgh12345678".into(), false)
+        );
+        let mut n = 0.0;
+        let mut next = || {
+            n = (n + 0.37) % 1.0;
+            n
+        };
+        for bad in [
+            None,
+            Some(""),
+            Some("short"),
+            Some("has space 123456"),
+            Some(&"x".repeat(41)[..]),
+        ] {
+            let (id, store) = client_id(bad, &mut next);
+            assert!(store, "{bad:?}");
+            assert_eq!(id.len(), 20);
+            assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()), "{id}");
+        }
+    }
 
     fn status(hub: HubStatus, devices: usize) -> Status {
         Status {

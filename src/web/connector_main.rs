@@ -90,24 +90,15 @@ pub fn start_connector(window: Window) {
 /// Where the hidden app keeps its client's id in the browser profile.
 const CLIENT_ID_KEY: &str = "innovaphone-kuando-client";
 
-/// This browser profile's client id for the health reports: kept in local storage, made once from
-/// `Math.random()` (an id, not a secret: it only tells one client from another). Without local storage a
-/// fresh one per start.
+/// This browser profile's client id for the health reports, kept in local storage (the core decides whether
+/// the stored one is usable; without local storage a fresh one per start).
 fn client_id(window: &Window) -> String {
     let store = window.local_storage().ok().flatten();
-    if let Some(id) = store
+    let stored = store
         .as_ref()
-        .and_then(|s| s.get_item(CLIENT_ID_KEY).ok().flatten())
-    {
-        if id.len() >= 8 && id.len() <= 40 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return id;
-        }
-    }
-    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let id: String = (0..20)
-        .map(|_| DIGITS[(js_sys::Math::random() * 36.0) as usize % 36] as char)
-        .collect();
-    if let Some(s) = store {
+        .and_then(|s| s.get_item(CLIENT_ID_KEY).ok().flatten());
+    let (id, keep) = crate::health::client_id(stored.as_deref(), js_sys::Math::random);
+    if let (true, Some(s)) = (keep, store) {
         let _ = s.set_item(CLIENT_ID_KEY, &id);
     }
     id
