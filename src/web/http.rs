@@ -47,23 +47,22 @@ pub fn send(req: &HubRequest, timeout_ms: u32, done: impl FnOnce(HttpOutcome) + 
             Some(text) => builder.body(text),
             None => builder.build(),
         };
-        let outcome = match request {
-            Ok(request) => match request.send().await {
-                Ok(response) => match response.binary().await {
-                    Ok(body) => HttpOutcome::Answer {
-                        status: response.status(),
-                        body,
-                    },
-                    Err(_) => HttpOutcome::Network,
-                },
-                Err(_) => HttpOutcome::Network,
-            },
-            Err(_) => HttpOutcome::Network,
-        };
+        let outcome = answer(request).await.unwrap_or(HttpOutcome::Network);
         done(if timed_out.get() {
             HttpOutcome::Timeout
         } else {
             outcome
         });
     });
+}
+
+/// The hub's answer, status and body as they came; any failure on the way is a network failure to the core.
+async fn answer(
+    request: Result<gloo_net::http::Request, gloo_net::Error>,
+) -> Result<HttpOutcome, gloo_net::Error> {
+    let response = request?.send().await?;
+    Ok(HttpOutcome::Answer {
+        status: response.status(),
+        body: response.binary().await?,
+    })
 }
