@@ -596,6 +596,55 @@ proptest! {
         use_launcher_message(&t);
     }
 
+    /// Hostile texts: nesting far deeper than any message (up to 5,000 levels, beyond serde_json's limit),
+    /// a huge string, a message cut anywhere, a known field given twice. Each is read or refused with a
+    /// reason, never a panic or a stack overflow; a readable one keeps its huge field whole.
+    #[test]
+    fn deep_huge_cut_and_repeated_launcher_texts_are_read_or_refused(
+        depth in 1usize..5_000,
+        huge in 0usize..300_000,
+        cut in any::<prop::sample::Index>(),
+        field in prop_oneof![Just("mt"), Just("api"), Just("msg"), Just("info"), Just("apis"), Just("x")],
+    ) {
+        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        // The Login's `info` is only skipped over (kept as text, without recursion): any depth reads.
+        let login = format!(r#"{{"mt":"Login","pbxObj":"kuando","info":{deep}}}"#);
+        match LauncherMsg::parse(&login) {
+            Ok(LauncherMsg::Login(l)) => prop_assert!(!l.unlicensed() && l.info.as_deref() == Some(deep.as_str())),
+            other => prop_assert!(false, "{:?}", other),
+        }
+        for t in [
+            format!(r#"{{"mt":"ApiRequest","api":"{API_PHONEINFO}","msg":{deep}}}"#),
+            format!(r#"{{"mt":"ApiUpdate","apis":{{"{API_CLIENT}":{{"@client":{{"model":{{"user":{deep}}}}}}}}}}}"#),
+        ] {
+            let r = LauncherMsg::parse(&t);
+            // serde_json stops at 128 levels (with the message's own): deeper is refused as unreadable.
+            if depth <= 120 {
+                prop_assert!(r.is_ok(), "{:?}", r.as_ref().err());
+            } else if depth > 128 {
+                prop_assert_eq!(r.err().map(|e| e.0), Some("not JSON".to_string()));
+            }
+            use_launcher_message(&t);
+        }
+        let sip = "b".repeat(huge);
+        let big = format!(
+            r#"{{"mt":"ApiResult","api":"{API_CLIENT}","provider":"@client","msg":{{"mt":"PresenceUpdated","sip":"{sip}","presence":[]}}}}"#
+        );
+        match LauncherMsg::parse(&big) {
+            Ok(LauncherMsg::ApiResult(r)) => prop_assert_eq!(r.msg["sip"].as_str().map(str::len), Some(huge)),
+            other => prop_assert!(false, "{:?}", other.err()),
+        }
+        let cut_at = cut.index(big.len());
+        if let Some(part) = big.get(..cut_at) {
+            prop_assert_eq!(LauncherMsg::parse(part).err().map(|e| e.0), Some("not JSON".to_string()));
+        }
+        let twice = format!(r#"{{"mt":"ApiRequest","api":"a","msg":{{}},"{field}":{{}},"{field}":1}}"#);
+        match LauncherMsg::parse(&twice) {
+            Err(e) => prop_assert!(field != "x" && e.0.contains(field), "{}", e),
+            Ok(_) => prop_assert_eq!(field, "x"),
+        }
+    }
+
     /// Random socket events, logins, sends and times: no panic, at most one socket at a time, never a
     /// reconnect sooner than 0.5 s after a socket went away, and nothing at all after `Unlicensed`.
     #[test]
