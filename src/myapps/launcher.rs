@@ -150,73 +150,43 @@ impl LoginMsg {
     }
 }
 
-/// A launcher message as it comes: every field any message of the protocol has, each of any type (checked
-/// where it is read, so that a wrong type gives a reason rather than a parse error). Unknown fields are
-/// skipped; a known field given twice makes the message unreadable (`JSON.stringify`, which myApps writes
-/// with, never does that, and with `info` twice which one the PBX signed would be unknown).
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct Wire<'a> {
-    mt: Value,
-    api: Value,
-    provider: Value,
-    consumer: Value,
-    src: Value,
-    msg: Value,
-    apis: Value,
-    default_api_providers: Value,
-    app: Value,
-    domain: Value,
-    sip: Value,
-    guid: Value,
-    dn: Value,
-    pbx_obj: Value,
-    #[serde(borrow)]
+/// The `info` of a `Login`, cut out as the text myApps posted (the rest of the message is read as a
+/// [`Value`], whose objects are sorted by key).
+#[derive(Deserialize)]
+struct LoginInfo<'a> {
+    #[serde(borrow, default)]
     info: Option<&'a RawValue>,
-    digest: Value,
-    lang: Value,
-    scheme: Value,
-    args: Value,
 }
 
 impl LauncherMsg {
-    /// Reads one message from myApps.
+    /// Reads one message from myApps. Like `JSON.parse` in the launcher, a field given twice counts with its
+    /// last value.
     pub fn parse(text_in: &str) -> Result<LauncherMsg, Ignored> {
-        let mut w: Wire = serde_json::from_str(text_in).map_err(|e| {
-            let data = e.classify() == serde_json::error::Category::Data;
-            Ignored(if !data {
-                "not JSON".into()
-            } else if e.to_string().starts_with("duplicate field") {
-                // The message names one of the fields above (no outside text).
-                clip(&e.to_string(), 80)
-            } else {
-                "not a JSON object with the launcher's fields".into()
-            })
-        })?;
-        // A derived struct also reads from an array (its fields in order): not a launcher message.
-        if text_in.trim_start().starts_with('[') {
+        let tree: Value = serde_json::from_str(text_in).map_err(|_| Ignored("not JSON".into()))?;
+        let Value::Object(mut w) = tree else {
             return Err(Ignored(
                 "not a JSON object with the launcher's fields".into(),
             ));
-        }
+        };
         // The large members are moved out, not cloned.
-        let msg = std::mem::take(&mut w.msg);
-        let apis = std::mem::take(&mut w.apis);
-        let default_api_providers = std::mem::take(&mut w.default_api_providers);
-        let mt = match &w.mt {
-            Value::String(s) => s.as_str(),
+        let mut take = |name: &str| w.remove(name).unwrap_or_default();
+        let (msg, apis, default_api_providers) =
+            (take("msg"), take("apis"), take("defaultApiProviders"));
+        let f = |name: &str| w.get(name);
+        let mt = match f("mt") {
+            Some(Value::String(s)) => s.as_str(),
             _ => return Err(Ignored("no mt".into())),
         };
-        let api_msg = |w: &Wire, msg: Value| -> Result<ApiMsg, Ignored> {
-            let api = text(Some(&w.api));
+        let api_msg = |msg: Value| -> Result<ApiMsg, Ignored> {
+            let api = text(f("api"));
             if api.is_empty() {
                 return Err(Ignored(format!("{mt} without api")));
             }
             Ok(ApiMsg {
                 api,
-                provider: text(Some(&w.provider)),
-                consumer: text(Some(&w.consumer)),
-                src: scalar(Some(&w.src)),
+                provider: text(f("provider")),
+                consumer: text(f("consumer")),
+                src: scalar(f("src")),
                 msg,
             })
         };
@@ -225,36 +195,43 @@ impl LauncherMsg {
                 apis,
                 default_api_providers,
             }),
-            "ApiResult" => LauncherMsg::ApiResult(api_msg(&w, msg)?),
-            "ApiRequest" => LauncherMsg::ApiRequest(api_msg(&w, msg)?),
-            "Login" => LauncherMsg::Login(LoginMsg {
-                src: scalar(Some(&w.src)),
-                app: text(Some(&w.app)),
-                domain: text(Some(&w.domain)),
-                sip: text(Some(&w.sip)),
-                guid: text(Some(&w.guid)),
-                dn: text(Some(&w.dn)),
-                pbx_obj: text(Some(&w.pbx_obj)),
-                info: w.info.map(|i| i.get().to_string()),
-                digest: text(Some(&w.digest)),
-            }),
-            "SetLang" => match scalar(Some(&w.lang)) {
+            "ApiResult" => LauncherMsg::ApiResult(api_msg(msg)?),
+            "ApiRequest" => LauncherMsg::ApiRequest(api_msg(msg)?),
+            "Login" => {
+                // The text was read above, so only a second `info` fails here: which one the PBX signed
+                // is unknown, and a login with the other one would fail anyway.
+                let info = serde_json::from_str::<LoginInfo>(text_in)
+                    .map_err(|_| Ignored("Login with info given twice".into()))?
+                    .info;
+                LauncherMsg::Login(LoginMsg {
+                    src: scalar(f("src")),
+                    app: text(f("app")),
+                    domain: text(f("domain")),
+                    sip: text(f("sip")),
+                    guid: text(f("guid")),
+                    dn: text(f("dn")),
+                    pbx_obj: text(f("pbxObj")),
+                    info: info.map(|i| i.get().to_string()),
+                    digest: text(f("digest")),
+                })
+            }
+            "SetLang" => match scalar(f("lang")) {
                 Some(l) if !l.trim().is_empty() => LauncherMsg::SetLang(l.trim().to_string()),
                 _ => return Err(Ignored("SetLang without lang".into())),
             },
-            "SetScheme" => match w.scheme.as_str().and_then(Scheme::parse) {
+            "SetScheme" => match f("scheme").and_then(Value::as_str).and_then(Scheme::parse) {
                 Some(s) => LauncherMsg::SetScheme(s),
                 None => return Err(Ignored("SetScheme without a known scheme".into())),
             },
             "PrepareReload" => LauncherMsg::PrepareReload,
             "ApiConsumerClosed" => LauncherMsg::ApiConsumerClosed {
-                api: text(Some(&w.api)),
-                consumer: text(Some(&w.consumer)),
+                api: text(f("api")),
+                consumer: text(f("consumer")),
             },
             // By name (a JSON object's order carries no meaning); an argument given twice counts with its
             // last value, as with `JSON.parse`.
-            "SetArgs" => LauncherMsg::SetArgs(match &w.args {
-                Value::Object(m) => m
+            "SetArgs" => LauncherMsg::SetArgs(match f("args") {
+                Some(Value::Object(m)) => m
                     .iter()
                     .filter_map(|(k, v)| Some((k.clone(), scalar(Some(v))?)))
                     .collect(),
@@ -443,18 +420,15 @@ mod tests {
             reason(r#"{"mt":"Action","type":"ShowApp"}"#),
             r#"unknown mt "Action""#
         );
-        // A known field twice: which one counts (for `info`: which one the PBX signed) is unknown.
-        assert!(reason(r#"{"mt":"Login","info":{},"info":{"a":1}}"#).starts_with("duplicate field `info`"));
-        assert!(reason(r#"{"mt":"SetLang","lang":"de","mt":"SetLang"}"#).starts_with("duplicate field `mt`"));
-        // Unknown fields may come twice.
+        // With `info` twice, which one the PBX signed is unknown.
         assert_eq!(
-            LauncherMsg::parse(r#"{"mt":"PrepareReload","x":1,"x":2}"#),
-            Ok(LauncherMsg::PrepareReload)
+            reason(r#"{"mt":"Login","info":{},"info":{"a":1}}"#),
+            "Login with info given twice"
         );
     }
 
     #[test]
-    fn a_nested_field_given_twice_counts_with_its_last_value() {
+    fn a_field_given_twice_counts_with_its_last_value() {
         let t = r#"{"mt":"ApiUpdate","apis":{"A":{"p":{"model":{"x":1}},"o":{},"p":{"model":{"x":2}}}}}"#;
         let Ok(LauncherMsg::ApiUpdate(u)) = LauncherMsg::parse(t) else {
             panic!("unreadable ApiUpdate")
@@ -463,6 +437,10 @@ mod tests {
         assert_eq!(u.model("A", "p").get("x"), Some(&json!(2)));
         assert_eq!(u.model("A", "o"), &Value::Null);
         assert_eq!(u.model("B", "p"), &Value::Null);
+        assert_eq!(
+            LauncherMsg::parse(r#"{"mt":"SetLang","lang":"de","mt":"SetScheme","scheme":"light"}"#),
+            Ok(LauncherMsg::SetScheme(Scheme::Light))
+        );
         assert_eq!(
             LauncherMsg::parse(r#"{"mt":"SetArgs","args":{"b":"1","a":"2","b":"3"}}"#),
             Ok(LauncherMsg::SetArgs(vec![

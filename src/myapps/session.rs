@@ -15,7 +15,7 @@
 //! Driver contract: after `CloseSocket` (or when it reported the socket closed) the driver drops that socket
 //! and reports nothing more from it; there is at most one socket at a time.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -142,29 +142,20 @@ pub struct AppSession {
     actions: Fifo<SessionAction>,
 }
 
-/// A handshake reply (`AppChallengeResult`, `AppLoginResult`), or any other message while connected: the
-/// fields the session reads, of any type (read tolerantly where used); the rest is skipped.
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct Reply {
-    mt: Value,
-    challenge: Value,
-    ok: Value,
-    error_text: Value,
-    error: Value,
-}
+/// A handshake reply (`AppChallengeResult`, `AppLoginResult`), or any other message while connected.
+struct Reply(Value);
 
 impl Reply {
     fn parse(text: &str) -> Option<Reply> {
-        // A derived struct also reads from an array (its fields in order): that is no reply.
-        if text.trim_start().starts_with('[') {
-            return None;
-        }
-        serde_json::from_str(text).ok()
+        serde_json::from_str(text).ok().map(Reply)
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
     }
 
     fn mt(&self) -> &str {
-        self.mt.as_str().unwrap_or("")
+        self.get("mt").and_then(Value::as_str).unwrap_or("")
     }
 }
 
@@ -330,7 +321,7 @@ impl AppSession {
         };
         match (&self.phase, r.mt()) {
             (Phase::Challenging { .. }, "AppChallengeResult") => {
-                let Some(challenge) = super::scalar(Some(&r.challenge)) else {
+                let Some(challenge) = super::scalar(r.get("challenge")) else {
                     return;
                 };
                 let src = self.next_src();
@@ -345,7 +336,7 @@ impl AppSession {
                 };
             }
             (Phase::LoggingIn { unlicensed, .. }, "AppLoginResult") => {
-                if truthy(Some(&r.ok)) {
+                if truthy(r.get("ok")) {
                     self.backoff_ms = BACKOFF_MIN_MS;
                     self.phase = Phase::Connected {
                         keepalive_at: now.saturating_add(KEEPALIVE_MS),
@@ -358,8 +349,8 @@ impl AppSession {
                         .push_back(SessionAction::Event(SessionEvent::Unlicensed));
                     self.phase = Phase::Stopped;
                 } else {
-                    let why = super::scalar(Some(&r.error_text))
-                        .or_else(|| super::scalar(Some(&r.error)))
+                    let why = super::scalar(r.get("errorText"))
+                        .or_else(|| super::scalar(r.get("error")))
                         .filter(|s| !s.trim().is_empty())
                         .unwrap_or_else(|| "LOGIN_FAILURE".to_string());
                     self.fail(now, super::clip(&why, 200));
