@@ -43,12 +43,12 @@ const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
 pub(crate) fn scalar(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
-        // Integral floats read as integers while exact (below 2^53); larger ones and fractions as serde_json
-        // writes them.
-        Value::Number(n) => Some(match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < EXACT_INTEGER => {
-                format!("{}", f as i64)
-            }
+        // Integers as written; integral floats as integers while exact (below 2^53), other floats as
+        // serde_json writes them.
+        Value::Number(n) => Some(match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => u.to_string(),
+            (_, Some(i), _) => i.to_string(),
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < EXACT_INTEGER => (f as i64).to_string(),
             _ => n.to_string(),
         }),
         _ => None,
