@@ -6,8 +6,8 @@ use kuando_connector::myapps::domain::subscribe_presence;
 use kuando_connector::myapps::launcher;
 use kuando_connector::myapps::session::{BACKOFF_MAX_MS, KEEPALIVE_MS, STEP_TIMEOUT_MS};
 use kuando_connector::myapps::{
-    call_event, own_user, phone_calls, presence_update, SessionAction, AppSession, LauncherMsg, LoginMsg,
-    Scheme, SendError, SessionEvent, StartParams, API_CLIENT, API_PHONE, API_PHONEINFO,
+    call_event, own_user, phone_calls, presence_update, AppSession, LauncherMsg, LoginMsg, Scheme,
+    SendError, SessionAction, SessionEvent, StartParams, API_CLIENT, API_PHONE, API_PHONEINFO,
 };
 use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
 use proptest::prelude::*;
@@ -122,7 +122,10 @@ fn login_flow_sends_the_logins_fields_with_info_verbatim() {
     assert_eq!(drain(&mut s), [SessionAction::SendSocket(want)]);
     assert!(!s.is_connected());
     s.handle_socket_message(40, r#"{"mt":"AppLoginResult","ok":true}"#);
-    assert_eq!(drain(&mut s), [SessionAction::Event(SessionEvent::Connected)]);
+    assert_eq!(
+        drain(&mut s),
+        [SessionAction::Event(SessionEvent::Connected)]
+    );
     assert!(s.is_connected());
     // Service messages now reach the app.
     let cfg = r#"{"api":"kuando","mt":"ConfigChanged","config":{}}"#;
@@ -172,7 +175,10 @@ fn unlicensed_user_stops_the_session_for_good() {
     s.handle_socket_message(2, r#"{"mt":"AppLoginResult","ok":false}"#);
     assert_eq!(
         drain(&mut s),
-        [SessionAction::CloseSocket, SessionAction::Event(SessionEvent::Unlicensed)]
+        [
+            SessionAction::CloseSocket,
+            SessionAction::Event(SessionEvent::Unlicensed)
+        ]
     );
     assert_eq!(s.poll_timeout(), None);
     s.handle_socket_closed(3);
@@ -246,7 +252,10 @@ fn reconnect_back_off_doubles_to_32_s_and_resets_after_a_login() {
 
     connect(&mut s, now);
     s.handle_socket_closed(now + 100);
-    assert_eq!(drain(&mut s), [SessionAction::Event(SessionEvent::Disconnected)]);
+    assert_eq!(
+        drain(&mut s),
+        [SessionAction::Event(SessionEvent::Disconnected)]
+    );
     assert_eq!(s.poll_timeout(), Some(now + 100 + 500));
 }
 

@@ -112,7 +112,8 @@ pub fn presence_update(res: &ApiMsg, own_sip: &str) -> Option<Presence> {
         return None;
     }
     let sip = scalar(m.get("sip")).unwrap_or_else(|| text(m["ep"].get("sip")));
-    if !sip.trim().eq_ignore_ascii_case(own_sip.trim()) || m.get("up") == Some(&Value::Bool(false)) {
+    if !sip.trim().eq_ignore_ascii_case(own_sip.trim()) || m.get("up") == Some(&Value::Bool(false))
+    {
         return None;
     }
     let list = m.get("presence")?.as_array()?;

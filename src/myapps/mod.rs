@@ -48,7 +48,9 @@ pub(crate) fn scalar(v: Option<&Value>) -> Option<String> {
         Value::Number(n) => Some(match (n.as_u64(), n.as_i64(), n.as_f64()) {
             (Some(u), _, _) => u.to_string(),
             (_, Some(i), _) => i.to_string(),
-            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < EXACT_INTEGER => (f as i64).to_string(),
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < EXACT_INTEGER => {
+                (f as i64).to_string()
+            }
             _ => n.to_string(),
         }),
         _ => None,

@@ -309,7 +309,9 @@ impl AppSession {
                     }
                 }
                 self.actions
-                    .push_back(SessionAction::Event(SessionEvent::Message(text.to_string())));
+                    .push_back(SessionAction::Event(SessionEvent::Message(
+                        text.to_string(),
+                    )));
             }
             _ => {}
         }
@@ -547,7 +549,9 @@ mod tests {
         assert_eq!(drain(&mut s), []);
         // Without src (older launchers) it is used.
         s.handle_login(0, &login(&LOGIN.replace(r#""src":"1","#, "")));
-        assert!(matches!(&drain(&mut s)[..], [SessionAction::SendSocket(t)] if t.contains("AppLogin")));
+        assert!(
+            matches!(&drain(&mut s)[..], [SessionAction::SendSocket(t)] if t.contains("AppLogin"))
+        );
     }
 
     #[test]
@@ -559,7 +563,9 @@ mod tests {
         s.handle_socket_message(1, "not json");
         assert_eq!(
             drain(&mut s),
-            [SessionAction::Event(SessionEvent::Message("not json".into()))]
+            [SessionAction::Event(SessionEvent::Message(
+                "not json".into()
+            ))]
         );
     }
 
