@@ -22,7 +22,8 @@
 //! same serde derives: unknown fields are ignored and missing ones empty, so that an older or newer hidden
 //! app still shows what both know.
 
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::engine::{Connector, Status};
 use crate::hub::{Outcome, RequestKind};
@@ -90,13 +91,17 @@ pub struct StatusModel {
     /// Calls in progress.
     pub calls: u64,
     /// The user's own presence.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "object")]
     pub own: Option<ModelPresence>,
     /// The presence the connector set from the hub.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", deserialize_with = "object")]
     pub set: Option<ModelPresence>,
     /// The hub's running command of another application.
-    #[serde(rename = "rc", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rc",
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "object"
+    )]
     pub running: Option<RunningCommand>,
     /// The hub refused the token header: the token goes in the URL.
     #[serde(rename = "tokurl", skip_serializing_if = "is_false")]
@@ -171,6 +176,21 @@ pub struct RunningCommand {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+/// A member that must be an object (or null): a derived struct alone would also read an array, field by field.
+fn object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    match Option::<serde_json::Value>::deserialize(d)? {
+        None => Ok(None),
+        Some(v @ serde_json::Value::Object(_)) => {
+            T::deserialize(v).map(Some).map_err(D::Error::custom)
+        }
+        Some(_) => Err(D::Error::custom("not an object")),
+    }
 }
 
 /// `ApiModel`: the provider's new model, which myApps hands to every consumer with `ApiUpdate`.
