@@ -4,7 +4,6 @@
 
 use crate::fifo::Fifo;
 use crate::health::HealthReporter;
-use crate::text::cat;
 
 use crate::engine::{self, Connector, HubOutcome, RequestId};
 use crate::hub::{HubRequest, Method};
@@ -69,7 +68,7 @@ pub struct ConnectorApp {
 const PRESENCE_SRC: &str = "p";
 
 fn presence_src(id: RequestId) -> String {
-    cat(&[PRESENCE_SRC, &crate::text::num(id.0)])
+    format!("{PRESENCE_SRC}{}", id.0)
 }
 
 fn presence_id(src: Option<&str>) -> Option<RequestId> {
@@ -109,12 +108,10 @@ impl ConnectorApp {
             health: HealthReporter::default(),
         };
         let ws = start.ws_url().unwrap_or_default();
-        app.trace(&cat(&[
-            "start.url=",
-            &ws,
-            " start.originalUrl=",
-            &start.original_url,
-        ]));
+        app.trace(&format!(
+            "start.url={ws} start.originalUrl={}",
+            start.original_url
+        ));
         if ws.is_empty() {
             app.trace("no start url: not running inside myApps");
         }
@@ -245,7 +242,7 @@ impl ConnectorApp {
                 self.engine.handle_service(now_ms, false);
             }
             SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
-            SessionEvent::LoginFailed(why) => self.trace(&cat(&["login failed: ", &why])),
+            SessionEvent::LoginFailed(why) => self.trace(&format!("login failed: {why}")),
             SessionEvent::Message(t) => match proto::parse_response(&t) {
                 Ok(env) => self.service_message(now_ms, env.src.as_deref(), env.msg),
                 Err(e) => self.trace(&e),
@@ -263,11 +260,10 @@ impl ConnectorApp {
         match msg {
             Response::GetConfigResult { config, error } => {
                 if let Some(e) = &error {
-                    self.trace(&cat(&[
-                        "settings not loaded (",
-                        e.code.as_str(),
-                        "): using the defaults",
-                    ]));
+                    self.trace(&format!(
+                        "settings not loaded ({}): using the defaults",
+                        e.code.as_str()
+                    ));
                 }
                 self.engine
                     .handle_config(now_ms, config.unwrap_or_default());
@@ -284,11 +280,9 @@ impl ConnectorApp {
                         // One line for the trace, not one per retry.
                         if !matches!(was, Verdict::Unchecked(_)) {
                             let code = error.as_ref().map_or("", |e| e.code.as_str());
-                            self.trace(&cat(&[
-                                "license could not be checked (",
-                                code,
-                                "): not started, retrying",
-                            ]));
+                            self.trace(&format!(
+                                "license could not be checked ({code}): not started, retrying"
+                            ));
                         }
                     }
                     Verdict::Pending => {}
@@ -304,7 +298,7 @@ impl ConnectorApp {
                     self.engine.handle_presence_result(
                         now_ms,
                         id,
-                        error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
+                        error.map_or(Ok(()), |e| Err(format!("{}: {}", e.code.as_str(), e.text))),
                     )
                 }
             }
@@ -315,14 +309,14 @@ impl ConnectorApp {
                 }
             }
             Response::Error { error } => {
-                self.trace(&cat(&["app service error: ", error.code.as_str()]))
+                self.trace(&format!("app service error: {}", error.code.as_str()))
             }
         }
     }
 
     /// A request (sent with `src`) could not be sent to the service (not connected).
     pub fn handle_send_failed(&mut self, now_ms: u64, src: Option<&str>, why: &str) {
-        self.trace(&cat(&["not sent to the app service: ", why]));
+        self.trace(&format!("not sent to the app service: {why}"));
         if let Some(id) = presence_id(src) {
             self.engine
                 .handle_presence_result(now_ms, id, Err(why.to_string()));

@@ -54,7 +54,6 @@ use crate::lna::Permission;
 use crate::mapping::{transform_running, Transform};
 use crate::proto::{License, PresenceGuard};
 use crate::state::{CallEvent, CallInfo, Presence};
-use crate::text::{cat, num};
 use crate::trace::{self, App};
 use presence::PresenceSync;
 
@@ -102,16 +101,10 @@ const MAX_IGNORED: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub u64);
 
-impl RequestId {
-    /// `#n`, for traces (no `core::fmt`, see [`crate::text`]).
-    pub fn text(&self) -> String {
-        cat(&["#", &num(self.0)])
-    }
-}
-
+/// `#n`, for traces.
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text())
+        write!(f, "#{}", self.0)
     }
 }
 
@@ -487,7 +480,7 @@ impl Connector {
                 self.endpoint = None;
                 self.hub_status = HubStatus::NotConfigured;
                 self.traced_link = HubStatus::NotConfigured;
-                self.set_error(cat(&["kuandoHUB URL ", e.as_str()]));
+                self.set_error(format!("kuandoHUB URL {}", e.as_str()));
             }
         }
         // A settings change tries the token header again.
@@ -539,7 +532,7 @@ impl Connector {
             let seen = self.missed.observe(self.now, &key, old, new);
             self.on_seen(seen);
             let text = match &event {
-                CallEvent::Added(k) => cat(&["call ", &k.provider, "/", &k.id, " added"]),
+                CallEvent::Added(k) => format!("call {}/{} added", k.provider, k.id),
                 CallEvent::Updated(k, i) => {
                     let state = i.state.map(|s| s.as_str()).unwrap_or("?");
                     let dir = match i.dir {
@@ -547,9 +540,9 @@ impl Connector {
                         Some(crate::state::Direction::Outgoing) => "outgoing",
                         None => "",
                     };
-                    cat(&["call ", &k.provider, "/", &k.id, ": ", state, " ", dir])
+                    format!("call {}/{}: {state} {dir}", k.provider, k.id)
                 }
-                CallEvent::Removed(k) => cat(&["call ", &k.provider, "/", &k.id, " removed"]),
+                CallEvent::Removed(k) => format!("call {}/{} removed", k.provider, k.id),
             };
             self.out.trace(Level::Calls, text.trim_end());
         }
@@ -583,7 +576,7 @@ impl Connector {
             }
             self.out.trace(
                 Level::Calls,
-                &cat(&["calls of ", provider, ": ", &num(calls.len() as u64)]),
+                &format!("calls of {provider}: {}", calls.len()),
             );
         }
         self.step();
@@ -690,7 +683,7 @@ impl Connector {
         self.lna = permission;
         self.out.trace(
             Level::Always,
-            &cat(&["local network permission: ", permission.as_str()]),
+            &format!("local network permission: {}", permission.as_str()),
         );
         // `prompt` alone holds nothing back: browsers report it also where the permission does not apply (a
         // page in the hub's own address space), and there the hub answers. Only a request that failed while
@@ -1088,13 +1081,12 @@ impl Connector {
 
     fn trace_request(&mut self, request: &HubRequest) {
         let text = match request.method {
-            Method::Get => cat(&["init http get request: ", &request.url]),
-            Method::Post => cat(&[
-                "init http post request: ",
-                &request.url,
-                " ",
-                request.body.as_deref().unwrap_or(""),
-            ]),
+            Method::Get => format!("init http get request: {}", request.url),
+            Method::Post => format!(
+                "init http post request: {} {}",
+                request.url,
+                request.body.as_deref().unwrap_or("")
+            ),
         };
         self.out.trace(Level::Hub, &text);
     }
@@ -1210,7 +1202,7 @@ impl Connector {
                 Err(e) => {
                     self.mark_healthy();
                     self.out
-                        .trace(Level::Hub, &cat(&["busylightdevices: ", &e.text()]));
+                        .trace(Level::Hub, &format!("busylightdevices: {}", e.text()));
                 }
             },
             RequestKind::CurrentPresence => {
@@ -1248,7 +1240,7 @@ impl Connector {
                                 RequestKind::RegisterDataSource => "RegisterDataSource",
                                 _ => "CreateInitialPriority",
                             };
-                            self.out.trace(Level::Hub, &cat(&[what, ": ", &e.text()]));
+                            self.out.trace(Level::Hub, &format!("{what}: {}", e.text()));
                         }
                         self.lamp_setup = match kind {
                             RequestKind::RegisterDataSource => LampSetup::NeedPriority,
@@ -1266,7 +1258,7 @@ impl Connector {
                     if self.lamp.accepted((cmd, event)) {
                         self.out.trace(
                             Level::Always,
-                            &cat(&["lamp command ", &cmd.describe(), " taken by kuandoHUB now"]),
+                            &format!("lamp command {} taken by kuandoHUB now", cmd.describe()),
                         );
                     }
                     if self
@@ -1285,15 +1277,7 @@ impl Connector {
                     let no_device = e == HubError::NoDevice;
                     let jitter = self.jitter;
                     let (delay, news) = self.lamp.refused(self.now, (cmd, event), jitter);
-                    let text = cat(&[
-                        "lamp command ",
-                        &cmd.describe(),
-                        " owed: ",
-                        &e.text(),
-                        "; sent again in ",
-                        &num(delay.div_ceil(1000)),
-                        " s, or when kuandoHUB takes commands again",
-                    ]);
+                    let text = format!("lamp command {} owed: {}; sent again in {} s, or when kuandoHUB takes commands again", cmd.describe(), e.text(), delay.div_ceil(1000));
                     // Once per owed command; without a Busylight once until one is connected.
                     let level = if news && !(no_device && self.no_device_traced) {
                         Level::Always
@@ -1308,12 +1292,11 @@ impl Connector {
                         self.devices_check_at = Some(self.now.saturating_add(self.interval_ms()));
                         self.trace_no_device();
                     } else if news {
-                        self.last_error = Some(cat(&[
-                            "lamp command ",
-                            &cmd.describe(),
-                            " failed: ",
-                            &e.text(),
-                        ]));
+                        self.last_error = Some(format!(
+                            "lamp command {} failed: {}",
+                            cmd.describe(),
+                            e.text()
+                        ));
                     }
                 }
             },
@@ -1375,7 +1358,7 @@ impl Connector {
                 self.mark_healthy();
                 self.missed.answered(self.now, true, self.jitter);
                 self.out
-                    .trace(Level::Hub, &cat(&[what, " taken by kuandoHUB"]));
+                    .trace(Level::Hub, &format!("{what} taken by kuandoHUB"));
             }
             Err(e) => {
                 let fatal = matches!(
@@ -1385,14 +1368,11 @@ impl Connector {
                 if let Some(delay) = self.missed.answered(self.now, false, self.jitter) {
                     self.out.trace(
                         Level::Hub,
-                        &cat(&[
-                            what,
-                            " owed: ",
-                            &e.text(),
-                            "; sent again in ",
-                            &num(delay.div_ceil(1000)),
-                            " s",
-                        ]),
+                        &format!(
+                            "{what} owed: {}; sent again in {} s",
+                            e.text(),
+                            delay.div_ceil(1000)
+                        ),
                     );
                 }
                 if fatal {
@@ -1438,7 +1418,7 @@ impl Connector {
             Level::Always
         };
         self.token_in_url_said = true;
-        let text = cat(&[TOKEN_IN_URL_TEXT, ": ", &self.url()]);
+        let text = format!("{TOKEN_IN_URL_TEXT}: {}", self.url());
         self.out.trace(level, &text);
         self.link = Link::Waiting { at: self.now };
     }
@@ -1468,7 +1448,7 @@ impl Connector {
             self.traced_link = HubStatus::Reachable;
             let url = self.url();
             self.out
-                .trace(Level::Always, &cat(&["kuandoHUB connected: ", &url]));
+                .trace(Level::Always, &format!("kuandoHUB connected: {url}"));
         }
         if matches!(
             self.last_error.as_deref(),
@@ -1499,8 +1479,11 @@ impl Connector {
         };
         self.retry_at = Some(now.saturating_add(delay));
         let url = self.url();
-        let next = num(delay.div_ceil(1000));
-        let text = cat(&[&e.text(), ": ", &url, ", next try in ", &next, " s"]);
+        let text = format!(
+            "{}: {url}, next try in {} s",
+            e.text(),
+            delay.div_ceil(1000)
+        );
         let status = if unauthorized {
             HubStatus::Unauthorized
         } else if self.backoff.failures() >= UNREACHABLE_AFTER
@@ -1620,7 +1603,7 @@ impl Connector {
                 self.answer_failures.fail(0);
                 gap = self.answer_failures.delay_for(n).min(gap);
                 if self.hub_status != HubStatus::TooOld {
-                    self.set_error(cat(&[ANSWER_FAILED, ": ", &e.text()]));
+                    self.set_error(format!("{ANSWER_FAILED}: {}", e.text()));
                 }
             }
         }
@@ -1649,22 +1632,12 @@ impl Connector {
                     let shown = own.flatten().map_or("", |r| r.eventname.as_str());
                     self.out.trace(
                         Level::Always,
-                        &cat(&[
-                            "kuandoHUB shows ",
-                            shown,
-                            " under the connector's sender from another client of the user: left to it",
-                        ]),
+                        &format!("kuandoHUB shows {shown} under the connector's sender from another client of the user: left to it"),
                     );
                 }
             }
             lamp::Verdict::Correct(shown, first) => {
-                let text = cat(&[
-                    "kuandoHUB shows ",
-                    &shown,
-                    " under the connector's sender, the connector wants ",
-                    &want.0.describe(),
-                    ": sent again",
-                ]);
+                let text = format!("kuandoHUB shows {shown} under the connector's sender, the connector wants {}: sent again", want.0.describe());
                 self.out
                     .trace(if first { Level::Always } else { Level::Hub }, &text);
             }
@@ -1677,7 +1650,7 @@ impl Connector {
             .map(|r| (r.sender.clone(), r.eventtype.clone(), r.eventname.clone()));
         if triple != self.last_running {
             let text = match &triple {
-                Some((s, t, n)) => cat(&["3rd party state result: ", s, " / ", t, " / ", n]),
+                Some((s, t, n)) => format!("3rd party state result: {s} / {t} / {n}"),
                 None => "3rd party state result: none".to_string(),
             };
             self.out.trace(Level::Hub, &text);
@@ -1736,15 +1709,7 @@ impl Connector {
         self.ignored.push(key);
         self.out.trace(
             Level::Always,
-            &cat(&[
-                text,
-                ": ",
-                &r.sender,
-                " / ",
-                &r.eventtype,
-                " / ",
-                &r.eventname,
-            ]),
+            &format!("{text}: {} / {} / {}", r.sender, r.eventtype, r.eventname),
         );
     }
 
@@ -1768,10 +1733,8 @@ impl Connector {
             // The lamp missed what was sent while it was away, and what is owed goes out now.
             self.lamp.acked = None;
             self.lamp.retry_now();
-            self.out.trace(
-                Level::Always,
-                &cat(&["Busylight connected (", &num(n as u64), ")"]),
-            );
+            self.out
+                .trace(Level::Always, &format!("Busylight connected ({n})"));
         }
     }
 
@@ -1815,13 +1778,7 @@ impl Connector {
             self.last_lamp = Some(want);
             self.out.trace(
                 Level::Calls,
-                &cat(&[
-                    "lamp: ",
-                    call_state_name(want.0),
-                    " (",
-                    &want.1.describe(),
-                    ")",
-                ]),
+                &format!("lamp: {} ({})", call_state_name(want.0), want.1.describe()),
             );
         }
     }
@@ -1852,22 +1809,22 @@ impl Connector {
         };
         let hub_state = match self.presence.hub() {
             None => "none".to_string(),
-            Some(v) => cat(&[v.state.as_str(), " (", &v.source, ")"]),
+            Some(v) => format!("{} ({})", v.state.as_str(), v.source),
         };
         let applied = self
             .presence
             .applied()
             .map_or("none".to_string(), show_presence);
         let lines = [
-            cat(&["debug - lamp_myapps_state: ", &myapps]),
-            cat(&[
-                "debug - lamp_call_state: ",
-                call_state_name(self.calls.slot()),
-            ]),
-            cat(&["debug - kuando_hub_installed: ", installed]),
-            cat(&["debug - count_calls: ", &num(self.calls.count() as u64)]),
-            cat(&["debug - kuando_hub_state: ", &hub_state]),
-            cat(&["debug - presence_applied: ", &applied]),
+            format!("debug - lamp_myapps_state: {myapps}"),
+            format!(
+                "debug - lamp_call_state: {}",
+                call_state_name(self.calls.slot())
+            ),
+            format!("debug - kuando_hub_installed: {installed}"),
+            format!("debug - count_calls: {}", self.calls.count()),
+            format!("debug - kuando_hub_state: {hub_state}"),
+            format!("debug - presence_applied: {applied}"),
         ];
         for l in lines {
             self.out.trace(Level::Always, &l);
