@@ -1,7 +1,7 @@
 //! The synchronization engine: the concept's rules ("Synchronization Concept kuandoHUB®") as one deterministic,
 //! sans-IO state machine, in the style of quinn-proto.
 //!
-//! Inputs arrive through `handle_*(now_ms, …)`; the engine answers with [`Action`]s taken by
+//! Inputs arrive through `handle_*(now_ms, …)`; the engine answers with [`EngineAction`]s taken by
 //! [`Connector::poll_action`], and tells when it next wants to be woken with [`Connector::poll_timeout`]
 //! (then [`Connector::handle_timeout`]). No clock, no randomness, no IO: time and jitter come in as arguments,
 //! so tests drive it through hours of virtual time in milliseconds.
@@ -10,14 +10,14 @@
 //! - Feed [`Connector::handle_license`] and [`Connector::handle_config`] (`Config::default()` if the service
 //!   cannot provide one). Nothing reaches the hub before both are known and the license is one of the
 //!   concept's.
-//! - Send every [`Action::Hub`] request, abort it after `timeout_ms`, and hand back its outcome with its id,
+//! - Send every [`EngineAction::Hub`] request, abort it after `timeout_ms`, and hand back its outcome with its id,
 //!   exactly once. A driver that never answers is tolerated (the engine gives up on a request a little after
 //!   its timeout and ignores a late answer).
-//! - Send every [`Action::SetPresence`] to the app service and hand back its result. Report the service
+//! - Send every [`EngineAction::SetPresence`] to the app service and hand back its result. Report the service
 //!   connection with [`Connector::handle_service`]; a request in flight when the connection drops gets no
 //!   result (the engine forgets it).
 //! - Feed the user's own presence (`contact "tel:"`) on every `PresenceUpdated`, and every call event.
-//! - Print every [`Action::Trace`] line as it is: prefixed and redacted already.
+//! - Print every [`EngineAction::Trace`] line as it is: prefixed and redacted already.
 //!
 //! # Two lanes to the hub
 //! Lamp commands are what a user notices first (the lamp must blink while the phone rings), so they never
@@ -113,7 +113,7 @@ pub use crate::hub::Outcome as HubOutcome;
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum EngineAction {
     /// Send this request to the hub; abort it after `timeout_ms`; return the outcome with `id`.
     Hub {
         id: RequestId,
@@ -227,7 +227,7 @@ enum Level {
 /// Collects the actions; formats and filters trace lines.
 #[derive(Clone, Default)]
 struct Out {
-    actions: Fifo<Action>,
+    actions: Fifo<EngineAction>,
     flags: TraceFlags,
     /// The hub token: masked wherever it might stand.
     secret: String,
@@ -236,7 +236,7 @@ struct Out {
 }
 
 impl Out {
-    fn push(&mut self, a: Action) {
+    fn push(&mut self, a: EngineAction) {
         self.actions.push_back(a);
     }
 
@@ -255,14 +255,14 @@ impl Out {
         };
         self.ring.push(&line);
         if on {
-            self.actions.push_back(Action::Trace(line));
+            self.actions.push_back(EngineAction::Trace(line));
         }
     }
 }
 
 /// The connection to the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Link {
+enum HubLink {
     /// Not running: unlicensed, no settings, or shut down.
     Off,
     /// Waiting to probe at `at`.
@@ -308,7 +308,7 @@ pub struct Connector {
     next_id: u64,
     jitter: u32,
 
-    link: Link,
+    link: HubLink,
     session: u64,
     backoff: Backoff,
     hub_status: HubStatus,
@@ -399,7 +399,7 @@ impl Connector {
             shut_down: false,
             next_id: 1,
             jitter: 0,
-            link: Link::Off,
+            link: HubLink::Off,
             session: 0,
             backoff: Backoff::new(RETRY_BASE_MS, RETRY_MAX_MS),
             hub_status: HubStatus::Unknown,
@@ -457,7 +457,7 @@ impl Connector {
         match endpoint {
             Ok(ep) => {
                 if self.endpoint.as_ref() != Some(&ep) {
-                    if self.link == Link::Up {
+                    if self.link == HubLink::Up {
                         // Moving to another hub: give the old one's lamp back first.
                         self.logout();
                     }
@@ -468,13 +468,13 @@ impl Connector {
                         self.hub_status = HubStatus::Unknown;
                         self.last_error = None;
                     }
-                    if self.link != Link::Off {
+                    if self.link != HubLink::Off {
                         self.restart_link();
                     }
                 }
             }
             Err(e) => {
-                if self.link != Link::Off {
+                if self.link != HubLink::Off {
                     self.stop();
                 }
                 self.endpoint = None;
@@ -688,7 +688,7 @@ impl Connector {
         // `prompt` alone holds nothing back: browsers report it also where the permission does not apply (a
         // page in the hub's own address space), and there the hub answers. Only a request that failed while
         // the browser would ask holds the background requests (see `link_failed`).
-        if self.link != Link::Off {
+        if self.link != HubLink::Off {
             if permission == Permission::Denied {
                 self.block_link();
             } else if was == Permission::Denied || self.hub_status == HubStatus::NeedsPermission {
@@ -730,7 +730,7 @@ impl Connector {
     // ----- outputs -----
 
     /// The next thing to do, if any.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<EngineAction> {
         self.out.actions.pop_front()
     }
 
@@ -745,8 +745,8 @@ impl Connector {
             at(f.deadline);
         }
         match self.link {
-            Link::Waiting { at: t } if self.poll_lane.is_none() => at(t),
-            Link::Up if self.poll_lane.is_none() => {
+            HubLink::Waiting { at: t } if self.poll_lane.is_none() => at(t),
+            HubLink::Up if self.poll_lane.is_none() => {
                 if let Some(t) = self.next_poll_at {
                     at(t);
                 }
@@ -756,7 +756,9 @@ impl Connector {
             }
             _ => {}
         }
-        if self.link == Link::Up && self.lamp_lane.is_none() && self.lamp_setup == LampSetup::Ready
+        if self.link == HubLink::Up
+            && self.lamp_lane.is_none()
+            && self.lamp_setup == LampSetup::Ready
         {
             if let Some(t) = self.lamp.retry_at(self.lamp_wanted()) {
                 at(t);
@@ -798,7 +800,7 @@ impl Connector {
             calls: self.calls.count(),
             last_error: self.last_error.clone(),
             next_retry_ms: self.retry_at,
-            running: self.link != Link::Off && !self.shut_down,
+            running: self.link != HubLink::Off && !self.shut_down,
             token_in_url: self.token_form == TokenForm::Url,
             missed_call_since: self.missed.since(),
             hidden_calls: self.hidden.hint().cloned(),
@@ -900,7 +902,7 @@ impl Connector {
 
     fn update_activity(&mut self) {
         let should = self.active();
-        let running = self.link != Link::Off;
+        let running = self.link != HubLink::Off;
         if should && !running {
             self.restart_link();
         } else if !should && running {
@@ -912,7 +914,7 @@ impl Connector {
     fn restart_link(&mut self) {
         self.end_session();
         self.backoff.reset();
-        self.link = Link::Waiting { at: self.now };
+        self.link = HubLink::Waiting { at: self.now };
         self.retry_at = None;
         self.hub_status = HubStatus::Unknown;
         self.traced_link = HubStatus::Unknown;
@@ -936,7 +938,7 @@ impl Connector {
             "the browser blocks access to kuandoHUB (local network permission denied)",
         );
         let at = self.now.saturating_add(RETRY_MAX_MS);
-        self.link = Link::Waiting { at };
+        self.link = HubLink::Waiting { at };
         self.retry_at = Some(at);
         self.hub_status = status;
         self.traced_link = status;
@@ -954,12 +956,12 @@ impl Connector {
 
     /// Gives back what the connector holds (the lamp by `Logout`, any presence it set) and leaves the hub.
     fn release(&mut self) {
-        if self.link == Link::Up {
+        if self.link == HubLink::Up {
             self.logout();
         }
         self.presence.release_all(&mut self.next_id, &mut self.out);
         self.end_session();
-        self.link = Link::Off;
+        self.link = HubLink::Off;
         self.retry_at = None;
     }
 
@@ -971,7 +973,7 @@ impl Connector {
             let id = RequestId(self.next_id);
             self.next_id += 1;
             self.trace_request(&request);
-            self.out.push(Action::Hub {
+            self.out.push(EngineAction::Hub {
                 id,
                 request,
                 timeout_ms: LAMP_TIMEOUT_MS,
@@ -1072,7 +1074,7 @@ impl Connector {
             LaneId::Poll => self.poll_lane = Some(f),
             LaneId::Lamp => self.lamp_lane = Some(f),
         }
-        self.out.push(Action::Hub {
+        self.out.push(EngineAction::Hub {
             id,
             request,
             timeout_ms,
@@ -1104,15 +1106,15 @@ impl Connector {
             return;
         };
         match self.link {
-            Link::Off | Link::Probing => {}
-            Link::Waiting { at } => {
+            HubLink::Off | HubLink::Probing => {}
+            HubLink::Waiting { at } => {
                 if now >= at && self.poll_lane.is_none() {
-                    self.link = Link::Probing;
+                    self.link = HubLink::Probing;
                     let t = self.poll_timeout_ms();
                     self.send(LaneId::Poll, ep.probe(), t);
                 }
             }
-            Link::Up => {
+            HubLink::Up => {
                 if self.lamp_lane.is_none() {
                     match self.lamp_setup {
                         LampSetup::NeedRegister => {
@@ -1420,11 +1422,11 @@ impl Connector {
         self.token_in_url_said = true;
         let text = format!("{TOKEN_IN_URL_TEXT}: {}", self.url());
         self.out.trace(level, &text);
-        self.link = Link::Waiting { at: self.now };
+        self.link = HubLink::Waiting { at: self.now };
     }
 
     fn session_up(&mut self) {
-        self.link = Link::Up;
+        self.link = HubLink::Up;
         self.retry_at = None;
         self.hub_status = HubStatus::Reachable;
         self.lamp_setup = LampSetup::NeedRegister;
@@ -1474,7 +1476,7 @@ impl Connector {
             self.backoff.saturate();
         }
         let delay = self.backoff.fail(self.jitter);
-        self.link = Link::Waiting {
+        self.link = HubLink::Waiting {
             at: now.saturating_add(delay),
         };
         self.retry_at = Some(now.saturating_add(delay));
@@ -1787,7 +1789,7 @@ impl Connector {
         let st = self.status();
         if self.last_status.as_ref() != Some(&st) {
             self.last_status = Some(st.clone());
-            self.out.push(Action::Status(st));
+            self.out.push(EngineAction::Status(st));
         }
     }
 

@@ -19,7 +19,7 @@
 //! wants (another client of the user set it): the service must still hear the claim, and a new service
 //! connection holds none, so the claim is one more comparison here, not a second sender elsewhere.
 
-use super::{Action, Level, Out, RequestId};
+use super::{EngineAction, Level, Out, RequestId};
 use crate::backoff::Backoff;
 use crate::mapping::{transform, Transform};
 use crate::proto::PresenceGuard;
@@ -382,7 +382,7 @@ impl PresenceSync {
                 if claim.is_some() { "claim" } else { "release" }
             ),
         );
-        out.push(Action::SetPresence {
+        out.push(EngineAction::SetPresence {
             id,
             presence: p.clone(),
             guard,
@@ -491,7 +491,7 @@ impl PresenceSync {
         if let Some(user) = self.user.clone().filter(|_| self.service_up && needed) {
             let id = RequestId(*ids);
             *ids += 1;
-            out.push(Action::SetPresence {
+            out.push(EngineAction::SetPresence {
                 id,
                 presence: user.clone(),
                 guard: PresenceGuard::Release,
