@@ -49,7 +49,7 @@ pub struct ConnectorApp {
     own_sip: Option<String>,
     unloading: bool,
     actions: Fifo<ConnectorAction>,
-    /// The status API it provides to the config app (issue 14).
+    /// The status API it provides to the config app.
     status: StatusApi,
     /// The latest time an input brought (for what `poll_action` publishes).
     now: u64,

@@ -263,7 +263,7 @@ pub struct Connector {
     /// Re-checks of a hub found too old: 5 s doubling to 60 s.
     too_old_rechecks: Backoff,
     last_running: Option<(String, String, String)>,
-    /// At most `MAX_IGNORED` entries: a Vec is enough, and a B-tree would cost the hidden app ~5 KB.
+    /// At most `MAX_IGNORED` entries: a Vec is enough.
     ignored: Vec<(String, String, String)>,
     /// Since when the hub's state is not known (failed or unusable polls); `None` while polls work.
     hub_unknown_since: Option<u64>,

@@ -187,8 +187,8 @@ impl Connector {
         let Some(text) = t.trace_text() else {
             return;
         };
-        // Only a key to trace each ignored value once: ASCII folding is enough, and Unicode case tables
-        // would cost 18 KB of the hidden app.
+        // Only a key to trace each ignored value once: ASCII folding is enough, without bringing Unicode's
+        // case tables into the hidden app.
         let norm = |s: &str| s.trim().to_ascii_lowercase();
         let key = if t == Transform::UnknownApplication {
             (norm(&r.sender), String::new(), String::new())
