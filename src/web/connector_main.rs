@@ -15,8 +15,7 @@ use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
 use super::{clock, console, http, parent, timer::Wakeup};
 use crate::connector_app::{ConnectorAction, ConnectorApp};
-use crate::engine::RequestId;
-use crate::hub::Outcome;
+use crate::engine::{HubOutcome, RequestId};
 use crate::myapps::session::AppSession;
 use crate::myapps::StartParams;
 use crate::proto::Envelope;
@@ -120,7 +119,7 @@ fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
     pump(shared);
 }
 
-fn on_hub(shared: &Shared, id: RequestId, outcome: Outcome) {
+fn on_hub(shared: &Shared, id: RequestId, outcome: HubOutcome) {
     shared
         .borrow_mut()
         .app
