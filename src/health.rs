@@ -392,6 +392,12 @@ mod tests {
             ("http://user@localhost.evil.com/", false),
             ("http://pc-12.example.com:8989/", false),
             ("http://10.0.0.5:8989/", false),
+            ("http://localhost.evil.com@10.0.0.5/", false),
+            ("http://a:b@127.0.0.2/x?y#z", true),
+            ("localhost:8989", true),
+            ("http://[::1]", true),
+            ("http://[::2]:8989/", false),
+            ("", false),
         ] {
             assert_eq!(is_local(u), l, "{u}");
         }
@@ -410,5 +416,7 @@ mod tests {
             "Safari 17"
         );
         assert_eq!(browser_of("curl/8"), "");
+        assert_eq!(browser_of("x Chrome/ y"), "Chrome");
+        assert_eq!(browser_of("myApps/14r2 Chrome/131"), "myApps Launcher 14");
     }
 }

@@ -159,6 +159,10 @@ mod tests {
             ("ends with http_token", "ends with http_token"),
             ("accesstoken=", "accesstoken="),
             ("accesstoken", "accesstoken"),
+            (
+                "é http_token=ü ö accesstoken€",
+                "é http_token=*** ö accesstoken€",
+            ),
         ] {
             assert_eq!(redact(text, &[]), want, "{text:?}");
         }
