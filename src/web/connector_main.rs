@@ -19,7 +19,6 @@ use crate::engine::RequestId;
 use crate::hub::Outcome;
 use crate::myapps::session::AppSession;
 use crate::myapps::StartParams;
-use crate::proto::Envelope;
 
 struct Driver {
     window: Window,
@@ -186,8 +185,7 @@ fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
         Action::PostToParent(t) => parent::post(&d.window, &t),
         Action::Login(login) => d.link.session.handle_login(now, &login),
         Action::Service { src, request } => {
-            let text = Envelope::new(src.clone(), request).to_json();
-            if let Err(e) = d.link.session.send_api(now, &text) {
+            if let Err(e) = d.link.session.send_api(now, src.clone(), request) {
                 d.app.handle_send_failed(now, src.as_deref(), e.as_str());
             }
         }
