@@ -251,8 +251,8 @@ proptest! {
         let _ = Config::from_json(&t);
     }
 
-    /// Nesting in an unknown field, at any depth: up to serde_json's limit of 128 containers it is read (and
-    /// ignored), beyond it refused; either way without running out of stack.
+    /// Nesting in an unknown field, at any depth, without running out of stack: a request or settings text is
+    /// refused beyond serde_json's limit of 128 containers (the service refuses it too); a result skips it.
     #[test]
     fn deep_nesting_is_refused_beyond_the_limit(depth in 1usize..3000, objects in any::<bool>()) {
         let (open, close) = if objects { ("{\"a\":", "}") } else { ("[", "]") };
@@ -261,7 +261,7 @@ proptest! {
         // The envelope is a container too.
         prop_assert_eq!(proto::parse_request(&req).is_ok(), depth < 128, "{}", depth);
         let res = format!(r#"{{"api":"kuando","mt":"SetPresenceResult","x":{nest}}}"#);
-        prop_assert_eq!(proto::parse_response(&res).is_ok(), depth < 128, "{}", depth);
+        prop_assert!(proto::parse_response(&res).is_ok(), "{}", depth);
         let cfg = format!(r#"{{"pollInterval":3,"future":{nest}}}"#);
         prop_assert_eq!(Config::from_json(&cfg).is_ok(), depth < 128, "{}", depth);
     }
@@ -335,7 +335,7 @@ proptest! {
             format!(r#"{{"trace":{list}}}"#),
             format!(r#"{{"missedCall":{list}}}"#),
             format!(r#"{{"lamp":{{"dnd":{list}}}}}"#),
-            format!(r#"{{"lamp":{{"dnd":{{"effect":{{"light":null}}}}}}}}"#),
+            r#"{"lamp":{"dnd":{"effect":{"light":null}}}}"#.to_string(),
         ];
         prop_assert!(Config::from_json(&settings[at]).is_err(), "{}", settings[at]);
     }
