@@ -7,8 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::launcher::Frame;
-use super::{obj_by_frame, wire, AppObject, World};
+use super::{obj_by_frame, wire, AppObject, Frame, World};
 
 impl World {
     /// `ApiModel` from a provider frame: kept, and passed on to the API's consumers.

@@ -11,7 +11,7 @@ use super::super::{APP_OBJECTS, DOMAIN};
 use super::{digest, manager, wire, Ordered, World};
 
 /// An app websocket connection.
-pub(crate) struct AppConn {
+pub(super) struct AppConn {
     tx: UnboundedSender<String>,
     pub(super) challenge: Option<String>,
     pub login: Option<AppIdentity>,
@@ -21,7 +21,7 @@ pub(crate) struct AppConn {
 
 /// Who is on an app connection: only ever taken from a checked `AppLogin`.
 #[derive(Clone)]
-pub(crate) struct AppIdentity {
+pub(super) struct AppIdentity {
     pub user: String,
     pub app: String,
     pub pbx_obj: String,

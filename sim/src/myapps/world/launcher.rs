@@ -33,7 +33,7 @@ pub(super) struct Frame {
 }
 
 /// A launcher page (one myApps client of one user).
-pub(crate) struct Session {
+pub(super) struct Session {
     pub user: String,
     /// `http://host:port` as the page reached us: the apps' `url` start parameter is built from it.
     base: String,
@@ -532,8 +532,7 @@ impl World {
             appdn: target.title,
             appurl: format!("{base}{INSTANCE_PATH}{}", target.htm),
             cn: &u.dn,
-            unlicensed: (!super::super::pbx_api::licensed_for(u.license, target.htm))
-                .then_some(true),
+            unlicensed: (!super::pbx::licensed_for(u.license, target.htm)).then_some(true),
             lics,
             apps: APP_OBJECTS
                 .iter()

@@ -1,7 +1,7 @@
 //! The simulated world behind the launcher page: the PBX (users, presence, licenses, the phone), the myApps
-//! client side of the `postMessage` protocol, and the AppPlatform's app websocket (challenge, login, routing
-//! to the shipped service, which runs in the runtime host of [`super::runtime`]; the PBX side of the app
-//! object's connections to it is in [`super::pbx_api`]).
+//! client side of the `postMessage` protocol, the AppPlatform's app websocket (challenge, login, routing to
+//! the shipped service, which runs in the runtime host of [`super::runtime`]) and the PBX's side of the app
+//! object's connections to that service.
 //!
 //! Everything here is synchronous and runs under one lock: a handler mutates the state and queues the texts
 //! to send on unbounded channels, so every observer sees the events in one order.
@@ -14,6 +14,8 @@
 //! - [`pbx`]: the PBX's users as people see them: presence, licenses, client settings, the softphone;
 //! - [`app_ws`]: the AppPlatform's app websocket (challenge, login, routing to the service), with
 //!   [`manager`] for the PBX Manager's logins;
+//! - [`service`]: the AppPlatform's lines to and from the service in the runtime host;
+//! - [`pbx_api`]: the PBX's side of the app object's PbxApi / PbxAdminApi connections to the service;
 //! - [`view`]: what the launcher pages and `GET /_sim/state` show.
 
 use std::collections::hash_map::RandomState;
@@ -33,11 +35,15 @@ mod app_ws;
 mod launcher;
 mod manager;
 mod pbx;
+mod pbx_api;
+mod service;
 mod view;
 
-pub(crate) use app_ws::{AppConn, AppIdentity};
-pub(crate) use launcher::Session;
-pub(crate) use pbx::{parse_license, Call, User};
+pub(crate) use pbx::parse_license;
+
+use app_ws::{AppConn, AppIdentity};
+use launcher::{Frame, Session};
+use pbx::{Call, User};
 
 use super::ordered::Ordered;
 use super::pbx::Pbx;
@@ -69,9 +75,9 @@ pub(crate) struct World {
     started: Instant,
     /// The app instance password, shared by the PBX and the app service and never sent anywhere.
     password: String,
-    pub users: BTreeMap<String, User>,
+    users: BTreeMap<String, User>,
     sessions: BTreeMap<u64, Session>,
-    pub conns: BTreeMap<u64, AppConn>,
+    conns: BTreeMap<u64, AppConn>,
     log: VecDeque<LogEntry>,
     next_seq: u64,
     next_id: u64,
@@ -80,16 +86,16 @@ pub(crate) struct World {
     entropy_counter: u64,
     /// `info` texts of issued logins by challenge, only to explain a failed `AppLogin` in the log.
     issued: VecDeque<(String, String)>,
-    /// The PBX's App objects and config templates (`pbx.rs`); the PBX Manager's side is in `world/manager.rs`.
+    /// The PBX's App objects and config templates ([`super::pbx`]); the PBX Manager's side is in [`manager`].
     pub(crate) pbx: Pbx,
     /// The runtime host's stdin while it runs, and the APIs the service registered.
     runtime: Option<UnboundedSender<String>>,
-    pub(crate) json_apis: Vec<String>,
-    pub(crate) pbx_apis: Vec<String>,
+    json_apis: Vec<String>,
+    pbx_apis: Vec<String>,
     /// The PBX app object's connections to the service (PbxApi, PbxAdminApi).
-    pub(crate) pbx_conns: BTreeMap<u64, super::pbx_api::PbxConn>,
+    pbx_conns: BTreeMap<u64, pbx_api::PbxConn>,
     /// The hidden app's object has the Admin option (PbxAdminApi).
-    pub(crate) admin_option: bool,
+    admin_option: bool,
     /// `POST /_sim/pbx/fault`: the PBX refuses this request type from the service this many more times
     /// (-1: until cleared).
     pub(crate) pbx_fault: Option<(String, i64)>,
@@ -334,27 +340,6 @@ impl World {
         let id = self.next_id;
         self.next_id += 1;
         id
-    }
-
-    pub(crate) fn set_runtime(&mut self, tx: Option<UnboundedSender<String>>) {
-        self.runtime = tx;
-    }
-
-    pub(crate) fn runtime_tx(&self) -> Option<&UnboundedSender<String>> {
-        self.runtime.as_ref()
-    }
-
-    pub(crate) fn runtime_running(&self) -> bool {
-        self.runtime.is_some()
-    }
-
-    /// The instance's process is gone: every app websocket to it drops (dropping a connection's sender
-    /// ends its pump, which closes the socket). Called with the runtime detached, so nothing is sent to it.
-    pub(crate) fn drop_app_conns(&mut self) {
-        let ids: Vec<u64> = self.conns.keys().copied().collect();
-        for cid in ids {
-            self.remove_conn(cid);
-        }
     }
 
     /// The instance password; only [`super::Running::app_password`] hands it out, for tests that check

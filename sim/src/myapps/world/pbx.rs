@@ -16,7 +16,7 @@ const MAX_ACTIVITY_LEN: usize = 64;
 const MAX_NOTE_LEN: usize = 256;
 
 /// A PBX user.
-pub(crate) struct User {
+pub(super) struct User {
     pub name: String,
     pub sip: String,
     pub guid: String,
@@ -39,7 +39,7 @@ impl User {
 
 /// A call on the user's simulated softphone.
 #[derive(Clone)]
-pub(crate) struct Call {
+pub(super) struct Call {
     pub id: u32,
     pub guid: String,
     /// `"i"` or `"o"`.
@@ -77,13 +77,44 @@ pub(super) fn license_name(l: License) -> &'static str {
 pub(crate) fn parse_license(s: &str) -> Option<License> {
     match s.trim() {
         "none" | "unlicensed" => Some(License::None),
-        "connector" | "App(innovaphone-kuando)" => Some(License::Connector),
-        "withBusylight"
-        | "with-busylight"
-        | "busylight"
-        | "App(innovaphone-kuando-with-busylight)" => Some(License::WithBusylight),
+        "connector" | LIC_CONNECTOR => Some(License::Connector),
+        "withBusylight" | "with-busylight" | "busylight" | LIC_WITH_BUSYLIGHT => {
+            Some(License::WithBusylight)
+        }
         _ => None,
     }
+}
+
+/// The two license names of the concept.
+pub(super) const LIC_CONNECTOR: &str = "App(innovaphone-kuando)";
+pub(super) const LIC_WITH_BUSYLIGHT: &str = "App(innovaphone-kuando-with-busylight)";
+
+/// The license names a user holds.
+fn held(l: License) -> &'static [&'static str] {
+    match l {
+        License::None => &[],
+        License::Connector => &[LIC_CONNECTOR],
+        License::WithBusylight => &[LIC_WITH_BUSYLIGHT],
+    }
+}
+
+/// Whether the PBX finds an app license for the app `htm`: licenses head-match the app name, so
+/// `App(innovaphone-kuando)` licenses `innovaphone-kuando` and `innovaphone-kuando-config`, while
+/// `App(innovaphone-kuando-with-busylight)` licenses neither (licensing.htm: "App(example-app) also licenses
+/// example-app-light").
+pub(super) fn licensed_for(l: License, htm: &str) -> bool {
+    held(l).iter().any(|lic| {
+        lic.strip_prefix("App(")
+            .and_then(|r| r.strip_suffix(')'))
+            .is_some_and(|name| htm.starts_with(name))
+    })
+}
+
+/// `CheckAppLic{lic}`: does the user hold that license. [inferred] By name, not by head-match: the service
+/// asks for each of the concept's licenses by its full name, and a user with `App(innovaphone-kuando)` must
+/// not read as holding the with-Busylight one (the concept: the basic license works with or without a lamp).
+pub(super) fn holds(l: License, lic: &str) -> bool {
+    held(l).iter().any(|h| h.eq_ignore_ascii_case(lic.trim()))
 }
 
 impl World {
@@ -454,5 +485,25 @@ impl World {
                 self.post(sid, frame, update);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn licenses_head_match_the_app_name() {
+        assert!(licensed_for(License::Connector, "innovaphone-kuando"));
+        assert!(licensed_for(
+            License::Connector,
+            "innovaphone-kuando-config"
+        ));
+        assert!(!licensed_for(License::WithBusylight, "innovaphone-kuando"));
+        assert!(!licensed_for(
+            License::WithBusylight,
+            "innovaphone-kuando-config"
+        ));
+        assert!(!licensed_for(License::None, "innovaphone-kuando"));
     }
 }

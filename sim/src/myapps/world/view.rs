@@ -4,9 +4,8 @@
 use serde_json::{json, Map, Value};
 
 use super::super::{DOMAIN, INSTANCE_PATH};
-use super::launcher::Frame;
 use super::pbx::license_name;
-use super::{AppConn, Call, World};
+use super::{AppConn, Call, Frame, World};
 
 impl World {
     /// Sends every launcher page its view if it changed.
