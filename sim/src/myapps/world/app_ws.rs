@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::super::{APP_OBJECTS, DOMAIN};
-use super::{digest, manager, wire, Ordered, World};
+use super::{digest, manager, src_of, str_field, wire, with_src, Ordered, World};
 
 /// An app websocket connection.
 pub(super) struct AppConn {
@@ -130,29 +130,27 @@ impl World {
             self.push_views();
             return;
         }
-        match v.get("mt").and_then(Value::as_str).unwrap_or("") {
+        match str_field(&v, "mt") {
             "AppChallenge" => {
                 let challenge = self.random_hex(8);
                 if let Some(c) = self.conns.get_mut(&cid) {
                     c.challenge = Some(challenge.clone());
                 }
-                let mut reply = json!({"mt": "AppChallengeResult", "challenge": challenge});
-                if let Some(src) = v.get("src") {
-                    reply["src"] = src.clone();
-                }
-                self.send_app(cid, wire(&reply));
+                let reply = json!({"mt": "AppChallengeResult", "challenge": challenge});
+                self.send_app(cid, wire(&with_src(reply, &src_of(&v))));
             }
-            "AppLogin" if v.get("app").and_then(Value::as_str) == Some(manager::MANAGER_APP) => {
-                self.manager_login(cid, &v)
-            }
-            "AppCheckLogin" => self.app_check_login(cid, &v),
             "AppLogin" => {
-                let ok = self.app_login(cid, text);
-                let mut reply = json!({"mt": "AppLoginResult", "ok": ok});
-                if let Some(src) = v.get("src") {
-                    reply["src"] = src.clone();
-                }
-                self.send_app(cid, wire(&reply));
+                let ok = if str_field(&v, "app") == manager::MANAGER_APP {
+                    self.manager_login(cid, &v)
+                } else {
+                    self.app_login(cid, text)
+                };
+                let reply = json!({"mt": "AppLoginResult", "ok": ok});
+                self.send_app(cid, wire(&with_src(reply, &src_of(&v))));
+            }
+            "AppCheckLogin" => {
+                let reply = self.app_check_login(cid, &v);
+                self.send_app(cid, wire(&with_src(reply, &src_of(&v))));
             }
             "KeepAlive" => {
                 if let Some(c) = self.conns.get_mut(&cid) {
@@ -238,14 +236,15 @@ impl World {
             .as_ref()
             .and_then(|i| i.get("unlicensed"))
             .is_some_and(|v| *v == Ordered::Bool(true));
-        if let Some(c) = self.conns.get_mut(&cid) {
-            c.login = Some(AppIdentity {
-                user: user.clone(),
-                app: m.app.clone(),
-                pbx_obj: m.pbx_obj.clone(),
-                unlicensed,
-            });
-        }
+        let identity = AppIdentity {
+            user: user.clone(),
+            app: m.app.clone(),
+            pbx_obj: m.pbx_obj.clone(),
+            unlicensed,
+        };
+        let conn = json!({"domain": m.domain, "sip": m.sip, "dn": m.dn, "guid": m.guid, "app": m.app,
+                          "info": info.unwrap_or_else(|| "{}".into()), "unlicensed": unlicensed});
+        self.logged_in(cid, identity, conn);
         self.note(
             Some(&user),
             &format!("app#{cid}"),
@@ -255,13 +254,18 @@ impl World {
                 if unlicensed { " (unlicensed)" } else { "" }
             ),
         );
-        // The service's JsonApi connections for this app websocket ([inferred]: one per registered JsonApi,
-        // at login).
-        let conn = json!({"domain": m.domain, "sip": m.sip, "dn": m.dn, "guid": m.guid, "app": m.app,
-                          "info": info.unwrap_or_else(|| "{}".into()), "unlicensed": unlicensed});
+        true
+    }
+
+    /// A checked login: the connection has its identity, and the runtime hands it to the service's JsonApis
+    /// with `conn`, the connection's properties as the service reads them ([inferred]: one JsonApi
+    /// connection per registered JsonApi, at login).
+    pub(super) fn logged_in(&mut self, cid: u64, identity: AppIdentity, conn: Value) {
+        if let Some(c) = self.conns.get_mut(&cid) {
+            c.login = Some(identity);
+        }
         for api in self.json_apis.clone() {
             self.send_runtime(json!({"t": "json", "id": cid, "api": api, "conn": conn}));
         }
-        true
     }
 }

@@ -13,7 +13,7 @@ use super::super::{
     AppObject, API_CLIENT, API_PHONE, APP_OBJECTS, CLIENT_PROVIDER, DOMAIN, INSTANCE_PATH,
     SOFTPHONE,
 };
-use super::{digest, obj_by_frame, src_of, wire, Call, LogEntry, User, World};
+use super::{digest, obj_by_frame, src_of, str_field, wire, Call, LogEntry, User, World};
 
 /// How many log lines a launcher page gets when it connects.
 const LOG_BACKLOG: usize = 300;
@@ -193,7 +193,7 @@ impl World {
             }
             (Some("console"), Some(obj)) => {
                 // A line the app wrote to its console, as myApps shows an app's console in its log.
-                let text = v.get("text").and_then(Value::as_str).unwrap_or("");
+                let text = str_field(&v, "text");
                 self.log(Some(&user), "console", obj.frame, "note", text);
             }
             (Some(t @ ("reset" | "closed")), Some(obj)) => {
@@ -251,12 +251,8 @@ impl World {
                 return;
             }
         };
-        let mt = msg.get("mt").and_then(Value::as_str).unwrap_or("");
-        let api = msg
-            .get("api")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let mt = str_field(&msg, "mt");
+        let api = str_field(&msg, "api").to_string();
         match mt {
             "Alive" => {
                 if let Some(f) = self.frame_mut(sid, obj.frame) {
@@ -275,10 +271,7 @@ impl World {
                     f.registered.insert(api.clone());
                 }
                 // Consumers of the API learn about the new provider.
-                for other in self.frames_where(sid, |f| f.consumed.contains(&api)) {
-                    let update = self.api_update(sid, other);
-                    self.post(sid, other, update);
-                }
+                self.update_consumers(sid, &api);
             }
             "ApiRequest" if !api.is_empty() => self.on_api_request(sid, user, obj, &api, &msg),
             "ApiResult" if !api.is_empty() => self.on_api_result(sid, user, obj, &api, &msg),
@@ -341,6 +334,23 @@ impl World {
             .unwrap_or_default()
     }
 
+    /// Every frame of the page that consumes `api` gets its `ApiUpdate` again.
+    pub(super) fn update_consumers(&mut self, sid: u64, api: &str) {
+        for frame in self.frames_where(sid, |f| f.consumed.contains(api)) {
+            let update = self.api_update(sid, frame);
+            self.post(sid, frame, update);
+        }
+    }
+
+    /// The launcher pages of `user` (all pages for `None`).
+    pub(super) fn sessions_of(&self, user: Option<&str>) -> Vec<u64> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| user.is_none_or(|u| s.user == u))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// `ApiUpdate` for one iframe: the providers of every API it consumes (an API nobody provides appears
     /// with no providers, as in myApps).
     pub(super) fn api_update(&self, sid: u64, frame: &str) -> String {
@@ -396,10 +406,10 @@ impl World {
         api: &str,
         msg: &Value,
     ) {
-        let provider = msg.get("provider").and_then(Value::as_str).unwrap_or("");
+        let provider = str_field(msg, "provider");
         let src = src_of(msg);
         let inner = msg.get("msg").cloned().unwrap_or(Value::Null);
-        let inner_mt = inner.get("mt").and_then(Value::as_str).unwrap_or("");
+        let inner_mt = str_field(&inner, "mt");
         if api == API_CLIENT && (provider.is_empty() || provider == CLIENT_PROVIDER) {
             match inner_mt {
                 "SubscribePresence" => {
@@ -471,7 +481,7 @@ impl World {
         api: &str,
         msg: &Value,
     ) {
-        let consumer = msg.get("consumer").and_then(Value::as_str).unwrap_or("");
+        let consumer = str_field(msg, "consumer");
         let target = APP_OBJECTS.iter().find(|o| o.name == consumer);
         match target {
             Some(t) => {
@@ -493,12 +503,8 @@ impl World {
     /// `getLogin`: the PBX signs the user's identity for the app object with the instance password.
     fn on_get_login(&mut self, sid: u64, user: &str, obj: &'static AppObject, msg: &Value) {
         let src = src_of(msg);
-        let name = msg.get("app").and_then(Value::as_str).unwrap_or("");
-        let challenge = msg
-            .get("challenge")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let name = str_field(msg, "app");
+        let challenge = str_field(msg, "challenge").to_string();
         let target = APP_OBJECTS
             .iter()
             .find(|o| o.name == name && self.pbx.grants(o.name, o.htm));

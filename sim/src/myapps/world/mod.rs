@@ -223,8 +223,23 @@ fn write_mt_first(v: &Value, out: &mut String) {
     }
 }
 
+/// A string field of a message; "" when it is missing or not a string (myApps, the AppPlatform and the PBX
+/// read tolerantly: a missing field is refused by what needs it, not by the reader).
+fn str_field<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The `src` of a request (`null` when it has none), which its answers carry back.
 fn src_of(v: &Value) -> Value {
     v.get("src").cloned().unwrap_or(Value::Null)
+}
+
+/// `reply` with `src` (see [`src_of`]), unless it is `null`.
+fn with_src(mut reply: Value, src: &Value) -> Value {
+    if !src.is_null() {
+        reply["src"] = src.clone();
+    }
+    reply
 }
 
 impl World {

@@ -196,13 +196,7 @@ impl World {
                 return Err("lang must be a language code such as en or de".into());
             }
         }
-        let sids: Vec<u64> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| user.is_none_or(|u| s.user == u))
-            .map(|(id, _)| *id)
-            .collect();
-        for sid in sids {
+        for sid in self.sessions_of(user) {
             if let Some(s) = self.sessions.get_mut(&sid) {
                 if let Some(sc) = scheme {
                     s.scheme = sc.to_string();
@@ -249,12 +243,7 @@ impl World {
         if !self.user_exists(user) {
             return Err(format!("no user {user:?}"));
         }
-        Ok(self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.user == user)
-            .map(|(id, _)| *id)
-            .collect())
+        Ok(self.sessions_of(Some(user)))
     }
 
     /// The user closes (`open: false`) or opens the softphone app. Closing: myApps tells the phoneinfo
@@ -282,10 +271,7 @@ impl World {
                     self.post(sid, frame, text);
                 }
             }
-            for frame in self.frames_where(sid, |f| f.consumed.contains(API_PHONE)) {
-                let update = self.api_update(sid, frame);
-                self.post(sid, frame, update);
-            }
+            self.update_consumers(sid, API_PHONE);
         }
         self.note(
             Some(user),
@@ -463,13 +449,7 @@ impl World {
     /// Phoneinfo `ApiRequest`s to every iframe of the user that provides phoneinfo, then `ApiUpdate` to
     /// the consumers of the phone API.
     fn deliver_call_events(&mut self, user: &str, events: Vec<Value>) {
-        let sids: Vec<u64> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.user == user)
-            .map(|(id, _)| *id)
-            .collect();
-        for sid in sids {
+        for sid in self.sessions_of(Some(user)) {
             let providers = self.frames_where(sid, |f| f.registered.contains(API_PHONEINFO));
             for frame in providers {
                 for e in &events {
@@ -480,10 +460,7 @@ impl World {
                     self.post(sid, frame, text);
                 }
             }
-            for frame in self.frames_where(sid, |f| f.consumed.contains(API_PHONE)) {
-                let update = self.api_update(sid, frame);
-                self.post(sid, frame, update);
-            }
+            self.update_consumers(sid, API_PHONE);
         }
     }
 }

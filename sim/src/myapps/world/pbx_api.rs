@@ -7,17 +7,13 @@ use serde_json::{json, Value};
 
 use super::super::{APP_OBJECTS, DOMAIN};
 use super::pbx::holds;
-use super::World;
+use super::{src_of, str_field, with_src, World};
 
 /// A connection of the PBX app object to the service.
 pub(super) struct PbxConn {
     pub api: String,
     /// `SubscribePresence`s on this connection: (sip, src of the request).
     subs: Vec<(String, Value)>,
-}
-
-fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 impl World {
@@ -90,15 +86,11 @@ impl World {
                 return;
             }
         };
-        let mt = v
-            .get("mt")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let mut reply = json!({"api": api, "mt": format!("{mt}Result")});
-        if let Some(src) = v.get("src") {
-            reply["src"] = src.clone();
-        }
+        let mt = str_field(&v, "mt").to_string();
+        let mut reply = with_src(
+            json!({"api": api, "mt": format!("{mt}Result")}),
+            &src_of(&v),
+        );
         if self.take_pbx_fault(&mt) {
             // `POST /_sim/pbx/fault`: refused as the PBX refuses a request for a deleted user.
             reply["error"] = json!(1);
@@ -111,10 +103,7 @@ impl World {
             ("PbxApi", "SetPresence") => {
                 let user = self.user_by(&v, &["sip", "guid"]);
                 let contact = v.get("contact").and_then(Value::as_str).unwrap_or("tel:");
-                let p = Presence::new(
-                    v.get("activity").and_then(Value::as_str).unwrap_or(""),
-                    v.get("note").and_then(Value::as_str).unwrap_or(""),
-                );
+                let p = Presence::new(str_field(&v, "activity"), str_field(&v, "note"));
                 let result = match (user, contact) {
                     (None, _) => Err("user not found".to_string()),
                     // [inferred] The simulated PBX keeps the user-set `tel:` presence only.
@@ -133,9 +122,8 @@ impl World {
                     .as_ref()
                     .and_then(|u| self.users.get(u))
                     .map(|u| u.sip.clone())
-                    .or_else(|| str_of(&v, "sip").map(str::to_string))
-                    .unwrap_or_default();
-                let src = v.get("src").cloned().unwrap_or(Value::Null);
+                    .unwrap_or_else(|| str_field(&v, "sip").to_string());
+                let src = src_of(&v);
                 if let Some(c) = self.pbx_conns.get_mut(&pid) {
                     c.subs.retain(|(s, _)| *s != sip);
                     c.subs.push((sip.clone(), src.clone()));
@@ -156,7 +144,7 @@ impl World {
                 self.pbx_send(pid, reply);
             }
             ("PbxAdminApi", "CheckAppLic") => {
-                let lic = v.get("lic").and_then(Value::as_str).unwrap_or("");
+                let lic = str_field(&v, "lic");
                 let ok = self
                     .user_by(&v, &["h323", "guid", "cn"])
                     .and_then(|u| self.users.get(&u))
@@ -177,7 +165,8 @@ impl World {
     /// The user a PBX request names by the first of `keys` it has (`sip`/`h323` by name, `guid`, `num`, `cn`).
     fn user_by(&self, v: &Value, keys: &[&str]) -> Option<String> {
         for k in keys {
-            if let Some(x) = str_of(v, k) {
+            let x = str_field(v, k);
+            if !x.is_empty() {
                 return self
                     .users
                     .values()
@@ -202,12 +191,8 @@ impl World {
             ]),
             None => json!([]),
         };
-        let mut m =
-            json!({"api": "PbxApi", "mt": "PresenceUpdate", "sip": sip, "presence": presence});
-        if !src.is_null() {
-            m["src"] = src.clone();
-        }
-        m
+        let m = json!({"api": "PbxApi", "mt": "PresenceUpdate", "sip": sip, "presence": presence});
+        with_src(m, src)
     }
 
     /// Every PBX connection subscribed to `sip` gets its `PresenceUpdate`.

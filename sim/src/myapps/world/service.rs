@@ -6,7 +6,7 @@
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::World;
+use super::{str_field, World};
 
 impl World {
     pub(crate) fn attach_runtime(&mut self, tx: UnboundedSender<String>) {
@@ -37,9 +37,9 @@ impl World {
                 return None;
             }
         };
-        let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let text = |k: &str| str_field(&v, k).to_string();
         let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
-        match v.get("t").and_then(Value::as_str).unwrap_or("") {
+        match str_field(&v, "t") {
             "ready" => {
                 let list = |k: &str| -> Vec<String> {
                     v.get(k)
