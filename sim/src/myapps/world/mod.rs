@@ -11,7 +11,8 @@
 //!   login digest, the wire text, token masking);
 //! - [`launcher`]: the launcher pages, i.e. the myApps client side of the `postMessage` protocol (sessions,
 //!   iframes, client APIs, `getLogin`), with [`apis`] for relaying APIs between the frames;
-//! - [`pbx`]: the PBX's users as people see them: presence, licenses, client settings, the softphone;
+//! - [`pbx`]: the PBX's users as people see them: presence, licenses, client settings;
+//! - [`phone`]: the user's softphone and its calls (phoneinfo events);
 //! - [`app_ws`]: the AppPlatform's app websocket (challenge, login, routing to the service), with
 //!   [`manager`] for the PBX Manager's logins;
 //! - [`service`]: the AppPlatform's lines to and from the service in the runtime host;
@@ -36,6 +37,7 @@ mod launcher;
 mod manager;
 mod pbx;
 mod pbx_api;
+mod phone;
 mod service;
 mod view;
 
@@ -43,7 +45,8 @@ pub(crate) use pbx::parse_license;
 
 use app_ws::{AppConn, AppIdentity};
 use launcher::{Frame, Session};
-use pbx::{Call, User};
+use pbx::User;
+use phone::Call;
 
 use super::ordered::Ordered;
 use super::pbx::Pbx;
