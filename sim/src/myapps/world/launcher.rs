@@ -1,19 +1,16 @@
 //! The launcher pages: myApps' client side of the `postMessage` protocol for the app iframes of one user's
-//! client (`Alive`, `ConsumeApi`/`RegisterApi`/`ApiUpdate`, the client API's presence, `getLogin`,
-//! `PrepareReload`). Relaying APIs between the frames is in [`super::apis`].
+//! client (`Alive`, `ConsumeApi`/`RegisterApi`/`ApiUpdate`, the client API's presence, `PrepareReload`).
+//! Relaying APIs between the frames is in [`super::apis`]; `getLogin` is answered in [`super::login`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kuando_connector::proto::License;
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::super::{
-    AppObject, API_CLIENT, API_PHONE, APP_OBJECTS, CLIENT_PROVIDER, DOMAIN, INSTANCE_PATH,
-    SOFTPHONE,
+    AppObject, API_CLIENT, API_PHONE, APP_OBJECTS, CLIENT_PROVIDER, INSTANCE_PATH, SOFTPHONE,
 };
-use super::{digest, obj_by_frame, src_of, str_field, wire, Call, LogEntry, User, World};
+use super::{obj_by_frame, src_of, str_field, wire, Call, LogEntry, User, World};
 
 /// How many log lines a launcher page gets when it connects.
 const LOG_BACKLOG: usize = 300;
@@ -36,7 +33,7 @@ pub(super) struct Frame {
 pub(super) struct Session {
     pub user: String,
     /// `http://host:port` as the page reached us: the apps' `url` start parameter is built from it.
-    base: String,
+    pub(super) base: String,
     pub(super) lang: String,
     pub(super) scheme: String,
     pub(super) tx: UnboundedSender<String>,
@@ -45,38 +42,6 @@ pub(super) struct Session {
     /// The softphone app of this client was closed (it provides neither `com.innovaphone.phone` nor
     /// phoneinfo events until it is opened again).
     pub(super) softphone_closed: bool,
-}
-
-/// The `info` object of a `Login`. A struct (not `json!`) so that its keys keep this order, the order of the
-/// spec: the digest covers the exact text, and an app that reorders the keys must notice here.
-#[derive(Serialize)]
-struct LoginInfo<'a> {
-    appobj: &'a str,
-    appdn: &'a str,
-    appurl: String,
-    cn: &'a str,
-    /// Present (and true) only when the user has no license, as the spec says.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unlicensed: Option<bool>,
-    /// [inferred] the number of licenses of the app the PBX has handed out.
-    lics: usize,
-    apps: Vec<Value>,
-}
-
-#[derive(Serialize)]
-struct LoginMsg<'a> {
-    mt: &'static str,
-    #[serde(skip_serializing_if = "Value::is_null")]
-    src: Value,
-    app: &'a str,
-    domain: &'a str,
-    sip: &'a str,
-    guid: &'a str,
-    dn: &'a str,
-    #[serde(rename = "pbxObj")]
-    pbx_obj: &'a str,
-    info: LoginInfo<'a>,
-    digest: String,
 }
 
 impl World {
@@ -498,86 +463,6 @@ impl World {
                 &format!("no consumer {consumer:?}: result dropped"),
             ),
         }
-    }
-
-    /// `getLogin`: the PBX signs the user's identity for the app object with the instance password.
-    fn on_get_login(&mut self, sid: u64, user: &str, obj: &'static AppObject, msg: &Value) {
-        let src = src_of(msg);
-        let name = str_field(msg, "app");
-        let challenge = str_field(msg, "challenge").to_string();
-        let target = APP_OBJECTS
-            .iter()
-            .find(|o| o.name == name && self.pbx.grants(o.name, o.htm));
-        let Some(target) = target else {
-            // [inferred] myApps' answer when the user has no such app object; the SDK treats a Login
-            // without digest as a failed login.
-            let text = wire(
-                &json!({"mt": "Login", "src": src, "app": name, "error": "no such app object"}),
-            );
-            self.note(
-                Some(user),
-                obj.frame,
-                &format!("getLogin for unknown app object {name:?}"),
-            );
-            self.post(sid, obj.frame, text);
-            return;
-        };
-        let Some(base) = self.sessions.get(&sid).map(|s| s.base.clone()) else {
-            return;
-        };
-        let lics = self
-            .users
-            .values()
-            .filter(|u| u.license != License::None)
-            .count();
-        let Some(u) = self.users.get(user) else {
-            return;
-        };
-        let info = LoginInfo {
-            appobj: target.name,
-            appdn: target.title,
-            appurl: format!("{base}{INSTANCE_PATH}{}", target.htm),
-            cn: &u.dn,
-            unlicensed: (!super::pbx::licensed_for(u.license, target.htm)).then_some(true),
-            lics,
-            apps: APP_OBJECTS
-                .iter()
-                .map(|o| json!({"name": o.name}))
-                .collect(),
-        };
-        let info_text = serde_json::to_string(&info).unwrap_or_default();
-        let login = LoginMsg {
-            mt: "Login",
-            src,
-            app: target.htm,
-            domain: DOMAIN,
-            sip: &u.sip,
-            guid: &u.guid,
-            dn: &u.dn,
-            pbx_obj: target.name,
-            digest: digest(
-                target.htm,
-                DOMAIN,
-                &u.sip,
-                &u.guid,
-                &u.dn,
-                Some(&info_text),
-                &challenge,
-                // The PBX signs with the App object's password; the instance checks with its own.
-                &self
-                    .pbx
-                    .app_object(target.name, target.htm)
-                    .map(|o| o.pwd.clone())
-                    .unwrap_or_default(),
-            ),
-            info,
-        };
-        let text = serde_json::to_string(&login).unwrap_or_default();
-        self.issued.push_back((challenge, info_text));
-        while self.issued.len() > 64 {
-            self.issued.pop_front();
-        }
-        self.post(sid, obj.frame, text);
     }
 
     pub(super) fn presence_result(&self, sip: &str, src: &Value) -> String {

@@ -8,13 +8,14 @@
 //!
 //! Where to find what:
 //! - this file: the [`World`] itself, its construction, the wire log and the helpers every part uses (the
-//!   login digest, the wire text, token masking);
+//!   wire text, token masking, a message's fields);
 //! - [`launcher`]: the launcher pages, i.e. the myApps client side of the `postMessage` protocol (sessions,
-//!   iframes, client APIs, `getLogin`), with [`apis`] for relaying APIs between the frames;
+//!   iframes, client APIs), with [`apis`] for relaying APIs between the frames;
 //! - [`pbx`]: the PBX's users as people see them: presence, licenses, client settings;
 //! - [`phone`]: the user's softphone and its calls (phoneinfo events);
-//! - [`app_ws`]: the AppPlatform's app websocket (challenge, login, routing to the service), with
-//!   [`manager`] for the PBX Manager's logins;
+//! - [`app_ws`]: the AppPlatform's app websocket (challenge, routing to the service), with [`manager`] for
+//!   the PBX Manager's logins;
+//! - [`login`]: an app's login, both halves: myApps' signed `Login`, the AppPlatform's check of `AppLogin`;
 //! - [`service`]: the AppPlatform's lines to and from the service in the runtime host;
 //! - [`pbx_api`]: the PBX's side of the app object's PbxApi / PbxAdminApi connections to the service;
 //! - [`view`]: what the launcher pages and `GET /_sim/state` show.
@@ -34,6 +35,7 @@ use tokio::sync::mpsc::UnboundedSender;
 mod apis;
 mod app_ws;
 mod launcher;
+mod login;
 mod manager;
 mod pbx;
 mod pbx_api;
@@ -45,6 +47,7 @@ pub(crate) use pbx::parse_license;
 
 use app_ws::{AppConn, AppIdentity};
 use launcher::{Frame, Session};
+use login::digest;
 use pbx::User;
 use phone::Call;
 
@@ -102,27 +105,6 @@ pub(crate) struct World {
     /// `POST /_sim/pbx/fault`: the PBX refuses this request type from the service this many more times
     /// (-1: until cleared).
     pub(crate) pbx_fault: Option<(String, i64)>,
-}
-
-/// SHA-256 hex of `app:domain:sip:guid:dn:info:challenge:password`, as the PBX computes it; without `:info`
-/// when there is no info (AppWebsocket.htm).
-// One argument per field of the documented formula reads better than a struct built for one call.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn digest(
-    app: &str,
-    domain: &str,
-    sip: &str,
-    guid: &str,
-    dn: &str,
-    info: Option<&str>,
-    challenge: &str,
-    password: &str,
-) -> String {
-    let text = match info {
-        Some(info) => format!("{app}:{domain}:{sip}:{guid}:{dn}:{info}:{challenge}:{password}"),
-        None => format!("{app}:{domain}:{sip}:{guid}:{dn}:{challenge}:{password}"),
-    };
-    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 fn obj_by_frame(frame: &str) -> Option<&'static AppObject> {
@@ -426,20 +408,5 @@ mod tests {
             r#"{"mt":"ApiResult","msg":{"mt":"PresenceUpdated","z":[{"mt":"x","b":1}]},"src":"1"}"#
         );
         assert_eq!(serde_json::from_str::<Value>(&t).unwrap(), v);
-    }
-
-    #[test]
-    fn digest_is_sha256_of_the_documented_string() {
-        let w = World::new(&Options::default()).unwrap();
-        assert_eq!(w.password().len(), 32);
-        assert_eq!(
-            digest("a", "d", "s", "g", "n", Some("{}"), "c", "p"),
-            hex::encode(Sha256::digest(b"a:d:s:g:n:{}:c:p"))
-        );
-        assert_eq!(
-            digest("a", "d", "s", "g", "n", None, "c", "p"),
-            hex::encode(Sha256::digest(b"a:d:s:g:n:c:p")),
-            "no info: no :info in the formula"
-        );
     }
 }
