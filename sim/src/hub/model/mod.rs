@@ -12,7 +12,6 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use kuando_connector::hub::{LampCommand, Volume};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -36,9 +35,7 @@ pub use request::Call;
 
 use lamp::rgb_json;
 use priority::null_command;
-use request::{
-    color_in, get_form, get_num, get_rgb, param, parameter_of, post_effect, sound_of, tenths,
-};
+use request::{color_in, get_effect, get_form, param, parameter_of, post_effect};
 
 /// Sender of everything that came in through the GET interface (the hub's built-in `HTTP` data source).
 pub const HTTP_SENDER: &str = "HTTP";
@@ -366,46 +363,18 @@ impl State {
             return Reply::ok();
         }
         let path = param(p, "path").filter(|s| !s.trim().is_empty());
-        let color = get_rgb(p, "", notes);
-        let effect = match action.as_str() {
-            "light" => LampCommand::Light(color),
-            "pulse" => LampCommand::Pulse(color),
-            "colorwithflash" => LampCommand::ColorWithFlash {
-                color,
-                flash: get_rgb(p, "flash", notes),
-            },
-            "blink" => LampCommand::Blink {
-                color,
-                on: tenths(get_num(p, "ontime", 5, 1, 255, notes)),
-                off: tenths(get_num(p, "offtime", 5, 1, 255, notes)),
-            },
-            "alert" | "jingle" => {
-                let sound = sound_of(get_num(p, "sound", 3, i64::MIN, i64::MAX, notes), notes);
-                let volume =
-                    Volume::new(get_num(p, "volume", 75, 0, 100, notes) as u8).unwrap_or_default();
-                if action == "alert" {
-                    LampCommand::Alert {
-                        color,
-                        sound,
-                        volume,
-                    }
-                } else {
-                    LampCommand::Jingle {
-                        color,
-                        sound,
-                        volume,
-                    }
+        let Some(effect) = get_effect(&action, p, notes) else {
+            return match action.as_str() {
+                // "In http get operation, there is no difference between Off and Logout."
+                "off" | "logout" => self.release_for(HTTP_SENDER, path, true),
+                "currentpresence" => self.current_presence(HTTP_SENDER),
+                "busylightdevices" => self.devices_reply(),
+                "kuandotimer" => {
+                    notes.push("kuandoTIMER is not simulated".into());
+                    Reply::ok()
                 }
-            }
-            // "In http get operation, there is no difference between Off and Logout."
-            "off" | "logout" => return self.release_for(HTTP_SENDER, path, true),
-            "currentpresence" => return self.current_presence(HTTP_SENDER),
-            "busylightdevices" => return self.devices_reply(),
-            "kuandotimer" => {
-                notes.push("kuandoTIMER is not simulated".into());
-                return Reply::ok();
-            }
-            _ => return Reply::text("Unknown action"),
+                _ => Reply::text("Unknown action"),
+            };
         };
         let mut cmd = Command::canonical(HTTP_SENDER, effect);
         cmd.parameter = get_form(p);

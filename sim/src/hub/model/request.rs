@@ -159,25 +159,61 @@ pub(super) fn post_effect(
         },
         "alert" | "jingle" => {
             let sound = sound_of(num("clip").or_else(|| num("sound")).unwrap_or(3), notes);
-            let volume =
-                Volume::new(clamped(num("volume").unwrap_or(75), 0, 100, "volume", notes) as u8)
-                    .unwrap_or_default();
-            if action == "alert" {
-                LampCommand::Alert {
-                    color,
-                    sound,
-                    volume,
-                }
-            } else {
-                LampCommand::Jingle {
-                    color,
-                    sound,
-                    volume,
-                }
-            }
+            let volume = clamped(num("volume").unwrap_or(75), 0, 100, "volume", notes);
+            with_sound(action, color, sound, volume)
         }
         _ => return None,
     })
+}
+
+/// The lamp effect of a GET lamp action (lower case), `None` for anything else. The colour parameters are
+/// read (and their repairs noted) for every action, as the hub reads the query before it looks at it.
+pub(super) fn get_effect(
+    action: &str,
+    p: &[(String, String)],
+    notes: &mut Vec<String>,
+) -> Option<LampCommand> {
+    let color = get_rgb(p, "", notes);
+    Some(match action {
+        "light" => LampCommand::Light(color),
+        "pulse" => LampCommand::Pulse(color),
+        "colorwithflash" => LampCommand::ColorWithFlash {
+            color,
+            flash: get_rgb(p, "flash", notes),
+        },
+        "blink" => LampCommand::Blink {
+            color,
+            on: tenths(get_num(p, "ontime", 5, 1, 255, notes)),
+            off: tenths(get_num(p, "offtime", 5, 1, 255, notes)),
+        },
+        "alert" | "jingle" => {
+            let sound = sound_of(get_num(p, "sound", 3, i64::MIN, i64::MAX, notes), notes);
+            let volume = get_num(p, "volume", 75, 0, 100, notes);
+            with_sound(action, color, sound, volume)
+        }
+        _ => return None,
+    })
+}
+
+/// `Alert` (rings until released) for `alert`, else `Jingle` (plays once); `volume` already in 0..100.
+fn with_sound(action: &str, color: Rgb, sound: Sound, volume: i64) -> LampCommand {
+    let volume = u8::try_from(volume)
+        .ok()
+        .and_then(Volume::new)
+        .unwrap_or_default();
+    if action == "alert" {
+        LampCommand::Alert {
+            color,
+            sound,
+            volume,
+        }
+    } else {
+        LampCommand::Jingle {
+            color,
+            sound,
+            volume,
+        }
+    }
 }
 
 /// The colour of a parameter: its `color` object, or the parameter itself (`Light`, `StartNotification`).
