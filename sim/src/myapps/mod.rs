@@ -12,7 +12,6 @@
 mod manager_page;
 mod ordered;
 mod pbx;
-mod pbx_api;
 pub mod runtime;
 mod world;
 

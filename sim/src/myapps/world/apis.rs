@@ -34,22 +34,15 @@ impl World {
         if let Some(f) = self.frame_mut(sid, obj.frame) {
             f.models.insert(api.to_string(), model);
         }
-        for other in self.frames_where(sid, |f| f.consumed.contains(api)) {
-            let update = self.api_update(sid, other);
-            self.post(sid, other, update);
-        }
+        self.update_consumers(sid, api);
     }
 
     /// The app of a frame is gone (`old` is what myApps knew of it): what it provided is withdrawn from the
-    /// consumers, and the providers of what it consumed learn that the consumer closed.
+    /// consumers, and the providers of what it consumed learn that the consumer closed. The frame itself is
+    /// already empty (a new app instance consumes and provides nothing yet).
     pub(super) fn frame_gone(&mut self, sid: u64, obj: &'static AppObject, old: Frame) {
         for api in &old.registered {
-            for other in self.frames_where(sid, |f| f.consumed.contains(api)) {
-                if other != obj.frame {
-                    let update = self.api_update(sid, other);
-                    self.post(sid, other, update);
-                }
-            }
+            self.update_consumers(sid, api);
         }
         for api in &old.consumed {
             for provider in self.frames_where(sid, |f| f.registered.contains(api)) {

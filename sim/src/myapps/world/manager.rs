@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::super::pbx::app_login_digest;
 use super::super::{DOMAIN, INSTANCE_PATH};
-use super::{digest, src_of, wire, World};
+use super::{digest, str_field, wire, AppIdentity, World};
 
 /// The App object name the PBX Manager logs in to an instance with ("usually no meaning", docs/platform-facts.md §6.3).
 pub(crate) const MANAGER_APP: &str = "-";
@@ -39,15 +39,15 @@ impl World {
 
     /// One `com.innovaphone.manager` message of the manager page (provider: the AP object).
     pub(crate) fn ap_manager(&mut self, msg: &Value) -> Value {
-        let mt = msg.get("mt").and_then(Value::as_str).unwrap_or("");
-        let path = msg.get("path").and_then(Value::as_str).unwrap_or("");
+        let mt = str_field(msg, "mt");
+        let path = str_field(msg, "path");
         let mut r = match mt {
             "GetInstanceLogin" if path_is_instance(path) => {
                 let app = msg
                     .get("app")
                     .and_then(Value::as_str)
                     .unwrap_or(MANAGER_APP);
-                let challenge = msg.get("challenge").and_then(Value::as_str).unwrap_or("");
+                let challenge = str_field(msg, "challenge");
                 json!({"app": app, "sip": MANAGER_SIP, "domain": DOMAIN, "guid": "", "dn": MANAGER_DN,
                        "digest": digest(app, DOMAIN, MANAGER_SIP, "", MANAGER_DN, None, challenge, &self.password)})
             }
@@ -68,9 +68,10 @@ impl World {
         r
     }
 
-    /// `AppLogin` of the PBX Manager plugin on the instance, with the data of `GetInstanceLogin`.
-    pub(crate) fn manager_login(&mut self, cid: u64, v: &Value) {
-        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    /// `AppLogin` of the PBX Manager plugin on the instance, with the data of `GetInstanceLogin`: whether
+    /// it is accepted.
+    pub(super) fn manager_login(&mut self, cid: u64, v: &Value) -> bool {
+        let s = |k: &str| str_field(v, k).to_string();
         let challenge = self.conns.get_mut(&cid).and_then(|c| c.challenge.take());
         let ok = challenge.is_some_and(|c| {
             s("digest").eq_ignore_ascii_case(&digest(
@@ -89,46 +90,34 @@ impl World {
             self.app_note(cid, "PBX Manager logged in (mode pbx-manager)");
             // As for any login, the runtime hands the connection to the service's JsonApis, with the
             // identity of GetInstanceLogin ([inferred]: the runtime does so for this mode too).
-            if let Some(c) = self.conns.get_mut(&cid) {
-                c.login = Some(super::AppIdentity {
-                    user: s("sip"),
-                    app: s("app"),
-                    pbx_obj: String::new(),
-                    unlicensed: false,
-                });
-            }
+            let identity = AppIdentity {
+                user: s("sip"),
+                app: s("app"),
+                pbx_obj: String::new(),
+                unlicensed: false,
+            };
             let conn = json!({"domain": s("domain"), "sip": s("sip"), "dn": s("dn"), "guid": s("guid"),
                               "app": s("app"), "info": "{}", "unlicensed": false});
-            for api in self.json_apis.clone() {
-                self.send_runtime(json!({"t": "json", "id": cid, "api": api, "conn": conn}));
-            }
+            self.logged_in(cid, identity, conn);
         } else {
             self.app_note(
                 cid,
                 "PBX Manager login refused: wrong digest or no AppChallenge",
             );
         }
-        let mut reply = json!({"mt": "AppLoginResult", "ok": ok});
-        if let Some(src) = v.get("src") {
-            reply["src"] = src.clone();
-        }
-        self.send_app(cid, wire(&reply));
+        ok
     }
 
     /// `AppCheckLogin`: is this `GetAppLogin` digest made with the instance's password? Only for a PBX
-    /// Manager connection.
-    pub(crate) fn app_check_login(&mut self, cid: u64, v: &Value) {
-        let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let mut reply = if self.pbx.manager_conns.contains(&cid) {
+    /// Manager connection. Returns the answer.
+    pub(super) fn app_check_login(&mut self, cid: u64, v: &Value) -> Value {
+        let s = |k: &str| str_field(v, k).to_string();
+        if self.pbx.manager_conns.contains(&cid) {
             let want = app_login_digest(&s("app"), &s("domain"), &s("challenge"), &self.password);
             json!({"mt": "AppCheckLoginResult", "ok": s("digest").eq_ignore_ascii_case(&want)})
         } else {
             self.app_note(cid, "AppCheckLogin refused: not a PBX Manager connection");
             json!({"mt": "AppCheckLoginResult", "ok": false, "error": "not allowed"})
-        };
-        if !src_of(v).is_null() {
-            reply["src"] = src_of(v);
         }
-        self.send_app(cid, wire(&reply));
     }
 }

@@ -1,165 +1,25 @@
-//! The AppPlatform's side towards the shipped service (lines to and from the runtime host of
-//! [`super::runtime`]) and the PBX's side of the app object's connections to it: PbxApi `SetPresence`,
+//! The PBX's side of the app object's connections to the service: PbxApi `SetPresence`,
 //! `SubscribePresence` / `UnsubscribePresence` with `PresenceUpdate`, and PbxAdminApi `CheckAppLic`
 //! (docs/platform-facts.md §4.4, §4.5, §6.4).
 
-use kuando_connector::proto::License;
 use kuando_connector::state::Presence;
 use serde_json::{json, Value};
-use tokio::sync::mpsc::UnboundedSender;
 
-use super::world::World;
-use super::{APP_OBJECTS, DOMAIN};
-
-/// The two license names of the concept.
-pub(crate) const LIC_CONNECTOR: &str = "App(innovaphone-kuando)";
-pub(crate) const LIC_WITH_BUSYLIGHT: &str = "App(innovaphone-kuando-with-busylight)";
+use super::super::{APP_OBJECTS, DOMAIN};
+use super::pbx::holds;
+use super::{src_of, str_field, with_src, World};
 
 /// A connection of the PBX app object to the service.
-pub(crate) struct PbxConn {
+pub(super) struct PbxConn {
     pub api: String,
     /// `SubscribePresence`s on this connection: (sip, src of the request).
     subs: Vec<(String, Value)>,
 }
 
-/// The license names a user holds.
-pub(crate) fn held(l: License) -> &'static [&'static str] {
-    match l {
-        License::None => &[],
-        License::Connector => &[LIC_CONNECTOR],
-        License::WithBusylight => &[LIC_WITH_BUSYLIGHT],
-    }
-}
-
-/// Whether the PBX finds an app license for the app `htm`: licenses head-match the app name, so
-/// `App(innovaphone-kuando)` licenses `innovaphone-kuando` and `innovaphone-kuando-config`, while
-/// `App(innovaphone-kuando-with-busylight)` licenses neither (licensing.htm: "App(example-app) also licenses
-/// example-app-light").
-pub(crate) fn licensed_for(l: License, htm: &str) -> bool {
-    held(l).iter().any(|lic| {
-        lic.strip_prefix("App(")
-            .and_then(|r| r.strip_suffix(')'))
-            .is_some_and(|name| htm.starts_with(name))
-    })
-}
-
-/// `CheckAppLic{lic}`: does the user hold that license. [inferred] By name, not by head-match: the service
-/// asks for each of the concept's licenses by its full name, and a user with `App(innovaphone-kuando)` must
-/// not read as holding the with-Busylight one (the concept: the basic license works with or without a lamp).
-fn holds(l: License, lic: &str) -> bool {
-    held(l).iter().any(|h| h.eq_ignore_ascii_case(lic.trim()))
-}
-
-fn str_of<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
-    v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
 impl World {
-    // ---------------------------------------------------------------------------------------------------
-    // The runtime host
-
-    pub(crate) fn attach_runtime(&mut self, tx: UnboundedSender<String>) {
-        self.set_runtime(Some(tx));
-    }
-
-    /// The simulator stops: the host's stdin closes and it removes the instance.
-    pub(crate) fn detach_runtime(&mut self) {
-        self.set_runtime(None);
-    }
-
-    pub(crate) fn send_runtime(&mut self, v: Value) {
-        if let Some(tx) = self.runtime_tx() {
-            let _ = tx.send(v.to_string());
-        }
-    }
-
-    /// A line from the host. `Some` once the service is ready (or failed before).
-    pub(crate) fn on_runtime(&mut self, line: &str) -> Option<Result<(), String>> {
-        let v: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(_) => {
-                self.note(None, "service", &format!("runtime: {line}"));
-                return None;
-            }
-        };
-        let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
-        match v.get("t").and_then(Value::as_str).unwrap_or("") {
-            "ready" => {
-                let list = |k: &str| -> Vec<String> {
-                    v.get(k)
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_string)
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                };
-                self.json_apis = list("json");
-                self.pbx_apis = list("pbx");
-                self.note(
-                    None,
-                    "service",
-                    &format!(
-                        "app service kuando.js running: JsonApi {:?}, PbxApi {:?}",
-                        self.json_apis, self.pbx_apis
-                    ),
-                );
-                self.connect_app_object();
-                self.push_views();
-                return Some(Ok(()));
-            }
-            "send" => {
-                let t = text("text");
-                if self.conns.contains_key(&id) {
-                    self.send_app(id, t);
-                } else if self.pbx_conns.contains_key(&id) {
-                    self.on_pbx(id, &t);
-                }
-            }
-            "detach" => {
-                if let Some(c) = self.pbx_conns.remove(&id) {
-                    self.note(
-                        None,
-                        "pbx",
-                        &format!("the service closed its {} connection", c.api),
-                    );
-                }
-            }
-            // The service's own log lines (`kuando-service: …`), as the instance log shows them.
-            "log" => self.log(None, "service", "log", "note", &text("text")),
-            "error" => {
-                let t = text("text");
-                self.note(None, "service", &format!("runtime failed: {t}"));
-                return Some(Err(t));
-            }
-            _ => self.note(None, "service", &format!("runtime: {line}")),
-        }
-        self.push_views();
-        None
-    }
-
-    pub(crate) fn runtime_stderr(&mut self, line: &str) {
-        self.note(None, "service", &format!("runtime stderr: {line}"));
-    }
-
-    pub(crate) fn runtime_exited(&mut self, status: &str) {
-        self.note(
-            None,
-            "service",
-            &format!("app service runtime stopped ({status})"),
-        );
-        self.set_runtime(None);
-        self.pbx_conns.clear();
-        self.drop_app_conns();
-        self.push_views();
-    }
-
     /// The PBX's app object connects to the service with the APIs its options grant: PbxApi always (the
     /// object has the PbxApi option), PbxAdminApi only with the Admin option.
-    fn connect_app_object(&mut self) {
+    pub(super) fn connect_app_object(&mut self) {
         let Some(obj) = APP_OBJECTS.iter().find(|o| o.hidden) else {
             return;
         };
@@ -191,9 +51,6 @@ impl World {
         }
     }
 
-    // ---------------------------------------------------------------------------------------------------
-    // The PBX side of the app object's connections
-
     fn pbx_send(&mut self, pid: u64, v: Value) {
         self.log(None, "pbx", "kuando.js", "out", &v.to_string());
         self.send_runtime(json!({"t": "msg", "id": pid, "text": v.to_string()}));
@@ -217,7 +74,7 @@ impl World {
     }
 
     /// A message the service sent on PBX connection `pid`.
-    fn on_pbx(&mut self, pid: u64, text: &str) {
+    pub(super) fn on_pbx(&mut self, pid: u64, text: &str) {
         let Some(api) = self.pbx_conns.get(&pid).map(|c| c.api.clone()) else {
             return;
         };
@@ -229,15 +86,11 @@ impl World {
                 return;
             }
         };
-        let mt = v
-            .get("mt")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let mut reply = json!({"api": api, "mt": format!("{mt}Result")});
-        if let Some(src) = v.get("src") {
-            reply["src"] = src.clone();
-        }
+        let mt = str_field(&v, "mt").to_string();
+        let mut reply = with_src(
+            json!({"api": api, "mt": format!("{mt}Result")}),
+            &src_of(&v),
+        );
         if self.take_pbx_fault(&mt) {
             // `POST /_sim/pbx/fault`: refused as the PBX refuses a request for a deleted user.
             reply["error"] = json!(1);
@@ -250,10 +103,7 @@ impl World {
             ("PbxApi", "SetPresence") => {
                 let user = self.user_by(&v, &["sip", "guid"]);
                 let contact = v.get("contact").and_then(Value::as_str).unwrap_or("tel:");
-                let p = Presence::new(
-                    v.get("activity").and_then(Value::as_str).unwrap_or(""),
-                    v.get("note").and_then(Value::as_str).unwrap_or(""),
-                );
+                let p = Presence::new(str_field(&v, "activity"), str_field(&v, "note"));
                 let result = match (user, contact) {
                     (None, _) => Err("user not found".to_string()),
                     // [inferred] The simulated PBX keeps the user-set `tel:` presence only.
@@ -272,9 +122,8 @@ impl World {
                     .as_ref()
                     .and_then(|u| self.users.get(u))
                     .map(|u| u.sip.clone())
-                    .or_else(|| str_of(&v, "sip").map(str::to_string))
-                    .unwrap_or_default();
-                let src = v.get("src").cloned().unwrap_or(Value::Null);
+                    .unwrap_or_else(|| str_field(&v, "sip").to_string());
+                let src = src_of(&v);
                 if let Some(c) = self.pbx_conns.get_mut(&pid) {
                     c.subs.retain(|(s, _)| *s != sip);
                     c.subs.push((sip.clone(), src.clone()));
@@ -295,7 +144,7 @@ impl World {
                 self.pbx_send(pid, reply);
             }
             ("PbxAdminApi", "CheckAppLic") => {
-                let lic = v.get("lic").and_then(Value::as_str).unwrap_or("");
+                let lic = str_field(&v, "lic");
                 let ok = self
                     .user_by(&v, &["h323", "guid", "cn"])
                     .and_then(|u| self.users.get(&u))
@@ -316,7 +165,8 @@ impl World {
     /// The user a PBX request names by the first of `keys` it has (`sip`/`h323` by name, `guid`, `num`, `cn`).
     fn user_by(&self, v: &Value, keys: &[&str]) -> Option<String> {
         for k in keys {
-            if let Some(x) = str_of(v, k) {
+            let x = str_field(v, k);
+            if !x.is_empty() {
                 return self
                     .users
                     .values()
@@ -341,12 +191,8 @@ impl World {
             ]),
             None => json!([]),
         };
-        let mut m =
-            json!({"api": "PbxApi", "mt": "PresenceUpdate", "sip": sip, "presence": presence});
-        if !src.is_null() {
-            m["src"] = src.clone();
-        }
-        m
+        let m = json!({"api": "PbxApi", "mt": "PresenceUpdate", "sip": sip, "presence": presence});
+        with_src(m, src)
     }
 
     /// Every PBX connection subscribed to `sip` gets its `PresenceUpdate`.
@@ -367,6 +213,7 @@ impl World {
 
 #[cfg(test)]
 mod tests {
+    use super::super::pbx::{LIC_CONNECTOR, LIC_WITH_BUSYLIGHT};
     use super::*;
     use crate::myapps::Options;
 
@@ -476,20 +323,5 @@ mod tests {
             "the basic license is not the with-Busylight one"
         );
         assert_eq!(w.users["bob"].presence, Presence::new("busy", "x"));
-    }
-
-    #[test]
-    fn licenses_head_match_the_app_name() {
-        assert!(licensed_for(License::Connector, "innovaphone-kuando"));
-        assert!(licensed_for(
-            License::Connector,
-            "innovaphone-kuando-config"
-        ));
-        assert!(!licensed_for(License::WithBusylight, "innovaphone-kuando"));
-        assert!(!licensed_for(
-            License::WithBusylight,
-            "innovaphone-kuando-config"
-        ));
-        assert!(!licensed_for(License::None, "innovaphone-kuando"));
     }
 }
