@@ -4,10 +4,10 @@
 //! `ApiRequest` / `ApiResult`, `ApiConsumerClosed`). A fake hub answers the hidden app's requests.
 
 use kuando_connector::config::Config;
+use kuando_connector::config_app::i18n::Lang;
 use kuando_connector::config_app::{self, Button, ConfigApp, CopyState};
 use kuando_connector::connector_app::{Action, ConnectorApp};
 use kuando_connector::hub::{HubRequest, Outcome};
-use kuando_connector::i18n::Lang;
 use kuando_connector::json::Json;
 use kuando_connector::myapps::session::SessionEvent;
 use kuando_connector::myapps::StartParams;
@@ -661,7 +661,7 @@ fn a_hidden_app_that_does_not_answer_the_diagnosis_does_not_block_it() {
     w.config.handle_click(w.now, Button::CopyDiagnosis);
     let _ = std::iter::from_fn(|| w.config.poll_action()).count();
     assert_eq!(w.config.view().copy, CopyState::Collecting);
-    w.run_for(kuando_connector::live::DIAGNOSIS_TIMEOUT_MS + 200);
+    w.run_for(kuando_connector::config_app::live::DIAGNOSIS_TIMEOUT_MS + 200);
     assert_eq!(w.copied.len(), 1);
     assert!(w.copied[0].contains("no answer"));
 }

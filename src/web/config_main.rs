@@ -13,9 +13,9 @@ use super::config_ui::{Ui, UiEvent};
 use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
 use super::{clipboard, clock, console, http, parent, timer::Wakeup};
+use crate::config_app::i18n::Lang;
 use crate::config_app::{Action, ConfigApp};
 use crate::hub::Outcome;
-use crate::i18n::Lang;
 use crate::myapps::session::AppSession;
 use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
 use crate::proto::Envelope;
@@ -223,7 +223,7 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
             clipboard::copy_or_download(
                 &d.window,
                 &report,
-                crate::diagnosis::FILE_NAME,
+                crate::config_app::diagnosis::FILE_NAME,
                 move |result| {
                     if let Some(s) = w.upgrade() {
                         s.borrow_mut().app.handle_copied(result);

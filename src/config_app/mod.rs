@@ -9,14 +9,18 @@
 //! own sender, so a test cannot overwrite the lamp state the hidden app set; `off` afterwards releases only the
 //! test's source.
 
+pub mod diagnosis;
+pub mod i18n;
+pub mod live;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::{Config, FieldError};
+use crate::config_app::i18n::{message, Lang, Text};
+use crate::config_app::live::{LiveOut, LiveStatus, StatusRow};
 use crate::hub::{
     self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb, Sound, TokenForm, Volume,
 };
-use crate::i18n::{message, Lang, Text};
-use crate::live::{LiveOut, LiveStatus, StatusRow};
 use crate::lna::Permission;
 use crate::proto::{ErrorCode, License, Request, Response, ServiceError};
 use crate::trace::{self, App};
@@ -281,7 +285,7 @@ pub struct ConfigApp {
     /// Browser facts for the diagnosis, from the driver (asked for with [`Action::BrowserFacts`]).
     env: Vec<(String, String)>,
     /// The hidden app's part of a diagnosis whose report waits for the browser facts.
-    pending_report: Option<Option<crate::live::HiddenDiagnosis>>,
+    pending_report: Option<Option<crate::config_app::live::HiddenDiagnosis>>,
     /// The browser's Local Network Access permission (see [`crate::lna`]).
     lna: Permission,
     /// The hub URL whose hub refused the token header's preflight: its token goes in the URL while the app
@@ -706,8 +710,8 @@ impl ConfigApp {
         }
     }
 
-    /// The report for support (see [`crate::diagnosis`]).
-    pub fn diagnosis(&self, hidden: Option<&crate::live::HiddenDiagnosis>) -> String {
+    /// The report for support (see [`diagnosis`]).
+    pub fn diagnosis(&self, hidden: Option<&crate::config_app::live::HiddenDiagnosis>) -> String {
         let rows = self.status_rows(Lang::En);
         let license = self.license.map_or("not known", License::as_str);
         let devices = match &self.devices {
@@ -718,7 +722,7 @@ impl ConfigApp {
         let check = format!("{:?}{devices}", self.health);
         let service = format!("{:?}", self.service);
         let secrets = self.secrets();
-        crate::diagnosis::report(&crate::diagnosis::Facts {
+        crate::config_app::diagnosis::report(&crate::config_app::diagnosis::Facts {
             env: &self.env,
             stored: self.stored.as_ref(),
             edited: Some(&self.form).filter(|f| self.stored.as_ref() != Some(*f)),
