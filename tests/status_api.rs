@@ -218,7 +218,7 @@ impl World {
             while let Some(a) = self.config.poll_action() {
                 busy = true;
                 match a {
-                    config_app::Action::PostToParent(t) => {
+                    config_app::ConfigAction::PostToParent(t) => {
                         let v: Value = serde_json::from_str(&t).unwrap();
                         match v["mt"].as_str() {
                             Some("ConsumeApi") if v["api"] == API_STATUS => {
@@ -238,12 +238,12 @@ impl World {
                             _ => {}
                         }
                     }
-                    config_app::Action::Copy(r) => {
+                    config_app::ConfigAction::Copy(r) => {
                         self.copied.push(r);
                         self.config.handle_copied(Ok(true));
                     }
                     // As the driver: the browser's facts at once.
-                    config_app::Action::BrowserFacts => self
+                    config_app::ConfigAction::BrowserFacts => self
                         .config
                         .handle_env(vec![("user agent".into(), "Test/1".into())]),
                     _ => {}
@@ -589,9 +589,9 @@ fn a_model_myapps_kept_from_before_is_not_shown_until_the_watch_is_answered() {
     config.handle_api_update(0, &parse_update(&stale));
     let posted: Vec<_> = std::iter::from_fn(|| config.poll_action()).collect();
     assert!(
-        posted
-            .iter()
-            .any(|a| matches!(a, config_app::Action::PostToParent(t) if t.contains("\"Watch\""))),
+        posted.iter().any(
+            |a| matches!(a, config_app::ConfigAction::PostToParent(t) if t.contains("\"Watch\""))
+        ),
         "{posted:?}"
     );
     let rows = config.view().status;

@@ -7,8 +7,8 @@
 //!
 //! Config app only: `format!` is fine here.
 
+use super::live::{dur, HiddenDiagnosis, StatusRow};
 use crate::config::Config;
-use crate::config_app::live::{dur, HiddenDiagnosis, StatusRow};
 use crate::trace::{self, MASK};
 
 /// Everything the report is made of.

@@ -1,5 +1,7 @@
 //! The config app's texts in English and German (`start.lang`, `SetLang`). Everything else falls back to
-//! English.
+//! English. One way to translate: every text is a [`Text`] with both languages side by side, so a text
+//! cannot lack its German and a third language is one more column; the core's English messages are found
+//! by their English ([`Text::translate`]).
 
 /// A UI language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -30,11 +32,14 @@ impl Lang {
 
 macro_rules! texts {
     ($($key:ident => $en:expr, $de:expr;)*) => {
-        /// Every fixed text of the config app.
+        /// Every fixed text of the config app, with its English and German.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Text { $($key),* }
 
         impl Text {
+            /// Every text, for finding one by its English (see [`Text::translate`]).
+            pub const ALL: &'static [Text] = &[$(Text::$key),*];
+
             pub fn get(self, lang: Lang) -> &'static str {
                 match (self, lang) {
                     $((Text::$key, Lang::En) => $en, (Text::$key, Lang::De) => $de,)*
@@ -137,42 +142,39 @@ texts! {
     CopyFailed => "Could not copy or save: select the report below and copy it.",
         "Kopieren und Speichern nicht möglich: den Bericht unten markieren und kopieren.";
     ShowReport => "Show the report", "Bericht anzeigen";
+    // The core's validation and hub messages (English in the core), found by their English text.
+    CoreEmpty => "is empty", "ist leer";
+    CoreTooLong => "must be at most 512 characters", "darf höchstens 512 Zeichen lang sein";
+    CoreScheme => "must start with http:// or https://", "muss mit http:// oder https:// beginnen";
+    CoreUserInfo => "must not contain a user name or password (use the access token)", "darf keinen Benutzernamen und kein Passwort enthalten (Zugriffstoken verwenden)";
+    CoreControl => "must not contain control characters", "darf keine Steuerzeichen enthalten";
+    CoreSpaces => "must not contain spaces", "darf keine Leerzeichen enthalten";
+    CoreNoHost => "has no host name", "enthält keinen Hostnamen";
+    CorePort => "has an invalid port (1 to 65535)", "hat einen ungültigen Port (1 bis 65535)";
+    CoreQuery => "must not contain ? or #", "darf kein ? oder # enthalten";
+    CorePollRange => "must be between 1 and 60 seconds", "muss zwischen 1 und 60 Sekunden liegen";
+    CoreColour => "must be a colour like #ff0000", "muss eine Farbe wie #ff0000 sein";
+    CoreSoundRange => "must be between 0 and 8", "muss zwischen 0 und 8 liegen";
+    CoreVolumeRange => "must be between 0 and 100", "muss zwischen 0 und 100 liegen";
+    CoreNumber => "must be a number", "muss eine Zahl sein";
+    CoreMissedEffect => "must be light, blink or pulse", "muss Leuchten, Blinken oder Pulsieren sein";
+    CoreMinutesRange => "must be between 0 and 1440 minutes", "muss zwischen 0 und 1440 Minuten liegen";
+    CoreUnknownEffect => "unknown effect", "unbekannter Effekt";
+    CoreHubTimeout => "kuandoHUB did not answer in time", "kuandoHUB hat nicht rechtzeitig geantwortet";
+    CoreHubNetwork => "kuandoHUB not reachable", "kuandoHUB nicht erreichbar";
+    CoreHubUnauthorized => "kuandoHUB rejected the access token (401)", "kuandoHUB hat das Zugriffstoken abgelehnt (401)";
+    CoreHubNoDevice => "no Busylight connected (404)", "kein Busylight angeschlossen (404)";
 }
 
-/// German for the core's validation and hub messages (which are English); unknown texts stay English.
-pub fn message(lang: Lang, english: &str) -> String {
-    if lang == Lang::En {
-        return english.to_string();
+impl Text {
+    /// A message the core wrote in English (validation, hub errors) in the UI language: the text whose
+    /// English it is; an unknown message stays English.
+    pub fn translate(lang: Lang, english: &str) -> String {
+        match Text::ALL.iter().find(|t| t.get(Lang::En) == english) {
+            Some(t) => t.get(lang).to_string(),
+            None => english.to_string(),
+        }
     }
-    let de = match english {
-        "is empty" => "ist leer",
-        "must be at most 512 characters" => "darf höchstens 512 Zeichen lang sein",
-        "must start with http:// or https://" => "muss mit http:// oder https:// beginnen",
-        "must not contain a user name or password (use the access token)" => {
-            "darf keinen Benutzernamen und kein Passwort enthalten (Zugriffstoken verwenden)"
-        }
-        "must not contain control characters" => "darf keine Steuerzeichen enthalten",
-        "must not contain spaces" => "darf keine Leerzeichen enthalten",
-        "has no host name" => "enthält keinen Hostnamen",
-        "has an invalid port (1 to 65535)" => "hat einen ungültigen Port (1 bis 65535)",
-        "must not contain ? or #" => "darf kein ? oder # enthalten",
-        "must be between 1 and 60 seconds" => "muss zwischen 1 und 60 Sekunden liegen",
-        "must be a colour like #ff0000" => "muss eine Farbe wie #ff0000 sein",
-        "must be between 0 and 8" => "muss zwischen 0 und 8 liegen",
-        "must be between 0 and 100" => "muss zwischen 0 und 100 liegen",
-        "must be a number" => "muss eine Zahl sein",
-        "must be light, blink or pulse" => "muss Leuchten, Blinken oder Pulsieren sein",
-        "must be between 0 and 1440 minutes" => "muss zwischen 0 und 1440 Minuten liegen",
-        "unknown effect" => "unbekannter Effekt",
-        "kuandoHUB did not answer in time" => "kuandoHUB hat nicht rechtzeitig geantwortet",
-        "kuandoHUB not reachable" => "kuandoHUB nicht erreichbar",
-        "kuandoHUB rejected the access token (401)" => {
-            "kuandoHUB hat das Zugriffstoken abgelehnt (401)"
-        }
-        "no Busylight connected (404)" => "kein Busylight angeschlossen (404)",
-        _ => return english.to_string(),
-    };
-    de.to_string()
 }
 
 #[cfg(test)]
@@ -248,7 +250,12 @@ mod tests {
         let errors = c.validate();
         assert!(errors.len() >= 6);
         for e in errors {
-            assert_ne!(message(Lang::De, &e.message), e.message, "{}", e.message);
+            assert_ne!(
+                Text::translate(Lang::De, &e.message),
+                e.message,
+                "{}",
+                e.message
+            );
         }
         for u in [
             "",
@@ -259,7 +266,11 @@ mod tests {
             "http://a\u{1}",
         ] {
             if let Err(e) = crate::hub::BaseUrl::parse(u) {
-                assert_ne!(message(Lang::De, &e.to_string()), e.to_string(), "{e}");
+                assert_ne!(
+                    Text::translate(Lang::De, &e.to_string()),
+                    e.to_string(),
+                    "{e}"
+                );
             }
         }
     }

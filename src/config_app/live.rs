@@ -11,8 +11,8 @@
 //!
 //! Config app only: `format!` is fine here.
 
+use super::i18n::{Lang, Text};
 use crate::config::LampSlot;
-use crate::config_app::i18n::{Lang, Text};
 use crate::json::Json;
 use crate::mapping::{transform, transform_running, Transform};
 use crate::myapps::{launcher, ApiMsg, ApiUpdate};
@@ -683,7 +683,7 @@ impl LiveStatus {
             Some(e) => (
                 format!(
                     "{} ({} {})",
-                    crate::config_app::i18n::message(lang, e),
+                    Text::translate(lang, e),
                     ago(m.error_at),
                     tr("ago", "her")
                 ),
