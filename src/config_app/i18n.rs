@@ -142,6 +142,64 @@ texts! {
     CopyFailed => "Could not copy or save: select the report below and copy it.",
         "Kopieren und Speichern nicht möglich: den Bericht unten markieren und kopieren.";
     ShowReport => "Show the report", "Bericht anzeigen";
+    // The live status panel; `{}` is filled in by `Text::fill`.
+    LiveConnector => "Connector on this client", "Connector auf diesem Client";
+    LiveOutside => "not started by myApps: open the app inside myApps", "nicht von myApps gestartet: die App in myApps öffnen";
+    LiveAsking => "asking myApps…", "frage myApps…";
+    LiveNotRunning => "not running on this client (myApps did not start the hidden app)", "läuft nicht auf diesem Client (myApps hat die versteckte App nicht gestartet)";
+    LiveStarting => "starting, waiting for its answer…", "startet, warte auf Antwort…";
+    LiveRunning => "running", "läuft";
+    LiveWaitService => "waiting for the app service (license and settings)", "wartet auf den App-Service (Lizenz und Einstellungen)";
+    LiveStoppedLicense => "stopped: no license", "angehalten: keine Lizenz";
+    LiveStoppedUrl => "stopped: the kuandoHUB URL in the settings is unusable", "angehalten: die kuandoHUB-URL in den Einstellungen ist unbrauchbar";
+    LiveStoppedSettings => "stopped: no settings yet", "angehalten: noch keine Einstellungen";
+    LiveStopped => "stopped", "angehalten";
+    LiveNextTryNow => "next try now", "nächster Versuch jetzt";
+    LiveBlocked => "the browser blocks access to kuandoHUB", "der Browser blockiert den Zugriff auf kuandoHUB";
+    LiveTooOld => "too old: no currentpresence (the lamp works, presence sync does not)", "zu alt: kein currentpresence (die Lampe geht, der Präsenzabgleich nicht)";
+    LiveUrlUnusable => "the URL in the settings is unusable", "die URL in den Einstellungen ist unbrauchbar";
+    LiveConnecting => "connecting…", "verbinde…";
+    LiveNotInUse => "not in use", "nicht in Gebrauch";
+    LiveAccessToken => "Access token", "Zugriffstoken";
+    LiveTokenInUrl => crate::engine::TOKEN_IN_URL_TEXT, "kuandoHUB nimmt das Token im Header nicht an; das Token steht in der URL";
+    LiveNoneConnected => "none connected", "keines angeschlossen";
+    LiveNotKnownYet => "not known yet", "noch unbekannt";
+    LiveLampReleased => "nothing from the connector: other apps' states show", "nichts vom Connector: die Zustände anderer Apps zeigen sich";
+    LiveBecauseOfCall => "because of a call", "wegen eines Anrufs";
+    LiveLampShows => "Lamp shows", "Lampe zeigt";
+    LiveMissedCall => "Missed call", "Verpasster Anruf";
+    LiveOthersUnknown => "unknown (kuandoHUB not connected)", "unbekannt (kuandoHUB nicht verbunden)";
+    LiveNothingReported => "nothing reported", "nichts gemeldet";
+    LiveOtherApps => "Other apps (kuandoHUB)", "Andere Apps (kuandoHUB)";
+    LivePriorities => "kuandoHUB priorities", "kuandoHUB-Prioritäten";
+    LiveNone => "none", "keine";
+    LivePresenceSet => "Presence set by the connector", "Vom Connector gesetzte Präsenz";
+    LiveRestores => "Restores afterwards", "Stellt danach wieder her";
+    LiveCalls => "Calls in progress", "Laufende Anrufe";
+    LiveLastError => "Last error", "Letzter Fehler";
+    LiveNextTryIn => "next try in {}", "nächster Versuch in {}";
+    LiveConnectedFor => "connected for {}", "verbunden seit {}";
+    LiveUnreachableFor => "not reachable for {}", "nicht erreichbar seit {}";
+    LiveUnreachableOrAsks => "not reachable for {} (or the browser asks for permission to reach it)", "nicht erreichbar seit {} (oder der Browser fragt nach der Erlaubnis für den Zugriff)";
+    LiveTokenRejectedFor => "access token rejected for {}", "Zugriffstoken abgelehnt seit {}";
+    LiveMissedCallSince => "missed call notification on the lamp since {} ago", "Hinweis auf einen verpassten Anruf an der Lampe seit {}";
+    LiveErrorAgo => "{} ({} ago)", "{} ({} her)";
+    LiveBecauseOfPresence => "because of your presence {}", "wegen Ihrer Präsenz {}";
+    StateFree => "available", "verfügbar";
+    StateBusy => "busy", "beschäftigt";
+    StateAway => "away", "abwesend";
+    StateDnd => "do not disturb", "nicht stören";
+    StateOnThePhone => "on the phone", "am Telefon";
+    StateLunch => "lunch", "Mittagspause";
+    OtherOwn => "the connector's own lamp command", "der eigene Lampenbefehl des Connectors";
+    OtherUnknownApp => "ignored: unknown application", "ignoriert: unbekannte Anwendung";
+    OtherUnknownEvent => "ignored: unknown event", "ignoriert: unbekanntes Ereignis";
+    RankingMayHide => "The connector's presence line may hide other apps' calls: if a call in MS Teams, Zoom or Webex does not show you on the phone,",
+        "Die Präsenz-Zeile des Connectors kann Anrufe anderer Apps verdecken: zeigt ein Anruf in MS Teams, Zoom oder Webex Sie nicht als „am Telefon“,";
+    RankingHides => "The connector's presence line hides other apps' calls (found: {}):",
+        "Die Präsenz-Zeile des Connectors verdeckt Anrufe anderer Apps (gefunden: {}):";
+    RankingMove => "{} move “{}” below MS Teams, Zoom and Webex in kuandoHUB's platform priorities",
+        "{} in den Plattform-Prioritäten von kuandoHUB „{}“ unter MS Teams, Zoom und Webex schieben";
     // The core's validation and hub messages (English in the core), found by their English text.
     CoreEmpty => "is empty", "ist leer";
     CoreTooLong => "must be at most 512 characters", "darf höchstens 512 Zeichen lang sein";
@@ -167,6 +225,20 @@ texts! {
 }
 
 impl Text {
+    /// The text with each `{}` replaced by the next of `values`, in order (a value's own `{}` stays).
+    pub fn fill(self, lang: Lang, values: &[&str]) -> String {
+        let mut out = String::new();
+        let mut rest = self.get(lang);
+        let mut values = values.iter();
+        while let Some((before, after)) = rest.split_once("{}") {
+            out.push_str(before);
+            out.push_str(values.next().copied().unwrap_or(""));
+            rest = after;
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// A message the core wrote in English (validation, hub errors) in the UI language: the text whose
     /// English it is; an unknown message stays English.
     pub fn translate(lang: Lang, english: &str) -> String {
@@ -222,6 +294,30 @@ mod tests {
                     assert!(!s.contains(admin), "{t:?} {lang:?} has {admin:?}: {s}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn values_fill_the_placeholders_in_order_and_their_own_braces_stay() {
+        assert_eq!(
+            Text::LiveErrorAgo.fill(Lang::En, &["no answer", "5 s"]),
+            "no answer (5 s ago)"
+        );
+        assert_eq!(
+            Text::LiveErrorAgo.fill(Lang::De, &["{}", "5 s"]),
+            "{} (5 s her)"
+        );
+        assert_eq!(
+            Text::LiveConnectedFor.fill(Lang::De, &[]),
+            "verbunden seit "
+        );
+    }
+
+    #[test]
+    fn every_template_has_as_many_placeholders_in_german_as_in_english() {
+        for t in Text::ALL {
+            let n = |l| t.get(l).matches("{}").count();
+            assert_eq!(n(Lang::En), n(Lang::De), "{t:?}");
         }
     }
 
