@@ -227,15 +227,22 @@ texts! {
 impl Text {
     /// The text with each `{}` replaced by the next of `values`, in order (a value's own `{}` stays).
     pub fn fill(self, lang: Lang, values: &[&str]) -> String {
-        let mut out = String::new();
-        let mut rest = self.get(lang);
+        // Split at each `{` (a character, not a substring: no string searcher in the wasm).
+        let mut pieces = self.get(lang).split('{');
+        let mut out = pieces.next().unwrap_or("").to_string();
         let mut values = values.iter();
-        while let Some((before, after)) = rest.split_once("{}") {
-            out.push_str(before);
-            out.push_str(values.next().copied().unwrap_or(""));
-            rest = after;
+        for piece in pieces {
+            match piece.strip_prefix('}') {
+                Some(rest) => {
+                    out.push_str(values.next().copied().unwrap_or(""));
+                    out.push_str(rest);
+                }
+                None => {
+                    out.push('{');
+                    out.push_str(piece);
+                }
+            }
         }
-        out.push_str(rest);
         out
     }
 
