@@ -2,6 +2,7 @@
 //! engine) provides `com.innovaphone.kuando.status`, the real config app (`ConfigApp`) consumes it, and a
 //! relay between them plays myApps as the spec describes it (`RegisterApi`, `ApiModel` → `ApiUpdate`,
 //! `ApiRequest` / `ApiResult`, `ApiConsumerClosed`). A fake hub answers the hidden app's requests.
+#![cfg(not(target_arch = "wasm32"))]
 
 use kuando_connector::config::Config;
 use kuando_connector::config_app::i18n::Lang;
