@@ -1,7 +1,8 @@
 /*
  * Connector for kuando® — the app service's fleet view: every user's connector at a glance.
  *
- * Evaluated after kuando.js (config.json "javascript.eval"), in the same global scope and ES5 as it.
+ * Evaluated last (config.json "javascript.eval"), after kuando.js and the kuando-*.js files, in the same global
+ * scope and ES5 as they.
  *
  *   ReportHealth  the hidden app's compact health summary of its client (src/health.rs): kept per user and
  *                 client with first and last seen, in memory and in the table client_health (survives a

@@ -1,7 +1,7 @@
 //! The hidden app's status as a myApps API of its own: the hidden app *provides*
 //! [`API_STATUS`] and publishes what it sees as the API's model (`ApiModel`; myApps hands it to consumers
 //! with `ApiUpdate`); the config app on the same client consumes it for its live status panel
-//! (`crate::live`) and asks it for the diagnosis. No service round trip: both apps run in the same myApps.
+//! (`crate::config_app::live`) and asks it for the diagnosis. No service round trip: both apps run in the same myApps.
 //!
 //! The protocol (requests are `ApiRequest`s to the provider, answers `ApiResult`s):
 //! - `{"mt":"Watch"}` → the consumer watches: the model is published at once (fresh) and from then on on

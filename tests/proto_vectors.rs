@@ -10,7 +10,7 @@
 //! `service/test/vectors.json` is committed. When the Rust types change on purpose, refresh it with
 //! `UPDATE_VECTORS=1 cargo test -p kuando-connector --test proto_vectors`, then make the Node tests pass.
 //!
-//! The same run keeps the Unicode tables in `service/kuando.js` (the block between the
+//! The same run keeps the Unicode tables in `service/kuando-text.js` (the block between the
 //! `BEGIN/END GENERATED UNICODE TABLES` markers) equal to what Rust's `char::is_whitespace`, `is_control` and
 //! `is_alphanumeric` say, because the settings rules use those and JavaScript has no exact equivalent.
 #![cfg(not(target_arch = "wasm32"))]
@@ -1826,27 +1826,27 @@ fn committed_vectors_match_the_rust_types() {
 
 #[test]
 fn service_unicode_tables_match_rust() {
-    let path = repo_file("service/kuando.js");
-    let js = fs::read_to_string(&path).expect("read service/kuando.js");
+    let path = repo_file("service/kuando-text.js");
+    let js = fs::read_to_string(&path).expect("read service/kuando-text.js");
     let begin = js
         .find(TABLES_BEGIN)
-        .expect("kuando.js has the BEGIN marker");
+        .expect("kuando-text.js has the BEGIN marker");
     let end = js[begin..]
         .find(TABLES_END)
-        .expect("kuando.js has the END marker")
+        .expect("kuando-text.js has the END marker")
         + begin
         + TABLES_END.len();
     let block = unicode_tables_block();
     if updating() {
         let updated = format!("{}{}{}", &js[..begin], block, &js[end..]);
         if updated != js {
-            fs::write(&path, updated).expect("write service/kuando.js");
+            fs::write(&path, updated).expect("write service/kuando-text.js");
         }
         return;
     }
     assert!(
         js[begin..end] == block,
-        "the Unicode tables in service/kuando.js differ from this Rust toolchain's: run \
+        "the Unicode tables in service/kuando-text.js differ from this Rust toolchain's: run \
          `{UPDATE_ENV}=1 cargo test -p kuando-connector --test proto_vectors`"
     );
 }

@@ -2,12 +2,13 @@
 //! engine) provides `com.innovaphone.kuando.status`, the real config app (`ConfigApp`) consumes it, and a
 //! relay between them plays myApps as the spec describes it (`RegisterApi`, `ApiModel` → `ApiUpdate`,
 //! `ApiRequest` / `ApiResult`, `ApiConsumerClosed`). A fake hub answers the hidden app's requests.
+#![cfg(not(target_arch = "wasm32"))]
 
 use kuando_connector::config::Config;
+use kuando_connector::config_app::i18n::Lang;
 use kuando_connector::config_app::{self, Button, ConfigApp, CopyState};
 use kuando_connector::connector_app::{ConnectorAction, ConnectorApp};
 use kuando_connector::hub::{HubRequest, Outcome};
-use kuando_connector::i18n::Lang;
 use kuando_connector::json::Json;
 use kuando_connector::myapps::session::SessionEvent;
 use kuando_connector::myapps::StartParams;
@@ -218,7 +219,7 @@ impl World {
             while let Some(a) = self.config.poll_action() {
                 busy = true;
                 match a {
-                    config_app::Action::PostToParent(t) => {
+                    config_app::ConfigAction::PostToParent(t) => {
                         let v: Value = serde_json::from_str(&t).unwrap();
                         match v["mt"].as_str() {
                             Some("ConsumeApi") if v["api"] == API_STATUS => {
@@ -238,12 +239,12 @@ impl World {
                             _ => {}
                         }
                     }
-                    config_app::Action::Copy(r) => {
+                    config_app::ConfigAction::Copy(r) => {
                         self.copied.push(r);
                         self.config.handle_copied(Ok(true));
                     }
                     // As the driver: the browser's facts at once.
-                    config_app::Action::BrowserFacts => self
+                    config_app::ConfigAction::BrowserFacts => self
                         .config
                         .handle_env(vec![("user agent".into(), "Test/1".into())]),
                     _ => {}
@@ -589,9 +590,9 @@ fn a_model_myapps_kept_from_before_is_not_shown_until_the_watch_is_answered() {
     config.handle_api_update(0, &parse_update(&stale));
     let posted: Vec<_> = std::iter::from_fn(|| config.poll_action()).collect();
     assert!(
-        posted
-            .iter()
-            .any(|a| matches!(a, config_app::Action::PostToParent(t) if t.contains("\"Watch\""))),
+        posted.iter().any(
+            |a| matches!(a, config_app::ConfigAction::PostToParent(t) if t.contains("\"Watch\""))
+        ),
         "{posted:?}"
     );
     let rows = config.view().status;
@@ -661,7 +662,7 @@ fn a_hidden_app_that_does_not_answer_the_diagnosis_does_not_block_it() {
     w.config.handle_click(w.now, Button::CopyDiagnosis);
     let _ = std::iter::from_fn(|| w.config.poll_action()).count();
     assert_eq!(w.config.view().copy, CopyState::Collecting);
-    w.run_for(kuando_connector::live::DIAGNOSIS_TIMEOUT_MS + 200);
+    w.run_for(kuando_connector::config_app::live::DIAGNOSIS_TIMEOUT_MS + 200);
     assert_eq!(w.copied.len(), 1);
     assert!(w.copied[0].contains("no answer"));
 }

@@ -2,9 +2,9 @@
 //! (provider) nor the config app (consumer) panics, and the hidden app answers only what it offers.
 #![cfg(not(target_arch = "wasm32"))]
 
+use kuando_connector::config_app::i18n::Lang;
 use kuando_connector::config_app::ConfigApp;
 use kuando_connector::connector_app::{ConnectorAction, ConnectorApp};
-use kuando_connector::i18n::Lang;
 use kuando_connector::myapps::{LauncherMsg, StartParams};
 use kuando_connector::status::{StatusModel, API_STATUS};
 use proptest::prelude::*;

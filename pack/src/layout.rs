@@ -36,13 +36,12 @@ pub const RELEASE: &str = "13r3";
 pub const RUNTIME_SOURCE: &str = "innovaphone's JavaScript Runtime: the `jse/<arch>/generic` files of the \
 innovaphone SDK, or the JavaScript Runtime download at https://store.innovaphone.com/release/download.htm";
 
-/// `httpfiles.zip`, entry name → source path relative to the repository root (`pkg/` = the wasm build). All at
+/// `httpfiles.zip`, entry name → source path relative to the repository root (`pkg/` = the wasm build), besides
+/// the service scripts (`service/`, as `config.json`'s `javascript.eval` lists them: [`service_scripts`]). All at
 /// the zip root. The check (`crate::check`) proves that the runtime needs each and that nothing named is missing.
 pub const HTTPFILES: &[(&str, &str)] = &[
     ("config.json", "service/config.json"),
     ("plugins.json", "manager/plugins.json"),
-    ("kuando.js", "service/kuando.js"),
-    ("fleet.js", "service/fleet.js"),
     ("innovaphone-kuando.htm", "www/innovaphone-kuando.htm"),
     ("innovaphone-kuando.js", "www/innovaphone-kuando.js"),
     ("kuando_connector.js", "pkg/kuando_connector.js"),
@@ -129,7 +128,29 @@ pub fn valid_label(l: &str) -> bool {
     !l.is_empty() && l.len() <= 32 && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
 }
 
-/// The entries of `httpfiles.zip`, in [`HTTPFILES`] order, plus `build.txt` and `label.txt`.
+/// The service scripts of `config.json` (its text): the `javascript.eval` names in order, each a file of
+/// `service/` that goes to the zip root. The one list of them: the runtime, the simulator and the tests read it
+/// too.
+pub fn service_scripts(config: &[u8]) -> Result<Vec<String>, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(config).map_err(|e| format!("service/config.json: {e}"))?;
+    let list = v["javascript"]["eval"]
+        .as_array()
+        .ok_or("service/config.json: javascript.eval is not a list of file names")?;
+    list.iter()
+        .map(|f| match f.as_str() {
+            Some(s) if !s.is_empty() && !s.contains(['/', '\\', '*']) && s != ".." => {
+                Ok(s.to_string())
+            }
+            _ => Err(format!(
+                "service/config.json: javascript.eval: {f} is not a file of service/"
+            )),
+        })
+        .collect()
+}
+
+/// The entries of `httpfiles.zip`, in [`HTTPFILES`] order with the service scripts after `config.json`, plus
+/// `build.txt` and `label.txt`.
 pub fn httpfiles(o: &Options) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut out = vec![
         (
@@ -142,7 +163,16 @@ pub fn httpfiles(o: &Options) -> Result<Vec<(String, Vec<u8>)>, String> {
         ),
     ];
     for (name, rel) in HTTPFILES {
-        out.push((name.to_string(), read(&source(o, rel))?));
+        let data = read(&source(o, rel))?;
+        let scripts = match *name {
+            "config.json" => service_scripts(&data)?,
+            _ => Vec::new(),
+        };
+        out.push((name.to_string(), data));
+        for f in scripts {
+            let data = read(&o.root.join("service").join(&f))?;
+            out.push((f, data));
+        }
     }
     Ok(out)
 }

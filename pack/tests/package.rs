@@ -109,13 +109,28 @@ fn the_zip_holds_what_the_runtime_needs_flat_with_build_and_label() {
     layout::layout(&o).unwrap();
     let zip = std::fs::read(o.out.join("1042/x86_64/innovaphone-kuando/httpfiles.zip")).unwrap();
     let names: BTreeSet<String> = check::check_zip(&zip).expect("check").into_iter().collect();
+    // The service scripts are the ones config.json evaluates: every one of them, and nothing else of service/.
+    let config = std::fs::read(repo().join("service/config.json")).unwrap();
+    let scripts = layout::service_scripts(&config).unwrap();
+    assert_eq!(scripts.first().map(String::as_str), Some("kuando.js"));
+    assert_eq!(scripts.last().map(String::as_str), Some("fleet.js"));
+    let mut in_service: Vec<String> = std::fs::read_dir(repo().join("service"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".js"))
+        .collect();
+    in_service.sort();
+    let mut listed = scripts.clone();
+    listed.sort();
+    assert_eq!(
+        listed, in_service,
+        "every service/*.js is in javascript.eval"
+    );
     let want: BTreeSet<String> = [
         "build.txt",
         "label.txt",
         "config.json",
         "plugins.json",
-        "kuando.js",
-        "fleet.js",
         "innovaphone-kuando.htm",
         "innovaphone-kuando.js",
         "kuando_connector.js",
@@ -132,6 +147,7 @@ fn the_zip_holds_what_the_runtime_needs_flat_with_build_and_label() {
     ]
     .into_iter()
     .map(String::from)
+    .chain(scripts)
     .collect();
     assert_eq!(names, want);
     let e = check::read_zip(&zip).unwrap();
@@ -224,6 +240,7 @@ fn the_check_finds_a_missing_service_script_plugin_file_page_file_or_wasm() {
     assert_eq!(problems(&good), "");
     for (gone, named_by) in [
         ("kuando.js", "config.json javascript.eval"),
+        ("kuando-guard-claims.js", "config.json javascript.eval"),
         (
             "innovaphone.kuandomanagertexts.js",
             "plugins.json plugins[0].lang",
@@ -252,6 +269,22 @@ fn the_check_finds_a_missing_service_script_plugin_file_page_file_or_wasm() {
             p.contains(&format!("{gone}: named by {named_by}, missing")),
             "{gone}: {p}"
         );
+    }
+}
+
+#[test]
+fn service_scripts_are_files_of_service_in_the_order_config_json_lists_them() {
+    let ok = br#"{"javascript":{"eval":["b.js","a.js"]}}"#;
+    assert_eq!(layout::service_scripts(ok).unwrap(), ["b.js", "a.js"]);
+    for bad in [
+        r#"{"javascript":{"eval":["sub/a.js"]}}"#,
+        r#"{"javascript":{"eval":["sub/*"]}}"#,
+        r#"{"javascript":{"eval":[".."]}}"#,
+        r#"{"javascript":{"eval":[1]}}"#,
+        r#"{"javascript":{}}"#,
+        "{",
+    ] {
+        assert!(layout::service_scripts(bad.as_bytes()).is_err(), "{bad}");
     }
 }
 

@@ -6,7 +6,7 @@
  *   (./build.sh bench-service starts PostgreSQL and runs this.)
  *
  * It plays the myApps simulator's part towards the runtime host (sim/runtime/host.js: the shipped
- * service/kuando.js in Duktape 2.7 with the runtime's globals, real timers, the database on PostgreSQL): one
+ * service/ in Duktape 2.7 with the runtime's globals, real timers, the database on PostgreSQL): one
  * PbxApi connection that answers SetPresence / SubscribePresence (with PresenceUpdate) like a PBX, and --users
  * app connections. It prints, each next to its target:
  *   - heap per idle user (connected, no claim): (heap with all connected − heap before) / users, after a full

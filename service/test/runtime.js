@@ -1,6 +1,7 @@
 "use strict";
 /*
- * The innovaphone AppPlatform JavaScript runtime for the service's Node tests: service/kuando.js runs in
+ * The innovaphone AppPlatform JavaScript runtime for the service's Node tests: the service's files (config.json
+ * "javascript.eval", in order, one global scope, as the runtime evaluates them) run in
  * Duktape 2.7, the runtime's engine (sim/runtime/duk.js: a host process of its own, driven synchronously), with
  * exactly the runtime's documented globals (JsonApi, PbxApi, Database, Config, log and, unless switched off,
  * Timers) as the prelude's forwarders, so anything beyond ES5 or the runtime's globals fails the tests as it
@@ -22,8 +23,9 @@ const { openDatabase, readConfig, configObject } = require("../../sim/runtime/ap
 const { SyncEngine, initLine } = require("../../sim/runtime/duk.js");
 
 const SERVICE_DIR = path.join(__dirname, "..");
-const SERVICE_FILE = path.join(SERVICE_DIR, "kuando.js");
 const CONFIG_FILE = path.join(SERVICE_DIR, "config.json");
+/** The service's scripts, in evaluation order: the one list, config.json's javascript.eval. */
+const SERVICE_FILES = readConfig(SERVICE_DIR).javascript.eval.map((f) => path.join(SERVICE_DIR, f));
 
 /** What the service's Date.now() says at virtual time 0 (the tests' clock; 2026-01-01). */
 const EPOCH = Date.UTC(2026, 0, 1);
@@ -445,4 +447,4 @@ function answeringPbx(rt, { licenses = ["App(innovaphone-kuando)"], refuse = fal
     return { pbx, admin };
 }
 
-module.exports = { createRuntime, closeAll, endAll, answeringPbx, SERVICE_DIR, SERVICE_FILE, CONFIG_FILE, SEND_LIMIT };
+module.exports = { createRuntime, closeAll, endAll, answeringPbx, SERVICE_DIR, SERVICE_FILES, CONFIG_FILE, SEND_LIMIT };

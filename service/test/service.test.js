@@ -8,7 +8,8 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
-const { createRuntime, closeAll, endAll, answeringPbx, SERVICE_FILE, CONFIG_FILE } = require("./runtime.js");
+const path = require("node:path");
+const { createRuntime, closeAll, endAll, answeringPbx, SERVICE_DIR, SERVICE_FILES, CONFIG_FILE } = require("./runtime.js");
 
 test.afterEach(closeAll);
 test.after(endAll);
@@ -618,8 +619,14 @@ test.describe("logging", () => {
 test.describe("the package", () => {
     const config = JSON.parse(fs.readFileSync(CONFIG_FILE, "utf8"));
 
-    test("config.json evaluates kuando.js and creates the per-user settings table keyed by sip", async () => {
-        assert.deepEqual(config.javascript.eval, ["kuando.js", "fleet.js"]);
+    test("config.json evaluates every service script, kuando.js first, and creates the per-user settings table keyed by sip", async () => {
+        const listed = config.javascript.eval;
+        assert.equal(listed[0], "kuando.js");
+        assert.equal(listed[listed.length - 1], "fleet.js");
+        assert.equal(new Set(listed).size, listed.length, "each file once");
+        // A script left out of the list would not run on the AppPlatform (nor ship: pack reads the same list).
+        const present = fs.readdirSync(SERVICE_DIR).filter((f) => f.endsWith(".js"));
+        assert.deepEqual([...listed].sort(), present.sort());
         const [table] = config.database.init;
         assert.equal(table.cmd, "table");
         assert.equal(table.name, "user_config");
@@ -638,25 +645,27 @@ test.describe("the package", () => {
         assert.notEqual(visible.hidden, true);
     });
 
-    test("kuando.js is old-style JavaScript: no let/const, arrows, classes, template strings or modules", async () => {
-        const code = fs
-            .readFileSync(SERVICE_FILE, "utf8")
-            // Drop comments and string/regex literals before looking for syntax.
-            .replace(/\/\*[\s\S]*?\*\//g, "")
-            .replace(/\/\/.*$/gm, "")
-            .replace(/"(?:[^"\\\n]|\\.)*"/g, '""')
-            .replace(/'(?:[^'\\\n]|\\.)*'/g, "''")
-            .replace(/\/(?:[^/\\\n]|\\.)+\/[gimuy]*/g, "/re/");
-        for (const [what, re] of [
-            ["let/const", /\b(let|const)\s/],
-            ["arrow function", /=>/],
-            ["class", /\bclass\s/],
-            ["template string", /`/],
-            ["module syntax", /\b(import|export|require)\b/],
-            ["spread", /\.\.\./],
-            ["Node global", /(^|[^.\w])(process|Buffer|console|setTimeout|setInterval|setImmediate|globalThis)\b/],
-        ]) {
-            assert.doesNotMatch(code, re, what);
+    test("every service script is old-style JavaScript: no let/const, arrows, classes, template strings or modules", async () => {
+        for (const file of SERVICE_FILES) {
+            const code = fs
+                .readFileSync(file, "utf8")
+                // Drop comments and string/regex literals before looking for syntax.
+                .replace(/\/\*[\s\S]*?\*\//g, "")
+                .replace(/\/\/.*$/gm, "")
+                .replace(/"(?:[^"\\\n]|\\.)*"/g, '""')
+                .replace(/'(?:[^'\\\n]|\\.)*'/g, "''")
+                .replace(/\/(?:[^/\\\n]|\\.)+\/[gimuy]*/g, "/re/");
+            for (const [what, re] of [
+                ["let/const", /\b(let|const)\s/],
+                ["arrow function", /=>/],
+                ["class", /\bclass\s/],
+                ["template string", /`/],
+                ["module syntax", /\b(import|export|require)\b/],
+                ["spread", /\.\.\./],
+                ["Node global", /(^|[^.\w])(process|Buffer|console|setTimeout|setInterval|setImmediate|globalThis)\b/],
+            ]) {
+                assert.doesNotMatch(code, re, `${what} in ${path.basename(file)}`);
+            }
         }
     });
 

@@ -1,6 +1,6 @@
 "use strict";
 /*
- * The innovaphone AppPlatform JavaScript runtime, simulated for service/kuando.js: the parts that are the same
+ * The innovaphone AppPlatform JavaScript runtime, simulated for the app service: the parts that are the same
  * for the myApps simulator's runtime host (host.js) and the service's Node tests (service/test/runtime.js).
  *
  * - openDatabase(): the instance's database on a real PostgreSQL, config.json's database.init applied as the

@@ -1,11 +1,11 @@
 "use strict";
 /*
- * The AppPlatform JavaScript runtime host of the myApps simulator: runs the shipped service (service/kuando.js
- * by config.json) in Duktape 2.7, the runtime's engine (a kuando-duk-host process, sim/runtime/duk.js), with
- * the runtime's documented globals — JsonApi, PbxApi, Database (PostgreSQL), Timers, Config, log — and nothing
- * else. This process keeps what is IO: the database, real timers, the connections. The simulator
- * (sim/src/myapps/runtime.rs) plays the AppPlatform's network side and the PBX: it starts this process, and
- * talks to it in JSON lines.
+ * The AppPlatform JavaScript runtime host of the myApps simulator: runs the shipped service (the files of
+ * service/ that config.json's javascript.eval lists, in order) in Duktape 2.7, the runtime's engine (a
+ * kuando-duk-host process, sim/runtime/duk.js), with the runtime's documented globals — JsonApi, PbxApi,
+ * Database (PostgreSQL), Timers, Config, log — and nothing else. This process keeps what is IO: the database,
+ * real timers, the connections. The simulator (sim/src/myapps/runtime.rs) plays the AppPlatform's network side
+ * and the PBX: it starts this process, and talks to it in JSON lines.
  *
  *   node host.js --service DIR --db URL --database NAME [--existing-database] [--config NAME=VALUE]...
  *

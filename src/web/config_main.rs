@@ -13,9 +13,9 @@ use super::config_ui::{Ui, UiEvent};
 use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
 use super::{clipboard, clock, console, http, parent, timer::Wakeup};
-use crate::config_app::{Action, ConfigApp};
+use crate::config_app::i18n::Lang;
+use crate::config_app::{ConfigAction, ConfigApp};
 use crate::hub::Outcome;
-use crate::i18n::Lang;
 use crate::myapps::session::AppSession;
 use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
 
@@ -191,9 +191,9 @@ fn pump(shared: &Shared) {
     });
 }
 
-fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
+fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: ConfigAction) {
     match a {
-        Action::Hub {
+        ConfigAction::Hub {
             id,
             request,
             timeout_ms,
@@ -205,23 +205,23 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
                 }
             });
         }
-        Action::Service(req) => {
+        ConfigAction::Service(req) => {
             if let Err(e) = d.link.session.send_api(clock::now_ms(), None, req) {
                 d.app.handle_send_failed(&e.to_string());
             }
         }
-        Action::Trace(line) => console::log(&line),
-        Action::PostToParent(t) => parent::post(&d.window, &t),
-        Action::BrowserFacts => {
+        ConfigAction::Trace(line) => console::log(&line),
+        ConfigAction::PostToParent(t) => parent::post(&d.window, &t),
+        ConfigAction::BrowserFacts => {
             let env = browser_facts(&d.window);
             d.app.handle_env(env);
         }
-        Action::Copy(report) => {
+        ConfigAction::Copy(report) => {
             let w = weak.clone();
             clipboard::copy_or_download(
                 &d.window,
                 &report,
-                crate::diagnosis::FILE_NAME,
+                crate::config_app::diagnosis::FILE_NAME,
                 move |result| {
                     if let Some(s) = w.upgrade() {
                         s.borrow_mut().app.handle_copied(result);

@@ -9,10 +9,10 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event, HtmlButtonElement, HtmlInputElement, HtmlSelectElement};
 
 use crate::config::{Effect, LampSlot};
+use crate::config_app::i18n::{Lang, Text};
+use crate::config_app::live::{slot_text, Tone};
 use crate::config_app::{Banner, Button, CopyState, SaveState, TestStatus, View};
 use crate::hub::Sound;
-use crate::i18n::{Lang, Text};
-use crate::live::{slot_text, Tone};
 
 /// What the user did.
 pub enum UiEvent {

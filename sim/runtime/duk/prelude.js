@@ -207,10 +207,14 @@
         G.log = log;
         if (m.timers !== false) G.Timers = Timers;
         if (m.config) G.Config = configObject(m.config);
+        // The files in order, one global scope, as the runtime evaluates javascript.eval; a failure names its file.
+        var i = 0;
         try {
-            for (var i = 0; i < m.files.length; i++) host.load(m.files[i]);
+            for (; i < m.files.length; i++) host.load(m.files[i]);
         } catch (e) {
-            line({ t: "error", text: "evaluating the service: " + String(e) + (e && e.lineNumber ? " (line " + e.lineNumber + ")" : "") });
+            var file = String(m.files[i]).replace(/^.*[\/\\]/, "");
+            line({ t: "error", text: "evaluating the service's " + file + ": " + String(e) +
+                (e && e.lineNumber ? " (line " + e.lineNumber + ")" : "") });
             return;
         }
         line({ t: "ready", json: JsonApi.names(), pbx: PbxApi.names() });

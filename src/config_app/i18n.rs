@@ -1,5 +1,7 @@
 //! The config app's texts in English and German (`start.lang`, `SetLang`). Everything else falls back to
-//! English.
+//! English. One way to translate: every text is a [`Text`] with both languages side by side, so a text
+//! cannot lack its German and a third language is one more column; the core's English messages are found
+//! by their English ([`Text::translate`]).
 
 /// A UI language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -30,11 +32,14 @@ impl Lang {
 
 macro_rules! texts {
     ($($key:ident => $en:expr, $de:expr;)*) => {
-        /// Every fixed text of the config app.
+        /// Every fixed text of the config app, with its English and German.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Text { $($key),* }
 
         impl Text {
+            /// Every text, for finding one by its English (see [`Text::translate`]).
+            pub const ALL: &'static [Text] = &[$(Text::$key),*];
+
             pub fn get(self, lang: Lang) -> &'static str {
                 match (self, lang) {
                     $((Text::$key, Lang::En) => $en, (Text::$key, Lang::De) => $de,)*
@@ -137,42 +142,118 @@ texts! {
     CopyFailed => "Could not copy or save: select the report below and copy it.",
         "Kopieren und Speichern nicht möglich: den Bericht unten markieren und kopieren.";
     ShowReport => "Show the report", "Bericht anzeigen";
+    // The live status panel; `{}` is filled in by `Text::fill`.
+    LiveConnector => "Connector on this client", "Connector auf diesem Client";
+    LiveOutside => "not started by myApps: open the app inside myApps", "nicht von myApps gestartet: die App in myApps öffnen";
+    LiveAsking => "asking myApps…", "frage myApps…";
+    LiveNotRunning => "not running on this client (myApps did not start the hidden app)", "läuft nicht auf diesem Client (myApps hat die versteckte App nicht gestartet)";
+    LiveStarting => "starting, waiting for its answer…", "startet, warte auf Antwort…";
+    LiveRunning => "running", "läuft";
+    LiveWaitService => "waiting for the app service (license and settings)", "wartet auf den App-Service (Lizenz und Einstellungen)";
+    LiveStoppedLicense => "stopped: no license", "angehalten: keine Lizenz";
+    LiveStoppedUrl => "stopped: the kuandoHUB URL in the settings is unusable", "angehalten: die kuandoHUB-URL in den Einstellungen ist unbrauchbar";
+    LiveStoppedSettings => "stopped: no settings yet", "angehalten: noch keine Einstellungen";
+    LiveStopped => "stopped", "angehalten";
+    LiveNextTryNow => "next try now", "nächster Versuch jetzt";
+    LiveBlocked => "the browser blocks access to kuandoHUB", "der Browser blockiert den Zugriff auf kuandoHUB";
+    LiveTooOld => "too old: no currentpresence (the lamp works, presence sync does not)", "zu alt: kein currentpresence (die Lampe geht, der Präsenzabgleich nicht)";
+    LiveUrlUnusable => "the URL in the settings is unusable", "die URL in den Einstellungen ist unbrauchbar";
+    LiveConnecting => "connecting…", "verbinde…";
+    LiveNotInUse => "not in use", "nicht in Gebrauch";
+    LiveAccessToken => "Access token", "Zugriffstoken";
+    LiveTokenInUrl => crate::engine::TOKEN_IN_URL_TEXT, "kuandoHUB nimmt das Token im Header nicht an; das Token steht in der URL";
+    LiveNoneConnected => "none connected", "keines angeschlossen";
+    LiveNotKnownYet => "not known yet", "noch unbekannt";
+    LiveLampReleased => "nothing from the connector: other apps' states show", "nichts vom Connector: die Zustände anderer Apps zeigen sich";
+    LiveBecauseOfCall => "because of a call", "wegen eines Anrufs";
+    LiveLampShows => "Lamp shows", "Lampe zeigt";
+    LiveMissedCall => "Missed call", "Verpasster Anruf";
+    LiveOthersUnknown => "unknown (kuandoHUB not connected)", "unbekannt (kuandoHUB nicht verbunden)";
+    LiveNothingReported => "nothing reported", "nichts gemeldet";
+    LiveOtherApps => "Other apps (kuandoHUB)", "Andere Apps (kuandoHUB)";
+    LivePriorities => "kuandoHUB priorities", "kuandoHUB-Prioritäten";
+    LiveNone => "none", "keine";
+    LivePresenceSet => "Presence set by the connector", "Vom Connector gesetzte Präsenz";
+    LiveRestores => "Restores afterwards", "Stellt danach wieder her";
+    LiveCalls => "Calls in progress", "Laufende Anrufe";
+    LiveLastError => "Last error", "Letzter Fehler";
+    LiveNextTryIn => "next try in {}", "nächster Versuch in {}";
+    LiveConnectedFor => "connected for {}", "verbunden seit {}";
+    LiveUnreachableFor => "not reachable for {}", "nicht erreichbar seit {}";
+    LiveUnreachableOrAsks => "not reachable for {} (or the browser asks for permission to reach it)", "nicht erreichbar seit {} (oder der Browser fragt nach der Erlaubnis für den Zugriff)";
+    LiveTokenRejectedFor => "access token rejected for {}", "Zugriffstoken abgelehnt seit {}";
+    LiveMissedCallSince => "missed call notification on the lamp since {} ago", "Hinweis auf einen verpassten Anruf an der Lampe seit {}";
+    LiveErrorAgo => "{} ({} ago)", "{} ({} her)";
+    LiveBecauseOfPresence => "because of your presence {}", "wegen Ihrer Präsenz {}";
+    StateFree => "available", "verfügbar";
+    StateBusy => "busy", "beschäftigt";
+    StateAway => "away", "abwesend";
+    StateDnd => "do not disturb", "nicht stören";
+    StateOnThePhone => "on the phone", "am Telefon";
+    StateLunch => "lunch", "Mittagspause";
+    OtherOwn => "the connector's own lamp command", "der eigene Lampenbefehl des Connectors";
+    OtherUnknownApp => "ignored: unknown application", "ignoriert: unbekannte Anwendung";
+    OtherUnknownEvent => "ignored: unknown event", "ignoriert: unbekanntes Ereignis";
+    RankingMayHide => "The connector's presence line may hide other apps' calls: if a call in MS Teams, Zoom or Webex does not show you on the phone,",
+        "Die Präsenz-Zeile des Connectors kann Anrufe anderer Apps verdecken: zeigt ein Anruf in MS Teams, Zoom oder Webex Sie nicht als „am Telefon“,";
+    RankingHides => "The connector's presence line hides other apps' calls (found: {}):",
+        "Die Präsenz-Zeile des Connectors verdeckt Anrufe anderer Apps (gefunden: {}):";
+    RankingMove => "{} move “{}” below MS Teams, Zoom and Webex in kuandoHUB's platform priorities",
+        "{} in den Plattform-Prioritäten von kuandoHUB „{}“ unter MS Teams, Zoom und Webex schieben";
+    // The core's validation and hub messages (English in the core), found by their English text.
+    CoreEmpty => "is empty", "ist leer";
+    CoreTooLong => "must be at most 512 characters", "darf höchstens 512 Zeichen lang sein";
+    CoreScheme => "must start with http:// or https://", "muss mit http:// oder https:// beginnen";
+    CoreUserInfo => "must not contain a user name or password (use the access token)", "darf keinen Benutzernamen und kein Passwort enthalten (Zugriffstoken verwenden)";
+    CoreControl => "must not contain control characters", "darf keine Steuerzeichen enthalten";
+    CoreSpaces => "must not contain spaces", "darf keine Leerzeichen enthalten";
+    CoreNoHost => "has no host name", "enthält keinen Hostnamen";
+    CorePort => "has an invalid port (1 to 65535)", "hat einen ungültigen Port (1 bis 65535)";
+    CoreQuery => "must not contain ? or #", "darf kein ? oder # enthalten";
+    CorePollRange => "must be between 1 and 60 seconds", "muss zwischen 1 und 60 Sekunden liegen";
+    CoreColour => "must be a colour like #ff0000", "muss eine Farbe wie #ff0000 sein";
+    CoreSoundRange => "must be between 0 and 8", "muss zwischen 0 und 8 liegen";
+    CoreVolumeRange => "must be between 0 and 100", "muss zwischen 0 und 100 liegen";
+    CoreNumber => "must be a number", "muss eine Zahl sein";
+    CoreMissedEffect => "must be light, blink or pulse", "muss Leuchten, Blinken oder Pulsieren sein";
+    CoreMinutesRange => "must be between 0 and 1440 minutes", "muss zwischen 0 und 1440 Minuten liegen";
+    CoreUnknownEffect => "unknown effect", "unbekannter Effekt";
+    CoreHubTimeout => "kuandoHUB did not answer in time", "kuandoHUB hat nicht rechtzeitig geantwortet";
+    CoreHubNetwork => "kuandoHUB not reachable", "kuandoHUB nicht erreichbar";
+    CoreHubUnauthorized => "kuandoHUB rejected the access token (401)", "kuandoHUB hat das Zugriffstoken abgelehnt (401)";
+    CoreHubNoDevice => "no Busylight connected (404)", "kein Busylight angeschlossen (404)";
 }
 
-/// German for the core's validation and hub messages (which are English); unknown texts stay English.
-pub fn message(lang: Lang, english: &str) -> String {
-    if lang == Lang::En {
-        return english.to_string();
+impl Text {
+    /// The text with each `{}` replaced by the next of `values`, in order (a value's own `{}` stays).
+    pub fn fill(self, lang: Lang, values: &[&str]) -> String {
+        // Split at each `{` (a character, not a substring: no string searcher in the wasm).
+        let mut pieces = self.get(lang).split('{');
+        let mut out = pieces.next().unwrap_or("").to_string();
+        let mut values = values.iter();
+        for piece in pieces {
+            match piece.strip_prefix('}') {
+                Some(rest) => {
+                    out.push_str(values.next().copied().unwrap_or(""));
+                    out.push_str(rest);
+                }
+                None => {
+                    out.push('{');
+                    out.push_str(piece);
+                }
+            }
+        }
+        out
     }
-    let de = match english {
-        "is empty" => "ist leer",
-        "must be at most 512 characters" => "darf höchstens 512 Zeichen lang sein",
-        "must start with http:// or https://" => "muss mit http:// oder https:// beginnen",
-        "must not contain a user name or password (use the access token)" => {
-            "darf keinen Benutzernamen und kein Passwort enthalten (Zugriffstoken verwenden)"
+
+    /// A message the core wrote in English (validation, hub errors) in the UI language: the text whose
+    /// English it is; an unknown message stays English.
+    pub fn translate(lang: Lang, english: &str) -> String {
+        match Text::ALL.iter().find(|t| t.get(Lang::En) == english) {
+            Some(t) => t.get(lang).to_string(),
+            None => english.to_string(),
         }
-        "must not contain control characters" => "darf keine Steuerzeichen enthalten",
-        "must not contain spaces" => "darf keine Leerzeichen enthalten",
-        "has no host name" => "enthält keinen Hostnamen",
-        "has an invalid port (1 to 65535)" => "hat einen ungültigen Port (1 bis 65535)",
-        "must not contain ? or #" => "darf kein ? oder # enthalten",
-        "must be between 1 and 60 seconds" => "muss zwischen 1 und 60 Sekunden liegen",
-        "must be a colour like #ff0000" => "muss eine Farbe wie #ff0000 sein",
-        "must be between 0 and 8" => "muss zwischen 0 und 8 liegen",
-        "must be between 0 and 100" => "muss zwischen 0 und 100 liegen",
-        "must be a number" => "muss eine Zahl sein",
-        "must be light, blink or pulse" => "muss Leuchten, Blinken oder Pulsieren sein",
-        "must be between 0 and 1440 minutes" => "muss zwischen 0 und 1440 Minuten liegen",
-        "unknown effect" => "unbekannter Effekt",
-        "kuandoHUB did not answer in time" => "kuandoHUB hat nicht rechtzeitig geantwortet",
-        "kuandoHUB not reachable" => "kuandoHUB nicht erreichbar",
-        "kuandoHUB rejected the access token (401)" => {
-            "kuandoHUB hat das Zugriffstoken abgelehnt (401)"
-        }
-        "no Busylight connected (404)" => "kein Busylight angeschlossen (404)",
-        _ => return english.to_string(),
-    };
-    de.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +305,30 @@ mod tests {
     }
 
     #[test]
+    fn values_fill_the_placeholders_in_order_and_their_own_braces_stay() {
+        assert_eq!(
+            Text::LiveErrorAgo.fill(Lang::En, &["no answer", "5 s"]),
+            "no answer (5 s ago)"
+        );
+        assert_eq!(
+            Text::LiveErrorAgo.fill(Lang::De, &["{}", "5 s"]),
+            "{} (5 s her)"
+        );
+        assert_eq!(
+            Text::LiveConnectedFor.fill(Lang::De, &[]),
+            "verbunden seit "
+        );
+    }
+
+    #[test]
+    fn every_template_has_as_many_placeholders_in_german_as_in_english() {
+        for t in Text::ALL {
+            let n = |l| t.get(l).matches("{}").count();
+            assert_eq!(n(Lang::En), n(Lang::De), "{t:?}");
+        }
+    }
+
+    #[test]
     fn texts_exist_in_both_languages() {
         assert_eq!(Text::Save.get(Lang::En), "Save");
         assert_eq!(Text::Save.get(Lang::De), "Speichern");
@@ -248,7 +353,12 @@ mod tests {
         let errors = c.validate();
         assert!(errors.len() >= 6);
         for e in errors {
-            assert_ne!(message(Lang::De, &e.message), e.message, "{}", e.message);
+            assert_ne!(
+                Text::translate(Lang::De, &e.message),
+                e.message,
+                "{}",
+                e.message
+            );
         }
         for u in [
             "",
@@ -259,7 +369,11 @@ mod tests {
             "http://a\u{1}",
         ] {
             if let Err(e) = crate::hub::BaseUrl::parse(u) {
-                assert_ne!(message(Lang::De, &e.to_string()), e.to_string(), "{e}");
+                assert_ne!(
+                    Text::translate(Lang::De, &e.to_string()),
+                    e.to_string(),
+                    "{e}"
+                );
             }
         }
     }

@@ -7,8 +7,8 @@
 //!
 //! Config app only: `format!` is fine here.
 
+use super::live::{dur, HiddenDiagnosis, StatusRow};
 use crate::config::Config;
-use crate::live::{dur, HiddenDiagnosis, StatusRow};
 use crate::trace::{self, MASK};
 
 /// Everything the report is made of.
@@ -120,7 +120,7 @@ pub const FILE_NAME: &str = "kuando-diagnosis.txt";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::Tone;
+    use crate::config_app::live::Tone;
 
     #[test]
     fn no_token_in_the_report_wherever_it_stood() {

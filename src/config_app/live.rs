@@ -11,8 +11,8 @@
 //!
 //! Config app only: `format!` is fine here.
 
+use super::i18n::{Lang, Text};
 use crate::config::LampSlot;
-use crate::i18n::{Lang, Text};
 use crate::mapping::{transform, transform_running, Transform};
 use crate::myapps::launcher::{self, Mt};
 use crate::myapps::{ApiMsg, ApiUpdate};
@@ -289,41 +289,22 @@ impl LiveStatus {
         devices: Option<&[String]>,
         lamp: Option<&crate::config::LampScheme>,
     ) -> Vec<StatusRow> {
-        let tr = |en: &'static str, de: &'static str| if lang == Lang::De { de } else { en };
         let row = |key, label: &str, value: String, tone| StatusRow {
             key,
             label: label.to_string(),
             value,
             tone,
         };
-        let label_conn = tr("Connector on this client", "Connector auf diesem Client");
+        let label_conn = Text::LiveConnector.get(lang);
         let Some((m, offset)) = self.shown() else {
             let (value, tone) = if self.outside {
-                (
-                    tr(
-                        "not started by myApps: open the app inside myApps",
-                        "nicht von myApps gestartet: die App in myApps öffnen",
-                    ),
-                    Tone::Bad,
-                )
+                (Text::LiveOutside.get(lang), Tone::Bad)
             } else if !self.told {
-                (tr("asking myApps…", "frage myApps…"), Tone::Plain)
+                (Text::LiveAsking.get(lang), Tone::Plain)
             } else if self.provider.is_none() {
-                (
-                    tr(
-                        "not running on this client (myApps did not start the hidden app)",
-                        "läuft nicht auf diesem Client (myApps hat die versteckte App nicht gestartet)",
-                    ),
-                    Tone::Bad,
-                )
+                (Text::LiveNotRunning.get(lang), Tone::Bad)
             } else {
-                (
-                    tr(
-                        "starting, waiting for its answer…",
-                        "startet, warte auf Antwort…",
-                    ),
-                    Tone::Plain,
-                )
+                (Text::LiveStarting.get(lang), Tone::Plain)
             };
             return vec![row("running", label_conn, value.to_string(), tone)];
         };
@@ -332,23 +313,14 @@ impl LiveStatus {
         let mut rows = Vec::new();
 
         let (value, tone) = if m.run {
-            (tr("running", "läuft").to_string(), Tone::Ok)
+            (Text::LiveRunning.get(lang).to_string(), Tone::Ok)
         } else {
             let why = match why_stopped(m) {
-                "service" => tr(
-                    "waiting for the app service (license and settings)",
-                    "wartet auf den App-Service (Lizenz und Einstellungen)",
-                ),
-                "license" => tr("stopped: no license", "angehalten: keine Lizenz"),
-                "url" => tr(
-                    "stopped: the kuandoHUB URL in the settings is unusable",
-                    "angehalten: die kuandoHUB-URL in den Einstellungen ist unbrauchbar",
-                ),
-                "settings" => tr(
-                    "stopped: no settings yet",
-                    "angehalten: noch keine Einstellungen",
-                ),
-                _ => tr("stopped", "angehalten"),
+                "service" => Text::LiveWaitService.get(lang),
+                "license" => Text::LiveStoppedLicense.get(lang),
+                "url" => Text::LiveStoppedUrl.get(lang),
+                "settings" => Text::LiveStoppedSettings.get(lang),
+                _ => Text::LiveStopped.get(lang),
             };
             (why.to_string(), Tone::Bad)
         };
@@ -357,77 +329,26 @@ impl LiveStatus {
         let retry = m.retry.map(|t| {
             let left = local(t) - now as i64;
             if left <= 0 {
-                tr("next try now", "nächster Versuch jetzt").to_string()
+                Text::LiveNextTryNow.get(lang).to_string()
             } else {
-                format!(
-                    "{} {}",
-                    tr("next try in", "nächster Versuch in"),
-                    dur(left as u64)
-                )
+                Text::LiveNextTryIn.fill(lang, &[&dur(left as u64)])
             }
         });
         let since = ago(m.since);
         let (state, tone) = match m.hub.as_str() {
-            "reachable" => (
-                format!("{} {since}", tr("connected for", "verbunden seit")),
-                Tone::Ok,
-            ),
-            "unreachable" => (
-                format!(
-                    "{} {since}",
-                    tr("not reachable for", "nicht erreichbar seit")
-                ),
-                Tone::Bad,
-            ),
+            "reachable" => (Text::LiveConnectedFor.fill(lang, &[&since]), Tone::Ok),
+            "unreachable" => (Text::LiveUnreachableFor.fill(lang, &[&since]), Tone::Bad),
             // Local Network Access (issue 12): a failure while the browser would still ask looks like an
             // outage from inside the page, so both causes are named.
-            "needs the browser's permission" => (
-                format!(
-                    "{} {since} {}",
-                    tr("not reachable for", "nicht erreichbar seit"),
-                    tr(
-                        "(or the browser asks for permission to reach it)",
-                        "(oder der Browser fragt nach der Erlaubnis für den Zugriff)"
-                    )
-                ),
-                Tone::Bad,
-            ),
-            "blocked by the browser" => (
-                tr(
-                    "the browser blocks access to kuandoHUB",
-                    "der Browser blockiert den Zugriff auf kuandoHUB",
-                )
-                .to_string(),
-                Tone::Bad,
-            ),
-            "unauthorized" => (
-                format!(
-                    "{} {since}",
-                    tr("access token rejected for", "Zugriffstoken abgelehnt seit")
-                ),
-                Tone::Bad,
-            ),
-            "too old" => (
-                tr(
-                    "too old: no currentpresence (the lamp works, presence sync does not)",
-                    "zu alt: kein currentpresence (die Lampe geht, der Präsenzabgleich nicht)",
-                )
-                .to_string(),
-                Tone::Bad,
-            ),
-            "not configured" => (
-                tr(
-                    "the URL in the settings is unusable",
-                    "die URL in den Einstellungen ist unbrauchbar",
-                )
-                .to_string(),
-                Tone::Bad,
-            ),
-            _ if m.run => (tr("connecting…", "verbinde…").to_string(), Tone::Plain),
-            _ => (
-                tr("not in use", "nicht in Gebrauch").to_string(),
-                Tone::Plain,
-            ),
+            "needs the browser's permission" => {
+                (Text::LiveUnreachableOrAsks.fill(lang, &[&since]), Tone::Bad)
+            }
+            "blocked by the browser" => (Text::LiveBlocked.get(lang).to_string(), Tone::Bad),
+            "unauthorized" => (Text::LiveTokenRejectedFor.fill(lang, &[&since]), Tone::Bad),
+            "too old" => (Text::LiveTooOld.get(lang).to_string(), Tone::Bad),
+            "not configured" => (Text::LiveUrlUnusable.get(lang).to_string(), Tone::Bad),
+            _ if m.run => (Text::LiveConnecting.get(lang).to_string(), Tone::Plain),
+            _ => (Text::LiveNotInUse.get(lang).to_string(), Tone::Plain),
         };
         let mut hub = String::new();
         if let Some(url) = m.url.as_deref().filter(|u| !u.is_empty()) {
@@ -443,33 +364,20 @@ impl LiveStatus {
         if m.token_in_url {
             rows.push(row(
                 "token",
-                tr("Access token", "Zugriffstoken"),
-                tr(
-                    crate::engine::TOKEN_IN_URL_TEXT,
-                    "kuandoHUB nimmt das Token im Header nicht an; das Token steht in der URL",
-                )
-                .to_string(),
+                Text::LiveAccessToken.get(lang),
+                Text::LiveTokenInUrl.get(lang).to_string(),
                 Tone::Plain,
             ));
         }
 
         let lamps = match (m.lamps, devices) {
-            (Some(0), _) => (
-                tr("none connected", "keines angeschlossen").to_string(),
-                Tone::Plain,
-            ),
+            (Some(0), _) => (Text::LiveNoneConnected.get(lang).to_string(), Tone::Plain),
             (Some(n), Some(models)) if !models.is_empty() => {
                 (format!("{n} ({})", models.join(", ")), Tone::Ok)
             }
             (Some(n), _) => (n.to_string(), Tone::Ok),
-            (None, _) if m.no_lamp => (
-                tr("none connected", "keines angeschlossen").to_string(),
-                Tone::Plain,
-            ),
-            (None, _) => (
-                tr("not known yet", "noch unbekannt").to_string(),
-                Tone::Plain,
-            ),
+            (None, _) if m.no_lamp => (Text::LiveNoneConnected.get(lang).to_string(), Tone::Plain),
+            (None, _) => (Text::LiveNotKnownYet.get(lang).to_string(), Tone::Plain),
         };
         rows.push(row("lamps", "Busylights", lamps.0, lamps.1));
 
@@ -478,23 +386,13 @@ impl LiveStatus {
             .as_deref()
             .and_then(|l| LampSlot::ALL.into_iter().find(|s| s.as_str() == l));
         let lamp = match slot {
-            None => tr(
-                "nothing from the connector: other apps' states show",
-                "nichts vom Connector: die Zustände anderer Apps zeigen sich",
-            )
-            .to_string(),
+            None => Text::LiveLampReleased.get(lang).to_string(),
             Some(slot) => {
                 let why = if is_call(slot) {
-                    tr("because of a call", "wegen eines Anrufs").to_string()
+                    Text::LiveBecauseOfCall.get(lang).to_string()
                 } else {
-                    format!(
-                        "{} {}",
-                        tr("because of your presence", "wegen Ihrer Präsenz"),
-                        m.own
-                            .as_ref()
-                            .map(|p| presence_text(lang, &p.presence()))
-                            .unwrap_or_default()
-                    )
+                    let own = m.own.as_ref().map(|p| presence_text(lang, &p.presence()));
+                    Text::LiveBecauseOfPresence.fill(lang, &[&own.unwrap_or_default()])
                 };
                 let described = lamp
                     .and_then(|l| l.get(slot).command())
@@ -508,69 +406,46 @@ impl LiveStatus {
         };
         rows.push(row(
             "lamp",
-            tr("Lamp shows", "Lampe zeigt"),
+            Text::LiveLampShows.get(lang),
             lamp,
             Tone::Plain,
         ));
         if let Some(t) = m.missed_call {
             rows.push(row(
                 "missed",
-                tr("Missed call", "Verpasster Anruf"),
-                format!(
-                    "{} {} {}",
-                    tr(
-                        "missed call notification on the lamp since",
-                        "Hinweis auf einen verpassten Anruf an der Lampe seit"
-                    ),
-                    ago(t),
-                    tr("ago", "")
-                )
-                .trim_end()
-                .to_string(),
+                Text::LiveMissedCall.get(lang),
+                Text::LiveMissedCallSince.fill(lang, &[&ago(t)]),
                 Tone::Plain,
             ));
         }
 
         let others = if m.hub != "reachable" {
-            (
-                tr(
-                    "unknown (kuandoHUB not connected)",
-                    "unbekannt (kuandoHUB nicht verbunden)",
-                )
-                .to_string(),
-                Tone::Plain,
-            )
+            (Text::LiveOthersUnknown.get(lang).to_string(), Tone::Plain)
         } else {
             match &m.running {
-                None => (
-                    tr("nothing reported", "nichts gemeldet").to_string(),
-                    Tone::Plain,
-                ),
+                None => (Text::LiveNothingReported.get(lang).to_string(), Tone::Plain),
                 Some(rc) => (other_app_text(lang, &rc.s, &rc.t, &rc.e), Tone::Plain),
             }
         };
         rows.push(row(
             "other",
-            tr("Other apps (kuandoHUB)", "Andere Apps (kuandoHUB)"),
+            Text::LiveOtherApps.get(lang),
             others.0,
             others.1,
         ));
         if let Some(source) = &m.hides {
             rows.push(row(
                 "ranking",
-                tr("kuandoHUB priorities", "kuandoHUB-Prioritäten"),
+                Text::LivePriorities.get(lang),
                 ranking_hint(lang, source),
                 Tone::Bad,
             ));
         }
 
-        let none = tr("none", "keine").to_string();
+        let none = Text::LiveNone.get(lang).to_string();
         rows.push(row(
             "presence",
-            tr(
-                "Presence set by the connector",
-                "Vom Connector gesetzte Präsenz",
-            ),
+            Text::LivePresenceSet.get(lang),
             m.set
                 .as_ref()
                 .map(|p| presence_text(lang, &p.presence()))
@@ -579,7 +454,7 @@ impl LiveStatus {
         ));
         rows.push(row(
             "restore",
-            tr("Restores afterwards", "Stellt danach wieder her"),
+            Text::LiveRestores.get(lang),
             match (&m.set, &m.own) {
                 (Some(_), Some(own)) => presence_text(lang, &own.presence()),
                 _ => "—".to_string(),
@@ -588,23 +463,21 @@ impl LiveStatus {
         ));
         rows.push(row(
             "calls",
-            tr("Calls in progress", "Laufende Anrufe"),
+            Text::LiveCalls.get(lang),
             m.calls.to_string(),
             Tone::Plain,
         ));
         let (err, tone) = match &m.error {
             Some(e) => (
-                format!(
-                    "{} ({} {})",
-                    crate::i18n::message(lang, e),
-                    ago(m.error_at.unwrap_or(0)),
-                    tr("ago", "her")
+                Text::LiveErrorAgo.fill(
+                    lang,
+                    &[&Text::translate(lang, e), &ago(m.error_at.unwrap_or(0))],
                 ),
                 Tone::Bad,
             ),
             None => (none, Tone::Plain),
         };
-        rows.push(row("error", tr("Last error", "Letzter Fehler"), err, tone));
+        rows.push(row("error", Text::LiveLastError.get(lang), err, tone));
         rows
     }
 }
@@ -613,22 +486,12 @@ impl LiveStatus {
 /// kuandoHUB, and why. `source`: the application whose call was found under it (`""`: the hub does not
 /// tell, so it may be any).
 pub fn ranking_hint(lang: Lang, source: &str) -> String {
-    let sender = crate::hub::SENDER;
-    if lang == Lang::De {
-        let what = if source.is_empty() {
-            "Die Präsenz-Zeile des Connectors kann Anrufe anderer Apps verdecken: zeigt ein Anruf in MS Teams, Zoom oder Webex Sie nicht als „am Telefon“,".to_string()
-        } else {
-            format!("Die Präsenz-Zeile des Connectors verdeckt Anrufe anderer Apps (gefunden: {source}):")
-        };
-        format!("{what} in den Plattform-Prioritäten von kuandoHUB „{sender}“ unter MS Teams, Zoom und Webex schieben")
+    let what = if source.is_empty() {
+        Text::RankingMayHide.get(lang).to_string()
     } else {
-        let what = if source.is_empty() {
-            "The connector's presence line may hide other apps' calls: if a call in MS Teams, Zoom or Webex does not show you on the phone,".to_string()
-        } else {
-            format!("The connector's presence line hides other apps' calls (found: {source}):")
-        };
-        format!("{what} move “{sender}” below MS Teams, Zoom and Webex in kuandoHUB's platform priorities")
-    }
+        Text::RankingHides.fill(lang, &[source])
+    };
+    Text::RankingMove.fill(lang, &[&what, crate::hub::SENDER])
 }
 
 /// One of the hidden app's hub answers, `[what, at, status, body]`, as `(what, how long ago, text)`.
@@ -702,51 +565,15 @@ pub fn dur(ms: u64) -> String {
 
 /// A myApps state in words.
 pub fn state_text(lang: Lang, s: MyAppsState) -> &'static str {
-    let de = lang == Lang::De;
     match s {
-        MyAppsState::Free => {
-            if de {
-                "verfügbar"
-            } else {
-                "available"
-            }
-        }
-        MyAppsState::Busy => {
-            if de {
-                "beschäftigt"
-            } else {
-                "busy"
-            }
-        }
-        MyAppsState::Away => {
-            if de {
-                "abwesend"
-            } else {
-                "away"
-            }
-        }
-        MyAppsState::Dnd => {
-            if de {
-                "nicht stören"
-            } else {
-                "do not disturb"
-            }
-        }
-        MyAppsState::OnThePhone => {
-            if de {
-                "am Telefon"
-            } else {
-                "on the phone"
-            }
-        }
-        MyAppsState::Lunch => {
-            if de {
-                "Mittagspause"
-            } else {
-                "lunch"
-            }
-        }
+        MyAppsState::Free => Text::StateFree,
+        MyAppsState::Busy => Text::StateBusy,
+        MyAppsState::Away => Text::StateAway,
+        MyAppsState::Dnd => Text::StateDnd,
+        MyAppsState::OnThePhone => Text::StateOnThePhone,
+        MyAppsState::Lunch => Text::StateLunch,
     }
+    .get(lang)
 }
 
 /// A presence in words: `on the phone "MS Teams"`, `available "in the office"`, `vacation`.
@@ -766,7 +593,6 @@ pub fn presence_text(lang: Lang, p: &Presence) -> String {
 
 /// What the hub reports for another app: `MS Teams: On-The-Phone → on the phone`, or why it is ignored.
 pub fn other_app_text(lang: Lang, sender: &str, eventtype: &str, eventname: &str) -> String {
-    let de = lang == Lang::De;
     // The event the mapping went by: the name, else the type (see `mapping::transform_running`).
     let event = if matches!(transform(sender, eventname), Transform::State(_))
         || eventtype.trim().is_empty()
@@ -779,24 +605,9 @@ pub fn other_app_text(lang: Lang, sender: &str, eventtype: &str, eventname: &str
     };
     let to = match transform_running(sender, eventtype, eventname) {
         Transform::State(s) => state_text(lang, s).to_string(),
-        Transform::Own => if de {
-            "der eigene Lampenbefehl des Connectors"
-        } else {
-            "the connector's own lamp command"
-        }
-        .to_string(),
-        Transform::UnknownApplication => if de {
-            "ignoriert: unbekannte Anwendung"
-        } else {
-            "ignored: unknown application"
-        }
-        .to_string(),
-        Transform::UnknownEvent => if de {
-            "ignoriert: unbekanntes Ereignis"
-        } else {
-            "ignored: unknown event"
-        }
-        .to_string(),
+        Transform::Own => Text::OtherOwn.get(lang).to_string(),
+        Transform::UnknownApplication => Text::OtherUnknownApp.get(lang).to_string(),
+        Transform::UnknownEvent => Text::OtherUnknownEvent.get(lang).to_string(),
     };
     format!("{}: {} → {to}", sender.trim(), event.trim())
 }
