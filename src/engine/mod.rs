@@ -116,7 +116,7 @@ impl fmt::Display for RequestId {
 }
 
 /// What became of a hub request (the driver's answer, shared with the config app).
-pub use crate::hub::Outcome as HubOutcome;
+pub use crate::hub::HubOutcome;
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,14 +1,20 @@
-//! What the hub answers: the driver's outcome, the errors it maps to, and tolerant readers of the answers.
+//! What the hub answers: the driver's outcome, the errors it maps to, tolerant readers of the answers, and the
+//! one rule that says what an answer proves about the hub (shared by the engine and the config app).
+//!
+//! Answers are read with serde_json into a `serde_json::Value` and picked apart by hand where the facts ask
+//! for tolerance (`docs/platform-facts.md` §1.7–§1.9): field names in any case, unknown and missing fields,
+//! `null`s, numbers where texts are expected, a `parameter` as text or object, the whole answer
+//! double-encoded. serde_json's recursion limit bounds how deep an answer may nest.
 
 use std::fmt;
 
-use super::request::SENDER;
-use crate::json::{Json, Members};
-use crate::text::{cat, num};
+use serde_json::{Map, Value};
+
+use super::request::{RequestKind, SENDER};
 
 /// What a driver hands back for a request: the answer as it came, or why there was none.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Outcome {
+pub enum HubOutcome {
     Answer {
         status: u16,
         body: Vec<u8>,
@@ -17,6 +23,17 @@ pub enum Outcome {
     Timeout,
     /// Refused, reset, DNS, CORS or mixed content: the browser does not say which.
     Network,
+}
+
+impl HubOutcome {
+    /// The status and body of the answer, or the error of there being none.
+    pub fn answer(&self) -> Result<(u16, &[u8]), HubError> {
+        match self {
+            HubOutcome::Answer { status, body } => Ok((*status, body)),
+            HubOutcome::Timeout => Err(HubError::Timeout),
+            HubOutcome::Network => Err(HubError::Network),
+        }
+    }
 }
 
 /// What went wrong with a hub request.
@@ -40,27 +57,74 @@ pub enum HubError {
 }
 
 impl HubError {
-    /// The text for traces and the config app (no `core::fmt`, see [`crate::text`]).
+    /// The text for traces and the config app.
     pub fn text(&self) -> String {
-        match self {
-            HubError::Timeout => "kuandoHUB did not answer in time".into(),
-            HubError::Network => "kuandoHUB not reachable".into(),
-            HubError::Unauthorized => "kuandoHUB rejected the access token (401)".into(),
-            HubError::NoDevice => "no Busylight connected (404)".into(),
-            HubError::Status(s) => cat(&["kuandoHUB answered HTTP ", &num((*s).into())]),
-            HubError::Malformed(why) => cat(&["kuandoHUB answer not understood: ", why]),
-            HubError::UnknownAction => "kuandoHUB does not know the action".into(),
-        }
+        self.to_string()
     }
 }
 
 impl fmt::Display for HubError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text())
+        match self {
+            HubError::Timeout => f.write_str("kuandoHUB did not answer in time"),
+            HubError::Network => f.write_str("kuandoHUB not reachable"),
+            HubError::Unauthorized => f.write_str("kuandoHUB rejected the access token (401)"),
+            HubError::NoDevice => f.write_str("no Busylight connected (404)"),
+            HubError::Status(s) => write!(f, "kuandoHUB answered HTTP {s}"),
+            HubError::Malformed(why) => write!(f, "kuandoHUB answer not understood: {why}"),
+            HubError::UnknownAction => f.write_str("kuandoHUB does not know the action"),
+        }
     }
 }
 
 impl std::error::Error for HubError {}
+
+fn malformed(why: &str) -> HubError {
+    HubError::Malformed(why.into())
+}
+
+/// What one answer proves about the hub behind it, whatever the request was. The engine and the config app
+/// judge a hub by this one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HubVerdict {
+    /// A kuandoHUB answered: as asked, or with "no Busylight" (404 or `NO_DEVICE`), which a hub without a
+    /// lamp says and nothing else does.
+    Answered,
+    /// Nothing answered (timeout, network), or the probe found something that is not a kuandoHUB.
+    Unreachable,
+    /// The hub refused the access token (401).
+    Unauthorized,
+    /// A plain-text "unknown action": evidence of a hub too old for the request (the engine waits for it
+    /// twice in a row before it says so).
+    TooOld,
+    /// A hub answered something the request does not expect (garbage, HTML, a 5xx): a failure of the moment,
+    /// retried, never a verdict on the hub's version.
+    BadAnswer,
+}
+
+/// The [`HubVerdict`] of a request of `kind` that read as `result` (from [`HubOutcome::answer`] and a
+/// `parse_*` reader).
+pub fn verdict<T>(kind: RequestKind, result: &Result<T, HubError>) -> HubVerdict {
+    let probe = matches!(kind, RequestKind::Probe | RequestKind::TokenCheck);
+    match result {
+        Ok(_) | Err(HubError::NoDevice) => HubVerdict::Answered,
+        Err(HubError::Unauthorized) => HubVerdict::Unauthorized,
+        Err(HubError::Timeout | HubError::Network) => HubVerdict::Unreachable,
+        // Whatever else answers `GET /` is not a kuandoHUB.
+        Err(_) if probe => HubVerdict::Unreachable,
+        Err(HubError::UnknownAction) => HubVerdict::TooOld,
+        Err(HubError::Status(_) | HubError::Malformed(_)) => HubVerdict::BadAnswer,
+    }
+}
+
+/// `result`, with "no Busylight" (404 or `NO_DEVICE`) read as an empty answer: a kuandoHUB without a lamp
+/// still answered (no devices, nothing running).
+pub fn without_lamp<T: Default>(result: Result<T, HubError>) -> Result<T, HubError> {
+    match result {
+        Err(HubError::NoDevice) => Ok(T::default()),
+        other => other,
+    }
+}
 
 /// Maps a status code to success or the documented errors (401 token, 404 no device).
 pub fn check_status(status: u16) -> Result<(), HubError> {
@@ -76,8 +140,7 @@ pub fn check_status(status: u16) -> Result<(), HubError> {
 /// that text when no lamp is connected (docs/platform-facts.md §1.9; a public client relies on it).
 /// It means "no Busylight", whatever the status code, never "too old" and never garbage.
 pub fn says_no_device(body: &[u8]) -> bool {
-    body.windows(9)
-        .any(|w| w.eq_ignore_ascii_case(b"no_device"))
+    has_ci(body, b"no_device")
 }
 
 /// [`check_status`], but a `NO_DEVICE` text in the body is [`HubError::NoDevice`] first.
@@ -120,8 +183,7 @@ pub fn unknown_action(status: u16, body: &[u8]) -> bool {
             || has(b"not found"))
 }
 
-/// Whether `haystack` contains `needle`, ignoring ASCII case. Byte-wise on purpose: `str::contains` brings
-/// the two-way searcher into the hidden app's wasm.
+/// Whether `haystack` contains `needle`, ignoring ASCII case (answers are bytes, not always UTF-8).
 fn has_ci(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
@@ -138,19 +200,16 @@ pub fn parse_command_response(status: u16, body: &[u8]) -> Result<(), HubError> 
 /// differ in spacing and case); a non-JSON body, e.g. some other web server on the port, does not.
 pub fn parse_probe(status: u16, body: &[u8]) -> Result<(), HubError> {
     check(status, body)?;
-    match json_value(body)? {
-        Json::Object(o) => {
-            let ok = get_ci(&o, "response")
-                .and_then(as_text)
-                .map(|r| r.eq_ignore_ascii_case("ok"))
-                .unwrap_or(false);
-            if ok {
-                Ok(())
-            } else {
-                Err(HubError::Malformed("no \"response\":\"OK\"".into()))
-            }
-        }
-        _ => Err(HubError::Malformed("not a JSON object".into())),
+    let Value::Object(o) = json_value(body)? else {
+        return Err(malformed("not a JSON object"));
+    };
+    let ok = get_ci(&o, "response")
+        .and_then(as_text)
+        .is_some_and(|r| r.eq_ignore_ascii_case("ok"));
+    if ok {
+        Ok(())
+    } else {
+        Err(malformed("no \"response\":\"OK\""))
     }
 }
 
@@ -195,58 +254,64 @@ pub fn own_command(cp: &CurrentPresence) -> Option<Option<&RunningCommand>> {
 /// or an object. Also accepts the whole answer double-encoded as a JSON string, since the manual calls it
 /// "the current presence as json string".
 ///
-/// Answers are classified (issue 12): `NO_DEVICE` anywhere is [`HubError::NoDevice`]; a plain-text "unknown
-/// action" is [`HubError::UnknownAction`] (see [`unknown_action`]); everything else that is not the JSON
-/// object (HTML, truncated JSON, binary, 5xx) is [`HubError::Malformed`] or [`HubError::Status`].
+/// Answers are classified: `NO_DEVICE` anywhere is [`HubError::NoDevice`]; a plain-text "unknown action" is
+/// [`HubError::UnknownAction`] (see [`unknown_action`]); everything else that is not the JSON object (HTML,
+/// truncated JSON, binary, 5xx) is [`HubError::Malformed`] or [`HubError::Status`].
 pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresence, HubError> {
     let o = presence_object(status, body)?;
     let own = match get_ci(&o, "ownpriority") {
-        Some(Json::Object(op)) => running_from(op).filter(|r| !r.sender.trim().is_empty()),
+        Some(Value::Object(op)) => running_from(op).filter(|r| !r.sender.trim().is_empty()),
         _ => None,
     };
     let running = match get_ci(&o, "runningcommand") {
-        None | Some(Json::Null) => None,
-        Some(Json::Object(rc)) => running_from(rc),
-        Some(Json::String(s)) => match Json::parse(s) {
-            Ok(Json::Object(rc)) => running_from(&rc),
-            _ => {
-                return Err(HubError::Malformed(
-                    "runningcommand is not an object".into(),
-                ))
-            }
+        None | Some(Value::Null) => None,
+        Some(v) => match object_or_text(v) {
+            Some(rc) => running_from(&rc),
+            None => return Err(malformed("runningcommand is not an object")),
         },
-        Some(_) => {
-            return Err(HubError::Malformed(
-                "runningcommand is not an object".into(),
-            ))
-        }
     };
     Ok(CurrentPresence { running, own })
 }
 
+/// An object, or a JSON text of one (the hub may double-encode).
+fn object_or_text(v: &Value) -> Option<Map<String, Value>> {
+    match v {
+        Value::Object(o) => Some(o.clone()),
+        Value::String(s) => match serde_json::from_str(s) {
+            Ok(Value::Object(o)) => Some(o),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// A `currentpresence` answer as an object, classified (see [`parse_current_presence`]); also accepted
 /// double-encoded as a JSON string.
-fn presence_object(status: u16, body: &[u8]) -> Result<Members, HubError> {
+fn presence_object(status: u16, body: &[u8]) -> Result<Map<String, Value>, HubError> {
     if unknown_action(status, body) && !says_no_device(body) {
         return Err(HubError::UnknownAction);
     }
     check(status, body)?;
-    let mut v = json_value(body)?;
-    if let Json::String(s) = &v {
-        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
-    }
-    match v {
-        Json::Object(o) => Ok(o),
-        _ => Err(HubError::Malformed("not a JSON object".into())),
+    match decoded(json_value(body)?)? {
+        Value::Object(o) => Ok(o),
+        _ => Err(malformed("not a JSON object")),
     }
 }
 
-fn running_from(rc: &Members) -> Option<RunningCommand> {
+/// `v`, or the JSON inside it when it is a JSON text.
+fn decoded(v: Value) -> Result<Value, HubError> {
+    match v {
+        Value::String(s) => serde_json::from_str(&s).map_err(|_| malformed("not JSON")),
+        v => Ok(v),
+    }
+}
+
+fn running_from(rc: &Map<String, Value>) -> Option<RunningCommand> {
     let text = |k: &str| get_ci(rc, k).and_then(as_text).unwrap_or_default();
     let parameter = match get_ci(rc, "parameter") {
-        None | Some(Json::Null) => None,
-        Some(Json::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_text()),
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
     };
     let running = RunningCommand {
         action: text("action"),
@@ -273,11 +338,12 @@ pub enum OwnPriority {
     Running(RunningCommand),
 }
 
-/// Parses the answer to [`Endpoint::own_priority`] for `sender`, classified as `currentpresence` is.
+/// Parses the answer to [`Endpoint::own_priority`](super::Endpoint::own_priority) for `sender`, classified
+/// as `currentpresence` is.
 /// **[inferred]** The manual does not name the own-priority member: any member but `runningcommand` whose
-/// name contains "own" (e.g. `ownpriority`) is taken, as an object, `null` or a JSON string. A command of
-/// another sender there (a hub that answers for the asking connection, not for the sender named) is
-/// [`OwnPriority::Unknown`], never that sender's.
+/// name contains "own" (e.g. `ownpriority`) is taken, as an object, `null` or a JSON string (of several, the
+/// last by name). A command of another sender there (a hub that answers for the asking connection, not for
+/// the sender named) is [`OwnPriority::Unknown`], never that sender's.
 pub fn parse_own_priority(status: u16, body: &[u8], sender: &str) -> Result<OwnPriority, HubError> {
     let o = presence_object(status, body)?;
     let own = o
@@ -286,13 +352,11 @@ pub fn parse_own_priority(status: u16, body: &[u8], sender: &str) -> Result<OwnP
         .find(|(k, _)| !k.eq_ignore_ascii_case("runningcommand") && has_ci(k.as_bytes(), b"own"));
     let members = match own.map(|(_, v)| v) {
         None => return Ok(OwnPriority::Unknown),
-        Some(Json::Null) => return Ok(OwnPriority::Nothing),
-        Some(Json::Object(m)) => m.clone(),
-        Some(Json::String(s)) => match Json::parse(s) {
-            Ok(Json::Object(m)) => m,
-            _ => return Ok(OwnPriority::Unknown),
+        Some(Value::Null) => return Ok(OwnPriority::Nothing),
+        Some(v) => match object_or_text(v) {
+            Some(m) => m,
+            None => return Ok(OwnPriority::Unknown),
         },
-        Some(_) => return Ok(OwnPriority::Unknown),
     };
     Ok(match running_from(&members) {
         None => OwnPriority::Nothing,
@@ -317,30 +381,25 @@ pub struct Device {
 }
 
 /// Parses `busylightdevices`: a JSON array (also accepted wrapped in an object under any key holding an
-/// array, or double-encoded). Entries that are not objects are skipped; an empty list means no lamp, as with
-/// the kuandoHUB innovaphone Edition.
+/// array — of several, the first by name — or double-encoded). Entries that are not objects are skipped; an
+/// empty list means no lamp, as with the kuandoHUB innovaphone Edition.
 pub fn parse_devices(status: u16, body: &[u8]) -> Result<Vec<Device>, HubError> {
     check(status, body)?;
-    let mut v = json_value(body)?;
-    if let Json::String(s) = &v {
-        v = Json::parse(s).map_err(|_| HubError::Malformed("not JSON".into()))?;
-    }
-    let list = match v {
-        Json::Array(a) => a,
-        // The first member holding an array, in the answer's order.
-        Json::Object(o) => match o.into_iter().find_map(|(_, v)| match v {
-            Json::Array(a) => Some(a),
-            _ => None,
-        }) {
-            Some(a) => a,
-            None => return Err(HubError::Malformed("no device list".into())),
-        },
-        Json::Null => Vec::new(),
-        _ => return Err(HubError::Malformed("no device list".into())),
+    let list = match decoded(json_value(body)?)? {
+        Value::Array(a) => a,
+        Value::Object(o) => o
+            .into_iter()
+            .find_map(|(_, v)| match v {
+                Value::Array(a) => Some(a),
+                _ => None,
+            })
+            .ok_or_else(|| malformed("no device list"))?,
+        Value::Null => Vec::new(),
+        _ => return Err(malformed("no device list")),
     };
     Ok(list
         .iter()
-        .filter_map(|d| d.as_object())
+        .filter_map(Value::as_object)
         .map(|d| {
             let text = |k: &str| get_ci(d, k).and_then(as_text).unwrap_or_default();
             let flag = |k: &str| get_ci(d, k).map(as_flag).unwrap_or(true);
@@ -356,39 +415,44 @@ pub fn parse_devices(status: u16, body: &[u8]) -> Result<Vec<Device>, HubError> 
         .collect())
 }
 
-fn json_value(body: &[u8]) -> Result<Json, HubError> {
-    let text = std::str::from_utf8(body).map_err(|_| HubError::Malformed("not UTF-8".into()))?;
+/// The body as JSON: UTF-8, a byte-order mark and surrounding white space allowed.
+fn json_value(body: &[u8]) -> Result<Value, HubError> {
+    let text = std::str::from_utf8(body).map_err(|_| malformed("not UTF-8"))?;
     let text = text.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
-        return Err(HubError::Malformed("empty answer".into()));
+        return Err(malformed("empty answer"));
     }
-    Json::parse(text).map_err(|_| HubError::Malformed("not JSON".into()))
+    serde_json::from_str(text).map_err(|_| malformed("not JSON"))
 }
 
-/// A field by name, ignoring ASCII case (hub releases differ: `runningcommand`, `RunningCommand`). The exact
-/// spelling first; of a field given twice, the last counts, as in JavaScript's `JSON.parse`.
-fn get_ci<'a>(o: &'a Members, key: &str) -> Option<&'a Json> {
-    let last = |same: &dyn Fn(&str) -> bool| o.iter().rev().find(|(k, _)| same(k)).map(|(_, v)| v);
-    last(&|k| k == key).or_else(|| last(&|k| k.eq_ignore_ascii_case(key)))
+/// A field by name, ignoring ASCII case (hub releases differ: `runningcommand`, `RunningCommand`); the exact
+/// spelling first. Of a field given twice, the last counts (serde_json keeps the last, as JavaScript's
+/// `JSON.parse` does).
+fn get_ci<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    o.get(key).or_else(|| {
+        o.iter()
+            .rev()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 /// A string, or a number/bool written as text; `None` for null, arrays and objects.
-fn as_text(v: &Json) -> Option<String> {
+fn as_text(v: &Value) -> Option<String> {
     match v {
-        Json::String(s) => Some(s.clone()),
-        // As the hub wrote it (`2.40` stays `2.40`).
-        Json::Number(n) => Some(n.as_str().to_string()),
-        Json::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
 /// A boolean, also from `"true"`/`"false"`/`1`/`0`; unknown shapes count as true (a lamp is assumed capable).
-fn as_flag(v: &Json) -> bool {
+fn as_flag(v: &Value) -> bool {
     match v {
-        Json::Bool(b) => *b,
-        Json::Number(n) => !n.is_zero(),
-        Json::String(s) => !matches!(s.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_none_or(|f| f != 0.0),
+        Value::String(s) => !matches!(s.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
         _ => true,
     }
 }

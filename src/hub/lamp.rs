@@ -1,8 +1,7 @@
 //! Lamp values on the hub's scales: colour levels, sounds, volume, blink times, and the commands that use
 //! them.
 
-use crate::json::Json;
-use crate::text::{cat, num};
+use serde::Serialize;
 
 /// The slots of a [`LampScheme`], in the order of the lamp's priority (highest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,7 +60,8 @@ pub const DEFAULT_VOLUME: u8 = 75;
 
 /// One colour channel on the hub's scale, 0..=100. The type makes the manual's own mistake (sending 255)
 /// impossible.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(transparent)]
 pub struct Level(u8);
 
 impl Level {
@@ -81,11 +81,14 @@ impl Level {
     }
 }
 
-/// A lamp colour on the hub's 0..=100 scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+/// A lamp colour on the hub's 0..=100 scale; serialized as the POST interface's colour object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct Rgb {
+    #[serde(rename = "RedRgbValue")]
     pub red: Level,
+    #[serde(rename = "GreenRgbValue")]
     pub green: Level,
+    #[serde(rename = "BlueRgbValue")]
     pub blue: Level,
 }
 
@@ -112,7 +115,7 @@ impl Rgb {
             return None;
         }
         let byte = |i: usize| {
-            u8::from_str_radix(crate::text::part(h, i..i + 2), 16)
+            u8::from_str_radix(h.get(i..i + 2).unwrap_or_default(), 16)
                 .ok()
                 .map(Level::from_byte)
         };
@@ -121,14 +124,6 @@ impl Rgb {
             green: byte(2)?,
             blue: byte(4)?,
         })
-    }
-
-    pub fn to_json(self) -> Json {
-        Json::object(vec![
-            ("RedRgbValue", self.red.0.into()),
-            ("GreenRgbValue", self.green.0.into()),
-            ("BlueRgbValue", self.blue.0.into()),
-        ])
     }
 }
 
@@ -287,15 +282,15 @@ impl LampCommand {
     }
 
     /// The decoded `parameter` of the POST interface.
-    pub(super) fn parameter(&self) -> Option<Json> {
+    pub(super) fn parameter(&self) -> Option<Parameter> {
         Some(match *self {
-            LampCommand::Light(c) => c.to_json(),
-            LampCommand::Blink { color, on, off } => Json::object(vec![
-                ("color", color.to_json()),
-                ("ontime", on.0.into()),
-                ("offtime", off.0.into()),
-            ]),
-            LampCommand::Pulse(c) => Json::object(vec![("color", c.to_json())]),
+            LampCommand::Light(c) => Parameter::Color(c),
+            LampCommand::Blink { color, on, off } => Parameter::Blink {
+                color,
+                ontime: on.0,
+                offtime: off.0,
+            },
+            LampCommand::Pulse(color) => Parameter::Pulse { color },
             LampCommand::Alert {
                 color,
                 sound,
@@ -305,35 +300,24 @@ impl LampCommand {
                 color,
                 sound,
                 volume,
-            } => Json::object(vec![
-                ("color", color.to_json()),
-                ("clip", sound.number().into()),
-                ("volume", volume.0.into()),
-            ]),
-            LampCommand::ColorWithFlash { color, flash } => {
-                Json::object(vec![("color", color.to_json()), ("flash", flash.to_json())])
-            }
+            } => Parameter::Sound {
+                color,
+                clip: sound.number(),
+                volume: volume.0,
+            },
+            LampCommand::ColorWithFlash { color, flash } => Parameter::Flash { color, flash },
             LampCommand::Off | LampCommand::Logout => return None,
         })
     }
 
     /// A short description for traces, e.g. `Blink #ff0000` (on the 0..100 scale: `Blink 100/0/0`).
     pub fn describe(&self) -> String {
-        let rgb = |c: &Rgb| {
-            cat(&[
-                &num(c.red.0.into()),
-                "/",
-                &num(c.green.0.into()),
-                "/",
-                &num(c.blue.0.into()),
-            ])
-        };
         let (action, _, _) = self.post_names();
         match self {
             LampCommand::Light(c)
             | LampCommand::Pulse(c)
             | LampCommand::Blink { color: c, .. }
-            | LampCommand::ColorWithFlash { color: c, .. } => cat(&[action, " ", &rgb(c)]),
+            | LampCommand::ColorWithFlash { color: c, .. } => format!("{action} {c}"),
             LampCommand::Alert {
                 color: c,
                 sound,
@@ -343,18 +327,28 @@ impl LampCommand {
                 color: c,
                 sound,
                 volume,
-            } => cat(&[
-                action,
-                " ",
-                &rgb(c),
-                " sound ",
-                sound.name(),
-                " volume ",
-                &num(volume.0.into()),
-            ]),
+            } => format!("{action} {c} sound {} volume {}", sound.name(), volume.0),
             LampCommand::Off | LampCommand::Logout => action.to_string(),
         }
     }
+}
+
+/// `red/green/blue` on the hub's scale, as traces show a colour.
+impl std::fmt::Display for Rgb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.red.0, self.green.0, self.blue.0)
+    }
+}
+
+/// The `parameter` of a POST lamp command, fields in the manual's order (serialized as a plain object).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub(super) enum Parameter {
+    Color(Rgb),
+    Blink { color: Rgb, ontime: u8, offtime: u8 },
+    Pulse { color: Rgb },
+    Sound { color: Rgb, clip: u8, volume: u8 },
+    Flash { color: Rgb, flash: Rgb },
 }
 
 #[cfg(test)]

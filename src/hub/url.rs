@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::text::{cat, num};
+/// The longest hub URL accepted, in characters (as long as any text of the settings).
+pub const MAX_URL_LEN: usize = 512;
 
 /// Why a hub URL is not usable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,13 +62,13 @@ impl BaseUrl {
         if s.is_empty() {
             return Err(UrlError::Empty);
         }
-        if crate::text::longer_than(s, crate::config::MAX_TEXT_LEN) {
+        if s.chars().count() > MAX_URL_LEN {
             return Err(UrlError::TooLong);
         }
         if s.chars().any(char::is_whitespace) {
             return Err(UrlError::Whitespace);
         }
-        let (scheme, rest) = crate::text::split_scheme(s).ok_or(UrlError::NotHttp)?;
+        let (scheme, rest) = s.split_once("://").ok_or(UrlError::NotHttp)?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return Err(UrlError::NotHttp);
@@ -76,11 +77,10 @@ impl BaseUrl {
             return Err(UrlError::QueryOrFragment);
         }
         let (authority, path) = match rest.find('/') {
-            Some(i) => (crate::text::part(rest, ..i), crate::text::part(rest, i..)),
+            Some(i) => rest.split_at(i),
             None => (rest, "/"),
         };
-        // By bytes: `str::contains(char)` brings the substring searcher into the wasm.
-        if authority.bytes().any(|b| b == b'@') {
+        if authority.contains('@') {
             return Err(UrlError::Credentials);
         }
         let (host, port) = split_port(authority)?;
@@ -104,13 +104,12 @@ impl BaseUrl {
             return Err(UrlError::NoHost);
         }
         // ASCII lowercasing is enough: the browser maps a non-ASCII host (IDNA) itself when it fetches, and
-        // `str::to_lowercase` would add its Unicode tables (some 15 KB) to the wasm.
-        let mut url = cat(&[&scheme, "://", &host.to_ascii_lowercase()]);
-        if let Some(p) = port {
-            url.push(':');
-            url.push_str(&num(p.into()));
-        }
-        url.push_str(path);
+        // `str::to_lowercase` would add its Unicode tables to the wasm.
+        let host = host.to_ascii_lowercase();
+        let mut url = match port {
+            Some(p) => format!("{scheme}://{host}:{p}{path}"),
+            None => format!("{scheme}://{host}{path}"),
+        };
         if !url.ends_with('/') {
             url.push('/');
         }
@@ -124,9 +123,11 @@ impl BaseUrl {
     /// True for a hub on this PC, where the hub checks no token.
     pub fn is_loopback(&self) -> bool {
         // A `BaseUrl` is always `scheme://authority/…`.
-        let authority = crate::text::split_scheme(&self.0)
+        let authority = self
+            .0
+            .split_once("://")
             .and_then(|(_, r)| r.split('/').next())
-            .unwrap_or("");
+            .unwrap_or_default();
         let host = authority.split(':').next().unwrap_or("");
         host == "localhost" || host.starts_with("127.") || authority.starts_with("[::1]")
     }
@@ -141,18 +142,18 @@ fn split_port(authority: &str) -> Result<(&str, Option<u16>), UrlError> {
             .position(|w| w == b"]:")
             .map(|i| i + 1)
     } else {
-        crate::text::rfind_byte(authority, b':')
+        authority.rfind(':')
     };
     match colon {
         None => Ok((authority, None)),
         Some(i) => {
-            let digits = crate::text::part(authority, i + 1..);
+            let digits = authority.get(i + 1..).unwrap_or_default();
             if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit())
             {
                 return Err(UrlError::BadPort);
             }
             match digits.parse::<u16>() {
-                Ok(p) if p > 0 => Ok((crate::text::part(authority, ..i), Some(p))),
+                Ok(p) if p > 0 => Ok((authority.get(..i).unwrap_or_default(), Some(p))),
                 _ => Err(UrlError::BadPort),
             }
         }
