@@ -102,18 +102,18 @@ pub enum HubVerdict {
     BadAnswer,
 }
 
-/// The [`HubVerdict`] of a request of `kind` that read as `result` (from [`HubOutcome::answer`] and a
-/// `parse_*` reader).
-pub fn verdict<T>(kind: RequestKind, result: &Result<T, HubError>) -> HubVerdict {
+/// The [`HubVerdict`] of a request of `kind` that failed with `error` (from [`HubOutcome::answer`] or a
+/// `parse_*` reader); a request that read well is [`HubVerdict::Answered`].
+pub fn verdict(kind: RequestKind, error: &HubError) -> HubVerdict {
     let probe = matches!(kind, RequestKind::Probe | RequestKind::TokenCheck);
-    match result {
-        Ok(_) | Err(HubError::NoDevice) => HubVerdict::Answered,
-        Err(HubError::Unauthorized) => HubVerdict::Unauthorized,
-        Err(HubError::Timeout | HubError::Network) => HubVerdict::Unreachable,
+    match error {
+        HubError::NoDevice => HubVerdict::Answered,
+        HubError::Unauthorized => HubVerdict::Unauthorized,
+        HubError::Timeout | HubError::Network => HubVerdict::Unreachable,
         // Whatever else answers `GET /` is not a kuandoHUB.
-        Err(_) if probe => HubVerdict::Unreachable,
-        Err(HubError::UnknownAction) => HubVerdict::TooOld,
-        Err(HubError::Status(_) | HubError::Malformed(_)) => HubVerdict::BadAnswer,
+        _ if probe => HubVerdict::Unreachable,
+        HubError::UnknownAction => HubVerdict::TooOld,
+        HubError::Status(_) | HubError::Malformed(_) => HubVerdict::BadAnswer,
     }
 }
 
