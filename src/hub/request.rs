@@ -430,7 +430,7 @@ impl Endpoint {
                 Some(SENDER),
                 Some(eventtype),
                 Some(eventname),
-                to_text(&Notification { color, effect }),
+                to_text(&Notification::new(color, effect)),
             ),
         )
     }
@@ -552,13 +552,62 @@ struct InitialPriority<'a> {
     is_alert_priority: bool,
 }
 
-/// `StartNotification`'s parameter: the documented colour, then the effect's own fields beside it.
+/// `StartNotification`'s parameter: the documented colour, then the effect's own fields beside it (a plain
+/// struct, not `flatten`: the effects' fields are few and fixed).
 #[derive(Serialize)]
 struct Notification {
-    #[serde(flatten)]
-    color: Rgb,
-    #[serde(flatten)]
-    effect: Option<Parameter>,
+    #[serde(rename = "RedRgbValue")]
+    red: u8,
+    #[serde(rename = "GreenRgbValue")]
+    green: u8,
+    #[serde(rename = "BlueRgbValue")]
+    blue: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<Rgb>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ontime: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offtime: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clip: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    volume: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flash: Option<Rgb>,
+}
+
+impl Notification {
+    fn new(color: Rgb, effect: Option<Parameter>) -> Notification {
+        let mut n = Notification {
+            red: color.red.get(),
+            green: color.green.get(),
+            blue: color.blue.get(),
+            color: None,
+            ontime: None,
+            offtime: None,
+            clip: None,
+            volume: None,
+            flash: None,
+        };
+        match effect {
+            None => {}
+            Some(Parameter::Color(c) | Parameter::Pulse { color: c }) => n.color = Some(c),
+            Some(Parameter::Blink {
+                color,
+                ontime,
+                offtime,
+            }) => (n.color, n.ontime, n.offtime) = (Some(color), Some(ontime), Some(offtime)),
+            Some(Parameter::Sound {
+                color,
+                clip,
+                volume,
+            }) => (n.color, n.clip, n.volume) = (Some(color), Some(clip), Some(volume)),
+            Some(Parameter::Flash { color, flash }) => {
+                (n.color, n.flash) = (Some(color), Some(flash))
+            }
+        }
+        n
+    }
 }
 
 #[cfg(test)]
@@ -910,5 +959,35 @@ mod tests {
             param(&r),
             json!({"enabled": true, "sender": "innovaphone myApps", "eventtype": null, "eventnames": [], "IsAlertPriority": false})
         );
+    }
+
+    #[test]
+    fn the_missed_call_notification_carries_the_colour_then_the_effect() {
+        let e = ep();
+        let r = e.start_notification(LampCommand::Light(red()));
+        assert_eq!(r.kind, RequestKind::StartNotification);
+        assert_eq!(
+            r.body.as_deref(),
+            Some(
+                r#"{"action":"StartNotification","sender":"innovaphone myApps","eventtype":"Light","eventname":"Missed Call","parameter":"{\"RedRgbValue\":100,\"GreenRgbValue\":0,\"BlueRgbValue\":0}"}"#
+            )
+        );
+        let blink = e.start_notification(LampCommand::blink(red()));
+        assert_eq!(
+            body(&blink)["parameter"],
+            r#"{"RedRgbValue":100,"GreenRgbValue":0,"BlueRgbValue":0,"color":{"RedRgbValue":100,"GreenRgbValue":0,"BlueRgbValue":0},"ontime":5,"offtime":5}"#
+        );
+        let alert = LampCommand::Alert {
+            color: red(),
+            sound: Sound::Quiet,
+            volume: Volume::default(),
+        };
+        assert_eq!(
+            param(&e.start_notification(alert)),
+            json!({"RedRgbValue": 100, "GreenRgbValue": 0, "BlueRgbValue": 0,
+                   "color": {"RedRgbValue": 100, "GreenRgbValue": 0, "BlueRgbValue": 0},
+                   "clip": 5, "volume": 75})
+        );
+        assert_eq!(body(&e.stop_notification())["parameter"], "");
     }
 }
