@@ -258,12 +258,12 @@ pub fn own_command(cp: &CurrentPresence) -> Option<Option<&RunningCommand>> {
 /// [`HubError::UnknownAction`] (see [`unknown_action`]); everything else that is not the JSON object (HTML,
 /// truncated JSON, binary, 5xx) is [`HubError::Malformed`] or [`HubError::Status`].
 pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresence, HubError> {
-    let mut o = presence_object(status, body)?;
+    let o = presence_object(status, body)?;
     let own = match get_ci(&o, "ownpriority") {
         Some(Value::Object(op)) => running_from(op).filter(|r| !r.sender.trim().is_empty()),
         _ => None,
     };
-    let running = match take_ci(&mut o, "runningcommand") {
+    let running = match get_ci(&o, "runningcommand") {
         None | Some(Value::Null) => None,
         Some(v) => match object_or_text(v) {
             Some(rc) => running_from(&rc),
@@ -274,10 +274,10 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
 }
 
 /// An object, or a JSON text of one (the hub may double-encode).
-fn object_or_text(v: Value) -> Option<Map<String, Value>> {
+fn object_or_text(v: &Value) -> Option<Map<String, Value>> {
     match v {
-        Value::Object(o) => Some(o),
-        Value::String(s) => match serde_json::from_str(&s) {
+        Value::Object(o) => Some(o.clone()),
+        Value::String(s) => match serde_json::from_str(s) {
             Ok(Value::Object(o)) => Some(o),
             _ => None,
         },
@@ -347,7 +347,7 @@ pub enum OwnPriority {
 pub fn parse_own_priority(status: u16, body: &[u8], sender: &str) -> Result<OwnPriority, HubError> {
     let o = presence_object(status, body)?;
     let own = o
-        .into_iter()
+        .iter()
         .rev()
         .find(|(k, _)| !k.eq_ignore_ascii_case("runningcommand") && has_ci(k.as_bytes(), b"own"));
     let members = match own.map(|(_, v)| v) {
@@ -435,19 +435,6 @@ fn get_ci<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v)
     })
-}
-
-/// [`get_ci`], taking the value out.
-fn take_ci(o: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    if let Some(v) = o.remove(key) {
-        return Some(v);
-    }
-    let name = o
-        .keys()
-        .rev()
-        .find(|k| k.eq_ignore_ascii_case(key))?
-        .clone();
-    o.remove(&name)
 }
 
 /// A string, or a number/bool written as text; `None` for null, arrays and objects.

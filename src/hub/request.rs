@@ -430,7 +430,7 @@ impl Endpoint {
                 Some(SENDER),
                 Some(eventtype),
                 Some(eventname),
-                to_text(&Notification::new(color, effect)),
+                to_text(&Notification { color, effect }),
             ),
         )
     }
@@ -552,62 +552,13 @@ struct InitialPriority<'a> {
     is_alert_priority: bool,
 }
 
-/// `StartNotification`'s parameter: the documented colour, then the effect's own fields beside it (a plain
-/// struct, not `flatten`: the effects' fields are few and fixed).
+/// `StartNotification`'s parameter: the documented colour, then the effect's own fields beside it.
 #[derive(Serialize)]
 struct Notification {
-    #[serde(rename = "RedRgbValue")]
-    red: u8,
-    #[serde(rename = "GreenRgbValue")]
-    green: u8,
-    #[serde(rename = "BlueRgbValue")]
-    blue: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    color: Option<Rgb>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ontime: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    offtime: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    clip: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    volume: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    flash: Option<Rgb>,
-}
-
-impl Notification {
-    fn new(color: Rgb, effect: Option<Parameter>) -> Notification {
-        let mut n = Notification {
-            red: color.red.get(),
-            green: color.green.get(),
-            blue: color.blue.get(),
-            color: None,
-            ontime: None,
-            offtime: None,
-            clip: None,
-            volume: None,
-            flash: None,
-        };
-        match effect {
-            None => {}
-            Some(Parameter::Color(c) | Parameter::Pulse { color: c }) => n.color = Some(c),
-            Some(Parameter::Blink {
-                color,
-                ontime,
-                offtime,
-            }) => (n.color, n.ontime, n.offtime) = (Some(color), Some(ontime), Some(offtime)),
-            Some(Parameter::Sound {
-                color,
-                clip,
-                volume,
-            }) => (n.color, n.clip, n.volume) = (Some(color), Some(clip), Some(volume)),
-            Some(Parameter::Flash { color, flash }) => {
-                (n.color, n.flash) = (Some(color), Some(flash))
-            }
-        }
-        n
-    }
+    #[serde(flatten)]
+    color: Rgb,
+    #[serde(flatten)]
+    effect: Option<Parameter>,
 }
 
 #[cfg(test)]
