@@ -225,7 +225,7 @@ proptest! {
         prop_assert_eq!(&running.sender, &sender);
         prop_assert_eq!(running.eventtype, number.to_string());
         prop_assert_eq!(running.eventname, "Busy");
-        prop_assert_eq!(running.parameter.as_deref(), Some(r#"{"RedRgbValue":1}"#));
+        prop_assert_eq!(running.parameter.as_deref(), Some(""));
         let own = hub::parse_own_priority(200, body.as_bytes(), &sender).expect("an answer");
         prop_assert!(matches!(own, OwnPriority::Running(r) if r.sender == sender));
     }

@@ -220,7 +220,9 @@ pub struct RunningCommand {
     pub sender: String,
     pub eventtype: String,
     pub eventname: String,
-    /// The JSON `parameter` as text; `None` when the hub sent `null` (nothing running).
+    /// The `parameter` as the JSON text the hub sent in it (the manual's form); `Some("")` for another
+    /// shape (an object), whose content the connector does not read; `None` when the hub sent `null`
+    /// (nothing running).
     pub parameter: Option<String>,
 }
 
@@ -311,7 +313,9 @@ fn running_from(rc: &Map<String, Value>) -> Option<RunningCommand> {
     let parameter = match get_ci(rc, "parameter") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
+        // Not written back as text: that would bring serde_json's writer of any value (floats included)
+        // into the hidden app for a field that only tells whether something runs.
+        Some(_) => Some(String::new()),
     };
     let running = RunningCommand {
         action: text("action"),
@@ -437,11 +441,16 @@ fn get_ci<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     })
 }
 
-/// A string, or a number/bool written as text; `None` for null, arrays and objects.
+/// A string, or an integer/bool written as text; `None` for null, arrays, objects and non-integral numbers
+/// (no field the connector reads holds one, and writing floats as text would bring a float formatter into
+/// the hidden app).
 fn as_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => n
+            .as_i64()
+            .map(|i| i.to_string())
+            .or_else(|| n.as_u64().map(|u| u.to_string())),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
@@ -557,7 +566,7 @@ mod tests {
         let p = parse_current_presence(200, odd).unwrap().running.unwrap();
         assert_eq!(p.sender, "Zoom");
         assert_eq!(p.eventtype, "7");
-        assert_eq!(p.parameter.as_deref(), Some(r#"{"color":1}"#));
+        assert_eq!(p.parameter.as_deref(), Some(""));
         assert_eq!(p.action, "");
 
         let double = serde_json::to_string(&String::from_utf8_lossy(real)).unwrap();
