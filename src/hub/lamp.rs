@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-/// The slots of a [`LampScheme`], in the order of the lamp's priority (highest first).
+/// The connector's lamp states (the slots of the settings' lamp scheme), in the order of the lamp's priority
+/// (highest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LampSlot {
     Ringing,
