@@ -322,47 +322,47 @@ impl Endpoint {
     /// its own source `HTTP`, separate from the connector's sender: the config app's lamp and sound tests use
     /// it, so a test never overwrites the hidden app's lamp state, and `off` afterwards gives the lamp back.
     pub fn get_command(&self, cmd: LampCommand) -> HubRequest {
-        let n = |v: u8| v.to_string();
-        let rgb = |c: Rgb| [n(c.red.get()), n(c.green.get()), n(c.blue.get())];
-        let (action, values): (&str, Vec<(&str, String)>) = match cmd {
-            LampCommand::Light(c) => ("light", zip_rgb(rgb(c))),
-            LampCommand::Pulse(c) => ("pulse", zip_rgb(rgb(c))),
-            LampCommand::Blink { color, on, off } => {
-                let mut v = zip_rgb(rgb(color));
-                v.push(("ontime", n(on.get())));
-                v.push(("offtime", n(off.get())));
-                ("blink", v)
-            }
-            LampCommand::Alert {
-                color,
-                sound,
-                volume,
-            }
-            | LampCommand::Jingle {
-                color,
-                sound,
-                volume,
-            } => {
-                let mut v = zip_rgb(rgb(color));
-                v.push(("sound", n(sound.number())));
-                v.push(("volume", n(volume.get())));
-                let action = if matches!(cmd, LampCommand::Alert { .. }) {
-                    "alert"
-                } else {
-                    "jingle"
-                };
-                (action, v)
-            }
-            LampCommand::ColorWithFlash { color, flash } => {
-                let mut v = zip_rgb(rgb(color));
-                let [r, g, b] = rgb(flash);
-                v.extend([("flashred", r), ("flashgreen", g), ("flashblue", b)]);
-                ("colorwithflash", v)
-            }
-            LampCommand::Off => ("off", Vec::new()),
-            LampCommand::Logout => ("Logout", Vec::new()),
+        // The query's names are the action's in lower case (`Logout` as the manual spells it) and the
+        // parameter's fields under the GET interface's own names.
+        let action = match cmd {
+            LampCommand::Logout => "Logout".to_string(),
+            _ => cmd.action_name().to_ascii_lowercase(),
         };
-        let mut params: Vec<(&str, &str)> = vec![("action", action)];
+        let rgb = |c: Rgb, [r, g, b]: [&'static str; 3]| {
+            [(r, c.red.get()), (g, c.green.get()), (b, c.blue.get())]
+        };
+        const COLOR: [&str; 3] = ["red", "green", "blue"];
+        let values: Vec<(&str, u8)> = match cmd.parameter() {
+            None => Vec::new(),
+            Some(Parameter::Color(c) | Parameter::Pulse { color: c }) => rgb(c, COLOR).to_vec(),
+            Some(Parameter::Blink {
+                color,
+                ontime,
+                offtime,
+            }) => [
+                &rgb(color, COLOR)[..],
+                &[("ontime", ontime), ("offtime", offtime)],
+            ]
+            .concat(),
+            Some(Parameter::Sound {
+                color,
+                clip,
+                volume,
+            }) => [
+                &rgb(color, COLOR)[..],
+                &[("sound", clip), ("volume", volume)],
+            ]
+            .concat(),
+            Some(Parameter::Flash { color, flash }) => {
+                let flash = rgb(flash, ["flashred", "flashgreen", "flashblue"]);
+                [rgb(color, COLOR), flash].concat()
+            }
+        };
+        let values: Vec<(&str, String)> = values
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        let mut params: Vec<(&str, &str)> = vec![("action", &action)];
         params.extend(values.iter().map(|(k, v)| (*k, v.as_str())));
         self.get(RequestKind::Command(cmd, None), &params)
     }
@@ -475,10 +475,6 @@ impl Endpoint {
             ),
         )
     }
-}
-
-fn zip_rgb([r, g, b]: [String; 3]) -> Vec<(&'static str, String)> {
-    vec![("red", r), ("green", g), ("blue", b)]
 }
 
 /// A body or parameter as JSON text. Serializing these plain structs cannot fail; were it to, the hub would
