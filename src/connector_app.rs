@@ -1,10 +1,9 @@
 //! The hidden app (`innovaphone-kuando`) as a sans-IO model around the engine: what it tells myApps at
 //! start, what it makes of launcher messages and app-service messages, and how its engine's actions travel.
-//! The driver (`web::connector_main`) only moves texts and carries out [`Action`]s.
+//! The driver (`web::connector_main`) only moves texts and carries out [`ConnectorAction`]s.
 
 use crate::fifo::Fifo;
 use crate::health::HealthReporter;
-use crate::text::cat;
 
 use crate::engine::{self, Connector, HubOutcome, RequestId};
 use crate::hub::{HubRequest, Method};
@@ -18,7 +17,7 @@ use crate::trace::{self, App};
 
 /// What the driver must do.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+pub enum ConnectorAction {
     /// `postMessage` this text to myApps.
     PostToParent(String),
     /// Hand this `Login` to the app websocket session.
@@ -49,8 +48,8 @@ pub struct ConnectorApp {
     /// The own user's SIP name, once myApps told (the `@client` model); presence is subscribed once per user.
     own_sip: Option<String>,
     unloading: bool,
-    actions: Fifo<Action>,
-    /// The status API it provides to the config app (issue 14).
+    actions: Fifo<ConnectorAction>,
+    /// The status API it provides to the config app.
     status: StatusApi,
     /// The latest time an input brought (for what `poll_action` publishes).
     now: u64,
@@ -69,7 +68,7 @@ pub struct ConnectorApp {
 const PRESENCE_SRC: &str = "p";
 
 fn presence_src(id: RequestId) -> String {
-    cat(&[PRESENCE_SRC, &crate::text::num(id.0)])
+    format!("{PRESENCE_SRC}{}", id.0)
 }
 
 fn presence_id(src: Option<&str>) -> Option<RequestId> {
@@ -109,12 +108,10 @@ impl ConnectorApp {
             health: HealthReporter::default(),
         };
         let ws = start.ws_url().unwrap_or_default();
-        app.trace(&cat(&[
-            "start.url=",
-            &ws,
-            " start.originalUrl=",
-            &start.original_url,
-        ]));
+        app.trace(&format!(
+            "start.url={ws} start.originalUrl={}",
+            start.original_url
+        ));
         if ws.is_empty() {
             app.trace("no start url: not running inside myApps");
         }
@@ -125,7 +122,7 @@ impl ConnectorApp {
             launcher::register_api(ma::API_PHONEINFO),
             launcher::register_api(API_STATUS),
         ] {
-            app.actions.push_back(Action::PostToParent(text));
+            app.actions.push_back(ConnectorAction::PostToParent(text));
         }
         app
     }
@@ -153,7 +150,7 @@ impl ConnectorApp {
     fn trace(&mut self, text: &str) {
         let line = trace::line(App::Connector, text, &[]);
         self.engine.keep_trace(&line);
-        self.actions.push_back(Action::Trace(line));
+        self.actions.push_back(ConnectorAction::Trace(line));
     }
 
     /// A message from myApps (the launcher). Unusable messages are ignored: myApps also sends messages meant
@@ -166,13 +163,13 @@ impl ConnectorApp {
                 if login.pbx_obj == self.obj_name {
                     self.license.handle_login(login.unlicensed());
                 }
-                self.actions.push_back(Action::Login(login));
+                self.actions.push_back(ConnectorAction::Login(login));
             }
             Ok(LauncherMsg::ApiUpdate(update)) => {
                 if let Some(user) = ma::own_user(&update) {
                     if !user.sip.is_empty() && self.own_sip.as_deref() != Some(user.sip.as_str()) {
                         let req = ma::subscribe_presence(&user.sip, None);
-                        self.actions.push_back(Action::PostToParent(req));
+                        self.actions.push_back(ConnectorAction::PostToParent(req));
                         self.own_sip = Some(user.sip);
                     }
                 }
@@ -196,7 +193,7 @@ impl ConnectorApp {
                     self.engine.handle_clear_missed_call(now_ms);
                 }
                 for t in self.status.handle_request(self.now, &req, &self.engine) {
-                    self.actions.push_back(Action::PostToParent(t));
+                    self.actions.push_back(ConnectorAction::PostToParent(t));
                 }
             }
             Ok(LauncherMsg::ApiConsumerClosed { api, consumer }) => {
@@ -245,7 +242,7 @@ impl ConnectorApp {
                 self.engine.handle_service(now_ms, false);
             }
             SessionEvent::Unlicensed => self.engine.handle_license(now_ms, License::None),
-            SessionEvent::LoginFailed(why) => self.trace(&cat(&["login failed: ", &why])),
+            SessionEvent::LoginFailed(why) => self.trace(&format!("login failed: {why}")),
             SessionEvent::Message(t) => match proto::parse_response(&t) {
                 Ok(env) => self.service_message(now_ms, env.src.as_deref(), env.msg),
                 Err(e) => self.trace(&e),
@@ -256,18 +253,17 @@ impl ConnectorApp {
     /// A request to the service whose result needs no pairing.
     fn service(&mut self, request: Request) {
         self.actions
-            .push_back(Action::Service { src: None, request });
+            .push_back(ConnectorAction::Service { src: None, request });
     }
 
     fn service_message(&mut self, now_ms: u64, src: Option<&str>, msg: Response) {
         match msg {
             Response::GetConfigResult { config, error } => {
                 if let Some(e) = &error {
-                    self.trace(&cat(&[
-                        "settings not loaded (",
-                        e.code.as_str(),
-                        "): using the defaults",
-                    ]));
+                    self.trace(&format!(
+                        "settings not loaded ({}): using the defaults",
+                        e.code.as_str()
+                    ));
                 }
                 self.engine
                     .handle_config(now_ms, config.unwrap_or_default());
@@ -284,11 +280,9 @@ impl ConnectorApp {
                         // One line for the trace, not one per retry.
                         if !matches!(was, Verdict::Unchecked(_)) {
                             let code = error.as_ref().map_or("", |e| e.code.as_str());
-                            self.trace(&cat(&[
-                                "license could not be checked (",
-                                code,
-                                "): not started, retrying",
-                            ]));
+                            self.trace(&format!(
+                                "license could not be checked ({code}): not started, retrying"
+                            ));
                         }
                     }
                     Verdict::Pending => {}
@@ -304,7 +298,7 @@ impl ConnectorApp {
                     self.engine.handle_presence_result(
                         now_ms,
                         id,
-                        error.map_or(Ok(()), |e| Err(cat(&[e.code.as_str(), ": ", &e.text]))),
+                        error.map_or(Ok(()), |e| Err(format!("{}: {}", e.code.as_str(), e.text))),
                     )
                 }
             }
@@ -315,14 +309,14 @@ impl ConnectorApp {
                 }
             }
             Response::Error { error } => {
-                self.trace(&cat(&["app service error: ", error.code.as_str()]))
+                self.trace(&format!("app service error: {}", error.code.as_str()))
             }
         }
     }
 
     /// A request (sent with `src`) could not be sent to the service (not connected).
     pub fn handle_send_failed(&mut self, now_ms: u64, src: Option<&str>, why: &str) {
-        self.trace(&cat(&["not sent to the app service: ", why]));
+        self.trace(&format!("not sent to the app service: {why}"));
         if let Some(id) = presence_id(src) {
             self.engine
                 .handle_presence_result(now_ms, id, Err(why.to_string()));
@@ -390,7 +384,7 @@ impl ConnectorApp {
         }
     }
 
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<ConnectorAction> {
         loop {
             if let Some(a) = self.actions.pop_front() {
                 return Some(a);
@@ -401,7 +395,7 @@ impl ConnectorApp {
                 }
                 if !self.unloading {
                     if let Some((client, health)) = self.health.poll(self.now) {
-                        return Some(Action::Service {
+                        return Some(ConnectorAction::Service {
                             src: None,
                             request: Request::ReportHealth { client, health },
                         });
@@ -409,25 +403,25 @@ impl ConnectorApp {
                 }
                 // Quiet when nobody looks: only with a watcher, only what changed.
                 let model = self.status.poll_publish(self.now, &self.engine);
-                return model.map(Action::PostToParent);
+                return model.map(ConnectorAction::PostToParent);
             };
             let a = match next {
-                engine::Action::Hub {
+                engine::EngineAction::Hub {
                     id,
                     request,
                     timeout_ms,
                 } => match (self.unloading, request.method) {
                     // `sendBeacon` sends no header: a token goes in this last request's URL.
-                    (true, Method::Post) => Action::Beacon(request.token_in_url()),
+                    (true, Method::Post) => ConnectorAction::Beacon(request.token_in_url()),
                     // A GET after unload would get no answer that anybody reads.
                     (true, Method::Get) => continue,
-                    (false, _) => Action::Hub {
+                    (false, _) => ConnectorAction::Hub {
                         id,
                         request,
                         timeout_ms,
                     },
                 },
-                engine::Action::SetPresence {
+                engine::EngineAction::SetPresence {
                     id,
                     presence,
                     guard,
@@ -435,7 +429,7 @@ impl ConnectorApp {
                     if let Some(r) = &mut self.reload {
                         r.awaiting = true;
                     }
-                    Action::Service {
+                    ConnectorAction::Service {
                         src: Some(presence_src(id)),
                         request: Request::SetPresence {
                             activity: presence.activity,
@@ -444,8 +438,8 @@ impl ConnectorApp {
                         },
                     }
                 }
-                engine::Action::Trace(line) => Action::Trace(line),
-                engine::Action::Status(st) => {
+                engine::EngineAction::Trace(line) => ConnectorAction::Trace(line),
+                engine::EngineAction::Status(st) => {
                     self.health.on_status(self.now, &st);
                     self.status.on_status(self.now, st);
                     continue;
@@ -456,13 +450,15 @@ impl ConnectorApp {
     }
 
     /// `PrepareReloadComplete`, once, when everything to release is out and nothing is awaited any more.
-    fn reload_complete(&mut self) -> Option<Action> {
+    fn reload_complete(&mut self) -> Option<ConnectorAction> {
         let r = self.reload.as_mut()?;
         if r.answered || r.awaiting {
             return None;
         }
         r.answered = true;
-        Some(Action::PostToParent(launcher::prepare_reload_complete()))
+        Some(ConnectorAction::PostToParent(
+            launcher::prepare_reload_complete(),
+        ))
     }
 
     pub fn poll_timeout(&self) -> Option<u64> {
@@ -495,15 +491,15 @@ mod tests {
         ))
     }
 
-    fn drain(app: &mut ConnectorApp) -> Vec<Action> {
+    fn drain(app: &mut ConnectorApp) -> Vec<ConnectorAction> {
         std::iter::from_fn(|| app.poll_action()).collect()
     }
 
-    fn posted(actions: &[Action]) -> Vec<String> {
+    fn posted(actions: &[ConnectorAction]) -> Vec<String> {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::PostToParent(t) => Some(t.clone()),
+                ConnectorAction::PostToParent(t) => Some(t.clone()),
                 _ => None,
             })
             .collect()
@@ -516,7 +512,7 @@ mod tests {
         let mut app = start();
         let a = drain(&mut app);
         assert!(
-            matches!(&a[0], Action::Trace(t) if t == "kuando-log: start.url=wss://ap/dom/inst start.originalUrl=x")
+            matches!(&a[0], ConnectorAction::Trace(t) if t == "kuando-log: start.url=wss://ap/dom/inst start.originalUrl=x")
         );
         assert_eq!(
             posted(&a),
@@ -554,7 +550,7 @@ mod tests {
             0,
             r#"{"mt":"Login","src":"1","app":"a","sip":"alice","pbxObj":"kuando","digest":"d"}"#,
         );
-        assert!(matches!(&drain(&mut app)[..], [Action::Login(l)] if l.sip == "alice"));
+        assert!(matches!(&drain(&mut app)[..], [ConnectorAction::Login(l)] if l.sip == "alice"));
     }
 
     const LOGIN: &str = r#"{"mt":"Login","src":"1","app":"innovaphone-kuando","sip":"alice","pbxObj":"kuando","info":{"appobj":"kuando"},"digest":"d"}"#;
@@ -575,11 +571,11 @@ mod tests {
         app.handle_session(now, SessionEvent::Message(msg));
     }
 
-    fn traces(actions: &[Action]) -> Vec<String> {
+    fn traces(actions: &[ConnectorAction]) -> Vec<String> {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Trace(t) => Some(t.clone()),
+                ConnectorAction::Trace(t) => Some(t.clone()),
                 _ => None,
             })
             .collect()
@@ -614,7 +610,7 @@ mod tests {
         app.handle_timeout(at);
         let a = drain(&mut app);
         assert!(
-            a.contains(&Action::Service {
+            a.contains(&ConnectorAction::Service {
                 src: None,
                 request: Request::GetLicense
             }),
@@ -670,15 +666,17 @@ mod tests {
         app.handle_launcher(0, LOGIN);
         app.handle_session(0, SessionEvent::Connected);
         let a = drain(&mut app);
-        assert!(a.contains(&Action::Service {
+        assert!(a.contains(&ConnectorAction::Service {
             src: None,
             request: Request::GetLicense
         }));
-        assert!(a.contains(&Action::Service {
+        assert!(a.contains(&ConnectorAction::Service {
             src: None,
             request: Request::GetConfig
         }));
-        assert!(a.contains(&Action::Trace("kuando-log: Instance Connected".into())));
+        assert!(a.contains(&ConnectorAction::Trace(
+            "kuando-log: Instance Connected".into()
+        )));
         let err = ServiceError {
             code: ErrorCode::Database,
             text: "db down".into(),
@@ -793,7 +791,7 @@ mod tests {
 
     /// [`running_against_the_hub`] with the hub answering `currentpresence` with `current`: the time reached,
     /// and the actions other than hub requests.
-    fn run_against_the_hub(app: &mut ConnectorApp, current: &str) -> (u64, Vec<Action>) {
+    fn run_against_the_hub(app: &mut ConnectorApp, current: &str) -> (u64, Vec<ConnectorAction>) {
         drain(app);
         app.handle_session(0, SessionEvent::Connected);
         let msg = |r: Response| Envelope::new(None, r).to_json();
@@ -817,7 +815,7 @@ mod tests {
         let mut others = Vec::new();
         for _ in 0..20 {
             for a in drain(app) {
-                if let Action::Hub { id, request, .. } = a {
+                if let ConnectorAction::Hub { id, request, .. } = a {
                     let body = if request.url.contains("currentpresence") {
                         current
                     } else if request.url.contains("busylightdevices") {
@@ -848,11 +846,11 @@ mod tests {
     }
 
     /// The `SetPresence`s among `actions`.
-    fn presences_set(actions: &[Action]) -> Vec<(String, String, Option<PresenceGuard>)> {
+    fn presences_set(actions: &[ConnectorAction]) -> Vec<(String, String, Option<PresenceGuard>)> {
         actions
             .iter()
             .filter_map(|a| match a {
-                Action::Service {
+                ConnectorAction::Service {
                     request:
                         Request::SetPresence {
                             activity,
@@ -918,10 +916,10 @@ mod tests {
         app.handle_shutdown(now);
         let a = drain(&mut app);
         assert!(
-            a.iter().any(|a| matches!(a, Action::Beacon(r) if r.body.as_deref().is_some_and(|b| b.contains("Logout")))),
+            a.iter().any(|a| matches!(a, ConnectorAction::Beacon(r) if r.body.as_deref().is_some_and(|b| b.contains("Logout")))),
             "{a:?}"
         );
-        assert!(!a.iter().any(|a| matches!(a, Action::Hub { .. })));
+        assert!(!a.iter().any(|a| matches!(a, ConnectorAction::Hub { .. })));
     }
 
     #[test]
@@ -932,9 +930,9 @@ mod tests {
         let a = drain(&mut app);
         let logout = a
             .iter()
-            .position(|a| matches!(a, Action::Beacon(r) if r.body.as_deref().is_some_and(|b| b.contains("Logout"))));
+            .position(|a| matches!(a, ConnectorAction::Beacon(r) if r.body.as_deref().is_some_and(|b| b.contains("Logout"))));
         let complete = a.iter().position(
-            |a| matches!(a, Action::PostToParent(t) if *t == launcher::prepare_reload_complete()),
+            |a| matches!(a, ConnectorAction::PostToParent(t) if *t == launcher::prepare_reload_complete()),
         );
         assert!(
             matches!((logout, complete), (Some(l), Some(c)) if l < c),

@@ -7,7 +7,6 @@
 
 use crate::engine::{HubStatus, Status};
 use crate::proto::License;
-use crate::text::part;
 
 /// Least time between two reports that do not change fine into not fine or back.
 pub const MIN_GAP_MS: u64 = 60_000;
@@ -56,16 +55,12 @@ pub fn hub_word(h: HubStatus) -> &'static str {
 /// Whether a hub base URL names this PC: `localhost`, `127.x.x.x` or `[::1]`.
 pub fn is_local(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = part(rest, ..end);
-    let host = match authority.rfind('@') {
-        Some(i) => part(authority, i + 1..),
-        None => authority,
-    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = if host.starts_with('[') {
-        part(host, ..host.find(']').map_or(host.len(), |i| i + 1))
+        host.split_inclusive(']').next().unwrap_or(host)
     } else {
-        part(host, ..host.find(':').unwrap_or(host.len()))
+        host.split(':').next().unwrap_or(host)
     };
     let host = host.to_ascii_lowercase();
     host == "localhost" || host.starts_with("127.") || host == "[::1]"
@@ -81,19 +76,17 @@ pub fn browser_of(ua: &str) -> String {
         ("Chrome/", "Chrome"),
         ("Version/", "Safari"),
     ] {
-        if let Some(i) = ua.find(token) {
-            let after = part(ua, i + token.len()..);
+        if let Some((_, after)) = ua.split_once(token) {
             let major: String = after
                 .chars()
                 .take_while(char::is_ascii_digit)
                 .take(6)
                 .collect();
-            let mut s = String::from(name);
-            if !major.is_empty() {
-                s.push(' ');
-                s.push_str(&major);
-            }
-            return s;
+            return if major.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} {major}")
+            };
         }
     }
     String::new()
@@ -399,6 +392,12 @@ mod tests {
             ("http://user@localhost.evil.com/", false),
             ("http://pc-12.example.com:8989/", false),
             ("http://10.0.0.5:8989/", false),
+            ("http://localhost.evil.com@10.0.0.5/", false),
+            ("http://a:b@127.0.0.2/x?y#z", true),
+            ("localhost:8989", true),
+            ("http://[::1]", true),
+            ("http://[::2]:8989/", false),
+            ("", false),
         ] {
             assert_eq!(is_local(u), l, "{u}");
         }
@@ -417,5 +416,7 @@ mod tests {
             "Safari 17"
         );
         assert_eq!(browser_of("curl/8"), "");
+        assert_eq!(browser_of("x Chrome/ y"), "Chrome");
+        assert_eq!(browser_of("myApps/14r2 Chrome/131"), "myApps Launcher 14");
     }
 }

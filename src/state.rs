@@ -88,12 +88,11 @@ impl FromStr for MyAppsState {
 
 /// A user's presence on the PBX for `contact "tel:"`: an activity (`""` = available) and a free-text note.
 /// Kept as the PBX sent it, so that the connector can restore exactly what the user had.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Presence {
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub activity: String,
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[serde(default)]
     pub note: String,
 }
 

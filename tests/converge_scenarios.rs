@@ -6,7 +6,7 @@ mod common;
 
 use common::{presence, red, World};
 use kuando_connector::config::LampSlot;
-use kuando_connector::engine::{Action, YIELD_MS};
+use kuando_connector::engine::{EngineAction, YIELD_MS};
 use kuando_connector::hub::{event_names, LampCommand};
 use kuando_connector::proto::PresenceGuard;
 use kuando_connector::state::Presence;
@@ -240,7 +240,7 @@ fn presence_results_are_matched_by_id_not_by_order() {
         .log
         .iter()
         .filter_map(|l| match &l.action {
-            Action::SetPresence { id, guard, .. } => Some((*id, guard.clone())),
+            EngineAction::SetPresence { id, guard, .. } => Some((*id, guard.clone())),
             _ => None,
         })
         .collect();

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use common::{HubMode, Journal, Ranking, World, USER_PROVIDER};
 use kuando_connector::config::{Config, Effect};
-use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId};
+use kuando_connector::engine::{Connector, EngineAction, HubOutcome, RequestId};
 use kuando_connector::hub::RequestKind;
 use kuando_connector::lna::Permission;
 use kuando_connector::proto::License;
@@ -252,7 +252,7 @@ proptest! {
         let mut owed_notification = 0;
         for l in w.since(t) {
             let scheduled = match &l.action {
-                Action::Hub { request, .. } => match request.kind {
+                EngineAction::Hub { request, .. } => match request.kind {
                     RequestKind::CurrentPresence
                     | RequestKind::OwnPriority(_)
                     | RequestKind::Devices => true,
@@ -354,7 +354,7 @@ proptest! {
         let traces: Vec<String> = w
             .since(died)
             .filter(|l| l.at <= died + 3_600_000)
-            .filter_map(|l| match &l.action { Action::Trace(t) => Some(t.clone()), _ => None })
+            .filter_map(|l| match &l.action { EngineAction::Trace(t) => Some(t.clone()), _ => None })
             .collect();
         prop_assert!(traces.len() <= 10, "{} trace lines: {:#?}", traces.len(), traces);
     }
@@ -629,16 +629,16 @@ proptest! {
             }
             while let Some(a) = c.poll_action() {
                 match a {
-                    Action::Hub { id, .. } => inflight.push(id),
-                    Action::Trace(t) => {
+                    EngineAction::Hub { id, .. } => inflight.push(id),
+                    EngineAction::Trace(t) => {
                         prop_assert!(t.starts_with("kuando-log: "));
                         // A distinctive token (short random ones may match ordinary words of a trace).
                         if token == "s3cr3t" {
                             prop_assert!(!t.contains(&token), "token in {t}");
                         }
                     }
-                    Action::SetPresence { id, .. } => presence_ids.push(id),
-                    Action::Status(_) => {}
+                    EngineAction::SetPresence { id, .. } => presence_ids.push(id),
+                    EngineAction::Status(_) => {}
                 }
             }
         }

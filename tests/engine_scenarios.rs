@@ -6,7 +6,7 @@ mod common;
 
 use common::{presence, red, HubMode, Ranking, World};
 use kuando_connector::config::{Config, LampSlot};
-use kuando_connector::engine::{Action, Connector, HubStatus};
+use kuando_connector::engine::{Connector, EngineAction, HubStatus};
 use kuando_connector::hub::{LampCommand, RequestKind, Rgb, SENDER};
 use kuando_connector::proto::License;
 use kuando_connector::state::{CallInfo, CallState, Direction, Presence};
@@ -374,7 +374,7 @@ fn a_rejected_token_is_its_own_state_retried_once_a_minute_and_never_traced() {
         assert!(!line.contains(wrong) && !line.contains(right), "{line}");
     }
     for l in &w.log {
-        if let Action::Status(s) = &l.action {
+        if let EngineAction::Status(s) = &l.action {
             let text = format!("{s:?}");
             assert!(!text.contains(wrong) && !text.contains(right), "{text}");
         }
@@ -489,10 +489,10 @@ fn a_quiet_system_sends_nothing_but_one_poll_per_interval() {
     let mut w = World::started();
     let t = w.now;
     w.run_for(3_600_000);
-    let actions: Vec<&Action> = w.since(t).map(|l| &l.action).collect();
+    let actions: Vec<&EngineAction> = w.since(t).map(|l| &l.action).collect();
     assert!(actions.iter().all(|a| matches!(
         a,
-        Action::Hub { request, .. } if request.kind == RequestKind::CurrentPresence
+        EngineAction::Hub { request, .. } if request.kind == RequestKind::CurrentPresence
     )));
     let n = actions.len() as u64;
     assert!(
@@ -534,7 +534,7 @@ fn debug_dump_at_start_and_on_demand_like_the_concept() {
     let mut c = Connector::new();
     let mut lines = Vec::new();
     while let Some(a) = c.poll_action() {
-        if let Action::Trace(t) = a {
+        if let EngineAction::Trace(t) = a {
             lines.push(t);
         }
     }
@@ -695,7 +695,7 @@ fn a_changed_lamp_scheme_is_shown_at_once_and_the_same_settings_again_change_not
     assert_eq!(w.lamp_commands_since(t).len(), 1);
     assert!(w
         .since(t2)
-        .all(|l| !matches!(l.action, Action::Trace(_) | Action::Status(_))));
+        .all(|l| !matches!(l.action, EngineAction::Trace(_) | EngineAction::Status(_))));
 }
 
 #[test]

@@ -12,7 +12,7 @@ mod common;
 
 use common::{HubMode, World};
 use kuando_connector::config::{LampScheme, LampSlot, DEFAULT_POLL_INTERVAL_S};
-use kuando_connector::engine::{Action, YIELD_MS};
+use kuando_connector::engine::{EngineAction, YIELD_MS};
 use kuando_connector::hub::{event_names, LampCommand, Rgb, SENDER};
 use kuando_connector::state::{CallState, Direction, Presence};
 
@@ -153,8 +153,8 @@ fn dump(w: &World) {
     }
     for l in &w.log {
         match &l.action {
-            Action::Trace(t) => eprintln!("{} {t}", l.at),
-            Action::Hub { request, .. } => eprintln!("{} -> {:?}", l.at, request.kind),
+            EngineAction::Trace(t) => eprintln!("{} {t}", l.at),
+            EngineAction::Hub { request, .. } => eprintln!("{} -> {:?}", l.at, request.kind),
             _ => {}
         }
     }
@@ -226,7 +226,7 @@ fn schedule(seed: u64) -> Result<(), String> {
         w.run_for(100);
         seen = w
             .since(healed)
-            .find(|l| matches!(l.action, Action::Hub { .. }))
+            .find(|l| matches!(l.action, EngineAction::Hub { .. }))
             .map(|l| l.at);
     }
     let seen = seen.ok_or("no hub request for two minutes after the faults stopped")?;

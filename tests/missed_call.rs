@@ -7,7 +7,7 @@ mod common;
 
 use common::World;
 use kuando_connector::config::{Config, Effect};
-use kuando_connector::engine::{Action, MISSED_CALL_SETTLE_MS};
+use kuando_connector::engine::{EngineAction, MISSED_CALL_SETTLE_MS};
 use kuando_connector::hub::RequestKind;
 use kuando_connector::state::{CallState, Direction};
 
@@ -285,7 +285,7 @@ fn the_hidden_app_ending_logs_out_and_a_reload_starts_clean() {
     assert!(!shows_missed_call(&w), "Logout ends the notification");
     assert!(w
         .since(t)
-        .any(|l| matches!(&l.action, Action::Hub { request, .. } if request.body.as_deref().is_some_and(|b| b.contains("Logout")))));
+        .any(|l| matches!(&l.action, EngineAction::Hub { request, .. } if request.body.as_deref().is_some_and(|b| b.contains("Logout")))));
 
     // A reload after a crash (no Logout): the new hidden app does not know the missed call, and clears
     // what the old one left rather than leave it on for ever.

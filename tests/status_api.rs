@@ -5,7 +5,7 @@
 
 use kuando_connector::config::Config;
 use kuando_connector::config_app::{self, Button, ConfigApp, CopyState};
-use kuando_connector::connector_app::{Action, ConnectorApp};
+use kuando_connector::connector_app::{ConnectorAction, ConnectorApp};
 use kuando_connector::hub::{HubRequest, Outcome};
 use kuando_connector::i18n::Lang;
 use kuando_connector::json::Json;
@@ -179,8 +179,8 @@ impl World {
                 while let Some(a) = h.poll_action() {
                     busy = true;
                     match a {
-                        Action::PostToParent(t) => hidden_posts.push(t),
-                        Action::Hub { id, request, .. } => {
+                        ConnectorAction::PostToParent(t) => hidden_posts.push(t),
+                        ConnectorAction::Hub { id, request, .. } => {
                             let out = hub.answer(&request);
                             h.handle_hub_result(hnow, id, out, 7);
                         }

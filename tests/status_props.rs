@@ -3,7 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use kuando_connector::config_app::ConfigApp;
-use kuando_connector::connector_app::{Action, ConnectorApp};
+use kuando_connector::connector_app::{ConnectorAction, ConnectorApp};
 use kuando_connector::i18n::Lang;
 use kuando_connector::myapps::{LauncherMsg, StartParams};
 use kuando_connector::status::API_STATUS;
@@ -88,7 +88,7 @@ proptest! {
             ));
         }
         let posts: Vec<String> = std::iter::from_fn(|| app.poll_action())
-            .filter_map(|a| match a { Action::PostToParent(t) => Some(t), _ => None })
+            .filter_map(|a| match a { ConnectorAction::PostToParent(t) => Some(t), _ => None })
             .collect();
         let offered = mt == "Watch" || mt == "GetDiagnosis";
         prop_assert_eq!(posts.iter().any(|t| t.contains("\"ApiResult\"")), offered);

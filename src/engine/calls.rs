@@ -60,9 +60,8 @@ pub fn call_state_name(slot: Option<LampSlot>) -> &'static str {
 
 /// All calls of all phone apps, keyed by provider and call id.
 ///
-/// A `Vec` kept sorted by key, not a `BTreeMap`: it holds at most [`MAX_CALLS`] entries, and the B-tree's
-/// code was some 20 KB of the hidden app's wasm. Sorted, so that equality and iteration order are what the
-/// map gave.
+/// A `Vec` kept sorted by key: it holds at most [`MAX_CALLS`] entries, for which a `BTreeMap` would only add
+/// code to the always-loaded hidden app. Sorted, so that equality and iteration order are a map's.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Calls {
     map: Vec<(CallKey, CallInfo)>,

@@ -21,7 +21,6 @@
 use crate::backoff::Backoff;
 use crate::config::LampSlot;
 use crate::hub::{self, LampCommand, RunningCommand};
-use crate::text::cat;
 
 use super::{RETRY_BASE_MS, RETRY_MAX_MS};
 
@@ -250,7 +249,7 @@ impl LampIntent {
             return self.correct(
                 now,
                 want,
-                &cat(&[want.1.map_or("", |s| s.as_str()), " (another action)"]),
+                &format!("{} (another action)", want.1.map_or("", |s| s.as_str())),
             );
         }
         let Some(labels) = shown else {

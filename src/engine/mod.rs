@@ -1,7 +1,7 @@
 //! The synchronization engine: the concept's rules ("Synchronization Concept kuandoHUB®") as one deterministic,
 //! sans-IO state machine, in the style of quinn-proto.
 //!
-//! Inputs arrive through `handle_*(now_ms, …)`; the engine answers with [`Action`]s taken by
+//! Inputs arrive through `handle_*(now_ms, …)`; the engine answers with [`EngineAction`]s taken by
 //! [`Connector::poll_action`], and tells when it next wants to be woken with [`Connector::poll_timeout`]
 //! (then [`Connector::handle_timeout`]). No clock, no randomness, no IO: time and jitter come in as arguments,
 //! so tests drive it through hours of virtual time in milliseconds.
@@ -10,14 +10,14 @@
 //! - Feed [`Connector::handle_license`] and [`Connector::handle_config`] (`Config::default()` if the service
 //!   cannot provide one). Nothing reaches the hub before both are known and the license is one of the
 //!   concept's.
-//! - Send every [`Action::Hub`] request, abort it after `timeout_ms`, and hand back its outcome with its id,
+//! - Send every [`EngineAction::Hub`] request, abort it after `timeout_ms`, and hand back its outcome with its id,
 //!   exactly once. A driver that never answers is tolerated (the engine gives up on a request a little after
 //!   its timeout and ignores a late answer).
-//! - Send every [`Action::SetPresence`] to the app service and hand back its result. Report the service
+//! - Send every [`EngineAction::SetPresence`] to the app service and hand back its result. Report the service
 //!   connection with [`Connector::handle_service`]; a request in flight when the connection drops gets no
 //!   result (the engine forgets it).
 //! - Feed the user's own presence (`contact "tel:"`) on every `PresenceUpdated`, and every call event.
-//! - Print every [`Action::Trace`] line as it is: prefixed and redacted already.
+//! - Print every [`EngineAction::Trace`] line as it is: prefixed and redacted already.
 //!
 //! # Two lanes to the hub
 //! Lamp commands are what a user notices first (the lamp must blink while the phone rings), so they never
@@ -30,6 +30,7 @@ mod calls;
 mod hidden;
 mod lamp;
 mod missed;
+mod poll;
 mod presence;
 mod report;
 
@@ -40,6 +41,7 @@ pub use presence::{
     show as show_presence, similar as similar_presence, HubView, ECHO_WINDOW_MS, MAX_NOTE_CHARS,
     PRESENCE_RETRY_BASE_MS, PRESENCE_RETRY_MAX_MS, PRESENCE_TIMEOUT_MS,
 };
+pub use report::{HubStatus, Status};
 
 use crate::fifo::Fifo;
 use std::fmt;
@@ -47,14 +49,11 @@ use std::fmt;
 use crate::backoff::Backoff;
 use crate::config::{Config, LampScheme, LampSlot, TraceFlags, DEFAULT_POLL_INTERVAL_S};
 use crate::hub::{
-    self, Endpoint, HubError, HubRequest, LampCommand, Method, RequestKind, RunningCommand,
-    TokenForm,
+    self, Endpoint, HubError, HubRequest, LampCommand, Method, RequestKind, TokenForm,
 };
 use crate::lna::Permission;
-use crate::mapping::{transform_running, Transform};
 use crate::proto::{License, PresenceGuard};
 use crate::state::{CallEvent, CallInfo, Presence};
-use crate::text::{cat, num};
 use crate::trace::{self, App};
 use presence::PresenceSync;
 
@@ -102,16 +101,10 @@ const MAX_IGNORED: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub u64);
 
-impl RequestId {
-    /// `#n`, for traces (no `core::fmt`, see [`crate::text`]).
-    pub fn text(&self) -> String {
-        cat(&["#", &num(self.0)])
-    }
-}
-
+/// `#n`, for traces.
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text())
+        write!(f, "#{}", self.0)
     }
 }
 
@@ -120,7 +113,7 @@ pub use crate::hub::HubOutcome;
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum EngineAction {
     /// Send this request to the hub; abort it after `timeout_ms`; return the outcome with `id`.
     Hub {
         id: RequestId,
@@ -140,86 +133,6 @@ pub enum Action {
     Status(Status),
 }
 
-/// How the hub is doing, for the config app's banners.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HubStatus {
-    /// Not tried yet.
-    Unknown,
-    /// The hub URL in the settings is unusable.
-    NotConfigured,
-    Reachable,
-    /// No kuandoHUB detected.
-    Unreachable,
-    /// The hub rejected the access token (401).
-    Unauthorized,
-    /// It answers the probe but not `currentpresence`.
-    TooOld,
-    /// The browser's Local Network Access permission is denied: the browser blocks access to the hub.
-    Blocked,
-    /// The browser will ask the user before the next request (permission `prompt`): nothing goes out from
-    /// the background; the config app's button makes the request.
-    NeedsPermission,
-}
-
-impl HubStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HubStatus::Unknown => "unknown",
-            HubStatus::NotConfigured => "not configured",
-            HubStatus::Reachable => "reachable",
-            HubStatus::Unreachable => "unreachable",
-            HubStatus::Unauthorized => "unauthorized",
-            HubStatus::TooOld => "too old",
-            HubStatus::Blocked => "blocked by the browser",
-            HubStatus::NeedsPermission => "needs the browser's permission",
-        }
-    }
-}
-
-impl fmt::Display for HubStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A snapshot of what the connector knows and does. Contains no token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// `None` until the service told; `Some(License::None)` is unlicensed.
-    pub license: Option<License>,
-    pub hub: HubStatus,
-    /// The hub's base URL (never with the token).
-    pub hub_url: Option<String>,
-    /// Connected Busylights, when the hub told.
-    pub devices: Option<usize>,
-    /// No Busylight: the device list is empty or the hub answered a lamp command with 404.
-    pub no_device: bool,
-    /// What the lamp should show for the connector (`None`: released, lower-priority sources show).
-    pub lamp: Option<LampSlot>,
-    /// The other applications' state the hub reports, transformed.
-    pub hub_state: Option<HubView>,
-    /// The presence the connector set from the hub, if any.
-    pub presence_applied: Option<Presence>,
-    /// The user's own presence.
-    pub presence_user: Option<Presence>,
-    /// Calls in progress.
-    pub calls: usize,
-    /// The last problem, in words for the user (no token).
-    pub last_error: Option<String>,
-    /// When (engine time, ms) the hub is tried again, while it is failing.
-    pub next_retry_ms: Option<u64>,
-    /// False when stopped: unlicensed, no usable settings, or shut down.
-    pub running: bool,
-    /// The hub refused the token header: the token goes in the URL (see [`TOKEN_IN_URL_TEXT`]).
-    pub token_in_url: bool,
-    /// Since when (engine time, ms) the lamp shows a missed call.
-    pub missed_call_since: Option<u64>,
-    /// The connector's presence line ranks above other apps' calls: `Some(source)` when a call of `source`
-    /// was found under it, `Some("")` when the hub does not tell (see `engine::hidden`). The panel says
-    /// which line to move.
-    pub hidden_calls: Option<String>,
-}
-
 /// Which trace group a line belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -234,7 +147,7 @@ enum Level {
 /// Collects the actions; formats and filters trace lines.
 #[derive(Clone, Default)]
 struct Out {
-    actions: Fifo<Action>,
+    actions: Fifo<EngineAction>,
     flags: TraceFlags,
     /// The hub token: masked wherever it might stand.
     secret: String,
@@ -243,7 +156,7 @@ struct Out {
 }
 
 impl Out {
-    fn push(&mut self, a: Action) {
+    fn push(&mut self, a: EngineAction) {
         self.actions.push_back(a);
     }
 
@@ -262,14 +175,14 @@ impl Out {
         };
         self.ring.push(&line);
         if on {
-            self.actions.push_back(Action::Trace(line));
+            self.actions.push_back(EngineAction::Trace(line));
         }
     }
 }
 
 /// The connection to the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Link {
+enum HubLink {
     /// Not running: unlicensed, no settings, or shut down.
     Off,
     /// Waiting to probe at `at`.
@@ -315,7 +228,7 @@ pub struct Connector {
     next_id: u64,
     jitter: u32,
 
-    link: Link,
+    link: HubLink,
     session: u64,
     backoff: Backoff,
     hub_status: HubStatus,
@@ -350,7 +263,7 @@ pub struct Connector {
     /// Re-checks of a hub found too old: 5 s doubling to 60 s.
     too_old_rechecks: Backoff,
     last_running: Option<(String, String, String)>,
-    /// At most `MAX_IGNORED` entries: a Vec is enough, and a B-tree would cost the hidden app ~5 KB.
+    /// At most `MAX_IGNORED` entries: a Vec is enough.
     ignored: Vec<(String, String, String)>,
     /// Since when the hub's state is not known (failed or unusable polls); `None` while polls work.
     hub_unknown_since: Option<u64>,
@@ -406,7 +319,7 @@ impl Connector {
             shut_down: false,
             next_id: 1,
             jitter: 0,
-            link: Link::Off,
+            link: HubLink::Off,
             session: 0,
             backoff: Backoff::new(RETRY_BASE_MS, RETRY_MAX_MS),
             hub_status: HubStatus::Unknown,
@@ -464,7 +377,7 @@ impl Connector {
         match endpoint {
             Ok(ep) => {
                 if self.endpoint.as_ref() != Some(&ep) {
-                    if self.link == Link::Up {
+                    if self.link == HubLink::Up {
                         // Moving to another hub: give the old one's lamp back first.
                         self.logout();
                     }
@@ -475,19 +388,19 @@ impl Connector {
                         self.hub_status = HubStatus::Unknown;
                         self.last_error = None;
                     }
-                    if self.link != Link::Off {
+                    if self.link != HubLink::Off {
                         self.restart_link();
                     }
                 }
             }
             Err(e) => {
-                if self.link != Link::Off {
+                if self.link != HubLink::Off {
                     self.stop();
                 }
                 self.endpoint = None;
                 self.hub_status = HubStatus::NotConfigured;
                 self.traced_link = HubStatus::NotConfigured;
-                self.set_error(cat(&["kuandoHUB URL ", e.as_str()]));
+                self.set_error(format!("kuandoHUB URL {}", e.as_str()));
             }
         }
         // A settings change tries the token header again.
@@ -539,7 +452,7 @@ impl Connector {
             let seen = self.missed.observe(self.now, &key, old, new);
             self.on_seen(seen);
             let text = match &event {
-                CallEvent::Added(k) => cat(&["call ", &k.provider, "/", &k.id, " added"]),
+                CallEvent::Added(k) => format!("call {}/{} added", k.provider, k.id),
                 CallEvent::Updated(k, i) => {
                     let state = i.state.map(|s| s.as_str()).unwrap_or("?");
                     let dir = match i.dir {
@@ -547,9 +460,9 @@ impl Connector {
                         Some(crate::state::Direction::Outgoing) => "outgoing",
                         None => "",
                     };
-                    cat(&["call ", &k.provider, "/", &k.id, ": ", state, " ", dir])
+                    format!("call {}/{}: {state} {dir}", k.provider, k.id)
                 }
-                CallEvent::Removed(k) => cat(&["call ", &k.provider, "/", &k.id, " removed"]),
+                CallEvent::Removed(k) => format!("call {}/{} removed", k.provider, k.id),
             };
             self.out.trace(Level::Calls, text.trim_end());
         }
@@ -583,7 +496,7 @@ impl Connector {
             }
             self.out.trace(
                 Level::Calls,
-                &cat(&["calls of ", provider, ": ", &num(calls.len() as u64)]),
+                &format!("calls of {provider}: {}", calls.len()),
             );
         }
         self.step();
@@ -690,12 +603,12 @@ impl Connector {
         self.lna = permission;
         self.out.trace(
             Level::Always,
-            &cat(&["local network permission: ", permission.as_str()]),
+            &format!("local network permission: {}", permission.as_str()),
         );
         // `prompt` alone holds nothing back: browsers report it also where the permission does not apply (a
         // page in the hub's own address space), and there the hub answers. Only a request that failed while
         // the browser would ask holds the background requests (see `link_failed`).
-        if self.link != Link::Off {
+        if self.link != HubLink::Off {
             if permission == Permission::Denied {
                 self.block_link();
             } else if was == Permission::Denied || self.hub_status == HubStatus::NeedsPermission {
@@ -737,7 +650,7 @@ impl Connector {
     // ----- outputs -----
 
     /// The next thing to do, if any.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<EngineAction> {
         self.out.actions.pop_front()
     }
 
@@ -752,8 +665,8 @@ impl Connector {
             at(f.deadline);
         }
         match self.link {
-            Link::Waiting { at: t } if self.poll_lane.is_none() => at(t),
-            Link::Up if self.poll_lane.is_none() => {
+            HubLink::Waiting { at: t } if self.poll_lane.is_none() => at(t),
+            HubLink::Up if self.poll_lane.is_none() => {
                 if let Some(t) = self.next_poll_at {
                     at(t);
                 }
@@ -763,7 +676,9 @@ impl Connector {
             }
             _ => {}
         }
-        if self.link == Link::Up && self.lamp_lane.is_none() && self.lamp_setup == LampSetup::Ready
+        if self.link == HubLink::Up
+            && self.lamp_lane.is_none()
+            && self.lamp_setup == LampSetup::Ready
         {
             if let Some(t) = self.lamp.retry_at(self.lamp_wanted()) {
                 at(t);
@@ -785,31 +700,6 @@ impl Connector {
             at(t);
         }
         next
-    }
-
-    /// The status snapshot now.
-    pub fn status(&self) -> Status {
-        Status {
-            license: self.license,
-            hub: self.hub_status,
-            hub_url: self
-                .endpoint
-                .as_ref()
-                .map(|e| e.base().as_str().to_string()),
-            devices: self.devices,
-            no_device: self.no_device(),
-            lamp: self.lamp_slot(),
-            hub_state: self.presence.hub().cloned(),
-            presence_applied: self.presence.applied().cloned(),
-            presence_user: self.presence.user().cloned(),
-            calls: self.calls.count(),
-            last_error: self.last_error.clone(),
-            next_retry_ms: self.retry_at,
-            running: self.link != Link::Off && !self.shut_down,
-            token_in_url: self.token_form == TokenForm::Url,
-            missed_call_since: self.missed.since(),
-            hidden_calls: self.hidden.hint().cloned(),
-        }
     }
 
     /// The lamp command the connector wants the hub to run now (`Off` releases the lamp).
@@ -907,7 +797,7 @@ impl Connector {
 
     fn update_activity(&mut self) {
         let should = self.active();
-        let running = self.link != Link::Off;
+        let running = self.link != HubLink::Off;
         if should && !running {
             self.restart_link();
         } else if !should && running {
@@ -919,7 +809,7 @@ impl Connector {
     fn restart_link(&mut self) {
         self.end_session();
         self.backoff.reset();
-        self.link = Link::Waiting { at: self.now };
+        self.link = HubLink::Waiting { at: self.now };
         self.retry_at = None;
         self.hub_status = HubStatus::Unknown;
         self.traced_link = HubStatus::Unknown;
@@ -943,7 +833,7 @@ impl Connector {
             "the browser blocks access to kuandoHUB (local network permission denied)",
         );
         let at = self.now.saturating_add(RETRY_MAX_MS);
-        self.link = Link::Waiting { at };
+        self.link = HubLink::Waiting { at };
         self.retry_at = Some(at);
         self.hub_status = status;
         self.traced_link = status;
@@ -961,12 +851,12 @@ impl Connector {
 
     /// Gives back what the connector holds (the lamp by `Logout`, any presence it set) and leaves the hub.
     fn release(&mut self) {
-        if self.link == Link::Up {
+        if self.link == HubLink::Up {
             self.logout();
         }
         self.presence.release_all(&mut self.next_id, &mut self.out);
         self.end_session();
-        self.link = Link::Off;
+        self.link = HubLink::Off;
         self.retry_at = None;
     }
 
@@ -978,7 +868,7 @@ impl Connector {
             let id = RequestId(self.next_id);
             self.next_id += 1;
             self.trace_request(&request);
-            self.out.push(Action::Hub {
+            self.out.push(EngineAction::Hub {
                 id,
                 request,
                 timeout_ms: LAMP_TIMEOUT_MS,
@@ -1079,7 +969,7 @@ impl Connector {
             LaneId::Poll => self.poll_lane = Some(f),
             LaneId::Lamp => self.lamp_lane = Some(f),
         }
-        self.out.push(Action::Hub {
+        self.out.push(EngineAction::Hub {
             id,
             request,
             timeout_ms,
@@ -1088,13 +978,12 @@ impl Connector {
 
     fn trace_request(&mut self, request: &HubRequest) {
         let text = match request.method {
-            Method::Get => cat(&["init http get request: ", &request.url]),
-            Method::Post => cat(&[
-                "init http post request: ",
-                &request.url,
-                " ",
-                request.body.as_deref().unwrap_or(""),
-            ]),
+            Method::Get => format!("init http get request: {}", request.url),
+            Method::Post => format!(
+                "init http post request: {} {}",
+                request.url,
+                request.body.as_deref().unwrap_or("")
+            ),
         };
         self.out.trace(Level::Hub, &text);
     }
@@ -1112,15 +1001,15 @@ impl Connector {
             return;
         };
         match self.link {
-            Link::Off | Link::Probing => {}
-            Link::Waiting { at } => {
+            HubLink::Off | HubLink::Probing => {}
+            HubLink::Waiting { at } => {
                 if now >= at && self.poll_lane.is_none() {
-                    self.link = Link::Probing;
+                    self.link = HubLink::Probing;
                     let t = self.poll_timeout_ms();
                     self.send(LaneId::Poll, ep.probe(), t);
                 }
             }
-            Link::Up => {
+            HubLink::Up => {
                 if self.lamp_lane.is_none() {
                     match self.lamp_setup {
                         LampSetup::NeedRegister => {
@@ -1209,7 +1098,7 @@ impl Connector {
                 Err(e) => {
                     self.mark_healthy();
                     self.out
-                        .trace(Level::Hub, &cat(&["busylightdevices: ", &e.text()]));
+                        .trace(Level::Hub, &format!("busylightdevices: {}", e.text()));
                 }
             },
             RequestKind::CurrentPresence => {
@@ -1247,7 +1136,7 @@ impl Connector {
                                 RequestKind::RegisterDataSource => "RegisterDataSource",
                                 _ => "CreateInitialPriority",
                             };
-                            self.out.trace(Level::Hub, &cat(&[what, ": ", &e.text()]));
+                            self.out.trace(Level::Hub, &format!("{what}: {}", e.text()));
                         }
                         self.lamp_setup = match kind {
                             RequestKind::RegisterDataSource => LampSetup::NeedPriority,
@@ -1265,7 +1154,7 @@ impl Connector {
                     if self.lamp.accepted((cmd, event)) {
                         self.out.trace(
                             Level::Always,
-                            &cat(&["lamp command ", &cmd.describe(), " taken by kuandoHUB now"]),
+                            &format!("lamp command {} taken by kuandoHUB now", cmd.describe()),
                         );
                     }
                     if self
@@ -1284,15 +1173,7 @@ impl Connector {
                     let no_device = e == HubError::NoDevice;
                     let jitter = self.jitter;
                     let (delay, news) = self.lamp.refused(self.now, (cmd, event), jitter);
-                    let text = cat(&[
-                        "lamp command ",
-                        &cmd.describe(),
-                        " owed: ",
-                        &e.text(),
-                        "; sent again in ",
-                        &num(delay.div_ceil(1000)),
-                        " s, or when kuandoHUB takes commands again",
-                    ]);
+                    let text = format!("lamp command {} owed: {}; sent again in {} s, or when kuandoHUB takes commands again", cmd.describe(), e.text(), delay.div_ceil(1000));
                     // Once per owed command; without a Busylight once until one is connected.
                     let level = if news && !(no_device && self.no_device_traced) {
                         Level::Always
@@ -1307,12 +1188,11 @@ impl Connector {
                         self.devices_check_at = Some(self.now.saturating_add(self.interval_ms()));
                         self.trace_no_device();
                     } else if news {
-                        self.last_error = Some(cat(&[
-                            "lamp command ",
-                            &cmd.describe(),
-                            " failed: ",
-                            &e.text(),
-                        ]));
+                        self.last_error = Some(format!(
+                            "lamp command {} failed: {}",
+                            cmd.describe(),
+                            e.text()
+                        ));
                     }
                 }
             },
@@ -1374,7 +1254,7 @@ impl Connector {
                 self.mark_healthy();
                 self.missed.answered(self.now, true, self.jitter);
                 self.out
-                    .trace(Level::Hub, &cat(&[what, " taken by kuandoHUB"]));
+                    .trace(Level::Hub, &format!("{what} taken by kuandoHUB"));
             }
             Err(e) => {
                 let fatal = matches!(
@@ -1384,14 +1264,11 @@ impl Connector {
                 if let Some(delay) = self.missed.answered(self.now, false, self.jitter) {
                     self.out.trace(
                         Level::Hub,
-                        &cat(&[
-                            what,
-                            " owed: ",
-                            &e.text(),
-                            "; sent again in ",
-                            &num(delay.div_ceil(1000)),
-                            " s",
-                        ]),
+                        &format!(
+                            "{what} owed: {}; sent again in {} s",
+                            e.text(),
+                            delay.div_ceil(1000)
+                        ),
                     );
                 }
                 if fatal {
@@ -1437,13 +1314,13 @@ impl Connector {
             Level::Always
         };
         self.token_in_url_said = true;
-        let text = cat(&[TOKEN_IN_URL_TEXT, ": ", &self.url()]);
+        let text = format!("{TOKEN_IN_URL_TEXT}: {}", self.url());
         self.out.trace(level, &text);
-        self.link = Link::Waiting { at: self.now };
+        self.link = HubLink::Waiting { at: self.now };
     }
 
     fn session_up(&mut self) {
-        self.link = Link::Up;
+        self.link = HubLink::Up;
         self.retry_at = None;
         self.hub_status = HubStatus::Reachable;
         self.lamp_setup = LampSetup::NeedRegister;
@@ -1467,7 +1344,7 @@ impl Connector {
             self.traced_link = HubStatus::Reachable;
             let url = self.url();
             self.out
-                .trace(Level::Always, &cat(&["kuandoHUB connected: ", &url]));
+                .trace(Level::Always, &format!("kuandoHUB connected: {url}"));
         }
         if matches!(
             self.last_error.as_deref(),
@@ -1493,13 +1370,16 @@ impl Connector {
             self.backoff.saturate();
         }
         let delay = self.backoff.fail(self.jitter);
-        self.link = Link::Waiting {
+        self.link = HubLink::Waiting {
             at: now.saturating_add(delay),
         };
         self.retry_at = Some(now.saturating_add(delay));
         let url = self.url();
-        let next = num(delay.div_ceil(1000));
-        let text = cat(&[&e.text(), ": ", &url, ", next try in ", &next, " s"]);
+        let text = format!(
+            "{}: {url}, next try in {} s",
+            e.text(),
+            delay.div_ceil(1000)
+        );
         let status = if unauthorized {
             HubStatus::Unauthorized
         } else if self.backoff.failures() >= UNREACHABLE_AFTER
@@ -1532,344 +1412,14 @@ impl Connector {
         });
     }
 
-    fn on_poll(&mut self, result: Result<hub::CurrentPresence, HubError>) {
-        let now = self.now;
-        // The gap to the next poll: the poll interval, unless the answer says otherwise below.
-        let mut gap = self.interval_ms();
-        match result {
-            Ok(cp) => {
-                self.mark_healthy();
-                self.bad_polls = 0;
-                self.answer_failures.reset();
-                self.too_old_rechecks.reset();
-                if self.hub_status == HubStatus::TooOld {
-                    self.hub_status = HubStatus::Reachable;
-                    self.traced_link = HubStatus::Reachable;
-                    self.last_error = None;
-                    self.out
-                        .trace(Level::Always, "kuandoHUB answers currentpresence now");
-                }
-                if self
-                    .last_error
-                    .as_deref()
-                    .is_some_and(|t| t.starts_with(ANSWER_FAILED))
-                {
-                    self.last_error = None;
-                    self.out.trace(
-                        Level::Always,
-                        "kuandoHUB answers currentpresence properly again",
-                    );
-                }
-                self.hub_unknown_since = None;
-                if std::mem::take(&mut self.poll_failed) {
-                    // The hub answers properly again: what it did not take goes out now.
-                    self.lamp.retry_now();
-                }
-                self.check_own(&cp);
-                self.on_running(cp.running);
-            }
-            Err(e)
-                if matches!(
-                    e,
-                    HubError::Timeout | HubError::Network | HubError::Unauthorized
-                ) =>
-            {
-                self.link_failed(e);
-                return;
-            }
-            Err(HubError::NoDevice) => {
-                // A hub that wants a lamp even for currentpresence (or says NO_DEVICE): polling goes on, its
-                // state is unknown. Not "too old", not garbage.
-                self.mark_healthy();
-                self.poll_failed = true;
-                self.bad_polls = 0;
-                self.hub_unknown_since.get_or_insert(now);
-                self.lamp_404 = true;
-                self.trace_no_device();
-            }
-            Err(HubError::UnknownAction) => {
-                // The only answer that is a verdict on the hub's version, and only twice in a row.
-                self.mark_healthy();
-                self.poll_failed = true;
-                self.answer_failures.reset();
-                self.hub_unknown_since.get_or_insert(now);
-                self.bad_polls = self.bad_polls.saturating_add(1);
-                if self.bad_polls >= TOO_OLD_AFTER {
-                    if self.hub_status != HubStatus::TooOld {
-                        self.hub_status = HubStatus::TooOld;
-                        self.traced_link = HubStatus::TooOld;
-                        self.set_error(
-                            "kuandoHUB too old: it does not know currentpresence; the lamp works, presence sync does not"
-                                .to_string(),
-                        );
-                    }
-                    // Re-checked in case it was updated: from 5 s to once a minute.
-                    gap = self.too_old_rechecks.fail(0);
-                }
-            }
-            Err(e) => {
-                // Garbage, HTML, truncated JSON, 5xx: a failure of the moment, not a verdict. The hub process
-                // answers, so it is asked again with the ordinary back-off, but never less often than the
-                // poll interval: presence sync resumes within one poll interval of the hub answering properly.
-                self.mark_healthy();
-                self.poll_failed = true;
-                self.bad_polls = 0;
-                self.hub_unknown_since.get_or_insert(now);
-                let n = self.answer_failures.failures().saturating_add(1);
-                self.answer_failures.fail(0);
-                gap = self.answer_failures.delay_for(n).min(gap);
-                if self.hub_status != HubStatus::TooOld {
-                    self.set_error(cat(&[ANSWER_FAILED, ": ", &e.text()]));
-                }
-            }
-        }
-        self.next_poll_at = Some(
-            self.last_poll_sent
-                .saturating_add(gap)
-                .max(now.saturating_add(MIN_POLL_GAP_MS)),
-        );
-    }
-
-    /// Compares what the hub reports for the connector's sender with the command it wants (see `lamp`).
-    fn check_own(&mut self, cp: &hub::CurrentPresence) {
-        if self.lamp_setup != LampSetup::Ready {
-            return;
-        }
-        let own = hub::own_command(cp);
-        let want = self.lamp_wanted();
-        let busy = self.lamp_lane.is_some();
-        match self
-            .lamp
-            .check(self.now, self.last_poll_sent, own, want, busy)
-        {
-            lamp::Verdict::Fine => {}
-            lamp::Verdict::Yield(first) => {
-                if first {
-                    let shown = own.flatten().map_or("", |r| r.eventname.as_str());
-                    self.out.trace(
-                        Level::Always,
-                        &cat(&[
-                            "kuandoHUB shows ",
-                            shown,
-                            " under the connector's sender from another client of the user: left to it",
-                        ]),
-                    );
-                }
-            }
-            lamp::Verdict::Correct(shown, first) => {
-                let text = cat(&[
-                    "kuandoHUB shows ",
-                    &shown,
-                    " under the connector's sender, the connector wants ",
-                    &want.0.describe(),
-                    ": sent again",
-                ]);
-                self.out
-                    .trace(if first { Level::Always } else { Level::Hub }, &text);
-            }
-        }
-    }
-
-    fn on_running(&mut self, running: Option<RunningCommand>) {
-        let triple = running
-            .as_ref()
-            .map(|r| (r.sender.clone(), r.eventtype.clone(), r.eventname.clone()));
-        if triple != self.last_running {
-            let text = match &triple {
-                Some((s, t, n)) => cat(&["3rd party state result: ", s, " / ", t, " / ", n]),
-                None => "3rd party state result: none".to_string(),
-            };
-            self.out.trace(Level::Hub, &text);
-            self.last_running = triple;
-        }
-        if running.as_ref().is_some_and(hidden::own_presence) {
-            // What the connector's presence colour hides is asked for; the round's end decides.
-            self.hidden.start();
-            return;
-        }
-        let view = match &running {
-            None => None,
-            Some(r) => match transform_running(&r.sender, &r.eventtype, &r.eventname) {
-                Transform::State(state) => Some(HubView {
-                    state,
-                    source: r.sender.trim().to_string(),
-                }),
-                // The connector's own lamp command is never a 3rd-party state (rule 4): it counts as
-                // "nothing from others". Its presence colour was handled above (what it hides is asked for);
-                // its `Call` events run above other apps' calls while the user is on a myApps call anyway.
-                Transform::Own => None,
-                t => {
-                    self.trace_ignored(t, r);
-                    None
-                }
-            },
-        };
-        self.hidden
-            .shown(view.as_ref(), self.lamp.acked.and_then(|(_, slot)| slot));
-        if let Some(text) = self.hidden.take_news() {
-            self.out.trace(Level::Always, text);
-        }
-        self.presence.set_hub(view, &mut self.out);
-    }
-
-    /// The concept's "transforming: ignored, …" line, once per distinct value: per application when the
-    /// application is unknown, per event when only the event is.
-    fn trace_ignored(&mut self, t: Transform, r: &RunningCommand) {
-        let Some(text) = t.trace_text() else {
-            return;
-        };
-        // Only a key to trace each ignored value once: ASCII folding is enough, and Unicode case tables
-        // would cost 18 KB of the hidden app.
-        let norm = |s: &str| s.trim().to_ascii_lowercase();
-        let key = if t == Transform::UnknownApplication {
-            (norm(&r.sender), String::new(), String::new())
-        } else {
-            (norm(&r.sender), norm(&r.eventtype), norm(&r.eventname))
-        };
-        if self.ignored.contains(&key) {
-            return;
-        }
-        if self.ignored.len() >= MAX_IGNORED {
-            self.ignored.clear();
-        }
-        self.ignored.push(key);
-        self.out.trace(
-            Level::Always,
-            &cat(&[
-                text,
-                ": ",
-                &r.sender,
-                " / ",
-                &r.eventtype,
-                " / ",
-                &r.eventname,
-            ]),
-        );
-    }
-
-    fn set_devices(&mut self, n: usize) {
-        self.mark_healthy();
-        self.devices = Some(n);
-        if n == 0 {
-            // Asked again now and then; each poll interval while a lamp command is owed.
-            let wait = if self.lamp.owed() {
-                self.interval_ms()
-            } else {
-                DEVICE_RECHECK_MS
-            };
-            if self.devices_check_at.is_none() || self.lamp.owed() {
-                self.devices_check_at = Some(self.now.saturating_add(wait));
-            }
-            self.trace_no_device();
-        } else if self.no_device_traced || self.lamp_404 {
-            self.lamp_404 = false;
-            self.no_device_traced = false;
-            // The lamp missed what was sent while it was away, and what is owed goes out now.
-            self.lamp.acked = None;
-            self.lamp.retry_now();
-            self.out.trace(
-                Level::Always,
-                &cat(&["Busylight connected (", &num(n as u64), ")"]),
-            );
-        }
-    }
-
-    fn trace_no_device(&mut self) {
-        if !self.no_device_traced {
-            self.no_device_traced = true;
-            self.out.trace(
-                Level::Always,
-                "no Busylight connected: the lamp stays dark, presence sync goes on",
-            );
-        }
-    }
-
-    fn stale_deadline(&self) -> Option<u64> {
-        let since = self.hub_unknown_since?;
-        if self.presence.hub().is_none() && self.presence.applied().is_none() {
-            return None;
-        }
-        Some(
-            since
-                .saturating_add(2 * self.interval_ms())
-                .saturating_add(1),
-        )
-    }
-
-    /// Rule 5: a hub state not confirmed for more than two poll intervals is dropped, so that a presence set
-    /// from it is given back and nobody is left "on the phone".
-    fn check_staleness(&mut self) {
-        if self.stale_deadline().is_some_and(|t| self.now >= t) {
-            self.out.trace(
-                Level::Always,
-                "kuandoHUB state unknown for more than two poll intervals: presence from it is given back",
-            );
-            self.presence.hub_lost(&mut self.out);
-        }
-    }
-
     fn trace_lamp_change(&mut self) {
         let want = (self.lamp_slot(), self.lamp_command());
         if self.last_lamp != Some(want) {
             self.last_lamp = Some(want);
             self.out.trace(
                 Level::Calls,
-                &cat(&[
-                    "lamp: ",
-                    call_state_name(want.0),
-                    " (",
-                    &want.1.describe(),
-                    ")",
-                ]),
+                &format!("lamp: {} ({})", call_state_name(want.0), want.1.describe()),
             );
-        }
-    }
-
-    fn emit_status(&mut self) {
-        let st = self.status();
-        if self.last_status.as_ref() != Some(&st) {
-            self.last_status = Some(st.clone());
-            self.out.push(Action::Status(st));
-        }
-    }
-
-    fn dump(&mut self) {
-        let myapps = match self.presence.user() {
-            None => "free".to_string(),
-            Some(p) => p
-                .state()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|| p.activity.trim().to_string()),
-        };
-        let installed = match self.hub_status {
-            HubStatus::Unknown
-            | HubStatus::NotConfigured
-            | HubStatus::Blocked
-            | HubStatus::NeedsPermission => "undefined",
-            HubStatus::Unreachable => "false",
-            _ => "true",
-        };
-        let hub_state = match self.presence.hub() {
-            None => "none".to_string(),
-            Some(v) => cat(&[v.state.as_str(), " (", &v.source, ")"]),
-        };
-        let applied = self
-            .presence
-            .applied()
-            .map_or("none".to_string(), show_presence);
-        let lines = [
-            cat(&["debug - lamp_myapps_state: ", &myapps]),
-            cat(&[
-                "debug - lamp_call_state: ",
-                call_state_name(self.calls.slot()),
-            ]),
-            cat(&["debug - kuando_hub_installed: ", installed]),
-            cat(&["debug - count_calls: ", &num(self.calls.count() as u64)]),
-            cat(&["debug - kuando_hub_state: ", &hub_state]),
-            cat(&["debug - presence_applied: ", &applied]),
-        ];
-        for l in lines {
-            self.out.trace(Level::Always, &l);
         }
     }
 }

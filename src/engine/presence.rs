@@ -19,12 +19,11 @@
 //! wants (another client of the user set it): the service must still hear the claim, and a new service
 //! connection holds none, so the claim is one more comparison here, not a second sender elsewhere.
 
-use super::{Action, Level, Out, RequestId};
+use super::{EngineAction, Level, Out, RequestId};
 use crate::backoff::Backoff;
 use crate::mapping::{transform, Transform};
 use crate::proto::PresenceGuard;
 use crate::state::{MyAppsState, Presence, ON_THE_PHONE};
-use crate::text::{cat, num};
 
 /// A `SetPresence` without a result after this long counts as failed (the service may have hung).
 pub const PRESENCE_TIMEOUT_MS: u64 = 15_000;
@@ -52,8 +51,8 @@ pub fn show(p: &Presence) -> String {
     match (p.activity.trim(), p.note.trim()) {
         ("", "") => "available".to_string(),
         (a, "") => a.to_string(),
-        ("", n) => cat(&["available \"", n, "\""]),
-        (a, n) => cat(&[a, " \"", n, "\""]),
+        ("", n) => format!("available \"{n}\""),
+        (a, n) => format!("{a} \"{n}\""),
     }
 }
 
@@ -173,7 +172,7 @@ impl PresenceSync {
             self.echoes.drain(..=i);
             out.trace(
                 Level::Presence,
-                &cat(&["own presence ", &show(&p), ": the connector's echo"]),
+                &format!("own presence {}: the connector's echo", show(&p)),
             );
             // Remember what was *sent*, so that a normalised echo does not look like a difference to fix.
             self.shown = Some(sent);
@@ -192,11 +191,7 @@ impl PresenceSync {
             // is unknowable; "available" is the neutral choice.
             out.trace(
                 Level::Always,
-                &cat(&[
-                    "presence ",
-                    &show(&p),
-                    " at start is a leftover of the connector: given back when no call shows",
-                ]),
+                &format!("presence {} at start is a leftover of the connector: given back when no call shows", show(&p)),
             );
             self.user = Some(Presence::available());
             self.applied = Some(p.clone());
@@ -206,20 +201,14 @@ impl PresenceSync {
         }
         // The user's own doing.
         let changed = self.user.as_ref() != Some(&p);
-        out.trace(Level::Presence, &cat(&["own presence: ", &show(&p)]));
+        out.trace(Level::Presence, &format!("own presence: {}", show(&p)));
         if let Some(a) = self.applied.take() {
             // The service's guard sees the same report and drops the claim itself: a release now could only
             // land after a next change by hand and undo it.
             self.claimed = None;
             out.trace(
                 Level::Always,
-                &cat(&[
-                    "presence changed by hand to ",
-                    &show(&p),
-                    " while the connector showed ",
-                    &show(&a),
-                    ": kept, nothing will be restored",
-                ]),
+                &format!("presence changed by hand to {} while the connector showed {}: kept, nothing will be restored", show(&p), show(&a)),
             );
         }
         // A request still in flight with another presence can land at the PBX after this change (the user
@@ -289,14 +278,12 @@ impl PresenceSync {
             Some(v) => {
                 out.trace(
                     Level::Presence,
-                    &cat(&[
-                        &v.source,
-                        " ",
+                    &format!(
+                        "{} {} from the kuandoHUB not applied: the user's own presence {} wins",
+                        v.source,
                         v.state.as_str(),
-                        " from the kuandoHUB not applied: the user's own presence ",
-                        &show(&user),
-                        " wins",
-                    ]),
+                        show(&user)
+                    ),
                 );
                 self.release(out);
             }
@@ -310,17 +297,13 @@ impl PresenceSync {
         }
         out.trace(
             Level::Always,
-            &cat(&[
-                "presence ",
-                &show(&p),
-                " because of ",
-                &v.source,
-                " (",
+            &format!(
+                "presence {} because of {} ({}); the user's own {} is kept to restore",
+                show(&p),
+                v.source,
                 v.state.as_str(),
-                "); the user's own ",
-                &show(user),
-                " is kept to restore",
-            ]),
+                show(user)
+            ),
         );
         self.applied = Some(p);
     }
@@ -330,7 +313,7 @@ impl PresenceSync {
             if let Some(u) = &self.user {
                 out.trace(
                     Level::Always,
-                    &cat(&["presence restored to ", &show(u), " (was ", &show(&a), ")"]),
+                    &format!("presence restored to {} (was {})", show(u), show(&a)),
                 );
             }
         }
@@ -393,17 +376,13 @@ impl PresenceSync {
         let (guard, claim) = self.guard_for(&p);
         out.trace(
             Level::Presence,
-            &cat(&[
-                "SetPresence ",
-                &show(&p),
-                if claim.is_some() {
-                    " (claim)"
-                } else {
-                    " (release)"
-                },
-            ]),
+            &format!(
+                "SetPresence {} ({})",
+                show(&p),
+                if claim.is_some() { "claim" } else { "release" }
+            ),
         );
-        out.push(Action::SetPresence {
+        out.push(EngineAction::SetPresence {
             id,
             presence: p.clone(),
             guard,
@@ -458,15 +437,11 @@ impl PresenceSync {
                 }
                 let delay = self.backoff.fail(jitter);
                 self.retry_at = Some(now.saturating_add(delay));
-                let text = cat(&[
-                    "SetPresence ",
-                    &show(&f.presence),
-                    " failed: ",
-                    &e,
-                    "; next try in ",
-                    &num(delay.div_ceil(1000)),
-                    " s",
-                ]);
+                let text = format!(
+                    "SetPresence {} failed: {e}; next try in {} s",
+                    show(&f.presence),
+                    delay.div_ceil(1000)
+                );
                 // One line when requests start failing, not one per retry.
                 let level = if self.failing {
                     Level::Presence
@@ -516,7 +491,7 @@ impl PresenceSync {
         if let Some(user) = self.user.clone().filter(|_| self.service_up && needed) {
             let id = RequestId(*ids);
             *ids += 1;
-            out.push(Action::SetPresence {
+            out.push(EngineAction::SetPresence {
                 id,
                 presence: user.clone(),
                 guard: PresenceGuard::Release,

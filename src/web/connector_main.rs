@@ -14,12 +14,10 @@ use web_sys::{Event, Window};
 use super::link::{Link, OnSocket};
 use super::socket::SocketEvent;
 use super::{clock, console, http, parent, timer::Wakeup};
-use crate::connector_app::{Action, ConnectorApp};
-use crate::engine::RequestId;
-use crate::hub::Outcome;
+use crate::connector_app::{ConnectorAction, ConnectorApp};
+use crate::engine::{HubOutcome, RequestId};
 use crate::myapps::session::AppSession;
 use crate::myapps::StartParams;
-use crate::proto::Envelope;
 
 struct Driver {
     window: Window,
@@ -120,7 +118,7 @@ fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
     pump(shared);
 }
 
-fn on_hub(shared: &Shared, id: RequestId, outcome: Outcome) {
+fn on_hub(shared: &Shared, id: RequestId, outcome: HubOutcome) {
     shared
         .borrow_mut()
         .app
@@ -180,18 +178,17 @@ fn pump(shared: &Shared) {
     });
 }
 
-fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
+fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: ConnectorAction) {
     let now = clock::now_ms();
     match a {
-        Action::PostToParent(t) => parent::post(&d.window, &t),
-        Action::Login(login) => d.link.session.handle_login(now, &login),
-        Action::Service { src, request } => {
-            let text = Envelope::new(src.clone(), request).to_json();
-            if let Err(e) = d.link.session.send_api(now, &text) {
+        ConnectorAction::PostToParent(t) => parent::post(&d.window, &t),
+        ConnectorAction::Login(login) => d.link.session.handle_login(now, &login),
+        ConnectorAction::Service { src, request } => {
+            if let Err(e) = d.link.session.send_api(now, src.clone(), request) {
                 d.app.handle_send_failed(now, src.as_deref(), e.as_str());
             }
         }
-        Action::Hub {
+        ConnectorAction::Hub {
             id,
             request,
             timeout_ms,
@@ -204,13 +201,13 @@ fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: Action) {
                 }
             });
         }
-        Action::Beacon(request) => {
+        ConnectorAction::Beacon(request) => {
             let body = request.body.unwrap_or_default();
             let _ = d
                 .window
                 .navigator()
                 .send_beacon_with_opt_str(&request.url, Some(&body));
         }
-        Action::Trace(line) => console::log(&line),
+        ConnectorAction::Trace(line) => console::log(&line),
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use kuando_connector::config::Config;
-use kuando_connector::engine::{Action, Connector, HubOutcome, RequestId, Status};
+use kuando_connector::engine::{Connector, EngineAction, HubOutcome, RequestId, Status};
 use kuando_connector::hub::{
     HubRequest, LampCommand, RequestKind, CALL_SOURCES, EVENT_TYPE_PRESENCE, SENDER,
 };
@@ -409,7 +409,7 @@ pub enum Journal {
 #[derive(Debug, Clone)]
 pub struct Logged {
     pub at: u64,
-    pub action: Action,
+    pub action: EngineAction,
 }
 
 pub struct World {
@@ -499,7 +499,7 @@ impl World {
                 action: a.clone(),
             });
             match a {
-                Action::Hub {
+                EngineAction::Hub {
                     id,
                     request,
                     timeout_ms,
@@ -522,7 +522,7 @@ impl World {
                     }
                     self.schedule(self.now + delay, Event::HubAnswer(id, outcome));
                 }
-                Action::SetPresence {
+                EngineAction::SetPresence {
                     id,
                     presence: p,
                     guard,
@@ -552,7 +552,7 @@ impl World {
                         self.schedule(self.now + 20, Event::PresenceResult(epoch, id, Ok(())));
                     }
                 }
-                Action::Trace(_) | Action::Status(_) => {}
+                EngineAction::Trace(_) | EngineAction::Status(_) => {}
             }
         }
     }
@@ -658,7 +658,7 @@ impl World {
     pub fn traces_since(&self, since: u64) -> Vec<String> {
         self.since(since)
             .filter_map(|l| match &l.action {
-                Action::Trace(t) => Some(t.clone()),
+                EngineAction::Trace(t) => Some(t.clone()),
                 _ => None,
             })
             .collect()
@@ -671,7 +671,7 @@ impl World {
     pub fn hub_requests_since(&self, since: u64) -> Vec<(u64, HubRequest)> {
         self.since(since)
             .filter_map(|l| match &l.action {
-                Action::Hub { request, .. } => Some((l.at, request.clone())),
+                EngineAction::Hub { request, .. } => Some((l.at, request.clone())),
                 _ => None,
             })
             .collect()
@@ -690,7 +690,7 @@ impl World {
     pub fn presence_requests_since(&self, since: u64) -> Vec<(u64, Presence)> {
         self.since(since)
             .filter_map(|l| match &l.action {
-                Action::SetPresence { presence, .. } => Some((l.at, presence.clone())),
+                EngineAction::SetPresence { presence, .. } => Some((l.at, presence.clone())),
                 _ => None,
             })
             .collect()
@@ -700,7 +700,7 @@ impl World {
     pub fn guard_requests_since(&self, since: u64) -> Vec<(u64, Presence, Option<Presence>)> {
         self.since(since)
             .filter_map(|l| match &l.action {
-                Action::SetPresence {
+                EngineAction::SetPresence {
                     presence, guard, ..
                 } => {
                     let claim = match guard {
