@@ -223,57 +223,7 @@ impl Default for LampScheme {
     }
 }
 
-/// The slots of a [`LampScheme`], in the order of the lamp's priority (highest first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LampSlot {
-    Ringing,
-    Dialing,
-    Connected,
-    Held,
-    Busy,
-    Dnd,
-    Away,
-    Lunch,
-}
-
-impl LampSlot {
-    pub const ALL: [LampSlot; 8] = [
-        LampSlot::Ringing,
-        LampSlot::Dialing,
-        LampSlot::Connected,
-        LampSlot::Held,
-        LampSlot::Busy,
-        LampSlot::Dnd,
-        LampSlot::Away,
-        LampSlot::Lunch,
-    ];
-
-    /// The order of the slots in the settings' JSON.
-    pub const JSON_ORDER: [LampSlot; 8] = [
-        LampSlot::Ringing,
-        LampSlot::Dialing,
-        LampSlot::Connected,
-        LampSlot::Held,
-        LampSlot::Busy,
-        LampSlot::Away,
-        LampSlot::Dnd,
-        LampSlot::Lunch,
-    ];
-
-    /// The JSON field name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LampSlot::Ringing => "ringing",
-            LampSlot::Dialing => "dialing",
-            LampSlot::Connected => "connected",
-            LampSlot::Held => "held",
-            LampSlot::Busy => "busy",
-            LampSlot::Dnd => "dnd",
-            LampSlot::Away => "away",
-            LampSlot::Lunch => "lunch",
-        }
-    }
-}
+pub use crate::hub::LampSlot;
 
 impl LampScheme {
     pub fn get(&self, slot: LampSlot) -> &LampSetting {

@@ -109,7 +109,7 @@ impl fmt::Display for RequestId {
 }
 
 /// What became of a hub request (the driver's answer, shared with the config app).
-pub use crate::hub::Outcome as HubOutcome;
+pub use crate::hub::HubOutcome;
 
 /// Something the driver must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1067,17 +1067,17 @@ impl Connector {
                 Err(e) => Err(e.clone()),
             }
         }
-        /// Failures that end the session: the hub is gone, hangs, or refuses the token.
-        fn fatal(e: &HubError) -> bool {
+        // Failures that end the session: the hub is gone, hangs, or refuses the token.
+        let fatal = |e: &HubError| {
             matches!(
-                e,
-                HubError::Timeout | HubError::Network | HubError::Unauthorized
+                hub::verdict(kind, e),
+                hub::HubVerdict::Unreachable | hub::HubVerdict::Unauthorized
             )
-        }
+        };
         match kind {
-            RequestKind::Probe => match parse(&reply, hub::parse_probe) {
-                // 404 ("no Busylight") still proves a kuandoHUB answers.
-                Ok(()) | Err(HubError::NoDevice) => self.session_up(),
+            // "No Busylight" still proves a kuandoHUB answers.
+            RequestKind::Probe => match hub::without_lamp(parse(&reply, hub::parse_probe)) {
+                Ok(()) => self.session_up(),
                 Err(e) => {
                     if !self.check_token_header(&e) {
                         self.link_failed(e)
@@ -1092,9 +1092,8 @@ impl Connector {
                     self.link_failed(header_error);
                 }
             }
-            RequestKind::Devices => match parse(&reply, hub::parse_devices) {
+            RequestKind::Devices => match hub::without_lamp(parse(&reply, hub::parse_devices)) {
                 Ok(list) => self.set_devices(list.len()),
-                Err(HubError::NoDevice) => self.set_devices(0),
                 Err(e) if fatal(&e) => self.link_failed(e),
                 Err(e) => {
                     self.mark_healthy();

@@ -8,12 +8,12 @@ use gloo_net::http::{Method as HttpMethod, RequestBuilder};
 use gloo_timers::callback::Timeout;
 use web_sys::AbortController;
 
-use crate::hub::{HubRequest, Method, Outcome as HttpOutcome, TOKEN_HEADER};
+use crate::hub::{HubOutcome, HubRequest, Method, TOKEN_HEADER};
 
 /// Sends `req`, giving up after `timeout_ms`, and calls `done` with what became of it: always exactly once,
 /// and never before `send` has returned (the caller may still hold what `done` needs; `spawn_local` first
 /// polls the request on a later microtask).
-pub fn send(req: &HubRequest, timeout_ms: u32, done: impl FnOnce(HttpOutcome) + 'static) {
+pub fn send(req: &HubRequest, timeout_ms: u32, done: impl FnOnce(HubOutcome) + 'static) {
     let url = req.url.clone();
     let method = match req.method {
         Method::Get => HttpMethod::GET,
@@ -47,9 +47,9 @@ pub fn send(req: &HubRequest, timeout_ms: u32, done: impl FnOnce(HttpOutcome) + 
             Some(text) => builder.body(text),
             None => builder.build(),
         };
-        let outcome = answer(request).await.unwrap_or(HttpOutcome::Network);
+        let outcome = answer(request).await.unwrap_or(HubOutcome::Network);
         done(if timed_out.get() {
-            HttpOutcome::Timeout
+            HubOutcome::Timeout
         } else {
             outcome
         });
@@ -59,9 +59,9 @@ pub fn send(req: &HubRequest, timeout_ms: u32, done: impl FnOnce(HttpOutcome) + 
 /// The hub's answer, status and body as they came; any failure on the way is a network failure to the core.
 async fn answer(
     request: Result<gloo_net::http::Request, gloo_net::Error>,
-) -> Result<HttpOutcome, gloo_net::Error> {
+) -> Result<HubOutcome, gloo_net::Error> {
     let response = request?.send().await?;
-    Ok(HttpOutcome::Answer {
+    Ok(HubOutcome::Answer {
         status: response.status(),
         body: response.binary().await?,
     })
