@@ -6,8 +6,8 @@ use kuando_connector::myapps::domain::subscribe_presence;
 use kuando_connector::myapps::launcher;
 use kuando_connector::myapps::session::{BACKOFF_MAX_MS, KEEPALIVE_MS, STEP_TIMEOUT_MS};
 use kuando_connector::myapps::{
-    call_event, own_user, phone_calls, presence_update, AppSession, LauncherMsg, LoginMsg, Scheme,
-    SendError, SessionAction, SessionEvent, StartParams, API_CLIENT, API_PHONE, API_PHONEINFO,
+    call_event, own_user, phone_calls, presence_update, Action, AppSession, LauncherMsg, LoginMsg,
+    Scheme, SendError, SessionEvent, StartParams, API_CLIENT, API_PHONE, API_PHONEINFO,
 };
 use kuando_connector::proto::Request;
 use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
@@ -44,7 +44,7 @@ fn login(text: &str) -> LoginMsg {
     }
 }
 
-fn drain(s: &mut AppSession) -> Vec<SessionAction> {
+fn drain(s: &mut AppSession) -> Vec<Action> {
     std::iter::from_fn(|| s.poll_action()).collect()
 }
 
@@ -56,15 +56,15 @@ fn session() -> AppSession {
 /// Socket open and challenge answered at `now`; returns the `src` of the posted `getLogin`.
 fn to_get_login(s: &mut AppSession, now: u64) -> String {
     s.handle_timeout(now);
-    assert!(matches!(&drain(s)[..], [SessionAction::OpenSocket(_)]));
+    assert!(matches!(&drain(s)[..], [Action::OpenSocket(_)]));
     s.handle_socket_open(now);
     assert_eq!(
         drain(s),
-        [SessionAction::SendSocket(r#"{"mt":"AppChallenge"}"#.into())]
+        [Action::SendSocket(r#"{"mt":"AppChallenge"}"#.into())]
     );
     s.handle_socket_message(now, r#"{"mt":"AppChallengeResult","challenge":"4b6f9a"}"#);
     match &drain(s)[..] {
-        [SessionAction::PostToParent(t)] => {
+        [Action::PostToParent(t)] => {
             let v: serde_json::Value = serde_json::from_str(t).unwrap();
             assert_eq!(v["mt"], "getLogin");
             assert_eq!(v["app"], "kuando");
@@ -80,7 +80,7 @@ fn connect(s: &mut AppSession, now: u64) {
     s.handle_login(now, &login(&login_text(&src, "kuando", INFO)));
     assert_eq!(drain(s).len(), 1);
     s.handle_socket_message(now, r#"{"mt":"AppLoginResult","ok":true}"#);
-    assert_eq!(drain(s), [SessionAction::Event(SessionEvent::Connected)]);
+    assert_eq!(drain(s), [Action::Event(SessionEvent::Connected)]);
 }
 
 #[test]
@@ -103,7 +103,7 @@ fn login_flow_sends_the_logins_fields_with_info_verbatim() {
     s.handle_timeout(0);
     assert_eq!(
         drain(&mut s),
-        [SessionAction::OpenSocket(
+        [Action::OpenSocket(
             "wss://ap.example.com/example.com/kuandoconnector".into()
         )]
     );
@@ -112,7 +112,7 @@ fn login_flow_sends_the_logins_fields_with_info_verbatim() {
     let acts = drain(&mut s);
     assert_eq!(
         acts[1],
-        SessionAction::PostToParent(
+        Action::PostToParent(
             r#"{"mt":"getLogin","src":"1","app":"kuando","challenge":"4b6f9a"}"#.into()
         )
     );
@@ -120,20 +120,17 @@ fn login_flow_sends_the_logins_fields_with_info_verbatim() {
     let want = format!(
         r#"{{"mt":"AppLogin","app":"innovaphone-kuando","domain":"example.com","sip":"bob","guid":"5db8519be826c148a8877f10f8bc2d73","dn":"Bob Hansen","info":{INFO},"digest":"8c1f0d2a","pbxObj":"kuando"}}"#
     );
-    assert_eq!(drain(&mut s), [SessionAction::SendSocket(want)]);
+    assert_eq!(drain(&mut s), [Action::SendSocket(want)]);
     assert!(!s.is_connected());
     s.handle_socket_message(40, r#"{"mt":"AppLoginResult","ok":true}"#);
-    assert_eq!(
-        drain(&mut s),
-        [SessionAction::Event(SessionEvent::Connected)]
-    );
+    assert_eq!(drain(&mut s), [Action::Event(SessionEvent::Connected)]);
     assert!(s.is_connected());
     // Service messages now reach the app.
     let cfg = r#"{"api":"kuando","mt":"ConfigChanged","config":{}}"#;
     s.handle_socket_message(50, cfg);
     assert_eq!(
         drain(&mut s),
-        [SessionAction::Event(SessionEvent::Message(cfg.into()))]
+        [Action::Event(SessionEvent::Message(cfg.into()))]
     );
 }
 
@@ -146,7 +143,7 @@ fn a_login_for_another_app_object_is_not_used() {
     // The right one still works while the step is open.
     s.handle_login(2, &login(&login_text(&src, "kuando", INFO)));
     assert!(
-        matches!(&drain(&mut s)[..], [SessionAction::SendSocket(t)] if t.starts_with(r#"{"mt":"AppLogin""#))
+        matches!(&drain(&mut s)[..], [Action::SendSocket(t)] if t.starts_with(r#"{"mt":"AppLogin""#))
     );
 }
 
@@ -158,7 +155,7 @@ fn only_wrong_logins_time_out_as_a_login_failure_and_retry() {
     assert_eq!(s.poll_timeout(), Some(STEP_TIMEOUT_MS));
     s.handle_timeout(STEP_TIMEOUT_MS);
     match &drain(&mut s)[..] {
-        [SessionAction::CloseSocket, SessionAction::Event(SessionEvent::LoginFailed(why))] => {
+        [Action::CloseSocket, Action::Event(SessionEvent::LoginFailed(why))] => {
             assert!(why.contains("other-app"), "{why}");
         }
         other => panic!("{other:?}"),
@@ -176,10 +173,7 @@ fn unlicensed_user_stops_the_session_for_good() {
     s.handle_socket_message(2, r#"{"mt":"AppLoginResult","ok":false}"#);
     assert_eq!(
         drain(&mut s),
-        [
-            SessionAction::CloseSocket,
-            SessionAction::Event(SessionEvent::Unlicensed)
-        ]
+        [Action::CloseSocket, Action::Event(SessionEvent::Unlicensed)]
     );
     assert_eq!(s.poll_timeout(), None);
     s.handle_socket_closed(3);
@@ -206,8 +200,8 @@ fn other_login_failures_are_reported_and_retried() {
     assert_eq!(
         drain(&mut s),
         [
-            SessionAction::CloseSocket,
-            SessionAction::Event(SessionEvent::LoginFailed("digest mismatch".into()))
+            Action::CloseSocket,
+            Action::Event(SessionEvent::LoginFailed("digest mismatch".into()))
         ]
     );
     assert_eq!(s.poll_timeout(), Some(2 + 500));
@@ -217,7 +211,7 @@ fn other_login_failures_are_reported_and_retried() {
     s.handle_socket_message(504, r#"{"mt":"AppLoginResult","ok":false}"#);
     assert_eq!(
         drain(&mut s)[1],
-        SessionAction::Event(SessionEvent::LoginFailed("LOGIN_FAILURE".into()))
+        Action::Event(SessionEvent::LoginFailed("LOGIN_FAILURE".into()))
     );
     assert_eq!(
         s.poll_timeout(),
@@ -233,7 +227,7 @@ fn reconnect_back_off_doubles_to_32_s_and_resets_after_a_login() {
     let mut waits = Vec::new();
     for _ in 0..8 {
         s.handle_timeout(now);
-        assert!(matches!(&drain(&mut s)[..], [SessionAction::OpenSocket(_)]));
+        assert!(matches!(&drain(&mut s)[..], [Action::OpenSocket(_)]));
         // The service accepts the socket and drops it before the login: opening alone resets nothing.
         s.handle_socket_open(now + 5);
         s.handle_socket_closed(now + 10);
@@ -253,10 +247,7 @@ fn reconnect_back_off_doubles_to_32_s_and_resets_after_a_login() {
 
     connect(&mut s, now);
     s.handle_socket_closed(now + 100);
-    assert_eq!(
-        drain(&mut s),
-        [SessionAction::Event(SessionEvent::Disconnected)]
-    );
+    assert_eq!(drain(&mut s), [Action::Event(SessionEvent::Disconnected)]);
     assert_eq!(s.poll_timeout(), Some(now + 100 + 500));
 }
 
@@ -268,12 +259,12 @@ fn a_socket_that_never_answers_the_challenge_is_closed_and_retried() {
     drain(&mut s);
     assert_eq!(s.poll_timeout(), Some(STEP_TIMEOUT_MS));
     s.handle_timeout(STEP_TIMEOUT_MS);
-    assert_eq!(drain(&mut s), [SessionAction::CloseSocket]);
+    assert_eq!(drain(&mut s), [Action::CloseSocket]);
     s.handle_timeout(STEP_TIMEOUT_MS + 500);
-    assert!(matches!(&drain(&mut s)[..], [SessionAction::OpenSocket(_)]));
+    assert!(matches!(&drain(&mut s)[..], [Action::OpenSocket(_)]));
     // A socket that never opens, the same.
     s.handle_timeout(2 * STEP_TIMEOUT_MS + 500);
-    assert_eq!(drain(&mut s), [SessionAction::CloseSocket]);
+    assert_eq!(drain(&mut s), [Action::CloseSocket]);
     assert_eq!(s.poll_timeout(), Some(2 * STEP_TIMEOUT_MS + 500 + 1_000));
 }
 
@@ -286,7 +277,7 @@ fn keepalive_every_60_s_while_connected_and_only_then() {
     while let Some(t) = s.poll_timeout().filter(|t| *t <= end) {
         s.handle_timeout(t);
         for a in drain(&mut s) {
-            assert_eq!(a, SessionAction::SendSocket(r#"{"mt":"KeepAlive"}"#.into()));
+            assert_eq!(a, Action::SendSocket(r#"{"mt":"KeepAlive"}"#.into()));
             sent.push(t);
         }
     }
@@ -297,7 +288,7 @@ fn keepalive_every_60_s_while_connected_and_only_then() {
     s.handle_timeout(end + KEEPALIVE_MS);
     assert!(drain(&mut s)
         .iter()
-        .all(|a| !matches!(a, SessionAction::SendSocket(t) if t.contains("KeepAlive"))));
+        .all(|a| !matches!(a, Action::SendSocket(t) if t.contains("KeepAlive"))));
 }
 
 #[test]
@@ -319,7 +310,7 @@ fn api_messages_are_refused_while_down_and_carry_api_and_src_when_up() {
             },
         )
         .unwrap();
-    let Some(SessionAction::SendSocket(t)) = s.poll_action() else {
+    let Some(Action::SendSocket(t)) = s.poll_action() else {
         panic!("nothing sent")
     };
     let v: serde_json::Value = serde_json::from_str(&t).unwrap();
@@ -614,56 +605,6 @@ proptest! {
         use_launcher_message(&t);
     }
 
-    /// Hostile texts: nesting far deeper than any message (up to 5,000 levels, beyond serde_json's limit),
-    /// a huge string, a message cut anywhere, a field given twice. Each is read or refused with a
-    /// reason, never a panic or a stack overflow; a readable one keeps its huge field whole.
-    #[test]
-    fn deep_huge_cut_and_repeated_launcher_texts_are_read_or_refused(
-        depth in 1usize..5_000,
-        huge in 0usize..300_000,
-        cut in any::<prop::sample::Index>(),
-        field in prop_oneof![Just("mt"), Just("api"), Just("msg"), Just("info"), Just("apis"), Just("x")],
-    ) {
-        let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-        for t in [
-            format!(r#"{{"mt":"Login","pbxObj":"kuando","info":{deep}}}"#),
-            format!(r#"{{"mt":"ApiRequest","api":"{API_PHONEINFO}","msg":{deep}}}"#),
-            format!(r#"{{"mt":"ApiUpdate","apis":{{"{API_CLIENT}":{{"@client":{{"model":{{"user":{deep}}}}}}}}}}}"#),
-        ] {
-            let r = LauncherMsg::parse(&t);
-            // serde_json stops at 128 levels (with the message's own): deeper is refused as unreadable.
-            if depth <= 120 {
-                prop_assert!(r.is_ok(), "{:?}", r.as_ref().err());
-            } else if depth > 128 {
-                prop_assert_eq!(r.err().map(|e| e.0), Some("not JSON".to_string()));
-            }
-            use_launcher_message(&t);
-        }
-        let sip = "b".repeat(huge);
-        let big = format!(
-            r#"{{"mt":"ApiResult","api":"{API_CLIENT}","provider":"@client","msg":{{"mt":"PresenceUpdated","sip":"{sip}","presence":[]}}}}"#
-        );
-        match LauncherMsg::parse(&big) {
-            Ok(LauncherMsg::ApiResult(r)) => prop_assert_eq!(r.msg["sip"].as_str().map(str::len), Some(huge)),
-            other => prop_assert!(false, "{:?}", other.err()),
-        }
-        let cut_at = cut.index(big.len());
-        if let Some(part) = big.get(..cut_at) {
-            prop_assert_eq!(LauncherMsg::parse(part).err().map(|e| e.0), Some("not JSON".to_string()));
-        }
-        // As with `JSON.parse`, the last one counts; only a Login's `info` may not come twice.
-        let login_twice = format!(r#"{{"mt":"Login","info":{{}},"{field}":{{}},"{field}":"Login"}}"#);
-        let r = LauncherMsg::parse(&login_twice);
-        prop_assert_eq!(r.is_err(), field == "info", "{:?}", r);
-        let twice = format!(r#"{{"mt":"ApiRequest","api":"a","msg":{{}},"{field}":{{}},"{field}":"Login"}}"#);
-        match (field, LauncherMsg::parse(&twice)) {
-            ("mt", r) => prop_assert!(matches!(r, Ok(LauncherMsg::Login(_))), "{:?}", r),
-            ("msg", Ok(LauncherMsg::ApiRequest(r))) => prop_assert_eq!(r.msg.as_str(), Some("Login")),
-            ("api", Ok(LauncherMsg::ApiRequest(r))) => prop_assert_eq!(r.api, "Login"),
-            (_, r) => prop_assert!(r.is_ok(), "{:?}", r),
-        }
-    }
-
     /// Random socket events, logins, sends and times: no panic, at most one socket at a time, never a
     /// reconnect sooner than 0.5 s after a socket went away, and nothing at all after `Unlicensed`.
     #[test]
@@ -701,15 +642,15 @@ proptest! {
             while let Some(a) = s.poll_action() {
                 prop_assert!(!stopped, "action after Unlicensed: {:?}", a);
                 match a {
-                    SessionAction::OpenSocket(_) => {
+                    Action::OpenSocket(_) => {
                         prop_assert!(!socket, "second socket");
                         if let Some(g) = gone_at {
                             prop_assert!(now >= g + 500, "reconnect {} ms after close", now - g);
                         }
                         socket = true;
                     }
-                    SessionAction::CloseSocket => { socket = false; gone_at = Some(now); }
-                    SessionAction::Event(SessionEvent::Unlicensed) => stopped = true,
+                    Action::CloseSocket => { socket = false; gone_at = Some(now); }
+                    Action::Event(SessionEvent::Unlicensed) => stopped = true,
                     _ => {}
                 }
             }

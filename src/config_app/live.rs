@@ -1,4 +1,4 @@
-//! The config app's live status panel: the consumer side of [`API_STATUS`], which the hidden app
+//! The config app's live status panel (issue 14): the consumer side of [`API_STATUS`], which the hidden app
 //! on the same myApps client provides (see [`crate::status`]). What the connector sees, as rows of label and
 //! value in English or German, from the model the hidden app publishes; "not running on this client" when
 //! myApps lists no provider.
@@ -13,16 +13,106 @@
 
 use super::i18n::{Lang, Text};
 use crate::config::LampSlot;
+use crate::json::Json;
 use crate::mapping::{transform, transform_running, Transform};
-use crate::myapps::launcher::{self, Mt};
-use crate::myapps::{ApiMsg, ApiUpdate};
+use crate::myapps::{launcher, ApiMsg, ApiUpdate};
 use crate::state::{MyAppsState, Presence};
-pub use crate::status::StatusModel;
 use crate::status::API_STATUS;
-use serde_json::Value;
 
 /// How long the config app waits for the hidden app's diagnosis before it builds the report without it.
 pub const DIAGNOSIS_TIMEOUT_MS: u64 = 3_000;
+
+/// The hidden app's status model as published (`crate::status`). Unknown fields are ignored, missing
+/// ones are empty: an older or newer hidden app still shows what both know.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StatusModel {
+    pub run: bool,
+    pub why: String,
+    pub license: String,
+    pub hub: String,
+    pub url: String,
+    pub since: u64,
+    pub retry: Option<u64>,
+    pub lamps: Option<u64>,
+    pub models: Option<Vec<String>>,
+    pub no_lamp: bool,
+    pub lamp: Option<LampSlot>,
+    pub cmd: String,
+    pub calls: u64,
+    pub own: Option<Presence>,
+    /// The hub's running command: sender, eventtype, eventname.
+    pub running: Option<(String, String, String)>,
+    pub set: Option<Presence>,
+    /// The connector's presence line hides other apps' calls: the source found under it, or `""` when the
+    /// hub does not tell (see `engine::hidden`).
+    pub hides: Option<String>,
+    pub error: Option<String>,
+    pub error_at: u64,
+    /// The hub refused the token header: the token goes in the URL.
+    pub token_in_url: bool,
+    /// Since when (the hidden app's clock) the lamp shows a missed call.
+    pub missed_call: Option<u64>,
+    pub now: u64,
+    /// The model as it came, for the diagnosis.
+    pub raw: String,
+}
+
+impl StatusModel {
+    /// `None` for anything that is not a status model (e.g. the empty model myApps shows before the first).
+    pub fn from_json(j: &Json) -> Option<StatusModel> {
+        j.get("v")?;
+        let s = |k: &str| j.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+        let n = |k: &str| match j.get(k) {
+            Some(Json::Number(n)) => n.as_u64(),
+            _ => None,
+        };
+        let presence = |k: &str| {
+            let p = j.get(k)?;
+            p.as_object()?;
+            let t = |f: &str| p.get(f).and_then(Json::as_str).unwrap_or("");
+            Some(Presence::new(t("a"), t("n")))
+        };
+        let lamp = j
+            .get("lamp")
+            .and_then(Json::as_str)
+            .and_then(|l| LampSlot::ALL.into_iter().find(|s| s.as_str() == l));
+        let running = j.get("rc").filter(|r| r.as_object().is_some()).map(|r| {
+            let t = |f: &str| r.get(f).and_then(Json::as_str).unwrap_or("").to_string();
+            (t("s"), t("t"), t("e"))
+        });
+        let models = j.get("models").and_then(Json::as_array).map(|a| {
+            a.iter()
+                .filter_map(Json::as_str)
+                .map(String::from)
+                .collect()
+        });
+        Some(StatusModel {
+            run: j.get("run") == Some(&Json::Bool(true)),
+            why: why_stopped(&s("lic"), &s("hub"), j.get("url").is_some()),
+            license: s("lic"),
+            hub: s("hub"),
+            url: s("url"),
+            since: n("since").unwrap_or(0),
+            retry: n("retry"),
+            lamps: n("lamps"),
+            models,
+            no_lamp: j.get("nolamp") == Some(&Json::Bool(true)),
+            lamp,
+            cmd: s("cmd"),
+            calls: n("calls").unwrap_or(0),
+            own: presence("own"),
+            running,
+            set: presence("set"),
+            hides: j.get("hides").and_then(Json::as_str).map(String::from),
+            error: j.get("err").and_then(Json::as_str).map(String::from),
+            error_at: n("errAt").unwrap_or(0),
+            token_in_url: j.get("tokurl") == Some(&Json::Bool(true)),
+            missed_call: n("missed"),
+            now: n("now").unwrap_or(0),
+            raw: j.to_text(),
+        })
+    }
+}
 
 /// How a row reads at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,11 +227,12 @@ impl LiveStatus {
             self.model = None;
             if let Some(p) = self.provider.clone() {
                 let src = self.src("watch");
+                let msg = Json::object(vec![("mt", "Watch".into())]);
                 out.push(LiveOut::Post(launcher::api_request(
                     API_STATUS,
                     Some(&p),
                     Some(&src),
-                    &Mt { mt: "Watch" },
+                    &msg,
                 )));
             }
             if let Diag::Waiting { .. } = self.diag {
@@ -151,7 +242,7 @@ impl LiveStatus {
             }
         }
         if let Some(p) = &self.provider {
-            if let Some(m) = StatusModel::from_value(u.model(API_STATUS, p)) {
+            if let Some(m) = StatusModel::from_json(u.model(API_STATUS, p)) {
                 let offset = now as i64 - m.now as i64;
                 self.model = Some((m, offset));
             }
@@ -177,12 +268,12 @@ impl LiveStatus {
                     return Vec::new();
                 }
                 self.diag = Diag::Idle;
-                let their_now = r.msg.get("now").and_then(Value::as_u64).unwrap_or(0);
-                let strings = |j: Option<&Value>| -> Vec<String> {
-                    j.and_then(Value::as_array)
+                let their_now = r.msg.get("now").and_then(num).unwrap_or(0);
+                let strings = |j: Option<&Json>| -> Vec<String> {
+                    j.and_then(Json::as_array)
                         .map(|a| {
                             a.iter()
-                                .filter_map(Value::as_str)
+                                .filter_map(Json::as_str)
                                 .map(String::from)
                                 .collect()
                         })
@@ -191,7 +282,7 @@ impl LiveStatus {
                 let answers = r
                     .msg
                     .get("answers")
-                    .and_then(Value::as_array)
+                    .and_then(Json::as_array)
                     .map(|a| a.iter().filter_map(|x| answer(x, their_now)).collect())
                     .unwrap_or_default();
                 let _ = now;
@@ -201,7 +292,7 @@ impl LiveStatus {
                     version: r
                         .msg
                         .get("version")
-                        .and_then(Value::as_str)
+                        .and_then(Json::as_str)
                         .unwrap_or("")
                         .to_string(),
                 }))]
@@ -218,7 +309,7 @@ impl LiveStatus {
         match self.provider.clone().filter(|_| self.watching) {
             Some(p) => {
                 let src = self.src("diag");
-                let msg = Mt { mt: "GetDiagnosis" };
+                let msg = Json::object(vec![("mt", "GetDiagnosis".into())]);
                 let post = launcher::api_request(API_STATUS, Some(&p), Some(&src), &msg);
                 self.diag = Diag::Waiting {
                     src,
@@ -235,9 +326,7 @@ impl LiveStatus {
         match self.provider.clone().filter(|_| self.watching) {
             Some(p) => {
                 let src = self.src("clear");
-                let msg = Mt {
-                    mt: crate::status::CLEAR_MISSED_CALL,
-                };
+                let msg = Json::object(vec![("mt", crate::status::CLEAR_MISSED_CALL.into())]);
                 vec![LiveOut::Post(launcher::api_request(
                     API_STATUS,
                     Some(&p),
@@ -315,7 +404,7 @@ impl LiveStatus {
         let (value, tone) = if m.run {
             (Text::LiveRunning.get(lang).to_string(), Tone::Ok)
         } else {
-            let why = match why_stopped(m) {
+            let why = match m.why.as_str() {
                 "service" => Text::LiveWaitService.get(lang),
                 "license" => Text::LiveStoppedLicense.get(lang),
                 "url" => Text::LiveStoppedUrl.get(lang),
@@ -351,8 +440,8 @@ impl LiveStatus {
             _ => (Text::LiveNotInUse.get(lang).to_string(), Tone::Plain),
         };
         let mut hub = String::new();
-        if let Some(url) = m.url.as_deref().filter(|u| !u.is_empty()) {
-            hub.push_str(url);
+        if !m.url.is_empty() {
+            hub.push_str(&m.url);
             hub.push_str(" — ");
         }
         hub.push_str(&state);
@@ -370,7 +459,8 @@ impl LiveStatus {
             ));
         }
 
-        let lamps = match (m.lamps, devices) {
+        let models = m.models.as_deref().or(devices);
+        let lamps = match (m.lamps, models) {
             (Some(0), _) => (Text::LiveNoneConnected.get(lang).to_string(), Tone::Plain),
             (Some(n), Some(models)) if !models.is_empty() => {
                 (format!("{n} ({})", models.join(", ")), Tone::Ok)
@@ -381,25 +471,22 @@ impl LiveStatus {
         };
         rows.push(row("lamps", "Busylights", lamps.0, lamps.1));
 
-        let slot = m
-            .lamp
-            .as_deref()
-            .and_then(|l| LampSlot::ALL.into_iter().find(|s| s.as_str() == l));
-        let lamp = match slot {
+        let lamp = match m.lamp {
             None => Text::LiveLampReleased.get(lang).to_string(),
             Some(slot) => {
                 let why = if is_call(slot) {
                     Text::LiveBecauseOfCall.get(lang).to_string()
                 } else {
-                    let own = m.own.as_ref().map(|p| presence_text(lang, &p.presence()));
+                    let own = m.own.as_ref().map(|p| presence_text(lang, p));
                     Text::LiveBecauseOfPresence.fill(lang, &[&own.unwrap_or_default()])
                 };
                 let described = lamp
                     .and_then(|l| l.get(slot).command())
                     .map(|c| c.describe());
-                let cmd = match described {
-                    Some(d) => format!(" ({d})"),
-                    None => String::new(),
+                let cmd = match (m.cmd.as_str(), described) {
+                    ("", Some(d)) => format!(" ({d})"),
+                    ("", None) => String::new(),
+                    (c, _) => format!(" ({c})"),
                 };
                 format!("{}{cmd} — {}", slot_text(slot).get(lang), why.trim_end())
             }
@@ -424,7 +511,7 @@ impl LiveStatus {
         } else {
             match &m.running {
                 None => (Text::LiveNothingReported.get(lang).to_string(), Tone::Plain),
-                Some(rc) => (other_app_text(lang, &rc.s, &rc.t, &rc.e), Tone::Plain),
+                Some((s, t, e)) => (other_app_text(lang, s, t, e), Tone::Plain),
             }
         };
         rows.push(row(
@@ -448,7 +535,7 @@ impl LiveStatus {
             Text::LivePresenceSet.get(lang),
             m.set
                 .as_ref()
-                .map(|p| presence_text(lang, &p.presence()))
+                .map(|p| presence_text(lang, p))
                 .unwrap_or_else(|| none.clone()),
             Tone::Plain,
         ));
@@ -456,7 +543,7 @@ impl LiveStatus {
             "restore",
             Text::LiveRestores.get(lang),
             match (&m.set, &m.own) {
-                (Some(_), Some(own)) => presence_text(lang, &own.presence()),
+                (Some(_), Some(own)) => presence_text(lang, own),
                 _ => "—".to_string(),
             },
             Tone::Plain,
@@ -469,10 +556,7 @@ impl LiveStatus {
         ));
         let (err, tone) = match &m.error {
             Some(e) => (
-                Text::LiveErrorAgo.fill(
-                    lang,
-                    &[&Text::translate(lang, e), &ago(m.error_at.unwrap_or(0))],
-                ),
+                Text::LiveErrorAgo.fill(lang, &[&Text::translate(lang, e), &ago(m.error_at)]),
                 Tone::Bad,
             ),
             None => (none, Tone::Plain),
@@ -495,22 +579,22 @@ pub fn ranking_hint(lang: Lang, source: &str) -> String {
 }
 
 /// One of the hidden app's hub answers, `[what, at, status, body]`, as `(what, how long ago, text)`.
-fn answer(x: &Value, their_now: u64) -> Option<(String, u64, String)> {
+fn answer(x: &Json, their_now: u64) -> Option<(String, u64, String)> {
     let a = x.as_array()?;
     let what = a
         .first()
-        .and_then(Value::as_u64)
+        .and_then(num)
         .and_then(|k| crate::status::KIND_NAMES.get(k as usize))?
         .to_string();
-    let at = a.get(1).and_then(Value::as_u64).unwrap_or(their_now);
-    let text = match a.get(2).and_then(Value::as_u64) {
+    let at = a.get(1).and_then(num).unwrap_or(their_now);
+    let text = match a.get(2).and_then(num) {
         Some(crate::status::NO_ANSWER) => "no answer in time".to_string(),
         Some(crate::status::NETWORK_ERROR) => {
             "network error (refused, blocked by the browser, CORS or mixed content)".to_string()
         }
         Some(status) => format!(
             "HTTP {status} {}",
-            a.get(3).and_then(Value::as_str).unwrap_or("").trim()
+            a.get(3).and_then(Json::as_str).unwrap_or("").trim()
         ),
         None => return None,
     };
@@ -520,13 +604,21 @@ fn answer(x: &Value, their_now: u64) -> Option<(String, u64, String)> {
 /// Why a connector that does not run stopped: `service` (the license is not known yet: the app service
 /// has not answered), `license`, `url` (the hub URL in the settings is unusable), `settings` (none yet) or
 /// `stopped` (shut down).
-fn why_stopped(m: &StatusModel) -> &'static str {
-    match (m.license.as_deref().unwrap_or(""), m.hub.as_str()) {
+fn why_stopped(license: &str, hub: &str, url: bool) -> String {
+    match (license, hub) {
         ("", _) => "service",
         ("none", _) => "license",
         (_, "not configured") => "url",
-        _ if m.url.is_none() => "settings",
+        _ if !url => "settings",
         _ => "stopped",
+    }
+    .to_string()
+}
+
+fn num(j: &Json) -> Option<u64> {
+    match j {
+        Json::Number(n) => n.as_u64(),
+        _ => None,
     }
 }
 

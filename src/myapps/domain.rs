@@ -1,12 +1,10 @@
 //! What the hidden app takes out of the launcher messages: its own user, the calls of every phone app, and
-//! its own presence. Everything is read by path from a JSON value (indexing a [`Value`] that has no such
-//! member gives `Null`), so an unexpected shape gives "nothing" instead of an error.
-
-use serde::Serialize;
-use serde_json::Value;
+//! its own presence. Everything is read by path from JSON, so an unexpected shape gives "nothing" instead of
+//! an error.
 
 use super::launcher::{self, ApiMsg, ApiUpdate};
 use super::{scalar, text, API_CLIENT, API_PHONE, API_PHONEINFO, CLIENT_PROVIDER};
+use crate::json::Json;
 use crate::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
 
 /// The logged-in user, from the `com.innovaphone.client` model.
@@ -25,7 +23,7 @@ pub struct User {
 /// user) is used. `None` without a user with a `sip`: presence cannot be subscribed without it.
 pub fn own_user(update: &ApiUpdate) -> Option<User> {
     let from = |provider: &str| -> Option<User> {
-        let u = &update.model(API_CLIENT, provider)["user"];
+        let u = update.model(API_CLIENT, provider).at("user");
         let sip = text(u.get("sip"));
         if sip.is_empty() {
             return None;
@@ -60,8 +58,8 @@ pub fn phone_calls(update: &ApiUpdate) -> Vec<PhoneCalls> {
         .into_iter()
         .map(|p| PhoneCalls {
             provider: p.to_string(),
-            calls: match &update.model(API_PHONE, p)["calls"] {
-                Value::Array(calls) => calls
+            calls: match update.model(API_PHONE, p).at("calls") {
+                Json::Array(calls) => calls
                     .iter()
                     .filter_map(|c| Some((scalar(c.get("id"))?, call_info(c))))
                     .collect(),
@@ -71,15 +69,15 @@ pub fn phone_calls(update: &ApiUpdate) -> Vec<PhoneCalls> {
         .collect()
 }
 
-fn call_info(call: &Value) -> CallInfo {
+fn call_info(call: &Json) -> CallInfo {
     CallInfo {
         dir: call
             .get("dir")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .and_then(Direction::parse),
         state: call
             .get("state")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .and_then(|s| s.parse::<CallState>().ok()),
     }
 }
@@ -111,15 +109,14 @@ pub fn presence_update(res: &ApiMsg, own_sip: &str) -> Option<Presence> {
     if res.api != API_CLIENT || res.mt() != "PresenceUpdated" || own_sip.is_empty() {
         return None;
     }
-    let sip = scalar(m.get("sip")).unwrap_or_else(|| text(m["ep"].get("sip")));
-    if !sip.trim().eq_ignore_ascii_case(own_sip.trim()) || m.get("up") == Some(&Value::Bool(false))
-    {
+    let sip = scalar(m.get("sip")).unwrap_or_else(|| text(m.at("ep").get("sip")));
+    if !sip.trim().eq_ignore_ascii_case(own_sip.trim()) || m.get("up") == Some(&Json::Bool(false)) {
         return None;
     }
     let list = m.get("presence")?.as_array()?;
     let tel = list.iter().find(|p| {
         p.get("contact")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .is_some_and(|c| c.trim().eq_ignore_ascii_case("tel:"))
     });
     Some(match tel {
@@ -131,15 +128,10 @@ pub fn presence_update(res: &ApiMsg, own_sip: &str) -> Option<Presence> {
 /// `SubscribePresence` for `sip` to the client API: myApps answers with `PresenceUpdated` now and on every
 /// change.
 pub fn subscribe_presence(sip: &str, src: Option<&str>) -> String {
-    #[derive(Serialize)]
-    struct SubscribePresence<'a> {
-        mt: &'static str,
-        sip: &'a str,
-    }
-    let msg = SubscribePresence {
-        mt: "SubscribePresence",
-        sip,
-    };
+    let msg = Json::object(vec![
+        ("mt", "SubscribePresence".into()),
+        ("sip", sip.into()),
+    ]);
     launcher::api_request(API_CLIENT, Some(CLIENT_PROVIDER), src, &msg)
 }
 
@@ -151,8 +143,8 @@ mod tests {
 
     fn update(apis: Value) -> ApiUpdate {
         ApiUpdate {
-            apis,
-            default_api_providers: Value::Null,
+            apis: Json::from(&apis),
+            default_api_providers: Json::Null,
         }
     }
 
@@ -160,7 +152,7 @@ mod tests {
         ApiMsg {
             api: api.into(),
             consumer: consumer.into(),
-            msg,
+            msg: Json::from(&msg),
             ..ApiMsg::default()
         }
     }

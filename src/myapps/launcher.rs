@@ -2,15 +2,12 @@
 //!
 //! Parsing is tolerant (unknown fields ignored, missing fields empty, ids as number or string) and never
 //! panics: a message that cannot be used comes back as [`Ignored`] with a reason for the trace. Building is
-//! exact: the texts the app posts, field for field as the spec shows them (derived structs write their fields
-//! in declaration order).
-
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use serde_json::Value;
+//! exact: the texts the app posts, field for field as the spec shows them.
 
 use super::start::Scheme;
 use super::{clip, scalar, text, truthy};
+use crate::json::Json;
+use crate::text::cat;
 
 /// A message from myApps to the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,28 +43,36 @@ impl std::fmt::Display for Ignored {
     }
 }
 
-/// `ApiUpdate`: `apis` is `{api: {provider: {title, url, info, model}}}`. Kept as a JSON value: it is read
-/// by path (see [`ApiUpdate::model`]), and indexing a [`Value`] gives `Null` for an unexpected shape instead
-/// of failing.
+/// `ApiUpdate`: `apis` is `{api: {provider: {title, url, info, model}}}`. Kept as JSON: it is read by path
+/// (see [`ApiUpdate::model`]), and a walk over a [`Json`] tree (`get`, `at`) cannot fail on an unexpected
+/// shape.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ApiUpdate {
-    pub apis: Value,
-    pub default_api_providers: Value,
+    pub apis: Json,
+    pub default_api_providers: Json,
 }
 
 impl ApiUpdate {
-    /// The providers of `api`, in the order of their names, each once: the first provider with a user wins
-    /// in `own_user`, and that must not depend on the order myApps happens to write.
+    /// The providers of `api`, in the order of their names, each once.
     pub fn providers(&self, api: &str) -> Vec<&str> {
-        match self.apis.get(api) {
-            Some(Value::Object(m)) => m.keys().map(String::as_str).collect(),
-            _ => Vec::new(),
+        // Sorted as a sorted map listed them before: the first provider with a user wins in `own_user`, and
+        // that must not depend on the order myApps happens to write. Inserted in place: a handful of names,
+        // and the standard sort is some 3 KB of wasm.
+        let mut names: Vec<&str> = Vec::new();
+        if let Some(Json::Object(m)) = self.apis.get(api) {
+            for (k, _) in m {
+                let at = names.partition_point(|n| *n < k.as_str());
+                if names.get(at) != Some(&k.as_str()) {
+                    names.insert(at, k);
+                }
+            }
         }
+        names
     }
 
     /// The model of `provider` for `api`; `Null` when there is none.
-    pub fn model(&self, api: &str, provider: &str) -> &Value {
-        &self.apis[api][provider]["model"]
+    pub fn model(&self, api: &str, provider: &str) -> &Json {
+        self.apis.at(api).at(provider).at("model")
     }
 
     /// The provider myApps uses for `api` when a request names none.
@@ -86,21 +91,23 @@ pub struct ApiMsg {
     pub consumer: String,
     pub src: Option<String>,
     /// The API's own message (`{"mt":..}`); `Null` when absent.
-    pub msg: Value,
+    pub msg: Json,
 }
 
 impl ApiMsg {
     /// The `mt` of the inner message, or `""`.
     pub fn mt(&self) -> &str {
-        self.msg.get("mt").and_then(Value::as_str).unwrap_or("")
+        self.msg.get("mt").and_then(Json::as_str).unwrap_or("")
     }
 }
 
-/// The `Login` myApps posts in answer to `getLogin`. `info` is kept as the very text myApps posted (serde_json's
-/// `RawValue`): the PBX computed the digest over it, so a reordered key or a rewritten number fails the login.
-/// myApps writes it with `JSON.stringify`, as innovaphone's own client writes it back. The session key
-/// (`key`) that myApps may add is not read at all: the connector does not encrypt, and a key that is never
-/// stored cannot leak.
+/// The `Login` myApps posts in answer to `getLogin`. `info` is kept as compact JSON with its keys in the order
+/// myApps sent them: the PBX computed the digest over that text, so a reordered key fails the login. This is
+/// what innovaphone's own client sends too (it parses the Login and writes `info` back with
+/// `JSON.stringify`); for what a PBX writes into `info` (strings, whole numbers, booleans) the text is
+/// byte for byte the one myApps posted. Not cut out raw with serde_json's `RawValue`: that alone cost the
+/// hidden app 30 KB of wasm (its error paths pull in float formatting). The session key (`key`) that myApps may add is not read at all: the connector does not
+/// encrypt, and a key that is never stored cannot leak.
 #[derive(Clone, PartialEq, Default)]
 pub struct LoginMsg {
     /// Echo of the `getLogin`'s `src` (older launchers omit it).
@@ -113,7 +120,7 @@ pub struct LoginMsg {
     pub dn: String,
     /// The PBX app object this login is for.
     pub pbx_obj: String,
-    /// `info` as myApps wrote it, `None` when absent (or `null`).
+    /// `info` as compact JSON in myApps' key order, `None` when absent.
     pub info: Option<String>,
     pub digest: String,
 }
@@ -142,51 +149,56 @@ impl LoginMsg {
         let Some(raw) = &self.info else {
             return false;
         };
-        let mut info: Value = serde_json::from_str(raw).unwrap_or_default();
-        if let Value::String(s) = &info {
-            info = serde_json::from_str(s).unwrap_or_default();
+        let mut info = Json::parse(raw).unwrap_or_default();
+        if let Json::String(s) = &info {
+            info = Json::parse(s).unwrap_or_default();
         }
         truthy(info.get("unlicensed"))
     }
-}
-
-/// The `info` of a `Login`, cut out as the text myApps posted (the rest of the message is read as a
-/// [`Value`], whose objects are sorted by key).
-#[derive(Deserialize)]
-struct LoginInfo<'a> {
-    #[serde(borrow, default)]
-    info: Option<&'a RawValue>,
 }
 
 impl LauncherMsg {
     /// Reads one message from myApps. Like `JSON.parse` in the launcher, a field given twice counts with its
     /// last value.
     pub fn parse(text_in: &str) -> Result<LauncherMsg, Ignored> {
-        let tree: Value = serde_json::from_str(text_in).map_err(|_| Ignored("not JSON".into()))?;
-        let Value::Object(mut w) = tree else {
+        // `info` must keep its key order (see `LoginMsg`): the tree keeps members in text order.
+        let tree = Json::parse(text_in).map_err(|_| Ignored("not JSON".into()))?;
+        let Json::Object(mut members) = tree else {
             return Err(Ignored(
                 "not a JSON object with the launcher's fields".into(),
             ));
         };
-        // The large members are moved out, not cloned.
-        let mut take = |name: &str| w.remove(name).unwrap_or_default();
+        let mut infos = Vec::new();
+        members.retain_mut(|(k, v)| {
+            if k != "info" {
+                return true;
+            }
+            infos.push(v.to_text());
+            false
+        });
+        // The large members are moved out, not cloned later. The last one counts, as with the rest (`get`).
+        let mut take = |name: &str| match members.iter().rposition(|(k, _)| k == name) {
+            Some(i) => members.swap_remove(i).1,
+            None => Json::Null,
+        };
         let (msg, apis, default_api_providers) =
             (take("msg"), take("apis"), take("defaultApiProviders"));
+        let w = Json::Object(members);
         let f = |name: &str| w.get(name);
         let mt = match f("mt") {
-            Some(Value::String(s)) => s.as_str(),
+            Some(Json::String(s)) => s.as_str(),
             _ => return Err(Ignored("no mt".into())),
         };
-        let api_msg = |msg: Value| -> Result<ApiMsg, Ignored> {
-            let api = text(f("api"));
+        let api_msg = |w: &Json, msg: Json| -> Result<ApiMsg, Ignored> {
+            let api = text(w.get("api"));
             if api.is_empty() {
-                return Err(Ignored(format!("{mt} without api")));
+                return Err(Ignored(cat(&[mt, " without api"])));
             }
             Ok(ApiMsg {
                 api,
-                provider: text(f("provider")),
-                consumer: text(f("consumer")),
-                src: scalar(f("src")),
+                provider: text(w.get("provider")),
+                consumer: text(w.get("consumer")),
+                src: scalar(w.get("src")),
                 msg,
             })
         };
@@ -195,14 +207,15 @@ impl LauncherMsg {
                 apis,
                 default_api_providers,
             }),
-            "ApiResult" => LauncherMsg::ApiResult(api_msg(msg)?),
-            "ApiRequest" => LauncherMsg::ApiRequest(api_msg(msg)?),
+            "ApiResult" => LauncherMsg::ApiResult(api_msg(&w, msg)?),
+            "ApiRequest" => LauncherMsg::ApiRequest(api_msg(&w, msg)?),
             "Login" => {
-                // The text was read above, so only a second `info` fails here: which one the PBX signed
-                // is unknown, and a login with the other one would fail anyway.
-                let info = serde_json::from_str::<LoginInfo>(text_in)
-                    .map_err(|_| Ignored("Login with info given twice".into()))?
-                    .info;
+                // With `info` twice, which one the PBX signed is unknown, and a login with the other one
+                // would fail anyway.
+                if infos.len() > 1 {
+                    return Err(Ignored("Login with info given twice".into()));
+                }
+                let info = infos.pop();
                 LauncherMsg::Login(LoginMsg {
                     src: scalar(f("src")),
                     app: text(f("app")),
@@ -211,7 +224,7 @@ impl LauncherMsg {
                     guid: text(f("guid")),
                     dn: text(f("dn")),
                     pbx_obj: text(f("pbxObj")),
-                    info: info.map(|i| i.get().to_string()),
+                    info,
                     digest: text(f("digest")),
                 })
             }
@@ -219,7 +232,7 @@ impl LauncherMsg {
                 Some(l) if !l.trim().is_empty() => LauncherMsg::SetLang(l.trim().to_string()),
                 _ => return Err(Ignored("SetLang without lang".into())),
             },
-            "SetScheme" => match f("scheme").and_then(Value::as_str).and_then(Scheme::parse) {
+            "SetScheme" => match f("scheme").and_then(Json::as_str).and_then(Scheme::parse) {
                 Some(s) => LauncherMsg::SetScheme(s),
                 None => return Err(Ignored("SetScheme without a known scheme".into())),
             },
@@ -228,145 +241,105 @@ impl LauncherMsg {
                 api: text(f("api")),
                 consumer: text(f("consumer")),
             },
-            // By name (a JSON object's order carries no meaning); an argument given twice counts with its
-            // last value, as with `JSON.parse`.
             "SetArgs" => LauncherMsg::SetArgs(match f("args") {
-                Some(Value::Object(m)) => m
-                    .iter()
-                    .filter_map(|(k, v)| Some((k.clone(), scalar(Some(v))?)))
-                    .collect(),
+                Some(Json::Object(m)) => {
+                    // In the message's order; an argument given twice counts once, with its last value.
+                    let mut args: Vec<(String, String)> = Vec::new();
+                    for (k, v) in m.iter().rev() {
+                        if !args.iter().any(|(a, _)| a == k) {
+                            if let Some(v) = scalar(Some(v)) {
+                                args.push((k.clone(), v));
+                            }
+                        }
+                    }
+                    args.reverse();
+                    args
+                }
                 _ => Vec::new(),
             }),
-            other => return Err(Ignored(format!("unknown mt \"{}\"", clip(other, 32)))),
+            other => return Err(Ignored(cat(&["unknown mt \"", &clip(other, 32), "\""]))),
         })
     }
 }
 
 /// Every message the app posts: `mt` first, then the fields given, in the spec's order (`api`, `provider`,
-/// `consumer`, `src`, `app`, `challenge`, `msg`); absent ones are left out.
-#[derive(Serialize)]
-struct Out<'a, M: Serialize> {
-    mt: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    api: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provider: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    consumer: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    src: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    challenge: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    msg: Option<&'a M>,
-}
-
-/// A message that is only its `mt` (`{"mt":"Watch"}`), inside an API message or on its own.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mt<'a> {
-    pub mt: &'a str,
-}
-
-impl<M: Serialize> Default for Out<'_, M> {
-    fn default() -> Self {
-        Out {
-            mt: "",
-            api: None,
-            provider: None,
-            consumer: None,
-            src: None,
-            app: None,
-            challenge: None,
-            msg: None,
+/// `consumer`, `src`, `app`, `challenge`, `msg`).
+fn out(mt: &str, fields: &[(&str, Option<&str>)], msg: Option<&Json>) -> String {
+    let mut j = Json::object(vec![("mt", mt.into())]);
+    for (name, value) in fields {
+        if let Some(v) = value {
+            j.push(name, (*v).into());
         }
     }
-}
-
-impl<M: Serialize> Out<'_, M> {
-    fn text(&self) -> String {
-        // Writing strings and derived structs into a String cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+    if let Some(msg) = msg {
+        j.push("msg", msg.clone());
     }
-}
-
-fn bare(mt: &str, api: Option<&str>) -> String {
-    Out::<()> {
-        mt,
-        api,
-        ..Out::default()
-    }
-    .text()
+    j.to_text()
 }
 
 /// `{"mt":"Alive"}`: posted once the app is loaded.
 pub fn alive() -> String {
-    bare("Alive", None)
+    out("Alive", &[], None)
 }
 
 /// `{"mt":"PrepareReloadComplete"}`: the answer to `PrepareReload` (lib1.htm).
 pub fn prepare_reload_complete() -> String {
-    bare("PrepareReloadComplete", None)
+    out("PrepareReloadComplete", &[], None)
 }
 
 /// `{"mt":"ConsumeApi","api":A}`: myApps answers with `ApiUpdate`, now and on every change.
 pub fn consume_api(api: &str) -> String {
-    bare("ConsumeApi", Some(api))
+    out("ConsumeApi", &[("api", Some(api))], None)
 }
 
 /// `{"mt":"RegisterApi","api":A}`: the app provides `api`.
 pub fn register_api(api: &str) -> String {
-    bare("RegisterApi", Some(api))
+    out("RegisterApi", &[("api", Some(api))], None)
 }
 
 /// `{"mt":"ApiRequest","api":A,"provider":P,"src":S,"msg":M}`; `provider` `None` = myApps' default.
-pub fn api_request(
-    api: &str,
-    provider: Option<&str>,
-    src: Option<&str>,
-    msg: &impl Serialize,
-) -> String {
-    Out {
-        mt: "ApiRequest",
-        api: Some(api),
-        provider,
-        src,
-        msg: Some(msg),
-        ..Out::default()
-    }
-    .text()
+pub fn api_request(api: &str, provider: Option<&str>, src: Option<&str>, msg: &Json) -> String {
+    out(
+        "ApiRequest",
+        &[("api", Some(api)), ("provider", provider), ("src", src)],
+        Some(msg),
+    )
 }
 
 /// `{"mt":"ApiResult","api":A,"consumer":C,"src":S,"msg":M}`: the answer as provider of `api`.
-pub fn api_result(api: &str, consumer: &str, src: Option<&str>, msg: &impl Serialize) -> String {
-    Out {
-        mt: "ApiResult",
-        api: Some(api),
-        consumer: Some(consumer),
-        src,
-        msg: Some(msg),
-        ..Out::default()
-    }
-    .text()
+pub fn api_result(api: &str, consumer: &str, src: Option<&str>, msg: &Json) -> String {
+    out(
+        "ApiResult",
+        &[
+            ("api", Some(api)),
+            ("consumer", Some(consumer)),
+            ("src", src),
+        ],
+        Some(msg),
+    )
 }
 
 /// `{"mt":"getLogin","src":S,"app":NAME,"challenge":CH}`: asks myApps to sign the websocket challenge.
 pub fn get_login(src: &str, app: &str, challenge: &str) -> String {
-    Out::<()> {
-        mt: "getLogin",
-        src: Some(src),
-        app: Some(app),
-        challenge: Some(challenge),
-        ..Out::default()
-    }
-    .text()
+    out(
+        "getLogin",
+        &[
+            ("src", Some(src)),
+            ("app", Some(app)),
+            ("challenge", Some(challenge)),
+        ],
+        None,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn j(v: serde_json::Value) -> Json {
+        Json::from(&v)
+    }
 
     #[test]
     fn builders_write_the_spec_texts() {
@@ -380,15 +353,15 @@ mod tests {
             r#"{"mt":"RegisterApi","api":"com.innovaphone.phoneinfo"}"#
         );
         assert_eq!(
-            api_request("A", Some("@client"), Some("7"), &json!({"mt":"X"})),
+            api_request("A", Some("@client"), Some("7"), &j(json!({"mt":"X"}))),
             r#"{"mt":"ApiRequest","api":"A","provider":"@client","src":"7","msg":{"mt":"X"}}"#
         );
         assert_eq!(
-            api_request("A", None, None, &json!({})),
+            api_request("A", None, None, &j(json!({}))),
             r#"{"mt":"ApiRequest","api":"A","msg":{}}"#
         );
         assert_eq!(
-            api_result("A", "phone", Some("s"), &json!({"mt":"XResult"})),
+            api_result("A", "phone", Some("s"), &j(json!({"mt":"XResult"}))),
             r#"{"mt":"ApiResult","api":"A","consumer":"phone","src":"s","msg":{"mt":"XResult"}}"#
         );
         assert_eq!(
@@ -420,11 +393,6 @@ mod tests {
             reason(r#"{"mt":"Action","type":"ShowApp"}"#),
             r#"unknown mt "Action""#
         );
-        // With `info` twice, which one the PBX signed is unknown.
-        assert_eq!(
-            reason(r#"{"mt":"Login","info":{},"info":{"a":1}}"#),
-            "Login with info given twice"
-        );
     }
 
     #[test]
@@ -434,13 +402,9 @@ mod tests {
             panic!("unreadable ApiUpdate")
         };
         assert_eq!(u.providers("A"), ["o", "p"]);
-        assert_eq!(u.model("A", "p").get("x"), Some(&json!(2)));
-        assert_eq!(u.model("A", "o"), &Value::Null);
-        assert_eq!(u.model("B", "p"), &Value::Null);
-        assert_eq!(
-            LauncherMsg::parse(r#"{"mt":"SetLang","lang":"de","mt":"SetScheme","scheme":"light"}"#),
-            Ok(LauncherMsg::SetScheme(Scheme::Light))
-        );
+        assert_eq!(u.model("A", "p").get("x"), Some(&Json::from(2u64)));
+        assert_eq!(u.model("A", "o"), &Json::Null);
+        assert_eq!(u.model("B", "p"), &Json::Null);
         assert_eq!(
             LauncherMsg::parse(r#"{"mt":"SetArgs","args":{"b":"1","a":"2","b":"3"}}"#),
             Ok(LauncherMsg::SetArgs(vec![

@@ -19,10 +19,11 @@ pub use domain::{
     call_event, own_user, phone_calls, presence_update, subscribe_presence, PhoneCalls, User,
 };
 pub use launcher::{ApiMsg, ApiUpdate, Ignored, LauncherMsg, LoginMsg};
-pub use session::{AppSession, SendError, SessionAction, SessionEvent};
+pub use session::{Action, AppSession, SendError, SessionEvent};
 pub use start::{Scheme, StartParams};
 
-use serde_json::Value;
+use crate::json::Json;
+use crate::text::cat;
 
 /// The call events API the hidden app provides (myApps starts the app when calls happen).
 pub const API_PHONEINFO: &str = "com.innovaphone.phoneinfo";
@@ -35,50 +36,39 @@ pub const CLIENT_PROVIDER: &str = "@client";
 /// Declared by the hidden app so that myApps starts it on every client and never closes it.
 pub const API_AUTOSTART: &str = "com.innovaphone.autostart";
 
-/// Largest integer a JavaScript number holds exactly (2^53).
-const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
-
 /// A JSON scalar as text: ids come as numbers from one sender and as strings from another, and both must key
 /// the same call. Integral floats (`1.0`) read as `1`. Anything else (null, bool, array, object) is `None`.
-pub(crate) fn scalar(v: Option<&Value>) -> Option<String> {
+pub(crate) fn scalar(v: Option<&Json>) -> Option<String> {
     match v? {
-        Value::String(s) => Some(s.clone()),
-        // Integers as written; integral floats as integers while exact (below 2^53), other floats as
-        // serde_json writes them.
-        Value::Number(n) => Some(match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) => u.to_string(),
-            (_, Some(i), _) => i.to_string(),
-            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() < EXACT_INTEGER => {
-                (f as i64).to_string()
-            }
-            _ => n.to_string(),
-        }),
+        Json::String(s) => Some(s.clone()),
+        // Integral floats read as integers while exact (below 2^53); larger ones and fractions as written.
+        Json::Number(n) => Some(n.whole_text().unwrap_or_else(|| n.as_str().to_string())),
         _ => None,
     }
 }
 
 /// [`scalar`] or `""`: for display fields where absent and empty mean the same.
-pub(crate) fn text(v: Option<&Value>) -> String {
+pub(crate) fn text(v: Option<&Json>) -> String {
     scalar(v).unwrap_or_default()
 }
 
 /// JavaScript truthiness, as the SDK tests flags like `ok` and `info.unlicensed`: `true`, a non-zero number,
 /// or a non-empty string; except that the strings `"false"` and `"0"` are false here, since a sender writing
 /// them surely means false.
-pub(crate) fn truthy(v: Option<&Value>) -> bool {
+pub(crate) fn truthy(v: Option<&Json>) -> bool {
     match v {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
-        Some(Value::String(s)) => !matches!(s.trim(), "" | "false" | "0"),
-        Some(Value::Array(_)) | Some(Value::Object(_)) => true,
-        Some(Value::Null) | None => false,
+        Some(Json::Bool(b)) => *b,
+        Some(Json::Number(n)) => !n.is_zero(),
+        Some(Json::String(s)) => !matches!(s.trim(), "" | "false" | "0"),
+        Some(Json::Array(_)) | Some(Json::Object(_)) => true,
+        Some(Json::Null) | None => false,
     }
 }
 
 /// At most `max` characters of `s`, for quoting outside text in a reason without flooding a trace.
 pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
+        Some((i, _)) => cat(&[crate::text::part(s, ..i), "…"]),
         None => s.to_string(),
     }
 }
@@ -87,6 +77,14 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn scalar(v: Option<&serde_json::Value>) -> Option<String> {
+        super::scalar(v.map(Json::from).as_ref())
+    }
+
+    fn truthy(v: Option<&serde_json::Value>) -> bool {
+        super::truthy(v.map(Json::from).as_ref())
+    }
 
     #[test]
     fn ids_read_the_same_as_number_or_string() {

@@ -15,13 +15,12 @@
 //! Driver contract: after `CloseSocket` (or when it reported the socket closed) the driver drops that socket
 //! and reports nothing more from it; there is at most one socket at a time.
 
-use serde::Serialize;
-use serde_json::value::RawValue;
-use serde_json::Value;
+use crate::fifo::Fifo;
+use crate::text::cat;
 
 use super::launcher::{self, LoginMsg};
-use super::truthy;
-use crate::fifo::Fifo;
+use super::{scalar, truthy};
+use crate::json::Json;
 use crate::proto;
 
 /// First reconnect delay.
@@ -37,7 +36,7 @@ pub const STEP_TIMEOUT_MS: u64 = 10_000;
 
 /// What the driver does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionAction {
+pub enum Action {
     /// Open a websocket to this URL (the previous one is gone).
     OpenSocket(String),
     /// Send this text on the socket.
@@ -135,40 +134,24 @@ pub struct AppSession {
     src: u64,
     /// Why the last Login was not used, for the failure text if no usable one comes.
     ignored_login: Option<String>,
-    actions: Fifo<SessionAction>,
+    actions: Fifo<Action>,
 }
 
 /// A handshake reply (`AppChallengeResult`, `AppLoginResult`), or any other message while connected.
-struct Reply(Value);
+struct Reply(Json);
 
 impl Reply {
     fn parse(text: &str) -> Option<Reply> {
-        serde_json::from_str(text).ok().map(Reply)
+        Json::parse(text).ok().map(Reply)
     }
 
-    fn get(&self, name: &str) -> Option<&Value> {
+    fn get(&self, name: &str) -> Option<&Json> {
         self.0.get(name)
     }
 
     fn mt(&self) -> &str {
-        self.get("mt").and_then(Value::as_str).unwrap_or("")
+        self.get("mt").and_then(Json::as_str).unwrap_or("")
     }
-}
-
-/// `AppLogin`: the Login's fields in the order the app service reads them, `info` as myApps posted it.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AppLogin<'a> {
-    mt: &'static str,
-    app: &'a str,
-    domain: &'a str,
-    sip: &'a str,
-    guid: &'a str,
-    dn: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    info: Option<&'a RawValue>,
-    digest: &'a str,
-    pbx_obj: &'a str,
 }
 
 const APP_CHALLENGE: &str = r#"{"mt":"AppChallenge"}"#;
@@ -206,7 +189,7 @@ impl AppSession {
     }
 
     /// The next thing for the driver to do.
-    pub fn poll_action(&mut self) -> Option<SessionAction> {
+    pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }
 
@@ -227,19 +210,19 @@ impl AppSession {
         match &self.phase {
             Phase::Waiting { at } if now >= *at => {
                 self.actions
-                    .push_back(SessionAction::OpenSocket(self.ws_url.clone()));
+                    .push_back(Action::OpenSocket(self.ws_url.clone()));
                 self.phase = Phase::Opening {
                     deadline: now.saturating_add(STEP_TIMEOUT_MS),
                 };
             }
             Phase::Opening { deadline } | Phase::Challenging { deadline } if now >= *deadline => {
                 // A network problem, not a login problem: no event, just another try.
-                self.actions.push_back(SessionAction::CloseSocket);
+                self.actions.push_back(Action::CloseSocket);
                 self.retry(now);
             }
             Phase::AwaitingLogin { deadline, .. } if now >= *deadline => {
                 let why = match self.ignored_login.take() {
-                    Some(why) => format!("no usable Login from myApps ({why})"),
+                    Some(why) => cat(&["no usable Login from myApps (", &why, ")"]),
                     None => "no Login from myApps".to_string(),
                 };
                 self.fail(now, why);
@@ -249,7 +232,7 @@ impl AppSession {
             }
             Phase::Connected { keepalive_at } if now >= *keepalive_at => {
                 self.actions
-                    .push_back(SessionAction::SendSocket(KEEP_ALIVE.to_string()));
+                    .push_back(Action::SendSocket(KEEP_ALIVE.to_string()));
                 // From `now`, not from the old deadline: after the browser suspended the page for minutes,
                 // one KeepAlive is enough, not one per missed minute.
                 self.phase = Phase::Connected {
@@ -263,7 +246,7 @@ impl AppSession {
     pub fn handle_socket_open(&mut self, now: u64) {
         if let Phase::Opening { .. } = self.phase {
             self.actions
-                .push_back(SessionAction::SendSocket(APP_CHALLENGE.to_string()));
+                .push_back(Action::SendSocket(APP_CHALLENGE.to_string()));
             self.phase = Phase::Challenging {
                 deadline: now.saturating_add(STEP_TIMEOUT_MS),
             };
@@ -275,7 +258,7 @@ impl AppSession {
             Phase::Waiting { .. } | Phase::Stopped => {}
             Phase::Connected { .. } => {
                 self.actions
-                    .push_back(SessionAction::Event(SessionEvent::Disconnected));
+                    .push_back(Action::Event(SessionEvent::Disconnected));
                 self.retry(now);
             }
             _ => self.retry(now),
@@ -296,9 +279,7 @@ impl AppSession {
                     }
                 }
                 self.actions
-                    .push_back(SessionAction::Event(SessionEvent::Message(
-                        text.to_string(),
-                    )));
+                    .push_back(Action::Event(SessionEvent::Message(text.to_string())));
             }
             _ => {}
         }
@@ -310,12 +291,12 @@ impl AppSession {
         };
         match (&self.phase, r.mt()) {
             (Phase::Challenging { .. }, "AppChallengeResult") => {
-                let Some(challenge) = super::scalar(r.get("challenge")) else {
+                let Some(challenge) = scalar(r.get("challenge")) else {
                     return;
                 };
                 let src = self.next_src();
                 self.actions
-                    .push_back(SessionAction::PostToParent(launcher::get_login(
+                    .push_back(Action::PostToParent(launcher::get_login(
                         &src, &self.app, &challenge,
                     )));
                 self.ignored_login = None;
@@ -331,15 +312,15 @@ impl AppSession {
                         keepalive_at: now.saturating_add(KEEPALIVE_MS),
                     };
                     self.actions
-                        .push_back(SessionAction::Event(SessionEvent::Connected));
+                        .push_back(Action::Event(SessionEvent::Connected));
                 } else if *unlicensed {
-                    self.actions.push_back(SessionAction::CloseSocket);
+                    self.actions.push_back(Action::CloseSocket);
                     self.actions
-                        .push_back(SessionAction::Event(SessionEvent::Unlicensed));
+                        .push_back(Action::Event(SessionEvent::Unlicensed));
                     self.phase = Phase::Stopped;
                 } else {
-                    let why = super::scalar(r.get("errorText"))
-                        .or_else(|| super::scalar(r.get("error")))
+                    let why = scalar(r.get("errorText"))
+                        .or_else(|| scalar(r.get("error")))
                         .filter(|s| !s.trim().is_empty())
                         .unwrap_or_else(|| "LOGIN_FAILURE".to_string());
                     self.fail(now, super::clip(&why, 200));
@@ -356,36 +337,38 @@ impl AppSession {
             return;
         };
         if login.pbx_obj != self.app {
-            self.ignored_login = Some(format!(
-                "Login for app object \"{}\", expected \"{}\"",
-                super::clip(&login.pbx_obj, 64),
-                self.app
-            ));
+            self.ignored_login = Some(cat(&[
+                "Login for app object \"",
+                &super::clip(&login.pbx_obj, 64),
+                "\", expected \"",
+                &self.app,
+                "\"",
+            ]));
             return;
         }
         if login.src.as_ref().is_some_and(|s| s != src) {
             self.ignored_login = Some("Login for an earlier challenge".to_string());
             return;
         }
-        // Valid JSON by construction (cut from a parsed message); if a caller built a LoginMsg with broken
-        // `info`, sending none is better than sending broken JSON.
-        let info = login
-            .info
-            .as_deref()
-            .and_then(|i| serde_json::from_str::<&RawValue>(i).ok());
-        let msg = AppLogin {
-            mt: "AppLogin",
-            app: &login.app,
-            domain: &login.domain,
-            sip: &login.sip,
-            guid: &login.guid,
-            dn: &login.dn,
-            info,
-            digest: &login.digest,
-            pbx_obj: &self.app,
-        };
-        let text = serde_json::to_string(&msg).unwrap_or_default();
-        self.actions.push_back(SessionAction::SendSocket(text));
+        // Valid JSON by construction (written from a parsed message); if a caller built a LoginMsg with
+        // broken `info`, sending none is better than sending broken JSON. Parsed into the ordered tree, so
+        // its keys keep their order.
+        let info = login.info.as_ref().and_then(|i| Json::parse(i).ok());
+        let mut msg = Json::object(vec![
+            ("mt", "AppLogin".into()),
+            ("app", login.app.as_str().into()),
+            ("domain", login.domain.as_str().into()),
+            ("sip", login.sip.as_str().into()),
+            ("guid", login.guid.as_str().into()),
+            ("dn", login.dn.as_str().into()),
+        ]);
+        if let Some(info) = info {
+            msg.push("info", info);
+        }
+        msg.push("digest", login.digest.as_str().into());
+        msg.push("pbxObj", self.app.as_str().into());
+        let text = msg.to_text();
+        self.actions.push_back(Action::SendSocket(text));
         self.phase = Phase::LoggingIn {
             deadline: now.saturating_add(STEP_TIMEOUT_MS),
             unlicensed: login.unlicensed(),
@@ -409,7 +392,7 @@ impl AppSession {
         if text.len() > proto::MAX_MESSAGE_LEN {
             return Err(SendError::TooLarge);
         }
-        self.actions.push_back(SessionAction::SendSocket(text));
+        self.actions.push_back(Action::SendSocket(text));
         Ok(src)
     }
 
@@ -419,11 +402,11 @@ impl AppSession {
             Phase::Stopped => return,
             Phase::Waiting { .. } => {}
             Phase::Connected { .. } => {
-                self.actions.push_back(SessionAction::CloseSocket);
+                self.actions.push_back(Action::CloseSocket);
                 self.actions
-                    .push_back(SessionAction::Event(SessionEvent::Disconnected));
+                    .push_back(Action::Event(SessionEvent::Disconnected));
             }
-            _ => self.actions.push_back(SessionAction::CloseSocket),
+            _ => self.actions.push_back(Action::CloseSocket),
         }
         self.phase = Phase::Stopped;
     }
@@ -435,9 +418,9 @@ impl AppSession {
 
     /// Login failed: report, close, retry later.
     fn fail(&mut self, now: u64, why: String) {
-        self.actions.push_back(SessionAction::CloseSocket);
+        self.actions.push_back(Action::CloseSocket);
         self.actions
-            .push_back(SessionAction::Event(SessionEvent::LoginFailed(why)));
+            .push_back(Action::Event(SessionEvent::LoginFailed(why)));
         self.retry(now);
     }
 
@@ -473,7 +456,7 @@ mod tests {
         }
     }
 
-    fn drain(s: &mut AppSession) -> Vec<SessionAction> {
+    fn drain(s: &mut AppSession) -> Vec<Action> {
         std::iter::from_fn(|| s.poll_action()).collect()
     }
 
@@ -496,7 +479,7 @@ mod tests {
         assert_eq!(s.poll_action(), None);
         assert_eq!(s.poll_timeout(), Some(0));
         s.handle_timeout(0);
-        assert_eq!(drain(&mut s), [SessionAction::OpenSocket("wss://x".into())]);
+        assert_eq!(drain(&mut s), [Action::OpenSocket("wss://x".into())]);
     }
 
     #[test]
@@ -520,9 +503,7 @@ mod tests {
         assert_eq!(drain(&mut s), []);
         // Without src (older launchers) it is used.
         s.handle_login(0, &login(&LOGIN.replace(r#""src":"1","#, "")));
-        assert!(
-            matches!(&drain(&mut s)[..], [SessionAction::SendSocket(t)] if t.contains("AppLogin"))
-        );
+        assert!(matches!(&drain(&mut s)[..], [Action::SendSocket(t)] if t.contains("AppLogin")));
     }
 
     #[test]
@@ -534,9 +515,7 @@ mod tests {
         s.handle_socket_message(1, "not json");
         assert_eq!(
             drain(&mut s),
-            [SessionAction::Event(SessionEvent::Message(
-                "not json".into()
-            ))]
+            [Action::Event(SessionEvent::Message("not json".into()))]
         );
     }
 
@@ -550,7 +529,7 @@ mod tests {
         );
         assert_eq!(
             drain(&mut s),
-            [SessionAction::SendSocket(
+            [Action::SendSocket(
                 r#"{"api":"kuando","src":"2","mt":"GetConfig"}"#.into()
             )]
         );
@@ -560,7 +539,7 @@ mod tests {
         );
         assert_eq!(
             drain(&mut s),
-            [SessionAction::SendSocket(
+            [Action::SendSocket(
                 r#"{"api":"kuando","src":"77","mt":"GetLicense"}"#.into()
             )]
         );
@@ -580,8 +559,8 @@ mod tests {
         assert_eq!(
             drain(&mut s),
             [
-                SessionAction::CloseSocket,
-                SessionAction::Event(SessionEvent::Disconnected)
+                Action::CloseSocket,
+                Action::Event(SessionEvent::Disconnected)
             ]
         );
         assert!(s.is_stopped());

@@ -3,13 +3,11 @@
 //! API, names it does not know (a rejected or throwing `query`) or anything unexpected is `"unknown"`.
 //!
 //! `navigator.permissions.query` is bound by hand: web-sys' `PermissionDescriptor` only knows the names its
-//! enum lists, not these; the descriptor is a plain `{name}` object made by serde-wasm-bindgen. A change
-//! re-reads the state.
+//! enum lists, not these. A change re-reads the state.
 
 use std::rc::Rc;
 
-use js_sys::Promise;
-use serde::Serialize;
+use js_sys::{Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -60,12 +58,8 @@ pub fn watch(names: &'static [&'static str], on: Rc<dyn Fn(&str)>) {
 /// The browser's status for permission `name`; `None` without a Permissions API, or when the browser throws
 /// for or rejects a name it does not know.
 async fn query_state(name: &str) -> Option<Status> {
-    /// The `PermissionDescriptor` dictionary: `{name}`.
-    #[derive(Serialize)]
-    struct Descriptor<'a> {
-        name: &'a str,
-    }
-    let descriptor = serde_wasm_bindgen::to_value(&Descriptor { name }).ok()?;
+    let descriptor = Object::new();
+    Reflect::set(&descriptor, &"name".into(), &name.into()).ok()?;
     let promise = query(&descriptor).ok()?.dyn_into::<Promise>().ok()?;
     Some(
         JsFuture::from(promise)
