@@ -1,16 +1,15 @@
 //! The per-user settings, as stored by the app service and edited in the config app.
 //!
-//! JSON is camelCase, derived with serde (fields written in declaration order; the rules of [`crate::wire`]).
-//! Reading is forgiving (unknown fields ignored, missing ones defaulted, so settings saved by an older or newer
-//! release still load) but never guesses (a field of the wrong type, `null` included, or given twice makes the
-//! text unreadable); [`Config::validate`] is strict and names every problem with its field.
+//! JSON is camelCase. Reading is forgiving (unknown fields ignored, missing ones defaulted, so settings saved by
+//! an older or newer release still load) but never guesses (a field of the wrong type, `null` included, or given
+//! twice makes the text unreadable); [`Config::validate`] is strict and names every problem with its field.
+//! The JSON mapping is written out below rather than derived: see [`crate::json`] for why.
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use crate::hub::{self, Rgb, Sound, Volume};
-use crate::wire::{by_name, objects_only};
+use crate::json::{self, Json, JsonError, Members};
+use crate::text::{cat, num};
 
 /// The hub URL a fresh install uses: kuandoHUB on the same PC.
 pub const DEFAULT_HUB_URL: &str = "http://localhost:8989/";
@@ -21,9 +20,8 @@ pub const POLL_INTERVAL_RANGE_S: std::ops::RangeInclusive<u32> = 1..=60;
 /// Longest hub URL and token accepted.
 pub const MAX_TEXT_LEN: usize = 512;
 
-/// Everything a user can set. A missing field keeps its default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self", default, rename_all = "camelCase")]
+/// Everything a user can set.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Base URL of the kuandoHUB HTTP server.
     pub hub_url: String,
@@ -47,8 +45,7 @@ pub const MAX_MISSED_CALL_MINUTES: u32 = 1_440;
 pub const MISSED_CALL_EFFECTS: [Effect; 3] = [Effect::Light, Effect::Blink, Effect::Pulse];
 
 /// How a missed call shows on the lamp: a kuandoHUB notification under the connector's sender.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self", default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissedCall {
     pub enabled: bool,
     /// One of [`MISSED_CALL_EFFECTS`].
@@ -77,6 +74,34 @@ impl MissedCall {
             return None;
         }
         LampSetting::new(self.effect, &self.color).command()
+    }
+
+    fn to_tree(&self) -> Json {
+        Json::object(vec![
+            ("enabled", self.enabled.into()),
+            ("effect", self.effect.as_str().into()),
+            ("color", self.color.as_str().into()),
+            ("minutes", self.minutes.into()),
+        ])
+    }
+
+    fn from_tree(j: &Json) -> Result<MissedCall, JsonError> {
+        let o: &Members = json::object(j, "missedCall")?;
+        let mut m = MissedCall::default();
+        if let Some(b) = json::boolean(o, "enabled")? {
+            m.enabled = b;
+        }
+        if let Some(e) = json::member(o, "effect")? {
+            let names = Effect::ALL.map(Effect::as_str);
+            m.effect = Effect::ALL[json::one_of(e, "effect", &names)?];
+        }
+        if let Some(c) = json::string(o, "color")? {
+            m.color = c;
+        }
+        if let Some(n) = json::uint(o, "minutes", u32::MAX.into())? {
+            m.minutes = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        Ok(m)
     }
 }
 
@@ -139,9 +164,8 @@ impl Effect {
 }
 
 /// One lamp setting: effect, colour (`#rrggbb`, as a colour picker gives it) and, for sound effects, sound
-/// and volume. A missing field takes [`LampSetting::default`]'s.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(remote = "Self", default)]
+/// and volume.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LampSetting {
     pub effect: Effect,
     pub color: String,
@@ -165,6 +189,36 @@ impl LampSetting {
             sound: 0,
             volume: hub::DEFAULT_VOLUME,
         }
+    }
+
+    fn to_tree(&self) -> Json {
+        Json::object(vec![
+            ("effect", self.effect.as_str().into()),
+            ("color", self.color.as_str().into()),
+            ("sound", self.sound.into()),
+            ("volume", self.volume.into()),
+        ])
+    }
+
+    /// A slot's setting; missing fields take [`LampSetting::default`]'s.
+    fn from_tree(j: &Json, slot: &str) -> Result<LampSetting, JsonError> {
+        let o: &Members = json::object(j, slot)?;
+        let mut s = LampSetting::default();
+        if let Some(e) = json::member(o, "effect")? {
+            let names = Effect::ALL.map(Effect::as_str);
+            s.effect = Effect::ALL[json::one_of(e, "effect", &names)?];
+        }
+        if let Some(c) = json::string(o, "color")? {
+            s.color = c;
+        }
+        let byte = |name| Ok::<_, JsonError>(json::uint(o, name, 255)?.map(|n| n as u8));
+        if let Some(n) = byte("sound")? {
+            s.sound = n;
+        }
+        if let Some(n) = byte("volume")? {
+            s.volume = n;
+        }
+        Ok(s)
     }
 
     /// The hub command for this setting; `None` if the setting is invalid (the caller validated the config,
@@ -194,9 +248,7 @@ impl LampSetting {
 
 /// The lamp setting for each state the connector shows. Defaults follow kuandoHUB's own presence colours
 /// (busy red, away yellow, DND purple, lunch blue) and the reference connector's blinking for a ringing call.
-/// The fields are in the settings' JSON order; a missing slot keeps the scheme's default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(remote = "Self", default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LampScheme {
     pub ringing: LampSetting,
     pub dialing: LampSetting,
@@ -254,9 +306,8 @@ impl LampScheme {
 }
 
 /// Trace groups. `debug` adds the state dump and every decision; the others add one line per hub request,
-/// per call event and per presence change. A missing flag is off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(remote = "Self", default)]
+/// per call event and per presence change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TraceFlags {
     pub debug: bool,
     pub hub: bool,
@@ -277,8 +328,7 @@ impl Default for TraceFlags {
 }
 
 /// One problem with one field, e.g. `hubUrl`: "must start with http:// or https://".
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(remote = "Self")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FieldError {
     /// The JSON path of the field, e.g. `hubUrl` or `lamp.ringing.volume`.
     pub field: String,
@@ -292,6 +342,24 @@ impl FieldError {
             field: field.into(),
             message: message.into(),
         }
+    }
+}
+
+impl FieldError {
+    pub fn to_tree(&self) -> Json {
+        Json::object(vec![
+            ("field", self.field.as_str().into()),
+            ("message", self.message.as_str().into()),
+        ])
+    }
+
+    pub fn from_tree(j: &Json) -> Result<FieldError, JsonError> {
+        let o = json::object(j, "a field error")?;
+        let text = |name| json::as_string(json::required(o, name)?, name);
+        Ok(FieldError {
+            field: text("field")?,
+            message: text("message")?,
+        })
     }
 }
 
@@ -317,14 +385,75 @@ impl Config {
     /// Reads settings from JSON: unknown fields ignored, missing fields defaulted. A field of the wrong type
     /// or given twice is an error (nothing is guessed); the message names the field but never its value.
     pub fn from_json(text: &str) -> Result<Config, ConfigParseError> {
-        crate::wire::object_from_checked_text(text)
-            .map_err(|e| ConfigParseError(crate::wire::error_text(&e)))
+        let tree = Json::parse(text).map_err(|e| ConfigParseError(e.0))?;
+        Config::from_tree(&tree).map_err(|e| ConfigParseError(e.0))
+    }
+
+    pub fn to_json(&self) -> String {
+        self.to_tree().to_text()
     }
 
     /// The settings as JSON, fields in the documented order.
-    pub fn to_json(&self) -> String {
-        // Plain strings, numbers and booleans: serde_json cannot fail on them.
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn to_tree(&self) -> Json {
+        let mut lamp = Json::Object(Vec::new());
+        for slot in LampSlot::JSON_ORDER {
+            lamp.push(slot.as_str(), self.lamp.get(slot).to_tree());
+        }
+        let t = &self.trace;
+        Json::object(vec![
+            ("hubUrl", self.hub_url.as_str().into()),
+            ("token", self.token.as_str().into()),
+            ("pollInterval", self.poll_interval.into()),
+            ("lamp", lamp),
+            (
+                "trace",
+                Json::object(vec![
+                    ("debug", t.debug.into()),
+                    ("hub", t.hub.into()),
+                    ("calls", t.calls.into()),
+                    ("presence", t.presence.into()),
+                ]),
+            ),
+            ("missedCall", self.missed_call.to_tree()),
+        ])
+    }
+
+    /// Settings from JSON with the rules of [`Config::from_json`]: a missing field keeps its default (for a
+    /// lamp slot that is present but incomplete: the default of [`LampSetting`]).
+    pub fn from_tree(tree: &Json) -> Result<Config, JsonError> {
+        let o = json::object(tree, "the settings")?;
+        let mut c = Config::default();
+        if let Some(v) = json::string(o, "hubUrl")? {
+            c.hub_url = v;
+        }
+        if let Some(v) = json::string(o, "token")? {
+            c.token = v;
+        }
+        if let Some(v) = json::uint(o, "pollInterval", u32::MAX.into())? {
+            c.poll_interval = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(lamp) = json::member(o, "lamp")? {
+            let lamp = json::object(lamp, "lamp")?;
+            for slot in LampSlot::ALL {
+                if let Some(s) = json::member(lamp, slot.as_str())? {
+                    *c.lamp.get_mut(slot) = LampSetting::from_tree(s, slot.as_str())?;
+                }
+            }
+        }
+        if let Some(trace) = json::member(o, "trace")? {
+            let trace = json::object(trace, "trace")?;
+            let flag = |name| Ok::<_, JsonError>(json::boolean(trace, name)?.unwrap_or(false));
+            c.trace = TraceFlags {
+                debug: flag("debug")?,
+                hub: flag("hub")?,
+                calls: flag("calls")?,
+                presence: flag("presence")?,
+            };
+        }
+        if let Some(m) = json::member(o, "missedCall")? {
+            c.missed_call = MissedCall::from_tree(m)?;
+        }
+        Ok(c)
     }
 
     /// Every problem, each with its field. Empty when the settings are usable.
@@ -340,16 +469,18 @@ impl Config {
         if !POLL_INTERVAL_RANGE_S.contains(&self.poll_interval) {
             errors.push(FieldError::new(
                 "pollInterval",
-                format!(
-                    "must be between {} and {} seconds",
-                    POLL_INTERVAL_RANGE_S.start(),
-                    POLL_INTERVAL_RANGE_S.end()
-                ),
+                cat(&[
+                    "must be between ",
+                    &num((*POLL_INTERVAL_RANGE_S.start()).into()),
+                    " and ",
+                    &num((*POLL_INTERVAL_RANGE_S.end()).into()),
+                    " seconds",
+                ]),
             ));
         }
         for slot in LampSlot::ALL {
             let s = self.lamp.get(slot);
-            let field = |name: &str| format!("lamp.{}.{name}", slot.as_str());
+            let field = |name: &str| cat(&["lamp.", slot.as_str(), ".", name]);
             if Rgb::from_hex(&s.color).is_none() {
                 errors.push(FieldError::new(
                     field("color"),
@@ -359,7 +490,7 @@ impl Config {
             if Sound::from_number(s.sound).is_none() {
                 errors.push(FieldError::new(
                     field("sound"),
-                    format!("must be between 0 and {}", Sound::MAX),
+                    cat(&["must be between 0 and ", &num(Sound::MAX.into())]),
                 ));
             }
             if Volume::new(s.volume).is_none() {
@@ -385,7 +516,11 @@ impl Config {
         if m.minutes > MAX_MISSED_CALL_MINUTES {
             errors.push(FieldError::new(
                 "missedCall.minutes",
-                format!("must be between 0 and {MAX_MISSED_CALL_MINUTES} minutes"),
+                cat(&[
+                    "must be between 0 and ",
+                    &num(MAX_MISSED_CALL_MINUTES.into()),
+                    " minutes",
+                ]),
             ));
         }
         errors
@@ -477,15 +612,8 @@ impl Config {
     }
 }
 
-objects_only!(
-    Config,
-    MissedCall,
-    LampSetting,
-    LampScheme,
-    TraceFlags,
-    FieldError
-);
-by_name!(Effect, "light, blink, pulse, alert, jingle or off");
+#[cfg(feature = "serde")]
+json::serialize_via_tree!(Config, FieldError);
 
 /// `lamp.<slot>.<part>` → the slot and the part.
 fn lamp_path(path: &str) -> Option<(LampSlot, &str)> {
@@ -496,10 +624,10 @@ fn lamp_path(path: &str) -> Option<(LampSlot, &str)> {
 
 /// Length and control-character checks shared by the free-text fields.
 fn check_text(field: &str, value: &str, errors: &mut Vec<FieldError>) {
-    if value.chars().count() > MAX_TEXT_LEN {
+    if crate::text::longer_than(value, MAX_TEXT_LEN) {
         errors.push(FieldError::new(
             field,
-            format!("must be at most {MAX_TEXT_LEN} characters"),
+            cat(&["must be at most ", &num(MAX_TEXT_LEN as u64), " characters"]),
         ));
     }
     if value.chars().any(char::is_control) {

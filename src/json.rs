@@ -742,6 +742,21 @@ fn write_string(s: &str, out: &mut String) {
 // nothing).
 // ---------------------------------------------------------------------------------------------------------
 
+/// `impl Serialize` through the type's `to_tree()`, so that the simulator and the tests can still put these
+/// types into `json!` and `serde_json::to_value`.
+#[cfg(feature = "serde")]
+macro_rules! serialize_via_tree {
+    ($($t:ty),* $(,)?) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.to_tree().serialize(s)
+            }
+        }
+    )*};
+}
+#[cfg(feature = "serde")]
+pub(crate) use serialize_via_tree;
+
 #[cfg(feature = "serde")]
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

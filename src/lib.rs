@@ -27,7 +27,6 @@ pub mod state;
 pub mod status;
 pub mod text;
 pub mod trace;
-mod wire;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

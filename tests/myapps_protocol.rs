@@ -9,7 +9,6 @@ use kuando_connector::myapps::{
     call_event, own_user, phone_calls, presence_update, Action, AppSession, LauncherMsg, LoginMsg,
     Scheme, SendError, SessionEvent, StartParams, API_CLIENT, API_PHONE, API_PHONEINFO,
 };
-use kuando_connector::proto::Request;
 use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
 use proptest::prelude::*;
 
@@ -182,7 +181,7 @@ fn unlicensed_user_stops_the_session_for_good() {
     }
     assert_eq!(drain(&mut s), [], "no reconnect for an unlicensed user");
     assert_eq!(
-        s.send_api(4, None, Request::GetConfig),
+        s.send_api(4, r#"{"mt":"GetConfig"}"#),
         Err(SendError::NotConnected)
     );
 }
@@ -295,20 +294,12 @@ fn keepalive_every_60_s_while_connected_and_only_then() {
 fn api_messages_are_refused_while_down_and_carry_api_and_src_when_up() {
     let mut s = session();
     assert_eq!(
-        s.send_api(0, None, Request::GetConfig),
+        s.send_api(0, r#"{"mt":"GetConfig"}"#),
         Err(SendError::NotConnected)
     );
     connect(&mut s, 0);
     let src = s
-        .send_api(
-            1,
-            None,
-            Request::SetPresence {
-                activity: "busy".into(),
-                note: String::new(),
-                guard: None,
-            },
-        )
+        .send_api(1, r#"{"mt":"SetPresence","activity":"busy","note":""}"#)
         .unwrap();
     let Some(Action::SendSocket(t)) = s.poll_action() else {
         panic!("nothing sent")
@@ -317,7 +308,7 @@ fn api_messages_are_refused_while_down_and_carry_api_and_src_when_up() {
     assert_eq!(v["api"], "kuando");
     assert_eq!(v["mt"], "SetPresence");
     assert_eq!(v["src"], src.as_str());
-    let src2 = s.send_api(2, None, Request::GetConfig).unwrap();
+    let src2 = s.send_api(2, r#"{"mt":"GetConfig"}"#).unwrap();
     assert_ne!(src, src2, "every request gets its own src");
 }
 
@@ -634,7 +625,7 @@ proptest! {
                 }
                 Op::Send(dt, j) => {
                     now += dt;
-                    let r = s.send_api(now, None, Request::SetPresence { activity: j, note: String::new(), guard: None });
+                    let r = s.send_api(now, &j);
                     prop_assert!(r.is_err() || s.is_connected());
                 }
                 Op::Close => s.close(now),

@@ -70,6 +70,8 @@ pub enum SendError {
     /// `Connected`, where a queue would replay stale requests (an old presence) and grow without bound in an
     /// app that runs all day.
     NotConnected,
+    /// The text is not a JSON object.
+    NotAnObject,
     /// Longer than the service accepts ([`proto::MAX_MESSAGE_LEN`]).
     TooLarge,
 }
@@ -78,6 +80,7 @@ impl SendError {
     pub fn as_str(&self) -> &'static str {
         match self {
             SendError::NotConnected => "not connected to the app service",
+            SendError::NotAnObject => "not a JSON object",
             SendError::TooLarge => "message too large",
         }
     }
@@ -375,20 +378,36 @@ impl AppSession {
         };
     }
 
-    /// Sends a request to the service: written once, as its [`proto::Envelope`] (`api:"kuando"`, `src`, then
-    /// the message). `src` is the caller's, or a fresh one when `None`; returns the `src` the result will
+    /// Sends a message to the service (`api:"kuando"`). `json` is the message object; `api` is added when
+    /// missing, and `src` too (a fresh one) unless the caller set its own. Returns the `src` the result will
     /// echo. Fails instead of queueing when not connected (see [`SendError::NotConnected`]).
-    pub fn send_api(
-        &mut self,
-        _now: u64,
-        src: Option<String>,
-        request: proto::Request,
-    ) -> Result<String, SendError> {
+    pub fn send_api(&mut self, _now: u64, json: &str) -> Result<String, SendError> {
         if !self.is_connected() {
             return Err(SendError::NotConnected);
         }
-        let src = src.unwrap_or_else(|| self.next_src());
-        let text = proto::Envelope::new(Some(src.clone()), request).to_json();
+        let Ok(mut m @ Json::Object(_)) = Json::parse(json) else {
+            return Err(SendError::NotAnObject);
+        };
+        // The members stay in the caller's order (the apps' own messages, from `proto`, have no field twice);
+        // a missing `api` goes first, where the service's messages have it, a fresh `src` last.
+        if m.get("api").is_none() {
+            if let Json::Object(members) = &mut m {
+                members.insert(0, ("api".to_string(), proto::API.into()));
+            }
+        }
+        let src = match scalar(m.get("src")) {
+            Some(s) => s,
+            None => {
+                let s = self.next_src();
+                // A `src` that is no scalar (null, an object) is replaced, not given twice.
+                if let Json::Object(members) = &mut m {
+                    members.retain(|(k, _)| k != "src");
+                }
+                m.push("src", s.as_str().into());
+                s
+            }
+        };
+        let text = m.to_text();
         if text.len() > proto::MAX_MESSAGE_LEN {
             return Err(SendError::TooLarge);
         }
@@ -520,36 +539,26 @@ mod tests {
     }
 
     #[test]
-    fn send_api_writes_the_envelope_once_with_a_fresh_or_the_callers_src() {
+    fn send_api_adds_api_and_src_and_keeps_a_callers_src() {
         let mut s = connected();
         // The getLogin used src 1.
-        assert_eq!(
-            s.send_api(1, None, proto::Request::GetConfig),
-            Ok("2".into())
-        );
+        assert_eq!(s.send_api(1, r#"{"mt":"GetConfig"}"#), Ok("2".into()));
         assert_eq!(
             drain(&mut s),
             [Action::SendSocket(
-                r#"{"api":"kuando","src":"2","mt":"GetConfig"}"#.into()
+                r#"{"api":"kuando","mt":"GetConfig","src":"2"}"#.into()
             )]
         );
         assert_eq!(
-            s.send_api(1, Some("77".into()), proto::Request::GetLicense),
+            s.send_api(1, r#"{"mt":"GetLicense","src":77}"#),
             Ok("77".into())
         );
-        assert_eq!(
-            drain(&mut s),
-            [Action::SendSocket(
-                r#"{"api":"kuando","src":"77","mt":"GetLicense"}"#.into()
-            )]
+        assert_eq!(s.send_api(1, "[1]"), Err(SendError::NotAnObject));
+        let big = format!(
+            r#"{{"mt":"X","pad":"{}"}}"#,
+            "x".repeat(proto::MAX_MESSAGE_LEN)
         );
-        let big = proto::Request::SetPresence {
-            activity: "x".repeat(proto::MAX_MESSAGE_LEN),
-            note: String::new(),
-            guard: None,
-        };
-        assert_eq!(s.send_api(1, None, big), Err(SendError::TooLarge));
-        assert_eq!(drain(&mut s), []);
+        assert_eq!(s.send_api(1, &big), Err(SendError::TooLarge));
     }
 
     #[test]
@@ -568,9 +577,6 @@ mod tests {
         s.handle_socket_closed(6);
         s.handle_timeout(1_000_000);
         assert_eq!(drain(&mut s), []);
-        assert_eq!(
-            s.send_api(7, None, proto::Request::GetConfig),
-            Err(SendError::NotConnected)
-        );
+        assert_eq!(s.send_api(7, "{}"), Err(SendError::NotConnected));
     }
 }

@@ -18,6 +18,7 @@ use crate::config_app::{ConfigAction, ConfigApp};
 use crate::hub::Outcome;
 use crate::myapps::session::AppSession;
 use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
+use crate::proto::Envelope;
 
 struct Driver {
     window: Window,
@@ -206,7 +207,8 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: ConfigAction) {
             });
         }
         ConfigAction::Service(req) => {
-            if let Err(e) = d.link.session.send_api(clock::now_ms(), None, req) {
+            let text = Envelope::new(None, req).to_json();
+            if let Err(e) = d.link.session.send_api(clock::now_ms(), &text) {
                 d.app.handle_send_failed(&e.to_string());
             }
         }
