@@ -21,7 +21,7 @@
 //! This module is in the hidden app: no `format!` (see [`crate::text`]), JSON through [`crate::json`].
 
 use crate::engine::{Connector, Status};
-use crate::hub::{Outcome, RequestKind};
+use crate::hub::{HubOutcome, RequestKind};
 use crate::json::Json;
 use crate::myapps::{launcher, ApiMsg};
 use crate::text::{cat, num};
@@ -93,13 +93,13 @@ impl StatusApi {
         &mut self,
         now: u64,
         kind: RequestKind,
-        outcome: &Outcome,
+        outcome: &HubOutcome,
         redact: impl Fn(&str) -> String,
     ) {
         // Any answer may change what the hub reports; the model goes out only if its text changed.
         self.dirty = true;
         let (status, body) = match outcome {
-            Outcome::Answer { status, body } => {
+            HubOutcome::Answer { status, body } => {
                 // A longer body (or one that is not text) is left out: the status still tells.
                 let text = match core::str::from_utf8(body) {
                     Ok(t) if t.len() <= MAX_ANSWER_BYTES => redact(t),
@@ -107,8 +107,8 @@ impl StatusApi {
                 };
                 (u64::from(*status), text)
             }
-            Outcome::Timeout => (NO_ANSWER, String::new()),
-            Outcome::Network => (NETWORK_ERROR, String::new()),
+            HubOutcome::Timeout => (NO_ANSWER, String::new()),
+            HubOutcome::Network => (NETWORK_ERROR, String::new()),
         };
         self.answers[kind_index(kind)] = Some(Answer {
             at: now,

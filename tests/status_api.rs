@@ -8,7 +8,7 @@ use kuando_connector::config::Config;
 use kuando_connector::config_app::i18n::Lang;
 use kuando_connector::config_app::{self, Button, ConfigApp, CopyState};
 use kuando_connector::connector_app::{ConnectorAction, ConnectorApp};
-use kuando_connector::hub::{HubRequest, Outcome};
+use kuando_connector::hub::{HubOutcome, HubRequest};
 use kuando_connector::json::Json;
 use kuando_connector::myapps::session::SessionEvent;
 use kuando_connector::myapps::StartParams;
@@ -33,9 +33,9 @@ struct Hub {
 }
 
 impl Hub {
-    fn answer(&self, r: &HubRequest) -> Outcome {
+    fn answer(&self, r: &HubRequest) -> HubOutcome {
         if !self.up || (self.no_preflight && r.token_header.is_some()) {
-            return Outcome::Network;
+            return HubOutcome::Network;
         }
         let asked_as_teams = r
             .body
@@ -58,7 +58,7 @@ impl Hub {
         } else {
             r#"{"response":"OK"}"#.to_string()
         };
-        Outcome::Answer {
+        HubOutcome::Answer {
             status: 200,
             body: body.into_bytes(),
         }

@@ -6,7 +6,7 @@
 use super::i18n::Text;
 use super::{ConfigApp, Purpose};
 use crate::engine::HubStatus;
-use crate::hub::{self, Endpoint, HubError, Outcome, TokenForm};
+use crate::hub::{self, Endpoint, HubOutcome, TokenForm};
 use crate::trace;
 
 /// How often the banners' hub check repeats while the app is open.
@@ -116,27 +116,18 @@ impl HubCheck {
 /// Whether a check step's answer proves a working kuandoHUB: `Ok(device names)` (empty for the steps
 /// without devices) or what it shows instead. "No Busylight" (404 or `NO_DEVICE`) still proves a kuandoHUB
 /// answers, as in the engine; only a plain-text "unknown action" is a verdict on the hub's version.
-pub(super) fn classify_hub_answer(step: Step, outcome: &Outcome) -> Result<Vec<String>, Fault> {
-    let (status, body) = match outcome {
-        Outcome::Answer { status, body } => (*status, body.as_slice()),
-        Outcome::Timeout | Outcome::Network => return Err(Fault::Hub(HubStatus::Unreachable)),
+pub(super) fn classify_hub_answer(step: Step, outcome: &HubOutcome) -> Result<Vec<String>, Fault> {
+    let kind = match step {
+        Step::Probe => hub::RequestKind::Probe,
+        Step::Presence => hub::RequestKind::CurrentPresence,
+        Step::Devices => hub::RequestKind::Devices,
     };
-    let result = match step {
-        Step::Probe => match hub::parse_probe(status, body) {
-            Err(HubError::NoDevice) => Ok(()),
-            r => r,
+    let names = outcome.answer().and_then(|(status, body)| match step {
+        Step::Probe => hub::without_lamp(hub::parse_probe(status, body)).map(|()| Vec::new()),
+        Step::Presence => {
+            hub::without_lamp(hub::parse_current_presence(status, body)).map(|_| Vec::new())
         }
-        .map(|_| Vec::new()),
-        Step::Presence => match hub::parse_current_presence(status, body) {
-            Err(HubError::NoDevice) => Ok(hub::CurrentPresence::default()),
-            r => r,
-        }
-        .map(|_| Vec::new()),
-        Step::Devices => match hub::parse_devices(status, body) {
-            Err(HubError::NoDevice) => Ok(Vec::new()),
-            r => r,
-        }
-        .map(|d| {
+        Step::Devices => hub::without_lamp(hub::parse_devices(status, body)).map(|d| {
             d.into_iter()
                 .map(|d| {
                     if d.model.is_empty() {
@@ -147,12 +138,16 @@ pub(super) fn classify_hub_answer(step: Step, outcome: &Outcome) -> Result<Vec<S
                 })
                 .collect()
         }),
-    };
-    result.map_err(|e| match e {
-        HubError::Unauthorized => Fault::Hub(HubStatus::Unauthorized),
-        _ if step == Step::Probe => Fault::Hub(HubStatus::Unreachable),
-        HubError::UnknownAction => Fault::Hub(HubStatus::TooOld),
-        _ => Fault::Garbled,
+    });
+    // The one rule the engine uses too (`hub::verdict`); "answered" cannot come with an error here, since
+    // `without_lamp` already took "no Busylight" as an answer.
+    names.map_err(|e| match hub::verdict(kind, &e) {
+        hub::HubVerdict::Unauthorized => Fault::Hub(HubStatus::Unauthorized),
+        hub::HubVerdict::TooOld => Fault::Hub(HubStatus::TooOld),
+        hub::HubVerdict::BadAnswer => Fault::Garbled,
+        hub::HubVerdict::Unreachable | hub::HubVerdict::Answered => {
+            Fault::Hub(HubStatus::Unreachable)
+        }
     })
 }
 
@@ -222,7 +217,7 @@ impl ConfigApp {
 
     /// A probe with the token header got no answer: asks without the token, to tell a hub that refuses the
     /// header's preflight from one that is down. True when asked.
-    fn check_token_header(&mut self, check: bool, outcome: &Outcome) -> bool {
+    fn check_token_header(&mut self, check: bool, outcome: &HubOutcome) -> bool {
         let ep = if check {
             self.checked_endpoint()
         } else {
@@ -231,7 +226,7 @@ impl ConfigApp {
         let Some(ep) = ep else {
             return false;
         };
-        if !matches!(outcome, Outcome::Network | Outcome::Timeout)
+        if !matches!(outcome, HubOutcome::Network | HubOutcome::Timeout)
             || !ep.has_token()
             || ep.form() != TokenForm::Header
         {
@@ -241,14 +236,14 @@ impl ConfigApp {
         true
     }
 
-    pub(super) fn token_check_answer(&mut self, now_ms: u64, check: bool, outcome: &Outcome) {
+    pub(super) fn token_check_answer(&mut self, now_ms: u64, check: bool, outcome: &HubOutcome) {
         let ep = if check {
             self.checked_endpoint()
         } else {
             self.form_endpoint()
         };
         match (outcome, ep) {
-            (Outcome::Answer { .. }, Some(ep)) => {
+            (HubOutcome::Answer { .. }, Some(ep)) => {
                 self.hub.token_in_url_for = Some(ep.base().as_str().to_string());
                 self.trace(crate::engine::TOKEN_IN_URL_TEXT);
                 let ep = self.hub.with_token_form(ep);
@@ -294,7 +289,7 @@ impl ConfigApp {
         }
     }
 
-    pub(super) fn check_answer(&mut self, now_ms: u64, step: Step, outcome: &Outcome) {
+    pub(super) fn check_answer(&mut self, now_ms: u64, step: Step, outcome: &HubOutcome) {
         if !self.hub.running {
             return;
         }
@@ -326,7 +321,7 @@ impl ConfigApp {
         }
     }
 
-    pub(super) fn test_answer(&mut self, step: Step, outcome: &Outcome) {
+    pub(super) fn test_answer(&mut self, step: Step, outcome: &HubOutcome) {
         if self.hub.test != TestStatus::Running {
             return;
         }

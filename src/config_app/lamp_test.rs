@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use super::hub_check::TestStatus;
 use super::i18n::Text;
 use super::{ConfigApp, Purpose};
-use crate::hub::{self, Endpoint, HubError, LampCommand, Outcome, Rgb, Sound, Volume};
+use crate::hub::{self, Endpoint, HubError, HubOutcome, LampCommand, Rgb, Sound, Volume};
 
 /// How long each colour of the lamp test shows.
 pub const LAMP_STEP_MS: u64 = 800;
@@ -99,11 +99,11 @@ impl ConfigApp {
         self.run_sequence(now_ms);
     }
 
-    pub(super) fn lamp_answer(&mut self, now_ms: u64, last: bool, outcome: &Outcome) {
+    pub(super) fn lamp_answer(&mut self, now_ms: u64, last: bool, outcome: &HubOutcome) {
         let result = match outcome {
-            Outcome::Answer { status, body } => hub::parse_command_response(*status, body),
-            Outcome::Timeout => Err(HubError::Timeout),
-            Outcome::Network => Err(HubError::Network),
+            HubOutcome::Answer { status, body } => hub::parse_command_response(*status, body),
+            HubOutcome::Timeout => Err(HubError::Timeout),
+            HubOutcome::Network => Err(HubError::Network),
         };
         match result {
             Ok(()) if last => {

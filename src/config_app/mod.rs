@@ -27,7 +27,7 @@ pub mod settings;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::config::Config;
-use crate::hub::{HubRequest, Outcome};
+use crate::hub::{HubOutcome, HubRequest};
 use crate::proto::{ErrorCode, License, Request, Response, ServiceError};
 use crate::trace::{self, App};
 
@@ -361,7 +361,7 @@ impl ConfigApp {
     }
 
     /// A hub answer for request `id`.
-    pub fn handle_hub(&mut self, now_ms: u64, id: u64, outcome: Outcome) {
+    pub fn handle_hub(&mut self, now_ms: u64, id: u64, outcome: HubOutcome) {
         self.tick(now_ms);
         let Some(purpose) = self.inflight.remove(&id) else {
             return;

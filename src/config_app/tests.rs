@@ -4,8 +4,8 @@ use super::*;
 use crate::config::FieldError;
 use crate::hub;
 
-fn ok(body: &str) -> Outcome {
-    Outcome::Answer {
+fn ok(body: &str) -> HubOutcome {
+    HubOutcome::Answer {
         status: 200,
         body: body.as_bytes().to_vec(),
     }
@@ -15,7 +15,11 @@ const PRESENCE: &str = r#"{"runningcommand":null}"#;
 const ONE_LAMP: &str = r#"[{"ModelName":"Busylight UC Omega"}]"#;
 
 /// Drains actions; answers hub requests with `hub(url)`.
-fn pump(app: &mut ConfigApp, now: u64, hub: &dyn Fn(&HubRequest) -> Outcome) -> Vec<ConfigAction> {
+fn pump(
+    app: &mut ConfigApp,
+    now: u64,
+    hub: &dyn Fn(&HubRequest) -> HubOutcome,
+) -> Vec<ConfigAction> {
     let mut seen = Vec::new();
     while let Some(a) = app.poll_action() {
         if let ConfigAction::Hub { id, request, .. } = &a {
@@ -29,7 +33,7 @@ fn pump(app: &mut ConfigApp, now: u64, hub: &dyn Fn(&HubRequest) -> Outcome) -> 
     seen
 }
 
-fn healthy(r: &HubRequest) -> Outcome {
+fn healthy(r: &HubRequest) -> HubOutcome {
     if r.url.contains("currentpresence") {
         ok(PRESENCE)
     } else if r.url.contains("busylightdevices") {
@@ -39,7 +43,7 @@ fn healthy(r: &HubRequest) -> Outcome {
     }
 }
 
-fn started(license: License, hub: &dyn Fn(&HubRequest) -> Outcome) -> ConfigApp {
+fn started(license: License, hub: &dyn Fn(&HubRequest) -> HubOutcome) -> ConfigApp {
     let mut app = ConfigApp::new(Lang::En, false);
     app.handle_service(0, ServiceState::Up);
     let first = pump(&mut app, 0, hub);
@@ -65,15 +69,15 @@ fn started(license: License, hub: &dyn Fn(&HubRequest) -> Outcome) -> ConfigApp 
 
 /// A remote hub with a token whose HTTP server answers no CORS preflight: every request with the token
 /// header fails in the browser; without it, it answers.
-fn no_preflight(r: &HubRequest) -> Outcome {
+fn no_preflight(r: &HubRequest) -> HubOutcome {
     if r.token_header.is_some() {
-        Outcome::Network
+        HubOutcome::Network
     } else {
         healthy(r)
     }
 }
 
-fn with_token(app: &mut ConfigApp, hub: &dyn Fn(&HubRequest) -> Outcome) -> Vec<ConfigAction> {
+fn with_token(app: &mut ConfigApp, hub: &dyn Fn(&HubRequest) -> HubOutcome) -> Vec<ConfigAction> {
     let c = Config {
         hub_url: "http://192.168.0.100:8989/".into(),
         token: "s3cret".into(),
@@ -131,7 +135,7 @@ fn the_token_goes_in_the_header_and_in_the_url_only_for_a_hub_that_refuses_it() 
 
     // A hub that is down stays "not reachable", with no token in any URL.
     let mut app = started(License::Connector, &healthy);
-    let sent = with_token(&mut app, &|_| Outcome::Network);
+    let sent = with_token(&mut app, &|_| HubOutcome::Network);
     assert!(sent.iter().all(|a| match a {
         ConfigAction::Hub { request, .. } => !request.url.contains("s3cret"),
         _ => true,
@@ -149,7 +153,7 @@ fn a_healthy_setup_shows_no_banner_and_allows_lamp_tests() {
 
 #[test]
 fn no_hub_shows_the_banner_and_it_goes_when_the_hub_comes_back() {
-    let mut app = started(License::Connector, &|_| Outcome::Network);
+    let mut app = started(License::Connector, &|_| HubOutcome::Network);
     assert_eq!(app.view().banners, vec![Banner::NoHub]);
     assert!(!app.view().lamp_tests);
     let t = app.poll_timeout().unwrap();
@@ -287,7 +291,7 @@ fn too_old_and_token_rejected_are_their_own_banners() {
     let app = started(License::Connector, &no_device);
     assert_eq!(app.view().banners, vec![]);
     assert!(app.view().no_lamp_note);
-    let locked = |_: &HubRequest| Outcome::Answer {
+    let locked = |_: &HubRequest| HubOutcome::Answer {
         status: 401,
         body: vec![],
     };
@@ -430,7 +434,7 @@ fn local_network_permission_prompt_denied_and_granted() {
     // Prompt: the check fails; either the hub is missing or the browser holds the request: both banners,
     // the permission's with the button.
     app.handle_local_network(0, "prompt");
-    let a = pump(&mut app, 0, &|_| Outcome::Network);
+    let a = pump(&mut app, 0, &|_| HubOutcome::Network);
     assert!(
         a.iter().any(|a| matches!(a, ConfigAction::Hub { .. })),
         "{a:?}"
@@ -451,7 +455,7 @@ fn local_network_permission_prompt_denied_and_granted() {
     }
     // The user's click makes the request (the browser can ask now).
     app.handle_click(CHECK_INTERVAL_MS * 3, Button::AllowLocalNetwork);
-    let a = pump(&mut app, CHECK_INTERVAL_MS * 3, &|_| Outcome::Network);
+    let a = pump(&mut app, CHECK_INTERVAL_MS * 3, &|_| HubOutcome::Network);
     assert!(
         a.iter().any(|a| matches!(a, ConfigAction::Hub { .. })),
         "{a:?}"
@@ -611,7 +615,7 @@ fn a_failing_lamp_test_says_why_and_still_gives_the_lamp_back() {
         if r.url.contains("action=off") {
             ok("")
         } else {
-            Outcome::Answer {
+            HubOutcome::Answer {
                 status: 404,
                 body: vec![],
             }

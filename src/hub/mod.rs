@@ -16,6 +16,3 @@ pub use answer::*;
 pub use lamp::*;
 pub use request::*;
 pub use url::*;
-
-/// The driver's outcome under its old name, until the config app says `HubOutcome` too.
-pub type Outcome = HubOutcome;

@@ -15,7 +15,7 @@ use super::socket::SocketEvent;
 use super::{clipboard, clock, console, http, parent, timer::Wakeup};
 use crate::config_app::i18n::Lang;
 use crate::config_app::{ConfigAction, ConfigApp};
-use crate::hub::Outcome;
+use crate::hub::HubOutcome;
 use crate::myapps::session::AppSession;
 use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
 use crate::proto::Envelope;
@@ -131,7 +131,7 @@ fn on_socket(shared: &Shared, gen: u32, ev: SocketEvent) {
     pump(shared);
 }
 
-fn on_hub(shared: &Shared, id: u64, outcome: Outcome) {
+fn on_hub(shared: &Shared, id: u64, outcome: HubOutcome) {
     shared
         .borrow_mut()
         .app
