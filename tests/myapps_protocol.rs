@@ -6,9 +6,10 @@ use kuando_connector::myapps::domain::subscribe_presence;
 use kuando_connector::myapps::launcher;
 use kuando_connector::myapps::session::{BACKOFF_MAX_MS, KEEPALIVE_MS, STEP_TIMEOUT_MS};
 use kuando_connector::myapps::{
-    call_event, own_user, phone_calls, presence_update, Action, AppSession, LauncherMsg, LoginMsg,
-    Scheme, SendError, SessionEvent, StartParams, API_CLIENT, API_PHONE, API_PHONEINFO,
+    call_event, own_user, phone_calls, presence_update, AppSession, LauncherMsg, LoginMsg, Scheme,
+    SendError, SessionAction, SessionEvent, StartParams, API_CLIENT, API_PHONE, API_PHONEINFO,
 };
+use kuando_connector::proto::Request;
 use kuando_connector::state::{CallEvent, CallInfo, CallKey, CallState, Direction, Presence};
 use proptest::prelude::*;
 
@@ -43,7 +44,7 @@ fn login(text: &str) -> LoginMsg {
     }
 }
 
-fn drain(s: &mut AppSession) -> Vec<Action> {
+fn drain(s: &mut AppSession) -> Vec<SessionAction> {
     std::iter::from_fn(|| s.poll_action()).collect()
 }
 
@@ -55,15 +56,15 @@ fn session() -> AppSession {
 /// Socket open and challenge answered at `now`; returns the `src` of the posted `getLogin`.
 fn to_get_login(s: &mut AppSession, now: u64) -> String {
     s.handle_timeout(now);
-    assert!(matches!(&drain(s)[..], [Action::OpenSocket(_)]));
+    assert!(matches!(&drain(s)[..], [SessionAction::OpenSocket(_)]));
     s.handle_socket_open(now);
     assert_eq!(
         drain(s),
-        [Action::SendSocket(r#"{"mt":"AppChallenge"}"#.into())]
+        [SessionAction::SendSocket(r#"{"mt":"AppChallenge"}"#.into())]
     );
     s.handle_socket_message(now, r#"{"mt":"AppChallengeResult","challenge":"4b6f9a"}"#);
     match &drain(s)[..] {
-        [Action::PostToParent(t)] => {
+        [SessionAction::PostToParent(t)] => {
             let v: serde_json::Value = serde_json::from_str(t).unwrap();
             assert_eq!(v["mt"], "getLogin");
             assert_eq!(v["app"], "kuando");
@@ -79,7 +80,7 @@ fn connect(s: &mut AppSession, now: u64) {
     s.handle_login(now, &login(&login_text(&src, "kuando", INFO)));
     assert_eq!(drain(s).len(), 1);
     s.handle_socket_message(now, r#"{"mt":"AppLoginResult","ok":true}"#);
-    assert_eq!(drain(s), [Action::Event(SessionEvent::Connected)]);
+    assert_eq!(drain(s), [SessionAction::Event(SessionEvent::Connected)]);
 }
 
 #[test]
@@ -102,7 +103,7 @@ fn login_flow_sends_the_logins_fields_with_info_verbatim() {
     s.handle_timeout(0);
     assert_eq!(
         drain(&mut s),
-        [Action::OpenSocket(
+        [SessionAction::OpenSocket(
             "wss://ap.example.com/example.com/kuandoconnector".into()
         )]
     );
@@ -111,7 +112,7 @@ fn login_flow_sends_the_logins_fields_with_info_verbatim() {
     let acts = drain(&mut s);
     assert_eq!(
         acts[1],
-        Action::PostToParent(
+        SessionAction::PostToParent(
             r#"{"mt":"getLogin","src":"1","app":"kuando","challenge":"4b6f9a"}"#.into()
         )
     );
@@ -119,17 +120,20 @@ fn login_flow_sends_the_logins_fields_with_info_verbatim() {
     let want = format!(
         r#"{{"mt":"AppLogin","app":"innovaphone-kuando","domain":"example.com","sip":"bob","guid":"5db8519be826c148a8877f10f8bc2d73","dn":"Bob Hansen","info":{INFO},"digest":"8c1f0d2a","pbxObj":"kuando"}}"#
     );
-    assert_eq!(drain(&mut s), [Action::SendSocket(want)]);
+    assert_eq!(drain(&mut s), [SessionAction::SendSocket(want)]);
     assert!(!s.is_connected());
     s.handle_socket_message(40, r#"{"mt":"AppLoginResult","ok":true}"#);
-    assert_eq!(drain(&mut s), [Action::Event(SessionEvent::Connected)]);
+    assert_eq!(
+        drain(&mut s),
+        [SessionAction::Event(SessionEvent::Connected)]
+    );
     assert!(s.is_connected());
     // Service messages now reach the app.
     let cfg = r#"{"api":"kuando","mt":"ConfigChanged","config":{}}"#;
     s.handle_socket_message(50, cfg);
     assert_eq!(
         drain(&mut s),
-        [Action::Event(SessionEvent::Message(cfg.into()))]
+        [SessionAction::Event(SessionEvent::Message(cfg.into()))]
     );
 }
 
@@ -142,7 +146,7 @@ fn a_login_for_another_app_object_is_not_used() {
     // The right one still works while the step is open.
     s.handle_login(2, &login(&login_text(&src, "kuando", INFO)));
     assert!(
-        matches!(&drain(&mut s)[..], [Action::SendSocket(t)] if t.starts_with(r#"{"mt":"AppLogin""#))
+        matches!(&drain(&mut s)[..], [SessionAction::SendSocket(t)] if t.starts_with(r#"{"mt":"AppLogin""#))
     );
 }
 
@@ -154,7 +158,7 @@ fn only_wrong_logins_time_out_as_a_login_failure_and_retry() {
     assert_eq!(s.poll_timeout(), Some(STEP_TIMEOUT_MS));
     s.handle_timeout(STEP_TIMEOUT_MS);
     match &drain(&mut s)[..] {
-        [Action::CloseSocket, Action::Event(SessionEvent::LoginFailed(why))] => {
+        [SessionAction::CloseSocket, SessionAction::Event(SessionEvent::LoginFailed(why))] => {
             assert!(why.contains("other-app"), "{why}");
         }
         other => panic!("{other:?}"),
@@ -172,7 +176,10 @@ fn unlicensed_user_stops_the_session_for_good() {
     s.handle_socket_message(2, r#"{"mt":"AppLoginResult","ok":false}"#);
     assert_eq!(
         drain(&mut s),
-        [Action::CloseSocket, Action::Event(SessionEvent::Unlicensed)]
+        [
+            SessionAction::CloseSocket,
+            SessionAction::Event(SessionEvent::Unlicensed)
+        ]
     );
     assert_eq!(s.poll_timeout(), None);
     s.handle_socket_closed(3);
@@ -181,7 +188,7 @@ fn unlicensed_user_stops_the_session_for_good() {
     }
     assert_eq!(drain(&mut s), [], "no reconnect for an unlicensed user");
     assert_eq!(
-        s.send_api(4, r#"{"mt":"GetConfig"}"#),
+        s.send_api(4, None, Request::GetConfig),
         Err(SendError::NotConnected)
     );
 }
@@ -199,8 +206,8 @@ fn other_login_failures_are_reported_and_retried() {
     assert_eq!(
         drain(&mut s),
         [
-            Action::CloseSocket,
-            Action::Event(SessionEvent::LoginFailed("digest mismatch".into()))
+            SessionAction::CloseSocket,
+            SessionAction::Event(SessionEvent::LoginFailed("digest mismatch".into()))
         ]
     );
     assert_eq!(s.poll_timeout(), Some(2 + 500));
@@ -210,7 +217,7 @@ fn other_login_failures_are_reported_and_retried() {
     s.handle_socket_message(504, r#"{"mt":"AppLoginResult","ok":false}"#);
     assert_eq!(
         drain(&mut s)[1],
-        Action::Event(SessionEvent::LoginFailed("LOGIN_FAILURE".into()))
+        SessionAction::Event(SessionEvent::LoginFailed("LOGIN_FAILURE".into()))
     );
     assert_eq!(
         s.poll_timeout(),
@@ -226,7 +233,7 @@ fn reconnect_back_off_doubles_to_32_s_and_resets_after_a_login() {
     let mut waits = Vec::new();
     for _ in 0..8 {
         s.handle_timeout(now);
-        assert!(matches!(&drain(&mut s)[..], [Action::OpenSocket(_)]));
+        assert!(matches!(&drain(&mut s)[..], [SessionAction::OpenSocket(_)]));
         // The service accepts the socket and drops it before the login: opening alone resets nothing.
         s.handle_socket_open(now + 5);
         s.handle_socket_closed(now + 10);
@@ -246,7 +253,10 @@ fn reconnect_back_off_doubles_to_32_s_and_resets_after_a_login() {
 
     connect(&mut s, now);
     s.handle_socket_closed(now + 100);
-    assert_eq!(drain(&mut s), [Action::Event(SessionEvent::Disconnected)]);
+    assert_eq!(
+        drain(&mut s),
+        [SessionAction::Event(SessionEvent::Disconnected)]
+    );
     assert_eq!(s.poll_timeout(), Some(now + 100 + 500));
 }
 
@@ -258,12 +268,12 @@ fn a_socket_that_never_answers_the_challenge_is_closed_and_retried() {
     drain(&mut s);
     assert_eq!(s.poll_timeout(), Some(STEP_TIMEOUT_MS));
     s.handle_timeout(STEP_TIMEOUT_MS);
-    assert_eq!(drain(&mut s), [Action::CloseSocket]);
+    assert_eq!(drain(&mut s), [SessionAction::CloseSocket]);
     s.handle_timeout(STEP_TIMEOUT_MS + 500);
-    assert!(matches!(&drain(&mut s)[..], [Action::OpenSocket(_)]));
+    assert!(matches!(&drain(&mut s)[..], [SessionAction::OpenSocket(_)]));
     // A socket that never opens, the same.
     s.handle_timeout(2 * STEP_TIMEOUT_MS + 500);
-    assert_eq!(drain(&mut s), [Action::CloseSocket]);
+    assert_eq!(drain(&mut s), [SessionAction::CloseSocket]);
     assert_eq!(s.poll_timeout(), Some(2 * STEP_TIMEOUT_MS + 500 + 1_000));
 }
 
@@ -276,7 +286,7 @@ fn keepalive_every_60_s_while_connected_and_only_then() {
     while let Some(t) = s.poll_timeout().filter(|t| *t <= end) {
         s.handle_timeout(t);
         for a in drain(&mut s) {
-            assert_eq!(a, Action::SendSocket(r#"{"mt":"KeepAlive"}"#.into()));
+            assert_eq!(a, SessionAction::SendSocket(r#"{"mt":"KeepAlive"}"#.into()));
             sent.push(t);
         }
     }
@@ -287,28 +297,36 @@ fn keepalive_every_60_s_while_connected_and_only_then() {
     s.handle_timeout(end + KEEPALIVE_MS);
     assert!(drain(&mut s)
         .iter()
-        .all(|a| !matches!(a, Action::SendSocket(t) if t.contains("KeepAlive"))));
+        .all(|a| !matches!(a, SessionAction::SendSocket(t) if t.contains("KeepAlive"))));
 }
 
 #[test]
 fn api_messages_are_refused_while_down_and_carry_api_and_src_when_up() {
     let mut s = session();
     assert_eq!(
-        s.send_api(0, r#"{"mt":"GetConfig"}"#),
+        s.send_api(0, None, Request::GetConfig),
         Err(SendError::NotConnected)
     );
     connect(&mut s, 0);
     let src = s
-        .send_api(1, r#"{"mt":"SetPresence","activity":"busy","note":""}"#)
+        .send_api(
+            1,
+            None,
+            Request::SetPresence {
+                activity: "busy".into(),
+                note: String::new(),
+                guard: None,
+            },
+        )
         .unwrap();
-    let Some(Action::SendSocket(t)) = s.poll_action() else {
+    let Some(SessionAction::SendSocket(t)) = s.poll_action() else {
         panic!("nothing sent")
     };
     let v: serde_json::Value = serde_json::from_str(&t).unwrap();
     assert_eq!(v["api"], "kuando");
     assert_eq!(v["mt"], "SetPresence");
     assert_eq!(v["src"], src.as_str());
-    let src2 = s.send_api(2, r#"{"mt":"GetConfig"}"#).unwrap();
+    let src2 = s.send_api(2, None, Request::GetConfig).unwrap();
     assert_ne!(src, src2, "every request gets its own src");
 }
 
@@ -625,7 +643,8 @@ proptest! {
                 }
                 Op::Send(dt, j) => {
                     now += dt;
-                    let r = s.send_api(now, &j);
+                    let presence = Request::SetPresence { activity: j, note: String::new(), guard: None };
+                    let r = s.send_api(now, None, presence);
                     prop_assert!(r.is_err() || s.is_connected());
                 }
                 Op::Close => s.close(now),
@@ -633,15 +652,15 @@ proptest! {
             while let Some(a) = s.poll_action() {
                 prop_assert!(!stopped, "action after Unlicensed: {:?}", a);
                 match a {
-                    Action::OpenSocket(_) => {
+                    SessionAction::OpenSocket(_) => {
                         prop_assert!(!socket, "second socket");
                         if let Some(g) = gone_at {
                             prop_assert!(now >= g + 500, "reconnect {} ms after close", now - g);
                         }
                         socket = true;
                     }
-                    Action::CloseSocket => { socket = false; gone_at = Some(now); }
-                    Action::Event(SessionEvent::Unlicensed) => stopped = true,
+                    SessionAction::CloseSocket => { socket = false; gone_at = Some(now); }
+                    SessionAction::Event(SessionEvent::Unlicensed) => stopped = true,
                     _ => {}
                 }
             }

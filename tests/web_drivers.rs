@@ -16,7 +16,7 @@ use std::rc::Rc;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Object, Promise, Reflect};
 use kuando_connector::config::LampSlot;
-use kuando_connector::hub::{self, Endpoint, HubError, HubRequest, LampCommand, Outcome, Rgb};
+use kuando_connector::hub::{self, Endpoint, HubError, HubOutcome, HubRequest, LampCommand, Rgb};
 use kuando_connector::myapps::launcher;
 use kuando_connector::web::{clock, http, parent, timer::Wakeup};
 use serde_json::Value;
@@ -123,8 +123,8 @@ async fn wait_for(max_ms: u64, done: impl Fn() -> bool) -> bool {
 }
 
 /// Sends through the driver (callback style) and waits for its one outcome.
-async fn send(req: &HubRequest, timeout_ms: u32) -> Outcome {
-    let slot: Rc<RefCell<Option<Outcome>>> = Rc::default();
+async fn send(req: &HubRequest, timeout_ms: u32) -> HubOutcome {
+    let slot: Rc<RefCell<Option<HubOutcome>>> = Rc::default();
     let filled = slot.clone();
     let req = req.clone();
     let done = Promise::new(&mut move |resolve, _reject| {
@@ -140,15 +140,15 @@ async fn send(req: &HubRequest, timeout_ms: u32) -> Outcome {
 }
 
 /// Sends through the driver and returns the outcome with how long it took.
-async fn timed_send(req: &HubRequest, timeout_ms: u32) -> (Outcome, u64) {
+async fn timed_send(req: &HubRequest, timeout_ms: u32) -> (HubOutcome, u64) {
     let t0 = clock::now_ms();
     let outcome = send(req, timeout_ms).await;
     (outcome, clock::now_ms() - t0)
 }
 
-fn answer(outcome: Outcome) -> (u16, Vec<u8>) {
+fn answer(outcome: HubOutcome) -> (u16, Vec<u8>) {
     match outcome {
-        Outcome::Answer { status, body } => (status, body),
+        HubOutcome::Answer { status, body } => (status, body),
         other => panic!("expected an answer from the hub, got {other:?}"),
     }
 }
@@ -201,7 +201,7 @@ async fn hub_answer_later_than_the_timeout_is_a_timeout_and_the_next_request_wor
     fault(r#"{"mode":"delay","ms":3000,"actions":["currentpresence"],"times":1}"#).await;
     let e = endpoint("");
     let (outcome, took) = timed_send(&e.current_presence(), 300).await;
-    assert_eq!(outcome, Outcome::Timeout);
+    assert_eq!(outcome, HubOutcome::Timeout);
     // Aborted at the timeout, not when the hub finally answers (3 s).
     assert!(
         (290..1_500).contains(&took),
@@ -306,7 +306,7 @@ async fn the_token_goes_in_the_header_after_a_preflight_and_a_hub_refusing_it_fa
     .await;
     assert_eq!(
         send(&e.devices(), GENEROUS_MS).await,
-        Outcome::Network,
+        HubOutcome::Network,
         "a refused preflight fails the request"
     );
     let (status, _) = answer(send(&e.token_check(), GENEROUS_MS).await);
@@ -361,7 +361,7 @@ async fn hub_closing_the_connection_is_a_network_error() {
     fault(r#"{"mode":"close"}"#).await;
     let e = endpoint("");
     let (outcome, took) = timed_send(&e.current_presence(), GENEROUS_MS).await;
-    assert_eq!(outcome, Outcome::Network);
+    assert_eq!(outcome, HubOutcome::Network);
     assert!(took < 2_000, "the closed connection took {took} ms");
     reset_hub().await;
 }
@@ -374,7 +374,7 @@ async fn hub_port_where_nothing_listens_is_a_network_error() {
     let (outcome, took) = timed_send(&e.probe(), GENEROUS_MS).await;
     assert_eq!(
         outcome,
-        Outcome::Network,
+        HubOutcome::Network,
         "something listens on 127.0.0.1:65531"
     );
     assert!(took < 2_000, "a refused connection took {took} ms");

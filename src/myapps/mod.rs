@@ -19,7 +19,7 @@ pub use domain::{
     call_event, own_user, phone_calls, presence_update, subscribe_presence, PhoneCalls, User,
 };
 pub use launcher::{ApiMsg, ApiUpdate, Ignored, LauncherMsg, LoginMsg};
-pub use session::{Action, AppSession, SendError, SessionEvent};
+pub use session::{AppSession, SendError, SessionAction, SessionEvent};
 pub use start::{Scheme, StartParams};
 
 use crate::json::Json;

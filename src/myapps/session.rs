@@ -36,7 +36,7 @@ pub const STEP_TIMEOUT_MS: u64 = 10_000;
 
 /// What the driver does next.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum SessionAction {
     /// Open a websocket to this URL (the previous one is gone).
     OpenSocket(String),
     /// Send this text on the socket.
@@ -71,7 +71,6 @@ pub enum SendError {
     /// app that runs all day.
     NotConnected,
     /// The text is not a JSON object.
-    NotAnObject,
     /// Longer than the service accepts ([`proto::MAX_MESSAGE_LEN`]).
     TooLarge,
 }
@@ -80,7 +79,6 @@ impl SendError {
     pub fn as_str(&self) -> &'static str {
         match self {
             SendError::NotConnected => "not connected to the app service",
-            SendError::NotAnObject => "not a JSON object",
             SendError::TooLarge => "message too large",
         }
     }
@@ -137,7 +135,7 @@ pub struct AppSession {
     src: u64,
     /// Why the last Login was not used, for the failure text if no usable one comes.
     ignored_login: Option<String>,
-    actions: Fifo<Action>,
+    actions: Fifo<SessionAction>,
 }
 
 /// A handshake reply (`AppChallengeResult`, `AppLoginResult`), or any other message while connected.
@@ -192,7 +190,7 @@ impl AppSession {
     }
 
     /// The next thing for the driver to do.
-    pub fn poll_action(&mut self) -> Option<Action> {
+    pub fn poll_action(&mut self) -> Option<SessionAction> {
         self.actions.pop_front()
     }
 
@@ -213,14 +211,14 @@ impl AppSession {
         match &self.phase {
             Phase::Waiting { at } if now >= *at => {
                 self.actions
-                    .push_back(Action::OpenSocket(self.ws_url.clone()));
+                    .push_back(SessionAction::OpenSocket(self.ws_url.clone()));
                 self.phase = Phase::Opening {
                     deadline: now.saturating_add(STEP_TIMEOUT_MS),
                 };
             }
             Phase::Opening { deadline } | Phase::Challenging { deadline } if now >= *deadline => {
                 // A network problem, not a login problem: no event, just another try.
-                self.actions.push_back(Action::CloseSocket);
+                self.actions.push_back(SessionAction::CloseSocket);
                 self.retry(now);
             }
             Phase::AwaitingLogin { deadline, .. } if now >= *deadline => {
@@ -235,7 +233,7 @@ impl AppSession {
             }
             Phase::Connected { keepalive_at } if now >= *keepalive_at => {
                 self.actions
-                    .push_back(Action::SendSocket(KEEP_ALIVE.to_string()));
+                    .push_back(SessionAction::SendSocket(KEEP_ALIVE.to_string()));
                 // From `now`, not from the old deadline: after the browser suspended the page for minutes,
                 // one KeepAlive is enough, not one per missed minute.
                 self.phase = Phase::Connected {
@@ -249,7 +247,7 @@ impl AppSession {
     pub fn handle_socket_open(&mut self, now: u64) {
         if let Phase::Opening { .. } = self.phase {
             self.actions
-                .push_back(Action::SendSocket(APP_CHALLENGE.to_string()));
+                .push_back(SessionAction::SendSocket(APP_CHALLENGE.to_string()));
             self.phase = Phase::Challenging {
                 deadline: now.saturating_add(STEP_TIMEOUT_MS),
             };
@@ -261,7 +259,7 @@ impl AppSession {
             Phase::Waiting { .. } | Phase::Stopped => {}
             Phase::Connected { .. } => {
                 self.actions
-                    .push_back(Action::Event(SessionEvent::Disconnected));
+                    .push_back(SessionAction::Event(SessionEvent::Disconnected));
                 self.retry(now);
             }
             _ => self.retry(now),
@@ -282,7 +280,9 @@ impl AppSession {
                     }
                 }
                 self.actions
-                    .push_back(Action::Event(SessionEvent::Message(text.to_string())));
+                    .push_back(SessionAction::Event(SessionEvent::Message(
+                        text.to_string(),
+                    )));
             }
             _ => {}
         }
@@ -299,7 +299,7 @@ impl AppSession {
                 };
                 let src = self.next_src();
                 self.actions
-                    .push_back(Action::PostToParent(launcher::get_login(
+                    .push_back(SessionAction::PostToParent(launcher::get_login(
                         &src, &self.app, &challenge,
                     )));
                 self.ignored_login = None;
@@ -315,11 +315,11 @@ impl AppSession {
                         keepalive_at: now.saturating_add(KEEPALIVE_MS),
                     };
                     self.actions
-                        .push_back(Action::Event(SessionEvent::Connected));
+                        .push_back(SessionAction::Event(SessionEvent::Connected));
                 } else if *unlicensed {
-                    self.actions.push_back(Action::CloseSocket);
+                    self.actions.push_back(SessionAction::CloseSocket);
                     self.actions
-                        .push_back(Action::Event(SessionEvent::Unlicensed));
+                        .push_back(SessionAction::Event(SessionEvent::Unlicensed));
                     self.phase = Phase::Stopped;
                 } else {
                     let why = scalar(r.get("errorText"))
@@ -371,47 +371,31 @@ impl AppSession {
         msg.push("digest", login.digest.as_str().into());
         msg.push("pbxObj", self.app.as_str().into());
         let text = msg.to_text();
-        self.actions.push_back(Action::SendSocket(text));
+        self.actions.push_back(SessionAction::SendSocket(text));
         self.phase = Phase::LoggingIn {
             deadline: now.saturating_add(STEP_TIMEOUT_MS),
             unlicensed: login.unlicensed(),
         };
     }
 
-    /// Sends a message to the service (`api:"kuando"`). `json` is the message object; `api` is added when
-    /// missing, and `src` too (a fresh one) unless the caller set its own. Returns the `src` the result will
-    /// echo. Fails instead of queueing when not connected (see [`SendError::NotConnected`]).
-    pub fn send_api(&mut self, _now: u64, json: &str) -> Result<String, SendError> {
+    /// Sends `request` to the service, written once in its envelope (`api:"kuando"`, then `src`, then `mt`
+    /// and the fields): `src` is the caller's, or a fresh one. Returns the `src` the result will echo. Fails
+    /// instead of queueing when not connected (see [`SendError::NotConnected`]).
+    pub fn send_api(
+        &mut self,
+        _now: u64,
+        src: Option<String>,
+        request: proto::Request,
+    ) -> Result<String, SendError> {
         if !self.is_connected() {
             return Err(SendError::NotConnected);
         }
-        let Ok(mut m @ Json::Object(_)) = Json::parse(json) else {
-            return Err(SendError::NotAnObject);
-        };
-        // The members stay in the caller's order (the apps' own messages, from `proto`, have no field twice);
-        // a missing `api` goes first, where the service's messages have it, a fresh `src` last.
-        if m.get("api").is_none() {
-            if let Json::Object(members) = &mut m {
-                members.insert(0, ("api".to_string(), proto::API.into()));
-            }
-        }
-        let src = match scalar(m.get("src")) {
-            Some(s) => s,
-            None => {
-                let s = self.next_src();
-                // A `src` that is no scalar (null, an object) is replaced, not given twice.
-                if let Json::Object(members) = &mut m {
-                    members.retain(|(k, _)| k != "src");
-                }
-                m.push("src", s.as_str().into());
-                s
-            }
-        };
-        let text = m.to_text();
+        let src = src.unwrap_or_else(|| self.next_src());
+        let text = proto::Envelope::new(Some(src.clone()), request).to_json();
         if text.len() > proto::MAX_MESSAGE_LEN {
             return Err(SendError::TooLarge);
         }
-        self.actions.push_back(Action::SendSocket(text));
+        self.actions.push_back(SessionAction::SendSocket(text));
         Ok(src)
     }
 
@@ -421,11 +405,11 @@ impl AppSession {
             Phase::Stopped => return,
             Phase::Waiting { .. } => {}
             Phase::Connected { .. } => {
-                self.actions.push_back(Action::CloseSocket);
+                self.actions.push_back(SessionAction::CloseSocket);
                 self.actions
-                    .push_back(Action::Event(SessionEvent::Disconnected));
+                    .push_back(SessionAction::Event(SessionEvent::Disconnected));
             }
-            _ => self.actions.push_back(Action::CloseSocket),
+            _ => self.actions.push_back(SessionAction::CloseSocket),
         }
         self.phase = Phase::Stopped;
     }
@@ -437,9 +421,9 @@ impl AppSession {
 
     /// Login failed: report, close, retry later.
     fn fail(&mut self, now: u64, why: String) {
-        self.actions.push_back(Action::CloseSocket);
+        self.actions.push_back(SessionAction::CloseSocket);
         self.actions
-            .push_back(Action::Event(SessionEvent::LoginFailed(why)));
+            .push_back(SessionAction::Event(SessionEvent::LoginFailed(why)));
         self.retry(now);
     }
 
@@ -475,7 +459,7 @@ mod tests {
         }
     }
 
-    fn drain(s: &mut AppSession) -> Vec<Action> {
+    fn drain(s: &mut AppSession) -> Vec<SessionAction> {
         std::iter::from_fn(|| s.poll_action()).collect()
     }
 
@@ -498,7 +482,7 @@ mod tests {
         assert_eq!(s.poll_action(), None);
         assert_eq!(s.poll_timeout(), Some(0));
         s.handle_timeout(0);
-        assert_eq!(drain(&mut s), [Action::OpenSocket("wss://x".into())]);
+        assert_eq!(drain(&mut s), [SessionAction::OpenSocket("wss://x".into())]);
     }
 
     #[test]
@@ -522,7 +506,9 @@ mod tests {
         assert_eq!(drain(&mut s), []);
         // Without src (older launchers) it is used.
         s.handle_login(0, &login(&LOGIN.replace(r#""src":"1","#, "")));
-        assert!(matches!(&drain(&mut s)[..], [Action::SendSocket(t)] if t.contains("AppLogin")));
+        assert!(
+            matches!(&drain(&mut s)[..], [SessionAction::SendSocket(t)] if t.contains("AppLogin"))
+        );
     }
 
     #[test]
@@ -534,7 +520,9 @@ mod tests {
         s.handle_socket_message(1, "not json");
         assert_eq!(
             drain(&mut s),
-            [Action::Event(SessionEvent::Message("not json".into()))]
+            [SessionAction::Event(SessionEvent::Message(
+                "not json".into()
+            ))]
         );
     }
 
@@ -542,23 +530,26 @@ mod tests {
     fn send_api_adds_api_and_src_and_keeps_a_callers_src() {
         let mut s = connected();
         // The getLogin used src 1.
-        assert_eq!(s.send_api(1, r#"{"mt":"GetConfig"}"#), Ok("2".into()));
+        assert_eq!(
+            s.send_api(1, None, proto::Request::GetConfig),
+            Ok("2".into())
+        );
         assert_eq!(
             drain(&mut s),
-            [Action::SendSocket(
-                r#"{"api":"kuando","mt":"GetConfig","src":"2"}"#.into()
+            [SessionAction::SendSocket(
+                r#"{"api":"kuando","src":"2","mt":"GetConfig"}"#.into()
             )]
         );
         assert_eq!(
-            s.send_api(1, r#"{"mt":"GetLicense","src":77}"#),
+            s.send_api(1, Some("77".into()), proto::Request::GetLicense),
             Ok("77".into())
         );
-        assert_eq!(s.send_api(1, "[1]"), Err(SendError::NotAnObject));
-        let big = format!(
-            r#"{{"mt":"X","pad":"{}"}}"#,
-            "x".repeat(proto::MAX_MESSAGE_LEN)
-        );
-        assert_eq!(s.send_api(1, &big), Err(SendError::TooLarge));
+        let big = proto::Request::SetPresence {
+            activity: String::new(),
+            note: "x".repeat(proto::MAX_MESSAGE_LEN),
+            guard: None,
+        };
+        assert_eq!(s.send_api(1, None, big), Err(SendError::TooLarge));
     }
 
     #[test]
@@ -568,8 +559,8 @@ mod tests {
         assert_eq!(
             drain(&mut s),
             [
-                Action::CloseSocket,
-                Action::Event(SessionEvent::Disconnected)
+                SessionAction::CloseSocket,
+                SessionAction::Event(SessionEvent::Disconnected)
             ]
         );
         assert!(s.is_stopped());
@@ -577,6 +568,9 @@ mod tests {
         s.handle_socket_closed(6);
         s.handle_timeout(1_000_000);
         assert_eq!(drain(&mut s), []);
-        assert_eq!(s.send_api(7, "{}"), Err(SendError::NotConnected));
+        assert_eq!(
+            s.send_api(7, None, proto::Request::GetConfig),
+            Err(SendError::NotConnected)
+        );
     }
 }

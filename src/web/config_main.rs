@@ -18,7 +18,6 @@ use crate::config_app::{ConfigAction, ConfigApp};
 use crate::hub::HubOutcome;
 use crate::myapps::session::AppSession;
 use crate::myapps::{launcher, LauncherMsg, Scheme, StartParams};
-use crate::proto::Envelope;
 
 struct Driver {
     window: Window,
@@ -207,8 +206,7 @@ fn app_action(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: ConfigAction) {
             });
         }
         ConfigAction::Service(req) => {
-            let text = Envelope::new(None, req).to_json();
-            if let Err(e) = d.link.session.send_api(clock::now_ms(), &text) {
+            if let Err(e) = d.link.session.send_api(clock::now_ms(), None, req) {
                 d.app.handle_send_failed(&e.to_string());
             }
         }

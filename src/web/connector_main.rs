@@ -18,7 +18,6 @@ use crate::connector_app::{ConnectorAction, ConnectorApp};
 use crate::engine::{HubOutcome, RequestId};
 use crate::myapps::session::AppSession;
 use crate::myapps::StartParams;
-use crate::proto::Envelope;
 
 struct Driver {
     window: Window,
@@ -185,8 +184,7 @@ fn carry_out(d: &mut Driver, weak: &Weak<RefCell<Driver>>, a: ConnectorAction) {
         ConnectorAction::PostToParent(t) => parent::post(&d.window, &t),
         ConnectorAction::Login(login) => d.link.session.handle_login(now, &login),
         ConnectorAction::Service { src, request } => {
-            let text = Envelope::new(src.clone(), request).to_json();
-            if let Err(e) = d.link.session.send_api(now, &text) {
+            if let Err(e) = d.link.session.send_api(now, src.clone(), request) {
                 d.app.handle_send_failed(now, src.as_deref(), e.as_str());
             }
         }

@@ -8,7 +8,7 @@ use web_sys::Window;
 
 use super::parent;
 use super::socket::{Socket, SocketEvent};
-use crate::myapps::session::{Action, AppSession, SessionEvent};
+use crate::myapps::session::{AppSession, SessionAction, SessionEvent};
 
 /// Where a socket's events go: `(generation, event)`.
 pub type OnSocket = Rc<dyn Fn(u32, SocketEvent)>;
@@ -49,7 +49,7 @@ impl Link {
         let mut events = Vec::new();
         while let Some(a) = self.session.poll_action() {
             match a {
-                Action::OpenSocket(url) => {
+                SessionAction::OpenSocket(url) => {
                     self.gen = self.gen.wrapping_add(1);
                     let (gen, f) = (self.gen, on_socket.clone());
                     self.socket = Socket::open(&url, move |ev| f(gen, ev));
@@ -57,14 +57,14 @@ impl Link {
                         self.session.handle_socket_closed(now);
                     }
                 }
-                Action::SendSocket(t) => {
+                SessionAction::SendSocket(t) => {
                     if let Some(s) = &self.socket {
                         s.send(&t);
                     }
                 }
-                Action::CloseSocket => self.socket = None,
-                Action::PostToParent(t) => parent::post(window, &t),
-                Action::Event(e) => events.push(e),
+                SessionAction::CloseSocket => self.socket = None,
+                SessionAction::PostToParent(t) => parent::post(window, &t),
+                SessionAction::Event(e) => events.push(e),
             }
         }
         events
