@@ -9,7 +9,6 @@ use std::fmt;
 
 use crate::hub::{self, Rgb, Sound, Volume};
 use crate::json::{self, Json, JsonError, Members};
-use crate::text::{cat, num};
 
 /// The hub URL a fresh install uses: kuandoHUB on the same PC.
 pub const DEFAULT_HUB_URL: &str = "http://localhost:8989/";
@@ -469,18 +468,19 @@ impl Config {
         if !POLL_INTERVAL_RANGE_S.contains(&self.poll_interval) {
             errors.push(FieldError::new(
                 "pollInterval",
-                cat(&[
+                [
                     "must be between ",
-                    &num((*POLL_INTERVAL_RANGE_S.start()).into()),
+                    &POLL_INTERVAL_RANGE_S.start().to_string(),
                     " and ",
-                    &num((*POLL_INTERVAL_RANGE_S.end()).into()),
+                    &POLL_INTERVAL_RANGE_S.end().to_string(),
                     " seconds",
-                ]),
+                ]
+                .concat(),
             ));
         }
         for slot in LampSlot::ALL {
             let s = self.lamp.get(slot);
-            let field = |name: &str| cat(&["lamp.", slot.as_str(), ".", name]);
+            let field = |name: &str| ["lamp.", slot.as_str(), ".", name].concat();
             if Rgb::from_hex(&s.color).is_none() {
                 errors.push(FieldError::new(
                     field("color"),
@@ -490,7 +490,11 @@ impl Config {
             if Sound::from_number(s.sound).is_none() {
                 errors.push(FieldError::new(
                     field("sound"),
-                    cat(&["must be between 0 and ", &num(Sound::MAX.into())]),
+                    [
+                        "must be between 0 and ",
+                        &u64::to_string(&Sound::MAX.into()),
+                    ]
+                    .concat(),
                 ));
             }
             if Volume::new(s.volume).is_none() {
@@ -516,11 +520,12 @@ impl Config {
         if m.minutes > MAX_MISSED_CALL_MINUTES {
             errors.push(FieldError::new(
                 "missedCall.minutes",
-                cat(&[
+                [
                     "must be between 0 and ",
-                    &num(MAX_MISSED_CALL_MINUTES.into()),
+                    &MAX_MISSED_CALL_MINUTES.to_string(),
                     " minutes",
-                ]),
+                ]
+                .concat(),
             ));
         }
         errors
@@ -624,10 +629,10 @@ fn lamp_path(path: &str) -> Option<(LampSlot, &str)> {
 
 /// Length and control-character checks shared by the free-text fields.
 fn check_text(field: &str, value: &str, errors: &mut Vec<FieldError>) {
-    if crate::text::longer_than(value, MAX_TEXT_LEN) {
+    if value.chars().count() > MAX_TEXT_LEN {
         errors.push(FieldError::new(
             field,
-            cat(&["must be at most ", &num(MAX_TEXT_LEN as u64), " characters"]),
+            ["must be at most ", &MAX_TEXT_LEN.to_string(), " characters"].concat(),
         ));
     }
     if value.chars().any(char::is_control) {

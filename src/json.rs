@@ -19,8 +19,6 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::text::{cat, decimal, num};
-
 #[cfg(feature = "serde")]
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 #[cfg(feature = "serde")]
@@ -189,19 +187,19 @@ fn digits_value(digits: &[u8]) -> Option<u64> {
 
 impl From<u64> for Number {
     fn from(n: u64) -> Number {
-        Number(num(n))
+        Number(n.to_string())
     }
 }
 
 impl From<u32> for Number {
     fn from(n: u32) -> Number {
-        Number(num(n.into()))
+        Number(n.to_string())
     }
 }
 
 impl From<u8> for Number {
     fn from(n: u8) -> Number {
-        Number(num(n.into()))
+        Number(n.to_string())
     }
 }
 
@@ -241,13 +239,9 @@ impl Json {
         let read = r.bytes.get(..r.pos).unwrap_or(r.bytes);
         let line = 1 + read.iter().filter(|&&b| b == b'\n').count();
         let column = 1 + read.iter().rev().take_while(|&&b| b != b'\n').count();
-        Err(JsonError(
-            "not JSON (line ".to_string()
-                + &decimal(line as u64, false)
-                + ", column "
-                + &decimal(column as u64, false)
-                + ")",
-        ))
+        Err(JsonError(format!(
+            "not JSON (line {line}, column {column})"
+        )))
     }
 
     /// Compact JSON text, as JavaScript's `JSON.stringify` writes it for the same members: strings escaped
@@ -444,7 +438,7 @@ impl<T: Into<Json>> From<Option<T>> for Json {
 /// `j` as an object; `what` names it in the error.
 pub fn object<'a>(j: &'a Json, what: &str) -> Result<&'a Members, JsonError> {
     j.as_object()
-        .ok_or_else(|| JsonError(cat(&[what, " must be an object"])))
+        .ok_or_else(|| JsonError([what, " must be an object"].concat()))
 }
 
 /// The member `name`; an error when the object has it more than once.
@@ -453,7 +447,7 @@ pub fn member<'a>(o: &'a Members, name: &str) -> Result<Option<&'a Json>, JsonEr
     for (k, v) in o {
         if k == name {
             if found.is_some() {
-                return Err(JsonError(cat(&[name, " is given twice"])));
+                return Err(JsonError([name, " is given twice"].concat()));
             }
             found = Some(v);
         }
@@ -468,7 +462,7 @@ pub fn optional<'a>(o: &'a Members, name: &str) -> Result<Option<&'a Json>, Json
 
 /// The member `name`, which must be there.
 pub fn required<'a>(o: &'a Members, name: &str) -> Result<&'a Json, JsonError> {
-    member(o, name)?.ok_or_else(|| JsonError(cat(&[name, " is missing"])))
+    member(o, name)?.ok_or_else(|| JsonError([name, " is missing"].concat()))
 }
 
 /// A string member.
@@ -480,7 +474,7 @@ pub fn string(o: &Members, name: &str) -> Result<Option<String>, JsonError> {
 pub fn as_string(j: &Json, what: &str) -> Result<String, JsonError> {
     j.as_str()
         .map(str::to_string)
-        .ok_or_else(|| JsonError(cat(&[what, " must be a string"])))
+        .ok_or_else(|| JsonError([what, " must be a string"].concat()))
 }
 
 /// A whole-number member in `0..=max`. Like serde: `2.0`, `2e0` and `-0` are not whole numbers here.
@@ -491,7 +485,9 @@ pub fn uint(o: &Members, name: &str, max: u64) -> Result<Option<u64>, JsonError>
             _ => None,
         })
         .map(|n| {
-            n.ok_or_else(|| JsonError(cat(&[name, " must be a number from 0 to ", &num(max)])))
+            n.ok_or_else(|| {
+                JsonError([name, " must be a number from 0 to ", &max.to_string()].concat())
+            })
         })
         .transpose()
 }
@@ -501,7 +497,7 @@ pub fn boolean(o: &Members, name: &str) -> Result<Option<bool>, JsonError> {
     member(o, name)?
         .map(|v| match v {
             Json::Bool(b) => Ok(*b),
-            _ => Err(JsonError(cat(&[name, " must be true or false"]))),
+            _ => Err(JsonError([name, " must be true or false"].concat())),
         })
         .transpose()
 }
@@ -510,7 +506,7 @@ pub fn boolean(o: &Members, name: &str) -> Result<Option<bool>, JsonError> {
 pub fn one_of(j: &Json, what: &str, names: &[&str]) -> Result<usize, JsonError> {
     j.as_str()
         .and_then(|s| names.iter().position(|n| *n == s))
-        .ok_or_else(|| JsonError(cat(&[what, " has an unknown value"])))
+        .ok_or_else(|| JsonError([what, " has an unknown value"].concat()))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -795,6 +791,15 @@ impl Serialize for Number {
             // A valid literal always parses.
             s.serialize_f64(self.0.parse().unwrap_or(f64::NAN))
         }
+    }
+}
+
+/// `n` in decimal, with a minus sign when `negative` (for `-n`, which may be `i64::MIN`).
+fn decimal(n: u64, negative: bool) -> String {
+    if negative {
+        format!("-{n}")
+    } else {
+        n.to_string()
     }
 }
 

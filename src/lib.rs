@@ -25,7 +25,6 @@ pub mod proto;
 pub mod ring;
 pub mod state;
 pub mod status;
-pub mod text;
 pub mod trace;
 
 #[cfg(target_arch = "wasm32")]

@@ -28,7 +28,6 @@ use crate::config::{Config, FieldError};
 pub use crate::health::Health;
 use crate::json::{self, Json, JsonError, Members};
 use crate::state::Presence;
-use crate::text::cat;
 
 /// The JsonApi name of the connector's service.
 pub const API: &str = "kuando";
@@ -547,7 +546,7 @@ json::serialize_via_tree!(License, ErrorCode, ServiceError);
 pub fn parse_response(text: &str) -> Result<Envelope<Response>, String> {
     Json::parse(text)
         .and_then(|tree| Envelope::from_tree(&tree))
-        .map_err(|e| cat(&["unreadable service message: ", &e.0]))
+        .map_err(|e| ["unreadable service message: ", &e.0].concat())
 }
 
 /// Reads a request (service side, and the simulator's).
@@ -557,7 +556,7 @@ pub fn parse_request(text: &str) -> Result<Envelope<Request>, String> {
     }
     Json::parse(text)
         .and_then(|tree| Envelope::from_tree(&tree))
-        .map_err(|e| cat(&["unreadable request: ", &e.0]))
+        .map_err(|e| ["unreadable request: ", &e.0].concat())
 }
 
 #[cfg(test)]

@@ -18,13 +18,12 @@
 //! (`performance.now()` of its own frame) with that clock's `now` at publishing, so that the consumer, whose
 //! clock has another origin, can place them on its own.
 //!
-//! This module is in the hidden app: no `format!` (see [`crate::text`]), JSON through [`crate::json`].
+//! JSON through [`crate::json`].
 
 use crate::engine::{Connector, Status};
 use crate::hub::{HubOutcome, RequestKind};
 use crate::json::Json;
 use crate::myapps::{launcher, ApiMsg};
-use crate::text::{cat, num};
 
 /// The API the hidden app provides and the config app consumes. In innovaphone's naming style for client
 /// APIs; announced for the hidden app in the service's `config.json` (`apis.innovaphone-kuando`).
@@ -167,15 +166,16 @@ impl StatusApi {
         if self.published.as_deref() == Some(model.as_str()) {
             return None;
         }
-        let msg = cat(&[
+        let msg = [
             r#"{"mt":"ApiModel","api":""#,
             API_STATUS,
             r#"","model":"#,
             &model,
             r#","now":"#,
-            &num(now),
+            &now.to_string(),
             "}}",
-        ]);
+        ]
+        .concat();
         self.published = Some(model);
         Some(msg)
     }
@@ -198,12 +198,12 @@ impl StatusApi {
         if let Some(u) = &st.hub_url {
             field("url", &quote(u));
         }
-        field("since", &num(self.hub_since));
+        field("since", &self.hub_since.to_string());
         if let Some(t) = st.next_retry_ms {
-            field("retry", &num(t));
+            field("retry", &t.to_string());
         }
         if let Some(n) = st.devices {
-            field("lamps", &num(n as u64));
+            field("lamps", &n.to_string());
         }
         if st.no_device {
             field("nolamp", "true");
@@ -211,25 +211,26 @@ impl StatusApi {
         if let Some(slot) = st.lamp {
             field("lamp", &quote(slot.as_str()));
         }
-        field("calls", &num(st.calls as u64));
+        field("calls", &st.calls.to_string());
         for (k, p) in [("own", &st.presence_user), ("set", &st.presence_applied)] {
             if let Some(p) = p {
                 field(
                     k,
-                    &cat(&[
+                    &[
                         r#"{"a":"#,
                         &quote(&p.activity),
                         r#","n":"#,
                         &quote(&p.note),
                         "}",
-                    ]),
+                    ]
+                    .concat(),
                 );
             }
         }
         if let Some((s, t, e)) = engine.hub_report() {
             field(
                 "rc",
-                &cat(&[
+                &[
                     r#"{"s":"#,
                     &quote(s),
                     r#","t":"#,
@@ -237,21 +238,22 @@ impl StatusApi {
                     r#","e":"#,
                     &quote(e),
                     "}",
-                ]),
+                ]
+                .concat(),
             );
         }
         if st.token_in_url {
             field("tokurl", "true");
         }
         if let Some(t) = st.missed_call_since {
-            field("missed", &num(t));
+            field("missed", &t.to_string());
         }
         if let Some(h) = &st.hidden_calls {
             field("hides", &quote(h));
         }
         if let Some(e) = &st.last_error {
             field("err", &quote(e));
-            field("errAt", &num(self.error_at));
+            field("errAt", &self.error_at.to_string());
         }
         m
     }

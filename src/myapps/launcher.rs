@@ -7,7 +7,6 @@
 use super::start::Scheme;
 use super::{clip, scalar, text, truthy};
 use crate::json::Json;
-use crate::text::cat;
 
 /// A message from myApps to the app.
 #[derive(Debug, Clone, PartialEq)]
@@ -192,7 +191,7 @@ impl LauncherMsg {
         let api_msg = |w: &Json, msg: Json| -> Result<ApiMsg, Ignored> {
             let api = text(w.get("api"));
             if api.is_empty() {
-                return Err(Ignored(cat(&[mt, " without api"])));
+                return Err(Ignored([mt, " without api"].concat()));
             }
             Ok(ApiMsg {
                 api,
@@ -257,7 +256,7 @@ impl LauncherMsg {
                 }
                 _ => Vec::new(),
             }),
-            other => return Err(Ignored(cat(&["unknown mt \"", &clip(other, 32), "\""]))),
+            other => return Err(Ignored(["unknown mt \"", &clip(other, 32), "\""].concat())),
         })
     }
 }

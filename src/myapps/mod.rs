@@ -23,7 +23,6 @@ pub use session::{AppSession, SendError, SessionAction, SessionEvent};
 pub use start::{Scheme, StartParams};
 
 use crate::json::Json;
-use crate::text::cat;
 
 /// The call events API the hidden app provides (myApps starts the app when calls happen).
 pub const API_PHONEINFO: &str = "com.innovaphone.phoneinfo";
@@ -68,7 +67,7 @@ pub(crate) fn truthy(v: Option<&Json>) -> bool {
 /// At most `max` characters of `s`, for quoting outside text in a reason without flooding a trace.
 pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
-        Some((i, _)) => cat(&[crate::text::part(s, ..i), "…"]),
+        Some((i, _)) => [s.get(..i).unwrap_or(""), "…"].concat(),
         None => s.to_string(),
     }
 }

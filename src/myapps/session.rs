@@ -16,7 +16,6 @@
 //! and reports nothing more from it; there is at most one socket at a time.
 
 use crate::fifo::Fifo;
-use crate::text::cat;
 
 use super::launcher::{self, LoginMsg};
 use super::{scalar, truthy};
@@ -223,7 +222,7 @@ impl AppSession {
             }
             Phase::AwaitingLogin { deadline, .. } if now >= *deadline => {
                 let why = match self.ignored_login.take() {
-                    Some(why) => cat(&["no usable Login from myApps (", &why, ")"]),
+                    Some(why) => ["no usable Login from myApps (", &why, ")"].concat(),
                     None => "no Login from myApps".to_string(),
                 };
                 self.fail(now, why);
@@ -340,13 +339,16 @@ impl AppSession {
             return;
         };
         if login.pbx_obj != self.app {
-            self.ignored_login = Some(cat(&[
-                "Login for app object \"",
-                &super::clip(&login.pbx_obj, 64),
-                "\", expected \"",
-                &self.app,
-                "\"",
-            ]));
+            self.ignored_login = Some(
+                [
+                    "Login for app object \"",
+                    &super::clip(&login.pbx_obj, 64),
+                    "\", expected \"",
+                    &self.app,
+                    "\"",
+                ]
+                .concat(),
+            );
             return;
         }
         if login.src.as_ref().is_some_and(|s| s != src) {

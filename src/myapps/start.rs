@@ -2,8 +2,6 @@
 //! `<app>.htm?lang=..&scheme=dark|light&name=<PBX app object>&title=..&url=<app url>&originalUrl=..`; every
 //! other query parameter is an app argument.
 
-use crate::text::cat;
-
 /// Light or dark colour scheme of the myApps client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Scheme {
@@ -149,7 +147,8 @@ pub fn decode(s: &str) -> String {
 pub fn ws_url(url: &str) -> Option<String> {
     let url = url.trim();
     let url = url.split(['?', '#']).next().unwrap_or("");
-    let (scheme, rest) = crate::text::split_scheme(url)?;
+    let (scheme, rest) = url.split_once(':')?;
+    let rest = rest.strip_prefix("//")?;
     let ws = if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
         "wss"
     } else if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
@@ -158,15 +157,15 @@ pub fn ws_url(url: &str) -> Option<String> {
         return None;
     };
     let (host, path) = match rest.find('/') {
-        Some(i) => (crate::text::part(rest, ..i), crate::text::part(rest, i..)),
+        Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("")),
         None => (rest, ""),
     };
     if host.is_empty() {
         return None;
     }
     // `path` is empty or starts with `/`, so the last slash is always found when there is a path.
-    let dir = crate::text::rfind_byte(path, b'/').map_or("", |i| crate::text::part(path, ..i));
-    Some(cat(&[ws, "://", host, dir]))
+    let dir = path.rfind('/').map_or("", |i| path.get(..i).unwrap_or(""));
+    Some([ws, "://", host, dir].concat())
 }
 
 #[cfg(test)]
