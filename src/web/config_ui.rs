@@ -22,6 +22,13 @@ pub enum UiEvent {
 
 type Handler = Rc<dyn Fn(UiEvent)>;
 
+/// What a text field holds: its input type, and for numbers the accepted range (the core's own limits).
+enum Kind {
+    Url,
+    Password,
+    Number(std::ops::RangeInclusive<u32>),
+}
+
 /// A form control bound to a field path.
 enum Control {
     Input(HtmlInputElement),
@@ -161,7 +168,7 @@ impl Ui {
             "hubUrl",
             Text::HubUrl,
             Some(Text::HubUrlHint),
-            "url",
+            Kind::Url,
             &handler,
         )?;
         ui.url_hint.set_id("hint-hub-url-localhost");
@@ -173,7 +180,7 @@ impl Ui {
             "token",
             Text::Token,
             Some(Text::TokenHint),
-            "password",
+            Kind::Password,
             &handler,
         )?;
         token_row.append_child(&ui.token_toggle).ok()?;
@@ -185,7 +192,7 @@ impl Ui {
             "pollInterval",
             Text::PollInterval,
             None,
-            "number",
+            Kind::Number(crate::config::POLL_INTERVAL_RANGE_S),
             &handler,
         )?;
         let row = el("div", "buttons")?;
@@ -236,13 +243,9 @@ impl Ui {
             "missedCall.minutes",
             Text::MissedCallMinutes,
             Some(Text::MissedCallMinutesHint),
-            "number",
+            Kind::Number(0..=crate::config::MAX_MISSED_CALL_MINUTES),
             &handler,
         )?;
-        if let Some(Control::Input(i)) = ui.fields.last().map(|f| &f.control) {
-            i.set_min("0");
-            i.set_max(&crate::config::MAX_MISSED_CALL_MINUTES.to_string());
-        }
 
         // Trace section.
         let tr = ui.section(&root, Text::SectionTrace)?;
@@ -276,11 +279,18 @@ impl Ui {
         Some(s)
     }
 
-    fn error_el(&self, path: &str) -> Option<Element> {
-        let e = self.doc.create_element("div").ok()?;
-        e.set_class_name("error");
-        e.set_id(&format!("error-{}", path.replace('.', "-")));
-        Some(e)
+    /// Registers the control of the setting at `path` with its error element, which it returns for the
+    /// caller to place.
+    fn field(&mut self, path: &str, control: Control) -> Option<Element> {
+        let error = self.doc.create_element("div").ok()?;
+        error.set_class_name("error");
+        error.set_id(&format!("error-{}", path.replace('.', "-")));
+        self.fields.push(Field {
+            path: path.into(),
+            control,
+            error: error.clone(),
+        });
+        Some(error)
     }
 
     fn text_field(
@@ -289,7 +299,7 @@ impl Ui {
         path: &str,
         label: Text,
         hint: Option<Text>,
-        kind: &str,
+        kind: Kind,
         handler: &Handler,
     ) -> Option<Element> {
         let wrap = self.doc.create_element("div").ok()?;
@@ -301,14 +311,18 @@ impl Ui {
         let row = self.doc.create_element("div").ok()?;
         row.set_class_name("row");
         let input: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
-        input.set_type(kind);
+        match kind {
+            Kind::Url => input.set_type("url"),
+            Kind::Password => input.set_type("password"),
+            Kind::Number(range) => {
+                input.set_type("number");
+                input.set_min(&range.start().to_string());
+                input.set_max(&range.end().to_string());
+            }
+        }
         input.set_id(&id_of(path));
         input.set_autocomplete("off");
         input.set_attribute("spellcheck", "false").ok()?;
-        if kind == "number" {
-            input.set_min("1");
-            input.set_max("60");
-        }
         row.append_child(&input).ok()?;
         wrap.append_child(&row).ok()?;
         if let Some(h) = hint {
@@ -317,15 +331,10 @@ impl Ui {
             self.labels.push((p.clone(), h));
             wrap.append_child(&p).ok()?;
         }
-        let error = self.error_el(path)?;
+        self.listen_input(input.as_ref(), path, handler, false);
+        let error = self.field(path, Control::Input(input))?;
         wrap.append_child(&error).ok()?;
         parent.append_child(&wrap).ok()?;
-        self.listen_input(input.as_ref(), path, handler, false);
-        self.fields.push(Field {
-            path: path.into(),
-            control: Control::Input(input),
-            error,
-        });
         Some(row)
     }
 
@@ -346,13 +355,8 @@ impl Ui {
         self.labels.push((span.clone(), label));
         l.append_child(&span).ok()?;
         parent.append_child(&l).ok()?;
-        let error = self.error_el(path)?;
         self.listen_input(input.as_ref(), path, handler, true);
-        self.fields.push(Field {
-            path: path.into(),
-            control: Control::Check(input),
-            error,
-        });
+        self.field(path, Control::Check(input))?;
         Some(())
     }
 
@@ -408,13 +412,8 @@ impl Ui {
             ("missedCall.effect", Control::Select(effect)),
             ("missedCall.color", Control::Input(color)),
         ] {
-            let error = self.error_el(path)?;
+            let error = self.field(path, control)?;
             wrap.append_child(&error).ok()?;
-            self.fields.push(Field {
-                path: path.into(),
-                control,
-                error,
-            });
         }
         parent.append_child(&wrap).ok()?;
         Some(())
@@ -445,12 +444,7 @@ impl Ui {
         let effect = self.select(&path, &effects, handler)?;
         named(&effect, "effect");
         row.append_child(&effect).ok()?;
-        let error = self.error_el(&path)?;
-        self.fields.push(Field {
-            path,
-            control: Control::Select(effect),
-            error,
-        });
+        self.field(&path, Control::Select(effect))?;
 
         let path = format!("{base}.color");
         let color: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
@@ -459,12 +453,7 @@ impl Ui {
         self.listen_input(color.as_ref(), &path, handler, false);
         named(&color, "color");
         row.append_child(&color).ok()?;
-        let error = self.error_el(&path)?;
-        self.fields.push(Field {
-            path,
-            control: Control::Input(color),
-            error,
-        });
+        self.field(&path, Control::Input(color))?;
 
         let sounds: Vec<(String, Option<Text>)> = Sound::ALL
             .iter()
@@ -481,12 +470,7 @@ impl Ui {
         }
         named(&sound, "sound");
         row.append_child(&sound).ok()?;
-        let error = self.error_el(&path)?;
-        self.fields.push(Field {
-            path,
-            control: Control::Select(sound),
-            error,
-        });
+        self.field(&path, Control::Select(sound))?;
 
         let path = format!("{base}.volume");
         let volume: HtmlInputElement = self.doc.create_element("input").ok()?.dyn_into().ok()?;
@@ -498,12 +482,7 @@ impl Ui {
         self.listen_input(volume.as_ref(), &path, handler, false);
         named(&volume, "volume");
         row.append_child(&volume).ok()?;
-        let error = self.error_el(&path)?;
-        self.fields.push(Field {
-            path,
-            control: Control::Input(volume),
-            error,
-        });
+        self.field(&path, Control::Input(volume))?;
 
         table.append_child(&row).ok()?;
         // Row errors under the row.
