@@ -277,12 +277,8 @@ pub fn parse_current_presence(status: u16, body: &[u8]) -> Result<CurrentPresenc
 
 /// An object, or a JSON text of one (the hub may double-encode).
 fn object_or_text(v: &Value) -> Option<Map<String, Value>> {
-    match v {
-        Value::Object(o) => Some(o.clone()),
-        Value::String(s) => match serde_json::from_str(s) {
-            Ok(Value::Object(o)) => Some(o),
-            _ => None,
-        },
+    match decoded(v.clone()) {
+        Ok(Value::Object(o)) => Some(o),
         _ => None,
     }
 }
