@@ -108,7 +108,7 @@ proptest! {
 
     #[test]
     fn the_token_is_percent_encoded_as_the_percent_encoding_crate_does(token in "\\PC{1,40}") {
-        // The hub's own escaping is hand-written for size; the maintained crate is the oracle.
+        // The token in the URL form: RFC 3986's unreserved characters kept, every other byte escaped.
         const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
             .remove(b'-')
             .remove(b'_')
@@ -128,11 +128,14 @@ proptest! {
     }
 
     #[test]
-    fn start_parameters_decode_as_the_percent_encoding_crate_does(v in "([a-zA-Z0-9%äü+ =-]|%[0-9a-fA-FgG]{0,2}|%[cCdDeEfF][0-9a-fA-F]%[89abAB][0-9a-fA-F]){0,12}") {
-        let theirs = percent_encoding::percent_decode_str(&v)
-            .decode_utf8()
-            .map_or_else(|_| v.clone(), |d| d.into_owned());
-        prop_assert_eq!(kuando_connector::myapps::start::decode(&v), theirs);
+    fn start_parameters_read_back_what_encode_uri_component_wrote(v in "\\PC{0,24}", extra in "[a-z]{0,6}") {
+        // encodeURIComponent keeps A-Z a-z 0-9 - _ . ! ~ * ' ( ) and escapes every other UTF-8 byte.
+        const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-').remove(b'_').remove(b'.').remove(b'!').remove(b'~')
+            .remove(b'*').remove(b'\'').remove(b'(').remove(b')');
+        let written = percent_encoding::utf8_percent_encode(&v, URI_COMPONENT).to_string();
+        let p = kuando_connector::myapps::StartParams::parse(&format!("?title={written}&x{extra}=1"));
+        prop_assert_eq!(p.title, v);
     }
 
     #[test]

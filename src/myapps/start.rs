@@ -121,26 +121,10 @@ impl StartParams {
 
 /// `s` with its `%XX` escapes decoded. A `%` without two hex digits after it stays as it is, and a value
 /// whose escapes do not decode to UTF-8 is kept as written (myApps' `encodeURIComponent` writes neither).
-/// By hand rather than with `percent_encoding`: its iterator and `Cow` plumbing were ~1 KB of the hidden app
-/// for these few lines (the tests check both agree).
 pub fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let hex = |i: usize| b.get(i).and_then(|&c| char::from(c).to_digit(16));
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        match (c, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map_or_else(|_| s.to_string(), |d| d.into_owned())
 }
 
 /// See [`StartParams::ws_url`].
