@@ -343,11 +343,6 @@ impl LiveStatus {
         self.shown().is_some_and(|(m, _)| m.missed_call.is_some())
     }
 
-    /// Whether a diagnosis is being collected.
-    pub fn collecting(&self) -> bool {
-        matches!(self.diag, Diag::Waiting { .. })
-    }
-
     pub fn handle_timeout(&mut self, now: u64) -> Vec<LiveOut> {
         match self.diag {
             Diag::Waiting { until, .. } if now >= until => {
