@@ -20,6 +20,8 @@
 //!
 //! JSON through [`crate::json`].
 
+use serde::Serialize;
+
 use crate::engine::{Connector, Status};
 use crate::hub::{HubOutcome, RequestKind};
 use crate::json::Json;
@@ -157,105 +159,59 @@ impl StatusApi {
     }
 
     /// The `ApiModel` to post, when a consumer watches and the model changed.
-    pub fn poll_publish(&mut self, now: u64, _engine: &Connector) -> Option<String> {
+    pub fn poll_publish(&mut self, now: u64, engine: &Connector) -> Option<String> {
         if !self.dirty || self.watchers.is_empty() {
             return None;
         }
         self.dirty = false;
-        let model = self.model_text(self.last.as_ref()?, _engine);
-        if self.published.as_deref() == Some(model.as_str()) {
+        let mut model = self.model(self.last.as_ref()?, engine);
+        let text = serde_json::to_string(&model).ok()?;
+        if self.published.as_deref() == Some(text.as_str()) {
             return None;
         }
-        let msg = [
-            r#"{"mt":"ApiModel","api":""#,
-            API_STATUS,
-            r#"","model":"#,
-            &model,
-            r#","now":"#,
-            &now.to_string(),
-            "}}",
-        ]
-        .concat();
-        self.published = Some(model);
+        model.now = Some(now);
+        let msg = serde_json::to_string(&ApiModel {
+            mt: "ApiModel",
+            api: API_STATUS,
+            model,
+        })
+        .ok()?;
+        self.published = Some(text);
         Some(msg)
     }
 
-    /// The model as JSON text without its closing brace (`now` comes last). Written directly rather than
-    /// through a [`Json`] tree: in the hidden app that is a good deal less code. Absent fields are left out.
-    fn model_text(&self, st: &Status, engine: &Connector) -> String {
-        let mut m = String::from(r#"{"v":1"#);
-        let mut field = |k: &str, v: &str| {
-            m.push_str(",\"");
-            m.push_str(k);
-            m.push_str("\":");
-            m.push_str(v);
+    /// The published model: field names short, absent fields left out, `now` last.
+    fn model<'a>(&self, st: &'a Status, engine: &'a Connector) -> Model<'a> {
+        let presence = |p: &'a Option<crate::state::Presence>| {
+            p.as_ref().map(|p| PresenceModel {
+                a: &p.activity,
+                n: &p.note,
+            })
         };
-        field("run", if st.running { "true" } else { "false" });
-        if let Some(l) = st.license {
-            field("lic", &quote(l.as_str()));
+        Model {
+            v: 1,
+            run: st.running,
+            lic: st.license.map(|l| l.as_str()),
+            hub: st.hub.as_str(),
+            url: st.hub_url.as_deref(),
+            since: self.hub_since,
+            retry: st.next_retry_ms,
+            lamps: st.devices,
+            nolamp: st.no_device,
+            lamp: st.lamp.map(|slot| slot.as_str()),
+            calls: st.calls,
+            own: presence(&st.presence_user),
+            set: presence(&st.presence_applied),
+            rc: engine
+                .hub_report()
+                .map(|(s, t, e)| RunningModel { s, t, e }),
+            tokurl: st.token_in_url,
+            missed: st.missed_call_since,
+            hides: st.hidden_calls.as_deref(),
+            err: st.last_error.as_deref(),
+            err_at: st.last_error.as_ref().map(|_| self.error_at),
+            now: None,
         }
-        field("hub", &quote(st.hub.as_str()));
-        if let Some(u) = &st.hub_url {
-            field("url", &quote(u));
-        }
-        field("since", &self.hub_since.to_string());
-        if let Some(t) = st.next_retry_ms {
-            field("retry", &t.to_string());
-        }
-        if let Some(n) = st.devices {
-            field("lamps", &n.to_string());
-        }
-        if st.no_device {
-            field("nolamp", "true");
-        }
-        if let Some(slot) = st.lamp {
-            field("lamp", &quote(slot.as_str()));
-        }
-        field("calls", &st.calls.to_string());
-        for (k, p) in [("own", &st.presence_user), ("set", &st.presence_applied)] {
-            if let Some(p) = p {
-                field(
-                    k,
-                    &[
-                        r#"{"a":"#,
-                        &quote(&p.activity),
-                        r#","n":"#,
-                        &quote(&p.note),
-                        "}",
-                    ]
-                    .concat(),
-                );
-            }
-        }
-        if let Some((s, t, e)) = engine.hub_report() {
-            field(
-                "rc",
-                &[
-                    r#"{"s":"#,
-                    &quote(s),
-                    r#","t":"#,
-                    &quote(t),
-                    r#","e":"#,
-                    &quote(e),
-                    "}",
-                ]
-                .concat(),
-            );
-        }
-        if st.token_in_url {
-            field("tokurl", "true");
-        }
-        if let Some(t) = st.missed_call_since {
-            field("missed", &t.to_string());
-        }
-        if let Some(h) = &st.hidden_calls {
-            field("hides", &quote(h));
-        }
-        if let Some(e) = &st.last_error {
-            field("err", &quote(e));
-            field("errAt", &self.error_at.to_string());
-        }
-        m
     }
 
     fn diagnosis(&self, now: u64, engine: &Connector) -> Json {
@@ -286,9 +242,70 @@ impl StatusApi {
     }
 }
 
-/// `s` as a JSON string.
-fn quote(s: &str) -> String {
-    Json::from(s).to_text()
+/// `{"mt":"ApiModel","api":…,"model":…}`, as myApps relays a provider's model.
+#[derive(Serialize)]
+struct ApiModel<'a> {
+    mt: &'static str,
+    api: &'static str,
+    model: Model<'a>,
+}
+
+/// The status model on the wire (read by the config app's live panel, `config_app::live`).
+#[derive(Serialize)]
+struct Model<'a> {
+    v: u8,
+    run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lic: Option<&'static str>,
+    hub: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    since: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lamps: Option<usize>,
+    #[serde(skip_serializing_if = "is_false")]
+    nolamp: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lamp: Option<&'static str>,
+    calls: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    own: Option<PresenceModel<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    set: Option<PresenceModel<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rc: Option<RunningModel<'a>>,
+    #[serde(skip_serializing_if = "is_false")]
+    tokurl: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hides: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    err: Option<&'a str>,
+    #[serde(rename = "errAt", skip_serializing_if = "Option::is_none")]
+    err_at: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    now: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct PresenceModel<'a> {
+    a: &'a str,
+    n: &'a str,
+}
+
+/// What runs on the hub: sender, event type, event name.
+#[derive(Serialize)]
+struct RunningModel<'a> {
+    s: &'a str,
+    t: &'a str,
+    e: &'a str,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Index in [`KIND_NAMES`].
